@@ -1,0 +1,43 @@
+# Every target sets itself up: a fresh clone needs only Python 3.11 and network access to PyPI.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest demo emulator bench-emulator clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## make test: lint, type-check and the whole pytest suite (what CI runs)
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+## make demo: the main job, run against the embedded emulator
+demo: $(STAMP)
+	$(BIN)/python -m runner.demo
+
+## make emulator: serve the local SageMaker emulator on 127.0.0.1:4566 until interrupted
+emulator: $(STAMP)
+	$(BIN)/smrun emulator --port 4566
+
+## make bench-emulator: Describe calls/s the emulator serves on one core
+bench-emulator: $(STAMP)
+	$(BIN)/python -m benchmarks.emulator_throughput
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,151 @@
+"""Request-rate quotas and injected faults.
+
+A quota is a token bucket per API operation, shared by every caller, as AWS applies its
+per-account, per-region rate limits. Two profiles:
+
+``fast``
+    No quotas at all: tests of behaviour, not of limits.
+``aws-like``
+    Rates modelled on AWS's limits. CloudWatch Logs publishes its quotas (GetLogEvents 25/s,
+    DescribeLogStreams 25/s, FilterLogEvents 5/s, none adjustable). SageMaker publishes few:
+    ListTrainingJobs is 2/s per account (Service Quotas, not adjustable); the Describe* and
+    Create* figures below are estimates from throttling reports, not published numbers, and
+    are the same order of magnitude as what users report being throttled at.
+
+Faults are independent of quotas: a fraction of requests is throttled, fails with a 5xx,
+has its connection dropped, or is delayed, chosen by a seeded random generator so that a
+run can be repeated.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``per_second`` tokens refill continuously up to ``burst``."""
+
+    per_second: float
+    burst: float
+
+
+class TokenBucket:
+    """A token bucket on the monotonic clock; ``try_take`` never blocks."""
+
+    def __init__(self, rate: Rate, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self._clock = clock
+        self._tokens = rate.burst
+        self._stamp = clock()
+
+    def try_take(self) -> bool:
+        now = self._clock()
+        elapsed = now - self._stamp
+        self._stamp = now
+        self._tokens = min(self.rate.burst, self._tokens + elapsed * self.rate.per_second)
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+# Operation name (exact) or prefix ending in "*" -> rate. Exact names win over prefixes.
+AWS_LIKE_RATES: Mapping[str, Rate] = {
+    # SageMaker (estimates, see module docstring; ListTrainingJobs is published).
+    "ListTrainingJobs": Rate(2, 4),
+    "List*": Rate(4, 8),
+    "Describe*": Rate(20, 40),
+    "Create*": Rate(2, 10),
+    "Stop*": Rate(10, 20),
+    "Update*": Rate(2, 5),
+    "Delete*": Rate(5, 10),
+    "Search": Rate(2, 4),
+    "AddTags": Rate(5, 10),
+    "ListTags": Rate(10, 20),
+    "DeleteTags": Rate(5, 10),
+    # CloudWatch Logs (published, per account and region, not adjustable).
+    "GetLogEvents": Rate(25, 25),
+    "DescribeLogStreams": Rate(25, 25),
+    "FilterLogEvents": Rate(5, 5),
+}
+
+PROFILES: Mapping[str, Mapping[str, Rate]] = {"fast": {}, "aws-like": AWS_LIKE_RATES}
+
+
+def _rate_for(rates: Mapping[str, Rate], operation: str) -> Rate | None:
+    if operation in rates:
+        return rates[operation]
+    prefixes = [key for key in rates if key.endswith("*") and operation.startswith(key[:-1])]
+    if not prefixes:
+        return None
+    return rates[max(prefixes, key=len)]
+
+
+class Quotas:
+    """One token bucket per operation that the profile limits."""
+
+    def __init__(self, rates: Mapping[str, Rate]) -> None:
+        self._rates = dict(rates)
+        self._buckets: dict[str, TokenBucket | None] = {}
+
+    @classmethod
+    def profile(cls, name: str) -> Quotas:
+        if name not in PROFILES:
+            raise ValueError(f"unknown quota profile {name!r}; choose from {sorted(PROFILES)}")
+        return cls(PROFILES[name])
+
+    def admit(self, operation: str) -> bool:
+        """False when ``operation`` is over its rate and must be throttled."""
+        if operation not in self._buckets:
+            rate = _rate_for(self._rates, operation)
+            self._buckets[operation] = TokenBucket(rate) if rate else None
+        bucket = self._buckets[operation]
+        return bucket is None or bucket.try_take()
+
+
+@dataclass
+class Faults:
+    """Fractions (0..1) of requests that are throttled, fail with 500, or lose their connection,
+    and a delay added to every request (``latency_s`` plus up to ``latency_jitter_s``)."""
+
+    throttle_rate: float = 0.0
+    error_rate: float = 0.0
+    drop_rate: float = 0.0
+    latency_s: float = 0.0
+    latency_jitter_s: float = 0.0
+    # Only these services get faults ("sagemaker", "logs"); empty means all.
+    services: frozenset[str] = frozenset()
+    seed: int | None = None
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("throttle_rate", "error_rate", "drop_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        self._random = random.Random(self.seed)
+
+    def applies_to(self, service: str) -> bool:
+        return not self.services or service in self.services
+
+    def delay(self) -> float:
+        if self.latency_jitter_s:
+            return self.latency_s + self._random.uniform(0, self.latency_jitter_s)
+        return self.latency_s
+
+    def draw(self) -> str | None:
+        """Which fault hits this request: "drop", "error", "throttle" or None."""
+        roll = self._random.random()
+        for name, rate in (
+            ("drop", self.drop_rate),
+            ("error", self.error_rate),
+            ("throttle", self.throttle_rate),
+        ):
+            if roll < rate:
+                return name
+            roll -= rate
+        return None

@@ -1,0 +1,196 @@
+"""The emulator's HTTP face: AWS JSON 1.1 over aiohttp.
+
+Every request is a ``POST /`` whose ``X-Amz-Target`` header names the operation
+(``SageMaker.CreateTrainingJob``, ``Logs_20140328.GetLogEvents``), so an unmodified boto3 or
+aiobotocore client reaches it with ``endpoint_url``. Signatures are not checked.
+
+One request goes through: count it -> injected latency and faults -> the operation's quota ->
+validation against botocore's input shape -> the handler -> (in tests) a check of the answer
+against the output shape.
+
+Control endpoints, for tests and benchmarks:
+
+``GET  /_emulator/stats``   calls and throttles per operation, and every job (see ``Emulator.stats``)
+``POST /_emulator/faults``  replace the fault settings: ``{"throttle_rate": 0.3, ...}``
+``GET  /_emulator/health``  200 once the server is up
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import uuid
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from runner.emulator import errors
+from runner.emulator.quotas import Faults
+from runner.emulator.shapes import response_problems
+from runner.emulator.state import OPERATIONS, SERVICES, Emulator, EmulatorConfig
+from runner.validation import validate_request
+
+log = logging.getLogger("runner.emulator")
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+EMULATOR_KEY = web.AppKey("emulator", Emulator)
+
+
+def _load_handlers() -> None:
+    # Importing a module registers its operations.
+    from runner.emulator import hosting, jobs, logs, tagging, tuning, workteams
+
+    del hosting, jobs, logs, tagging, tuning, workteams
+
+
+def _json(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        status=status,
+        content_type=CONTENT_TYPE,
+        headers={"x-amzn-RequestId": str(uuid.uuid4())},
+    )
+
+
+def _error(error: errors.AwsError) -> web.Response:
+    return _json(error.body(), error.status)
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    emulator = request.app[EMULATOR_KEY]
+    target = request.headers.get("X-Amz-Target", "")
+    prefix, _, name = target.partition(".")
+    service = SERVICES.get(prefix)
+    handler = OPERATIONS[service].get(name) if service else None
+    if service is None or handler is None:
+        return _error(errors.unknown_operation(target))
+    emulator.calls[name] += 1
+
+    faults = emulator.config.faults
+    if faults.applies_to(service):
+        delay = faults.delay()
+        if delay:
+            await asyncio.sleep(delay)
+        fault = faults.draw()
+        if fault == "drop":
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("emulator: injected dropped connection")
+        if fault == "error":
+            return _error(errors.internal_failure())
+        if fault == "throttle":
+            emulator.throttled[name] += 1
+            return _error(errors.throttled())
+    if not emulator.quotas.admit(name):
+        emulator.throttled[name] += 1
+        return _error(errors.throttled())
+
+    try:
+        params = json.loads(await request.read() or b"{}")
+    except ValueError:
+        return _error(errors.AwsError("SerializationException", "Request body is not valid JSON"))
+    problems = validate_request(service, name, params)
+    if problems:
+        return _error(errors.invalid_request(problems))
+    try:
+        response = handler(emulator, params)
+    except errors.AwsError as error:
+        return _error(error)
+    if emulator.config.check_responses:
+        wrong = response_problems(service, name, response)
+        if wrong:
+            log.error("emulator response breaks the output shape: %s", wrong)
+            return _error(errors.AwsError("InternalFailure", f"emulator bug: {'; '.join(wrong)}", 500))
+    return _json(response)
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[EMULATOR_KEY].stats())
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _set_faults(request: web.Request) -> web.Response:
+    emulator = request.app[EMULATOR_KEY]
+    settings = await request.json()
+    if "services" in settings:
+        settings["services"] = frozenset(settings["services"])
+    try:
+        emulator.config.faults = Faults(**settings)
+    except (TypeError, ValueError) as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"ok": True})
+
+
+def create_app(emulator: Emulator) -> web.Application:
+    _load_handlers()
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app[EMULATOR_KEY] = emulator
+    app.router.add_post("/", _dispatch)
+    app.router.add_get("/_emulator/stats", _stats)
+    app.router.add_get("/_emulator/health", _health)
+    app.router.add_post("/_emulator/faults", _set_faults)
+    return app
+
+
+class EmulatorServer:
+    """The emulator served on ``host``:``port`` (0 picks a free port) inside the running loop.
+
+    ``async with EmulatorServer() as server:`` then point clients at ``server.url``.
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        emulator: Emulator | None = None,
+    ) -> None:
+        self.emulator = emulator or Emulator(config)
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(create_app(self.emulator), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        # Bind first so that port 0 resolves to a real port before anyone asks for the URL.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock, backlog=1024).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> EmulatorServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def serve_forever(config: EmulatorConfig, host: str, port: int) -> None:
+    """Serve until cancelled (the ``smrun emulator`` command)."""
+    async with EmulatorServer(config, host=host, port=port) as server:
+        print(f"SageMaker emulator listening on {server.url} (profile {config.profile})", flush=True)
+        await asyncio.Event().wait()

@@ -1,0 +1,103 @@
+"""The emulator's whole state, and the registry of the operations it answers.
+
+``Emulator`` is one account in one region: every resource, every tag, every log stream, the
+call counters, and the clock. Operation handlers are plain functions ``(emulator, params) ->
+response``, registered per service with ``@operation("sagemaker", "CreateTrainingJob")``; the
+HTTP layer (``server``) validates the request against botocore's model before a handler sees it,
+so handlers deal only with well-formed input and the service's own rules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from runner.emulator.quotas import Faults, Quotas
+
+if TYPE_CHECKING:
+    from runner.emulator.hosting import Endpoint, EndpointConfig, Model
+    from runner.emulator.jobs import Job
+    from runner.emulator.logs import LogStore
+    from runner.emulator.workteams import Workteam
+
+Params = dict[str, Any]
+Response = dict[str, Any]
+Handler = Callable[["Emulator", Params], Response]
+
+SERVICES = {"SageMaker": "sagemaker", "Logs_20140328": "logs"}
+OPERATIONS: dict[str, dict[str, Handler]] = {service: {} for service in SERVICES.values()}
+
+
+def operation(service: str, name: str) -> Callable[[Handler], Handler]:
+    """Register ``handler`` as the answer to ``service``.``name``."""
+
+    def register(handler: Handler) -> Handler:
+        if name in OPERATIONS[service]:
+            raise RuntimeError(f"{service}.{name} is registered twice")
+        OPERATIONS[service][name] = handler
+        return handler
+
+    return register
+
+
+@dataclass
+class EmulatorConfig:
+    """How the emulated account behaves. Durations are seconds of emulator wall-clock time."""
+
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    job_duration: float = 5.0
+    stop_duration: float = 1.0
+    endpoint_duration: float | None = None  # defaults to job_duration
+    rule_duration: float | None = None  # Debugger rules finish this long after training; defaults to 10%
+    log_lines: int = 20  # lines per host over a job's life (tag emulator:log-lines overrides)
+    log_page_size: int = 10_000  # most events one GetLogEvents/FilterLogEvents page returns
+    late_event_delay: float = 0.5  # late log events become visible this long after the job ends
+    profile: str = "fast"
+    max_instances_per_type: int | None = None  # in flight per (kind, instance type)
+    check_responses: bool = False  # tests: check every response against botocore's output shape
+    faults: Faults = field(default_factory=Faults)
+
+
+class Emulator:
+    """One emulated AWS account and region."""
+
+    def __init__(self, config: EmulatorConfig | None = None, clock: Callable[[], float] = time.time):
+        from runner.emulator.logs import LogStore
+
+        self.config = config or EmulatorConfig()
+        self.clock = clock
+        self.quotas = Quotas.profile(self.config.profile)
+        self.calls: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+        self.jobs: dict[str, dict[str, Job]] = {}
+        self.tags: dict[str, dict[str, str]] = {}
+        self.models: dict[str, Model] = {}
+        self.endpoint_configs: dict[str, EndpointConfig] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        self.workteams: dict[str, Workteam] = {}
+        self.logs: LogStore = LogStore(self)
+
+    def now(self) -> float:
+        return self.clock()
+
+    def arn(self, resource_type: str, name: str) -> str:
+        # SageMaker lower-cases resource names in ARNs.
+        return f"arn:aws:sagemaker:{self.config.region}:{self.config.account_id}:{resource_type}/{name.lower()}"
+
+    def jobs_of(self, kind: str) -> dict[str, Job]:
+        return self.jobs.setdefault(kind, {})
+
+    def all_jobs(self) -> Iterator[Job]:
+        for jobs in self.jobs.values():
+            yield from jobs.values()
+
+    def stats(self) -> dict[str, Any]:
+        """The contract tests and benchmarks measure with (``GET /_emulator/stats``)."""
+        now = self.now()
+        rows = [job.stats_row(now) for job in self.all_jobs() if job.visible(now)]
+        rows.extend(endpoint.stats_row(now) for endpoint in self.endpoints.values())
+        return {"calls": dict(self.calls), "throttled": dict(self.throttled), "jobs": rows, "now": now}

@@ -1,0 +1,159 @@
+"""Check a request against botocore's own service model before it is sent.
+
+botocore's ``ParamValidator`` checks required members, types and minimums but not the
+constraints AWS enforces on the server: maximum lengths and values, regular-expression
+patterns and enum values. ``validate_request`` runs both, so that bad input is refused
+locally with the same rules SageMaker would apply, and nothing is created.
+
+Problems are reported one per field, as ``Problem(path, rule)``, where ``path`` names the
+field in the request (``ResourceConfig.InstanceCount``, ``Tags[2].Key``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.session
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+from botocore.validate import ParamValidator
+
+__all__ = ["Problem", "RequestInvalid", "operation_model", "service_model", "validate_request"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where in the request, and what the rule is."""
+
+    path: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(request)'}: {self.rule}"
+
+
+class RequestInvalid(ValueError):
+    """A request that breaks the service model; carries every problem found."""
+
+    def __init__(self, operation: str, problems: list[Problem]) -> None:
+        self.operation = operation
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{operation}: {len(problems)} invalid field(s):\n{lines}")
+
+
+@functools.cache
+def _botocore_session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+@functools.cache
+def service_model(service: str) -> ServiceModel:
+    """The botocore service model of ``service`` ("sagemaker", "logs"), loaded once."""
+    return _botocore_session().get_service_model(service)
+
+
+@functools.cache
+def operation_model(service: str, operation: str) -> OperationModel:
+    return service_model(service).operation_model(operation)
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    # AWS patterns are Java regexes matched against the whole value. The few that use Java-only
+    # syntax (\p{L} classes) cannot be checked here and are skipped rather than guessed at.
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def validate_request(service: str, operation: str, params: Mapping[str, Any]) -> list[Problem]:
+    """Every problem in ``params`` for ``service``.``operation``; empty when the request is valid."""
+    shape = operation_model(service, operation).input_shape
+    if shape is None:
+        return [] if not params else [Problem("", "this operation takes no parameters")]
+    problems = list(_botocore_problems(params, shape))
+    if not problems:
+        # Constraint checks assume the types are right, so they run only on well-typed input.
+        problems.extend(_constraint_problems(params, shape, ""))
+    return problems
+
+
+def _botocore_problems(params: Mapping[str, Any], shape: Shape) -> Iterator[Problem]:
+    report = ParamValidator().validate(dict(params), shape)
+    if not report.has_errors():
+        return
+    # The report has no public structured accessor; its ``_errors`` triples (kind, dotted
+    # path, details) have been stable for years. Fall back to the text report if that changes.
+    errors = getattr(report, "_errors", None)
+    if not isinstance(errors, list):
+        yield Problem("", report.generate_report())
+        return
+    for kind, dotted, details in errors:
+        path = dotted.lstrip(".")
+        yield _botocore_problem(kind, path, details)
+
+
+def _botocore_problem(kind: str, path: str, details: dict[str, Any]) -> Problem:
+    if kind == "missing required field":
+        return Problem(_join(path, details["required_name"]), "is required")
+    if kind == "unknown field":
+        valid = ", ".join(details.get("valid_names", []))
+        return Problem(_join(path, details["unknown_param"]), f"is not a known field (valid: {valid})")
+    if kind == "invalid type":
+        valid = " or ".join(t.replace("<class '", "").replace("'>", "") for t in details["valid_types"])
+        got = type(details["param"]).__name__
+        return Problem(path, f"must be of type {valid} (got {got} {details['param']!r})")
+    if kind == "invalid range":
+        return Problem(path, f"must be at least {details['min_allowed']} (got {details['param']})")
+    if kind == "invalid length":
+        return Problem(path, f"must have length at least {details['min_allowed']} (has {details['param']})")
+    return Problem(path, f"{kind}: {details}")
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _constraint_problems(value: Any, shape: Shape, path: str) -> Iterator[Problem]:
+    meta = shape.metadata
+    if isinstance(shape, StructureShape):
+        for name, member_value in value.items():
+            member = shape.members.get(name)
+            if member is not None and member_value is not None:
+                yield from _constraint_problems(member_value, member, _join(path, name))
+    elif isinstance(shape, ListShape):
+        if "max" in meta and len(value) > meta["max"]:
+            yield Problem(path, f"must have at most {meta['max']} items (has {len(value)})")
+        for index, item in enumerate(value):
+            yield from _constraint_problems(item, shape.member, f"{path}[{index}]")
+    elif isinstance(shape, MapShape):
+        if "max" in meta and len(value) > meta["max"]:
+            yield Problem(path, f"must have at most {meta['max']} entries (has {len(value)})")
+        for key, item in value.items():
+            yield from _constraint_problems(key, shape.key, f"{path}.(key {key!r})")
+            yield from _constraint_problems(item, shape.value, f"{path}.{key}")
+    elif shape.type_name == "string":
+        yield from _string_problems(value, shape, path)
+    elif shape.type_name in ("integer", "long", "float", "double"):
+        if "max" in meta and value > meta["max"]:
+            yield Problem(path, f"must be at most {meta['max']} (got {value})")
+
+
+def _string_problems(value: str, shape: Shape, path: str) -> Iterator[Problem]:
+    meta = shape.metadata
+    if "max" in meta and len(value) > meta["max"]:
+        yield Problem(path, f"must be at most {meta['max']} characters long (is {len(value)})")
+    enum = getattr(shape, "enum", None)
+    if enum and value not in enum:
+        shown = ", ".join(enum[:12]) + (", ..." if len(enum) > 12 else "")
+        yield Problem(path, f"must be one of [{shown}] (got {value!r})")
+    pattern = meta.get("pattern")
+    if pattern:
+        compiled = _compiled(pattern)
+        if compiled is not None and compiled.fullmatch(value) is None:
+            yield Problem(path, f"must match the pattern {pattern} (got {value!r})")

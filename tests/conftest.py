@@ -1,0 +1,104 @@
+"""Fixtures for every test: the network guard, fake AWS credentials, an emulator on a free port."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS_ROOT = Path(__file__).parent
+sys.path.insert(0, str(TESTS_ROOT))
+
+from support.network_guard import install as install_network_guard  # noqa: E402
+
+install_network_guard()
+
+# Fake credentials and a fixed region for everything a test starts, subprocesses included.
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    # Subprocesses install the guard too (tests/support/sitecustomize).
+    "SMRUN_NETWORK_GUARD": "1",
+    "SMRUN_TESTS_ROOT": str(TESTS_ROOT),
+}
+os.environ.update(FAKE_AWS_ENV)
+for _name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_name, None)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a subprocess under test: guard on, fake credentials."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(TESTS_ROOT / "support" / "sitecustomize"), str(TESTS_ROOT.parent), env.get("PYTHONPATH", "")]
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def emulator_config() -> Any:
+    """Override in a module to change how the emulator behaves for its tests."""
+    from runner.emulator.state import EmulatorConfig
+
+    return EmulatorConfig(job_duration=1.0, stop_duration=0.2, late_event_delay=0.2, check_responses=True)
+
+
+@pytest.fixture
+async def emulator(emulator_config: Any) -> AsyncIterator[Any]:
+    """An emulator served in the test's event loop on a free loopback port."""
+    from runner.emulator.server import EmulatorServer
+
+    async with EmulatorServer(emulator_config) as server:
+        yield server
+
+
+@pytest.fixture
+def client_factory(emulator: Any) -> Callable[..., Any]:
+    """``async with client_factory("sagemaker") as sm:``: an aiobotocore client on the emulator."""
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
+
+    session = get_session()
+
+    def make(service: str, **config: Any) -> Any:
+        return session.create_client(
+            service,
+            region_name="us-east-1",
+            endpoint_url=emulator.url,
+            config=AioConfig(retries={"mode": "standard", "max_attempts": 1}, **config),
+        )
+
+    return make
+
+
+@pytest.fixture
+async def sagemaker(client_factory: Callable[..., Any]) -> AsyncIterator[Any]:
+    async with client_factory("sagemaker") as client:
+        yield client
+
+
+@pytest.fixture
+async def logs(client_factory: Callable[..., Any]) -> AsyncIterator[Any]:
+    async with client_factory("logs") as client:
+        yield client
+
+
+@pytest.fixture
+def tmp_cwd(tmp_path: Path) -> Iterator[Path]:
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(old)
