@@ -25,7 +25,9 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "--job-duration", type=float, default=5.0, metavar="SECONDS", help="how long a job runs"
     )
     parser.add_argument("--stop-duration", type=float, default=1.0, metavar="SECONDS")
-    parser.add_argument("--profile", choices=["fast", "aws-like"], default="fast", help="API quotas")
+    parser.add_argument(
+        "--profile", choices=["fast", "aws-like"], default="fast", help="API quotas"
+    )
     parser.add_argument("--log-lines", type=int, default=20, help="log lines per host per job")
     parser.add_argument(
         "--max-instances-per-type",
@@ -33,10 +35,18 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         default=None,
         help="cap on in-flight instances per kind and instance type (ResourceLimitExceeded)",
     )
-    parser.add_argument("--throttle-rate", type=float, default=0.0, help="fraction of requests throttled")
-    parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered with a 500")
-    parser.add_argument("--drop-rate", type=float, default=0.0, help="fraction of connections dropped")
-    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="added to each request")
+    parser.add_argument(
+        "--throttle-rate", type=float, default=0.0, help="fraction of requests throttled"
+    )
+    parser.add_argument(
+        "--error-rate", type=float, default=0.0, help="fraction answered with a 500"
+    )
+    parser.add_argument(
+        "--drop-rate", type=float, default=0.0, help="fraction of connections dropped"
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="SECONDS", help="added to each request"
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed for injected faults")
 
 

@@ -77,9 +77,10 @@ def validate_request(service: str, operation: str, params: Mapping[str, Any]) ->
     if shape is None:
         return [] if not params else [Problem("", "this operation takes no parameters")]
     problems = list(_botocore_problems(params, shape))
-    if not problems:
-        # Constraint checks assume the types are right, so they run only on well-typed input.
-        problems.extend(_constraint_problems(params, shape, ""))
+    reported = {p.path for p in problems}
+    # Both layers run, so one answer lists every problem; a field botocore already refused
+    # (a wrong type, say) is not reported twice.
+    problems.extend(p for p in _constraint_problems(params, shape, "") if p.path not in reported)
     return problems
 
 
@@ -103,15 +104,21 @@ def _botocore_problem(kind: str, path: str, details: dict[str, Any]) -> Problem:
         return Problem(_join(path, details["required_name"]), "is required")
     if kind == "unknown field":
         valid = ", ".join(details.get("valid_names", []))
-        return Problem(_join(path, details["unknown_param"]), f"is not a known field (valid: {valid})")
+        return Problem(
+            _join(path, details["unknown_param"]), f"is not a known field (valid: {valid})"
+        )
     if kind == "invalid type":
-        valid = " or ".join(t.replace("<class '", "").replace("'>", "") for t in details["valid_types"])
+        valid = " or ".join(
+            t.replace("<class '", "").replace("'>", "") for t in details["valid_types"]
+        )
         got = type(details["param"]).__name__
         return Problem(path, f"must be of type {valid} (got {got} {details['param']!r})")
     if kind == "invalid range":
         return Problem(path, f"must be at least {details['min_allowed']} (got {details['param']})")
     if kind == "invalid length":
-        return Problem(path, f"must have length at least {details['min_allowed']} (has {details['param']})")
+        return Problem(
+            path, f"must have length at least {details['min_allowed']} (has {details['param']})"
+        )
     return Problem(path, f"{kind}: {details}")
 
 
@@ -122,26 +129,36 @@ def _join(prefix: str, name: str) -> str:
 def _constraint_problems(value: Any, shape: Shape, path: str) -> Iterator[Problem]:
     meta = shape.metadata
     if isinstance(shape, StructureShape):
+        if not isinstance(value, Mapping):
+            return
         for name, member_value in value.items():
             member = shape.members.get(name)
             if member is not None and member_value is not None:
                 yield from _constraint_problems(member_value, member, _join(path, name))
     elif isinstance(shape, ListShape):
+        if not isinstance(value, list | tuple):
+            return
         if "max" in meta and len(value) > meta["max"]:
             yield Problem(path, f"must have at most {meta['max']} items (has {len(value)})")
         for index, item in enumerate(value):
             yield from _constraint_problems(item, shape.member, f"{path}[{index}]")
     elif isinstance(shape, MapShape):
+        if not isinstance(value, Mapping):
+            return
         if "max" in meta and len(value) > meta["max"]:
             yield Problem(path, f"must have at most {meta['max']} entries (has {len(value)})")
         for key, item in value.items():
             yield from _constraint_problems(key, shape.key, f"{path}.(key {key!r})")
             yield from _constraint_problems(item, shape.value, f"{path}.{key}")
-    elif shape.type_name == "string":
+    elif shape.type_name == "string" and isinstance(value, str):
         yield from _string_problems(value, shape, path)
-    elif shape.type_name in ("integer", "long", "float", "double"):
-        if "max" in meta and value > meta["max"]:
-            yield Problem(path, f"must be at most {meta['max']} (got {value})")
+    elif (
+        shape.type_name in ("integer", "long", "float", "double")
+        and isinstance(value, int | float)
+        and "max" in meta
+        and value > meta["max"]
+    ):
+        yield Problem(path, f"must be at most {meta['max']} (got {value})")
 
 
 def _string_problems(value: str, shape: Shape, path: str) -> Iterator[Problem]:

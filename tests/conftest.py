@@ -40,7 +40,11 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for a subprocess under test: guard on, fake credentials."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(TESTS_ROOT / "support" / "sitecustomize"), str(TESTS_ROOT.parent), env.get("PYTHONPATH", "")]
+        [
+            str(TESTS_ROOT / "support" / "sitecustomize"),
+            str(TESTS_ROOT.parent),
+            env.get("PYTHONPATH", ""),
+        ]
     )
     env.update(extra)
     return env
@@ -51,7 +55,9 @@ def emulator_config() -> Any:
     """Override in a module to change how the emulator behaves for its tests."""
     from runner.emulator.state import EmulatorConfig
 
-    return EmulatorConfig(job_duration=1.0, stop_duration=0.2, late_event_delay=0.2, check_responses=True)
+    return EmulatorConfig(
+        job_duration=1.0, stop_duration=0.2, late_event_delay=0.2, check_responses=True
+    )
 
 
 @pytest.fixture

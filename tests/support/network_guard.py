@@ -11,7 +11,6 @@ import ipaddress
 import socket
 from typing import Any
 
-_installed = False
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
@@ -38,10 +37,8 @@ def _check(address: Any) -> None:
 
 
 def install() -> None:
-    global _installed
-    if _installed:
+    if getattr(socket.socket.connect, "smrun_guard", False):
         return
-    _installed = True
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
     real_getaddrinfo = socket.getaddrinfo
@@ -61,6 +58,7 @@ def install() -> None:
             raise NonLoopbackConnection(f"network guard: name lookup of {host!r} refused in tests")
         return real_getaddrinfo(host, *args, **kwargs)
 
+    connect.smrun_guard = True  # type: ignore[attr-defined]
     socket.socket.connect = connect  # type: ignore[method-assign]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
     socket.getaddrinfo = getaddrinfo

@@ -82,12 +82,16 @@ def model(name: str, **overrides: Any) -> dict[str, Any]:
     return request
 
 
-def transform(name: str, model_name: str, *, instance_count: int = 1, **overrides: Any) -> dict[str, Any]:
+def transform(
+    name: str, model_name: str, *, instance_count: int = 1, **overrides: Any
+) -> dict[str, Any]:
     request: dict[str, Any] = {
         "TransformJobName": name,
         "ModelName": model_name,
         "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/batch"}},
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/batch"}
+            },
             "ContentType": "text/csv",
         },
         "TransformOutput": {"S3OutputPath": "s3://bucket/batch-out"},
@@ -101,7 +105,9 @@ def labeling(name: str, workteam_arn: str, **overrides: Any) -> dict[str, Any]:
     request: dict[str, Any] = {
         "LabelingJobName": name,
         "LabelAttributeName": "label",
-        "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": "s3://bucket/in.manifest"}}},
+        "InputConfig": {
+            "DataSource": {"S3DataSource": {"ManifestS3Uri": "s3://bucket/in.manifest"}}
+        },
         "OutputConfig": {"S3OutputPath": "s3://bucket/labels"},
         "RoleArn": ROLE,
         "HumanTaskConfig": {

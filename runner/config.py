@@ -1,0 +1,133 @@
+"""The runner's configuration, as explicit value objects.
+
+Nothing in the core reads flags or the environment: entry points build a ``RunnerConfig`` (from
+their flags, or with ``RunnerConfig.from_env``) and hand it in. Every field has a default that
+is safe against real AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where and as whom to call AWS."""
+
+    region: str | None = None  # None: the standard chain (AWS_REGION, profile)
+    endpoint_url: str | None = None  # SageMaker (and Logs) endpoint, e.g. the local emulator
+    logs_endpoint_url: str | None = None  # defaults to endpoint_url
+    sts_endpoint_url: str | None = None  # defaults to endpoint_url
+    assume_role_arn: str | None = None  # assumed through STS, refreshed before expiry
+    role_session_name: str = "smrun"
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How often to look at jobs.
+
+    A job on its own is Described at ``initial`` seconds, growing by ``multiplier`` to
+    ``maximum``, with +-``jitter`` (a fraction), back to ``initial`` when its status changes.
+    With ``delta_threshold`` or more jobs of a kind in flight, one List sweep per kind every
+    ``sweep_interval`` replaces the per-job Describes, and a full listing every
+    ``reconcile_interval`` catches what a delta missed.
+    """
+
+    initial: float = 2.0
+    maximum: float = 30.0
+    multiplier: float = 1.5
+    jitter: float = 0.2
+    delta_threshold: int = 4
+    sweep_interval: float = 5.0
+    sweep_overlap: float = 10.0  # LastModifiedTimeAfter reaches back this far (clock skew, lag)
+    reconcile_interval: float = 300.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.initial <= self.maximum:
+            raise ValueError("PollPolicy needs 0 < initial <= maximum")
+        if self.multiplier < 1 or not 0 <= self.jitter < 1:
+            raise ValueError("PollPolicy needs multiplier >= 1 and 0 <= jitter < 1")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of throttled and transient calls: exponential backoff with full jitter.
+
+    Throttling and transient errors never fail a job; ``max_attempts`` bounds one call (0 means
+    no bound) so that a dead endpoint eventually surfaces as a runner error.
+    """
+
+    initial: float = 0.5
+    maximum: float = 20.0
+    max_attempts: int = 0
+    call_timeout: float = 60.0  # connect + read timeout of one HTTP call
+
+
+@dataclass(frozen=True)
+class Rate:
+    per_second: float
+    burst: int
+
+
+# Shared per-operation budgets (one token bucket per operation for the whole process).
+# Conservative next to SageMaker's account quotas (ListTrainingJobs is 2/s per account).
+DEFAULT_RATES: Mapping[str, Rate] = {
+    "Describe*": Rate(10, 20),
+    "List*": Rate(1.5, 3),
+    "Create*": Rate(2, 5),
+    "Update*": Rate(1, 2),
+    "Delete*": Rate(2, 5),
+    "ListTags": Rate(5, 10),
+    "Search": Rate(1, 2),
+    "GetLogEvents": Rate(10, 10),
+    "DescribeLogStreams": Rate(5, 5),
+    "FilterLogEvents": Rate(3, 3),
+}
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-operation budgets. ``Stop*`` never waits for a token: on shutdown every Stop goes
+    out at once (the pod may have under a second left); a throttled Stop is retried."""
+
+    rates: Mapping[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATES))
+
+    def rate_for(self, operation: str) -> Rate | None:
+        if operation.startswith("Stop"):
+            return None
+        if operation in self.rates:
+            return self.rates[operation]
+        matches = [k for k in self.rates if k.endswith("*") and operation.startswith(k[:-1])]
+        return self.rates[max(matches, key=len)] if matches else None
+
+    @classmethod
+    def none(cls) -> RateLimits:
+        return cls(rates={})
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    aws: AwsTarget = field(default_factory=AwsTarget)
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    limits: RateLimits = field(default_factory=RateLimits)
+    max_connections: int = 50  # HTTP connection pool per client
+    # Tags put on every job, so that a later cleanup can find them (e.g. the pipeline run id).
+    run_tags: Mapping[str, str] = field(default_factory=dict)
+    stop_grace: float = 30.0  # how long shutdown waits for Stopping -> Stopped
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> RunnerConfig:
+        """Read the endpoint, region and role from ``SMRUN_*``/``AWS_*`` variables (entry points only)."""
+        env = os.environ if environ is None else environ
+        aws = AwsTarget(
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            endpoint_url=env.get("SMRUN_ENDPOINT_URL") or None,
+            assume_role_arn=env.get("SMRUN_ASSUME_ROLE") or None,
+        )
+        return replace(cls(aws=aws), **overrides)  # type: ignore[arg-type]

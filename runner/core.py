@@ -1,0 +1,602 @@
+"""The runner: submit many SageMaker jobs, follow them all from one loop, stop them together.
+
+    async with Runner(RunnerConfig(...)) as runner:
+        handle = await runner.submit("training", request, identity=Identity(run_id, "train"))
+        outcome = await handle.wait()
+
+Following jobs. A job on its own is Described with a growing, jittered interval (reset when
+its status changes). Once ``delta_threshold`` jobs of a kind are in flight, the kind switches to
+*delta sweeps*: one ``List<Kind>`` call with ``LastModifiedTimeAfter`` (reaching back
+``sweep_overlap`` seconds for clock skew and eventual consistency) returns only what changed
+since the last sweep, however many jobs there are; a job is Described only when it ends (for
+its outputs and failure reason). Every ``reconcile_interval`` the sweep lists everything since
+the oldest job was created instead, to catch what a delta missed.
+
+Submitting. A job's name is given, or derived from its ``Identity``; a tag carries the
+request's digest. Before Create the name is looked up: the same digest re-attaches to the
+existing job (a restarted pod, a resumed batch), another digest is a ``JobConflict``.
+
+Stopping. ``shutdown()`` sends Stop for every job in flight at once, then waits for them to
+stop until the grace deadline. Endpoints this run was creating are deleted. The runner
+installs no signal handler: entry points do (``runner.signals``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+import structlog
+from botocore.exceptions import BotoCoreError
+
+from runner.config import RunnerConfig
+from runner.errors import AwsCallFailed, JobConflict, ResourceMissing, RunnerClosed, RunnerError
+from runner.kinds import ENDPOINT, ENDPOINT_UPDATE, JobKind, kind_named
+from runner.naming import (
+    DIGEST_TAG,
+    IDENTITY_TAG,
+    KIND_TAG,
+    RUN_ID_TAG,
+    Identity,
+    deterministic_name,
+    generated_name,
+    merge_tags,
+    request_digest,
+)
+from runner.scheduler import Scheduler
+from runner.session import AwsCaller
+from runner.tracker import JobHandle, Outcome, Phase, TrackedJob
+from runner.validation import RequestInvalid, validate_request
+
+log = structlog.get_logger("runner")
+
+RULE_STATUS_KEYS = ("DebugRuleEvaluationStatuses", "ProfilerRuleEvaluationStatuses")
+RULE_PENDING = frozenset({"InProgress"})
+RULE_FAILED = frozenset({"Error"})
+
+
+class Runner:
+    """Drives many SageMaker jobs from one event loop. Use as an async context manager."""
+
+    def __init__(
+        self, config: RunnerConfig | None = None, *, caller: AwsCaller | None = None
+    ) -> None:
+        self.config = config or RunnerConfig()
+        self.caller = caller or AwsCaller(self.config)
+        self.scheduler = Scheduler(max_concurrency=max(self.config.max_connections, 1))
+        self._jobs: dict[tuple[str, str], TrackedJob] = {}
+        self._active: dict[str, dict[str, TrackedJob]] = {}  # kind -> name -> job not yet done
+        self._sweeping: set[str] = set()  # kinds followed by List sweeps
+        self._last_sweep: dict[str, float] = {}  # kind -> wall time the last delta sweep started
+        self._last_reconcile: dict[
+            str, float
+        ] = {}  # kind -> monotonic time of the last full listing
+        self._closing = False
+        self._closed = asyncio.Event()
+        self._random = random.Random()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Runner:
+        self.scheduler.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Leaving the block normally only closes connections: jobs keep running in SageMaker
+        # unless shutdown() was asked for. On an exception (a cancelled pod), stop them.
+        if exc_type is not None and not self._closing:
+            await asyncio.shield(self.shutdown(reason=f"runner exited with {exc_type.__name__}"))
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop following jobs and close the clients; does not stop jobs."""
+        self._closing = True
+        await self.scheduler.close()
+        await self.caller.close()
+        for job in self._jobs.values():
+            if not job.outcome.done():
+                job.outcome.cancel()
+        self._closed.set()
+
+    # --- submission --------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        kind: str | JobKind,
+        request: Mapping[str, Any],
+        *,
+        identity: Identity | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> tuple[JobKind, dict[str, Any], str]:
+        """The request as it will be sent (name, tags), and its digest. Raises RequestInvalid."""
+        job_kind = kind if isinstance(kind, JobKind) else kind_named(kind)
+        body = dict(request)
+        name = body.get(job_kind.name_field)
+        if not name:
+            name = (
+                deterministic_name(identity, job_kind.name_prefix)
+                if identity
+                else generated_name(job_kind.name_prefix)
+            )
+            body[job_kind.name_field] = name
+        digest = request_digest(body, job_kind.name_field)
+        if job_kind is not ENDPOINT_UPDATE:  # UpdateEndpoint takes no tags
+            runner_tags = {**self.config.run_tags, DIGEST_TAG: digest, KIND_TAG: job_kind.key}
+            if identity is not None:
+                runner_tags[IDENTITY_TAG] = identity.text()[:256]
+                runner_tags.setdefault(RUN_ID_TAG, identity.scope[:256])
+            body["Tags"] = merge_tags(body.get("Tags"), {**runner_tags, **(tags or {})})
+        problems = validate_request("sagemaker", job_kind.create, body)
+        if problems:
+            raise RequestInvalid(job_kind.create, problems)
+        return job_kind, body, digest
+
+    async def submit(
+        self,
+        kind: str | JobKind,
+        request: Mapping[str, Any],
+        *,
+        identity: Identity | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> JobHandle:
+        """Create the job (or re-attach to it) and start following it.
+
+        Raises RequestInvalid (nothing sent), JobConflict, AwsCallFailed or RunnerClosed.
+        """
+        if self._closing:
+            raise RunnerClosed("the runner is shutting down")
+        job_kind, body, digest = self.prepare(kind, request, identity=identity, tags=tags)
+        name = body[job_kind.name_field]
+        key = (job_kind.key, name)
+        if key in self._jobs:  # submitted twice in this process: one job, two handles
+            known = self._jobs[key]
+            if known.digest != digest:
+                raise JobConflict(job_kind.key, name, known.digest, digest)
+            return JobHandle(known, self._stop_job)
+        job = TrackedJob(kind=job_kind, name=name, request=body, digest=digest, identity=identity)
+        self._jobs[key] = job
+        try:
+            if job_kind is ENDPOINT_UPDATE:
+                await self._submit_endpoint_update(job)
+            else:
+                await self._create_or_attach(job)
+        except BaseException:
+            del self._jobs[key]
+            raise
+        active = self._active.setdefault(job_kind.key, {})
+        active[name] = job
+        job.outcome.add_done_callback(lambda _: active.pop(name, None))
+        self._follow(job)
+        return JobHandle(job, self._stop_job)
+
+    async def _lookup(self, kind: JobKind, name: str) -> dict[str, Any] | None:
+        try:
+            answer = await self.caller.sagemaker(kind.describe, **{kind.name_field: name})
+        except ResourceMissing:
+            return None
+        return answer.get(kind.describe_wrapper, answer) if kind.describe_wrapper else answer
+
+    async def _existing_digest(self, arn: str) -> str | None:
+        tags = await self.caller.sagemaker("ListTags", ResourceArn=arn, MaxResults=100)
+        return next((t["Value"] for t in tags.get("Tags", []) if t["Key"] == DIGEST_TAG), None)
+
+    async def _attach(self, job: TrackedJob, existing: dict[str, Any]) -> None:
+        arn = existing.get(job.kind.arn_field)
+        found = await self._existing_digest(arn) if arn else None
+        if found != job.digest:
+            raise JobConflict(job.kind.key, job.name, found, job.digest)
+        job.arn, job.attached = arn, True
+        job.observe(existing)
+        job.log.info("job.attached", arn=arn, status=job.status)
+
+    async def _create_or_attach(self, job: TrackedJob) -> None:
+        kind = job.kind
+        existing = await self._lookup(kind, job.name)
+        if existing is not None:
+            await self._attach(job, existing)
+            return
+        try:
+            answer = await self.caller.sagemaker(kind.create, **job.request)
+        except AwsCallFailed as error:
+            if error.code != "ResourceInUse" and "already exist" not in error.aws_message:
+                raise
+            # Someone created it between our lookup and our Create: the same rules apply.
+            existing = await self._lookup(kind, job.name)
+            if existing is None:
+                raise
+            await self._attach(job, existing)
+            return
+        job.arn = answer.get(kind.arn_field)
+        job.created_by_runner = True
+        job.log.info("job.submitted", arn=job.arn)
+
+    async def _submit_endpoint_update(self, job: TrackedJob) -> None:
+        existing = await self._lookup(ENDPOINT, job.name)
+        if existing is None:
+            raise ResourceMissing(
+                "UpdateEndpoint", "ValidationException", f"endpoint {job.name} does not exist"
+            )
+        wanted = job.request["EndpointConfigName"]
+        job.arn = existing.get("EndpointArn")
+        if (
+            existing.get("EndpointConfigName") == wanted
+            or existing.get("EndpointStatus") == "Updating"
+        ):
+            # Already on (or moving to) the wanted config: a restarted step re-attaches.
+            job.attached = True
+            job.observe(existing)
+            job.log.info("job.attached", status=job.status, endpoint_config=wanted)
+            return
+        await self.caller.sagemaker("UpdateEndpoint", **job.request)
+        job.status = "Updating"
+        job.log.info("job.submitted", arn=job.arn, endpoint_config=wanted)
+
+    # --- following jobs ----------------------------------------------------------------------
+
+    def _follow(self, job: TrackedJob) -> None:
+        if job.kind.is_synchronous:
+            self._spawn_final(job, None)
+            return
+        if job.status in job.kind.states.terminal and job.kind is not ENDPOINT_UPDATE:
+            self._spawn_final(job, None)
+            return
+        kind = job.kind
+        if kind.key in self._sweeping:
+            job.swept = True
+        elif (
+            kind.list_operation and len(self._active[kind.key]) >= self.config.poll.delta_threshold
+        ):
+            self._start_sweeping(kind)
+        else:
+            self._poll_soon(job, first=True)
+
+    def _jitter(self, seconds: float) -> float:
+        spread = self.config.poll.jitter
+        return seconds * (1 + self._random.uniform(-spread, spread))
+
+    def _poll_soon(self, job: TrackedJob, *, first: bool = False) -> None:
+        policy = self.config.poll
+        if first or job.interval == 0.0:
+            job.interval = policy.initial
+        self.scheduler.call_later(
+            self._jitter(job.interval), ("poll", job.kind.key, job.name), lambda: self._poll(job)
+        )
+
+    async def _poll(self, job: TrackedJob) -> None:
+        if job.done:
+            return
+        try:
+            answer = await self._lookup(job.kind, job.name)
+        except (RunnerError, BotoCoreError) as error:
+            self._give_up(job, error)
+            return
+        if answer is None:
+            self._give_up(job, RunnerError(f"{job.kind.key} {job.name} no longer exists"))
+            return
+        changed = job.observe(answer)
+        if self._is_final(job, answer):
+            await self._finalize(job, answer)
+            return
+        policy = self.config.poll
+        job.interval = (
+            policy.initial if changed else min(job.interval * policy.multiplier, policy.maximum)
+        )
+        if job.swept and not job.waiting_for_rules:
+            return  # the kind's sweep follows it from here
+        self._poll_soon(job)
+
+    def _start_sweeping(self, kind: JobKind) -> None:
+        self._sweeping.add(kind.key)
+        for job in self._active[kind.key].values():
+            if not job.waiting_for_rules:
+                job.swept = True
+                self.scheduler.cancel(("poll", kind.key, job.name))
+        self.scheduler.call_later(0.0, ("sweep", kind.key), lambda: self._sweep(kind))
+
+    def _swept_jobs(self, kind: JobKind) -> dict[str, TrackedJob]:
+        return {name: job for name, job in self._active.get(kind.key, {}).items() if job.swept}
+
+    async def _sweep(self, kind: JobKind) -> None:
+        """One List sweep for ``kind``: what changed since the last sweep (or everything, when
+        it is time to reconcile)."""
+        jobs = self._swept_jobs(kind)
+        if not jobs:
+            self._stop_sweeping(kind)
+            return
+        policy = self.config.poll
+        started = time.time()
+        reconcile = (
+            time.monotonic() - self._last_reconcile.get(kind.key, 0.0) >= policy.reconcile_interval
+        )
+        params: dict[str, Any] = {
+            "MaxResults": 100,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+        }
+        earliest = min(job.created_at or job.submitted_at for job in jobs.values())
+        last = self._last_sweep.get(kind.key)
+        if reconcile or last is None:
+            params["CreationTimeAfter"] = _utc(earliest - policy.sweep_overlap)
+        else:
+            params["LastModifiedTimeAfter"] = _utc(last - policy.sweep_overlap)
+        # Character-wise on purpose: SageMaker's NameContains is a substring match.
+        prefix = os.path.commonprefix(list(jobs))  # noqa: RUF071
+        if len(prefix) >= 3:
+            params["NameContains"] = prefix
+        seen: set[str] = set()
+        try:
+            async for summary in self._list_all(kind, params):
+                job = jobs.get(summary[kind.name_field])
+                if job is None or job.done:
+                    continue
+                seen.add(job.name)
+                job.observe(summary)
+                if self._is_final(job, summary):
+                    self._spawn_final(job, None)
+        except (RunnerError, BotoCoreError) as error:
+            log.warning("sweep.failed", kind=kind.key, error=str(error))
+        else:
+            self._last_sweep[kind.key] = started
+            if reconcile or last is None:
+                self._last_reconcile[kind.key] = time.monotonic()
+                # A full listing that misses a job means the listing cannot see it (another
+                # account, eventual consistency): follow that job by Describe instead.
+                for name, job in jobs.items():
+                    if name not in seen and not job.done:
+                        job.swept = False
+                        self._poll_soon(job, first=True)
+        if self._swept_jobs(kind):
+            self.scheduler.call_later(
+                self._jitter(policy.sweep_interval), ("sweep", kind.key), lambda: self._sweep(kind)
+            )
+        else:
+            self._stop_sweeping(kind)
+
+    def _stop_sweeping(self, kind: JobKind) -> None:
+        self._sweeping.discard(kind.key)
+        self._last_sweep.pop(kind.key, None)
+
+    async def _list_all(
+        self, kind: JobKind, params: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        assert kind.list_operation and kind.list_key
+        token: str | None = None
+        while True:
+            page = await self.caller.sagemaker(
+                kind.list_operation, **params, **({"NextToken": token} if token else {})
+            )
+            for summary in page.get(kind.list_key, []):
+                yield summary
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def _spawn_final(self, job: TrackedJob, answer: dict[str, Any] | None) -> None:
+        self.scheduler.cancel(("poll", job.kind.key, job.name))
+        self.scheduler.call_later(
+            0.0, ("final", job.kind.key, job.name), lambda: self._finalize(job, answer)
+        )
+
+    def _is_final(self, job: TrackedJob, answer: Mapping[str, Any]) -> bool:
+        kind = job.kind
+        if kind.is_synchronous:
+            return True
+        status = kind.status_of(answer)
+        if kind is ENDPOINT_UPDATE:
+            return status in kind.states.terminal and status != "Updating"
+        return status in kind.states.terminal
+
+    async def _finalize(self, job: TrackedJob, answer: dict[str, Any] | None) -> None:
+        """Read the job's final Describe and outputs, and set its outcome."""
+        if job.done:
+            return
+        kind = job.kind
+        try:
+            if answer is None:
+                answer = await self._lookup(kind, job.name)
+                if answer is None:
+                    raise RunnerError(f"{kind.key} {job.name} no longer exists")
+            job.observe(answer)
+            if not self._is_final(job, answer):  # a sweep saw a status a Describe does not yet
+                job.swept = False
+                self._poll_soon(job, first=True)
+                return
+            if self._rules_pending(job, answer):
+                return
+            failure = self._failure_reason(job, answer)
+            succeeded = failure is None and (
+                kind.is_synchronous or kind.status_of(answer) in kind.states.succeeded
+            )
+            outputs = await kind.read_outputs(answer, self.caller.sagemaker) if succeeded else {}
+        except (RunnerError, BotoCoreError) as error:
+            self._give_up(job, error)
+            return
+        status = kind.status_of(answer) or "Created"
+        stopped = status in kind.states.stopped
+        job.finish(
+            Outcome(
+                kind=kind.key,
+                name=job.name,
+                status=status,
+                succeeded=succeeded,
+                arn=job.arn or answer.get(kind.arn_field),
+                failure_reason=failure if not succeeded else None,
+                outputs=outputs,
+                description=answer,
+                stopped_by_runner=stopped and job.stop_reason is not None,
+                stop_reason=job.stop_reason,
+                attached=job.attached,
+                submitted_at=job.submitted_at,
+                ended_at=time.time(),
+            )
+        )
+
+    def _rules_pending(self, job: TrackedJob, answer: Mapping[str, Any]) -> bool:
+        """Training succeeded but its Debugger/Profiler rules still run: keep polling it."""
+        if (
+            not job.kind.waits_for_rules
+            or job.kind.status_of(answer) not in job.kind.states.succeeded
+        ):
+            return False
+        statuses = [s for key in RULE_STATUS_KEYS for s in answer.get(key) or []]
+        if not any(s.get("RuleEvaluationStatus") in RULE_PENDING for s in statuses):
+            return False
+        if not job.waiting_for_rules:
+            job.log.info(
+                "job.waiting_for_rules", rules=[s.get("RuleConfigurationName") for s in statuses]
+            )
+        job.waiting_for_rules = True
+        job.swept = False
+        self._poll_soon(job)
+        return True
+
+    def _failure_reason(self, job: TrackedJob, answer: Mapping[str, Any]) -> str | None:
+        kind = job.kind
+        status = kind.status_of(answer)
+        if kind.is_synchronous:
+            return None
+        if kind is ENDPOINT_UPDATE:
+            wanted = job.request["EndpointConfigName"]
+            if status == "InService" and answer.get("EndpointConfigName") == wanted:
+                return None
+            reason = answer.get("FailureReason") or "the update did not take effect"
+            if status == "InService":
+                return f"update to {wanted} rolled back: {reason}"
+            return str(reason)
+        if status in kind.states.succeeded:
+            broken = [
+                s
+                for key in RULE_STATUS_KEYS
+                for s in answer.get(key) or []
+                if s.get("RuleEvaluationStatus") in RULE_FAILED
+            ]
+            if broken:
+                names = ", ".join(s.get("RuleConfigurationName", "?") for s in broken)
+                return f"rule evaluation ended in Error: {names}"
+            return None
+        if status in kind.states.stopped:
+            return (
+                f"stopped by the runner ({job.stop_reason})"
+                if job.stop_reason
+                else "stopped outside the runner"
+            )
+        return str(answer.get("FailureReason") or f"ended in status {status}")
+
+    def _give_up(self, job: TrackedJob, error: BaseException) -> None:
+        job.log.error("job.follow_failed", error=str(error))
+        job.finish(
+            Outcome(
+                kind=job.kind.key,
+                name=job.name,
+                status="Error",
+                succeeded=False,
+                arn=job.arn,
+                failure_reason=str(error),
+                stop_reason=job.stop_reason,
+                attached=job.attached,
+                submitted_at=job.submitted_at,
+                ended_at=time.time(),
+            )
+        )
+
+    # --- waiting -----------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> list[JobHandle]:
+        return [JobHandle(job, self._stop_job) for job in self._jobs.values() if not job.done]
+
+    async def as_completed(self, handles: Iterable[JobHandle]) -> AsyncIterator[Outcome]:
+        """Outcomes in the order the jobs finish."""
+        for next_done in asyncio.as_completed([handle.wait() for handle in handles]):
+            yield await next_done
+
+    async def wait_all(self, handles: Iterable[JobHandle]) -> list[Outcome]:
+        return list(await asyncio.gather(*(handle.wait() for handle in handles)))
+
+    # --- stopping ----------------------------------------------------------------------------
+
+    async def _stop_job(self, job: TrackedJob, reason: str) -> None:
+        """Ask SageMaker to stop ``job`` (once); the poll loop sees it to Stopped."""
+        if job.done or job.stop_reason is not None:
+            return
+        kind = job.kind
+        job.stop_reason = reason
+        job.phase = Phase.STOPPING
+        if kind.stop_operation:
+            operation, params = kind.stop_operation, {kind.name_field: job.name}
+        elif kind is ENDPOINT and job.created_by_runner:
+            # A half-created endpoint is deleted only if this run created it.
+            operation, params = "DeleteEndpoint", {"EndpointName": job.name}
+        else:
+            job.log.info("job.left_running", reason=reason)
+            return
+        job.log.info("job.stop_requested", reason=reason, operation=operation)
+        try:
+            await self.caller.sagemaker(operation, **params)
+        except AwsCallFailed as error:
+            # Already ended (a race with completion) is fine: the poll loop reports it.
+            job.log.info("job.stop_refused", code=error.code, message=error.aws_message)
+        if operation == "DeleteEndpoint":
+            job.finish(
+                Outcome(
+                    kind=kind.key,
+                    name=job.name,
+                    status="Deleted",
+                    succeeded=False,
+                    arn=job.arn,
+                    failure_reason=f"deleted by the runner ({reason})",
+                    stopped_by_runner=True,
+                    stop_reason=reason,
+                    submitted_at=job.submitted_at,
+                    ended_at=time.time(),
+                )
+            )
+        elif not job.swept:
+            self._poll_soon(job, first=True)
+
+    async def shutdown(self, grace: float | None = None, reason: str = "shutdown") -> list[Outcome]:
+        """Stop every job in flight, at once, then wait for them to stop until ``grace`` runs out.
+
+        Idempotent: a second call waits for the first. Returns the outcomes known by then.
+        """
+        if self._closing:
+            await self._closed.wait()
+            return [
+                job.outcome.result()
+                for job in self._jobs.values()
+                if job.outcome.done() and not job.outcome.cancelled()
+            ]
+        self._closing = True
+        deadline = time.monotonic() + (self.config.stop_grace if grace is None else grace)
+        in_flight = [job for job in self._jobs.values() if not job.done]
+        log.info("runner.shutdown", reason=reason, in_flight=len(in_flight))
+        stops = [asyncio.create_task(self._stop_job(job, reason)) for job in in_flight]
+        if stops:
+            await asyncio.wait(stops, timeout=max(deadline - time.monotonic(), 0.1))
+        pending = [job.outcome for job in in_flight if not job.done]
+        if pending:
+            await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0.0))
+        left = [job.name for job in in_flight if not job.done]
+        if left:
+            log.warning("runner.shutdown_incomplete", still_stopping=len(left), jobs=left[:20])
+        outcomes = [
+            job.outcome.result()
+            for job in self._jobs.values()
+            if job.outcome.done() and not job.outcome.cancelled()
+        ]
+        return outcomes
+
+
+def _utc(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC)

@@ -1,0 +1,88 @@
+"""The runner's exceptions, drawn once.
+
+    RunnerError                      anything the runner raises on purpose
+    ├── RequestInvalid (ValueError)  a request breaks botocore's model (runner.validation)
+    ├── JobConflict                  a job with this name exists and was made from another request
+    ├── AwsCallFailed                an AWS call failed for good (validation, access, not found...)
+    │   └── ResourceMissing          the resource does not exist
+    └── RunnerClosed                 submit() after shutdown() began
+
+Transient trouble (throttling, 5xx, timeouts, dropped connections) never appears here: the
+retry layer absorbs it. Per-job failures are not exceptions either: they are ``Outcome``s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from runner.validation import RequestInvalid
+
+__all__ = [
+    "AwsCallFailed",
+    "JobConflict",
+    "RequestInvalid",
+    "ResourceMissing",
+    "RunnerClosed",
+    "RunnerError",
+    "error_code",
+    "is_not_found",
+]
+
+
+class RunnerError(Exception):
+    """Base of the runner's own errors."""
+
+
+class JobConflict(RunnerError):
+    """The deterministic name is taken by a job made from a different request."""
+
+    def __init__(self, kind: str, name: str, existing_digest: str | None, digest: str) -> None:
+        self.kind, self.name = kind, name
+        self.existing_digest, self.digest = existing_digest, digest
+        found = f"digest {existing_digest[:12]}" if existing_digest else "no smrun digest tag"
+        super().__init__(
+            f"{kind} job {name!r} already exists but was created from a different request "
+            f"({found}, this request {digest[:12]}); change the job identity or the name to run it"
+        )
+
+
+class AwsCallFailed(RunnerError):
+    """An AWS call that retrying cannot fix; carries AWS's own code and message."""
+
+    def __init__(self, operation: str, code: str, message: str, response: Any = None) -> None:
+        self.operation, self.code, self.aws_message = operation, code, message
+        self.response = response
+        super().__init__(f"{operation} failed: {code}: {message}")
+
+    @classmethod
+    def from_client_error(cls, operation: str, error: ClientError) -> AwsCallFailed:
+        code, message = error_code(error), str(error.response.get("Error", {}).get("Message", ""))
+        error_class = ResourceMissing if is_not_found(error) else AwsCallFailed
+        return error_class(operation, code, message, error.response)
+
+
+class ResourceMissing(AwsCallFailed):
+    """Describe* of something that does not exist."""
+
+
+class RunnerClosed(RunnerError):
+    """The runner is shutting down and takes no new jobs."""
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+_NOT_FOUND_WORDS = ("could not find", "not found", "does not exist")
+
+
+def is_not_found(error: ClientError) -> bool:
+    """SageMaker says "not found" two ways: ResourceNotFound for jobs, a ValidationException
+    ("Could not find model ...") for models, endpoints and endpoint configs."""
+    code = error_code(error)
+    if code in ("ResourceNotFound", "ResourceNotFoundException"):
+        return True
+    message = str(error.response.get("Error", {}).get("Message", "")).lower()
+    return code == "ValidationException" and any(word in message for word in _NOT_FOUND_WORDS)

@@ -1,0 +1,79 @@
+"""Structured events: dotted names, job context, and no credentials ever.
+
+The core logs through ``structlog.get_logger("runner...")`` with events such as
+``job.submitted``, ``job.status_changed``, ``job.secondary_status``, ``job.succeeded``,
+``job.failed`` and ``job.stop_requested``, each bound to the job's ``job`` name and ``kind``.
+Entry points call ``configure_logging`` once: JSON lines in containers (no TTY), a readable
+console locally. ``redact_credentials`` runs in every configuration, before rendering.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+REDACTED = "**redacted**"
+_SECRET_KEYS = re.compile(
+    r"(secret|password|passwd|token|credential|authorization|signature|x-amz-security|session_key)",
+    re.IGNORECASE,
+)
+# Access key ids, and the 40-character secret keys that follow a key id or "secret" in text.
+_SECRET_VALUES = re.compile(
+    r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{12,}\b"
+    r"|(?<=[=: \"'])[A-Za-z0-9/+]{40}(?=[\"'\s,}]|$)"
+)
+
+
+def _scrub(value: Any, depth: int = 0) -> Any:
+    if depth > 6:
+        return value
+    if isinstance(value, str):
+        return _SECRET_VALUES.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {
+            key: REDACTED
+            if isinstance(key, str) and _SECRET_KEYS.search(key)
+            else _scrub(item, depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(item, depth + 1) for item in value)
+    return value
+
+
+def redact_credentials(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: secret-looking keys and AWS key material become ``**redacted**``."""
+    for key in list(event_dict):
+        if key != "event" and _SECRET_KEYS.search(key):
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _scrub(event_dict[key])
+    return event_dict
+
+
+def configure_logging(*, json: bool | None = None, level: int = logging.INFO) -> None:
+    """Entry points call this once. ``json=None`` picks JSON when stderr is not a terminal."""
+    as_json = (not sys.stderr.isatty()) if json is None else json
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_credentials,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,314 @@
+"""Every SageMaker resource kind the runner drives, described once, as data.
+
+A ``JobKind`` says which operations create, describe, stop and list the resource, which fields
+hold its name, ARN and status, which statuses end it, where its logs go, and how its outputs
+are read. The runner has one polling loop for all of them; there are no per-kind copies.
+
+``Stopped`` counts as a failure unless the runner stopped the job itself (the tracker records
+why it asked). Kinds without a status field (models, endpoint configs, workteams) are done as
+soon as Create answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Description = Mapping[str, Any]
+
+
+class Caller(Protocol):
+    """Make one (rate-limited, retried) SageMaker call: ``await call("DescribeX", Name=...)``."""
+
+    def __call__(self, operation: str, **params: Any) -> Awaitable[dict[str, Any]]: ...
+
+
+OutputReader = Callable[[Description, Caller], Awaitable[dict[str, Any]]]
+
+
+async def _no_outputs(description: Description, call: Caller) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class States:
+    """Which statuses end a resource, and how."""
+
+    succeeded: frozenset[str] = frozenset()
+    failed: frozenset[str] = frozenset()
+    stopped: frozenset[str] = frozenset()  # a failure unless the runner stopped it
+
+    @property
+    def terminal(self) -> frozenset[str]:
+        return self.succeeded | self.failed | self.stopped
+
+
+@dataclass(frozen=True)
+class JobKind:
+    key: str  # "training": what manifests, tags and events call it
+    noun: str  # "TrainingJob": Create<noun>, Describe<noun>, ...
+    name_field: str
+    arn_field: str
+    status_field: str | None
+    states: States = States()
+    stop_operation: str | None = None
+    list_operation: str | None = None  # supports LastModifiedTimeAfter: usable for delta sweeps
+    list_key: str | None = None
+    create_operation: str | None = None
+    describe_operation: str | None = None
+    describe_wrapper: str | None = None  # DescribeWorkteam nests its answer under "Workteam"
+    log_group: str | None = None
+    name_prefix: str = "job"
+    waits_for_rules: bool = False  # training: Debugger/Profiler rules run after Completed
+    read_outputs: OutputReader = _no_outputs
+
+    @property
+    def create(self) -> str:
+        return self.create_operation or f"Create{self.noun}"
+
+    @property
+    def describe(self) -> str:
+        return self.describe_operation or f"Describe{self.noun}"
+
+    @property
+    def is_synchronous(self) -> bool:
+        """Done when Create answers: nothing to poll."""
+        return self.status_field is None
+
+    def status_of(self, description: Description) -> str | None:
+        return description.get(self.status_field) if self.status_field else None
+
+
+# --- output readers ---------------------------------------------------------------------------
+
+
+def _metrics(description: Description) -> dict[str, float]:
+    return {m["MetricName"]: m["Value"] for m in description.get("FinalMetricDataList") or []}
+
+
+async def _training_outputs(description: Description, call: Caller) -> dict[str, Any]:
+    algorithm = description.get("AlgorithmSpecification") or {}
+    return {
+        "job_name": description["TrainingJobName"],
+        "model_artifact_url": (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts", ""),
+        "training_image": algorithm.get("TrainingImage") or algorithm.get("AlgorithmName", ""),
+        "metrics": _metrics(description),
+    }
+
+
+async def _tuning_outputs(description: Description, call: Caller) -> dict[str, Any]:
+    outputs: dict[str, Any] = {"hpo_job_name": description["HyperParameterTuningJobName"]}
+    best = description.get("BestTrainingJob")
+    if not best:
+        return outputs
+    # The best job's own Describe has what the tuning job's summary lacks: its artifact,
+    # image and full hyperparameters.
+    best_job = await call("DescribeTrainingJob", TrainingJobName=best["TrainingJobName"])
+    hyperparameters = {
+        key: value
+        for key, value in (best_job.get("HyperParameters") or {}).items()
+        if key != "_tuning_objective_metric"
+    }
+    training = await _training_outputs(best_job, call)
+    outputs.update(
+        best_job_name=best["TrainingJobName"],
+        best_hyperparameters=hyperparameters,
+        model_artifact_url=training["model_artifact_url"],
+        training_image=training["training_image"],
+        best_objective=best.get("FinalHyperParameterTuningJobObjectiveMetric"),
+    )
+    return outputs
+
+
+async def _processing_outputs(description: Description, call: Caller) -> dict[str, Any]:
+    outputs = (description.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+    artifacts = {o["OutputName"]: o["S3Output"]["S3Uri"] for o in outputs if "S3Output" in o}
+    return {"job_name": description["ProcessingJobName"], "output_artifacts": artifacts}
+
+
+async def _transform_outputs(description: Description, call: Caller) -> dict[str, Any]:
+    return {
+        "job_name": description["TransformJobName"],
+        "output_location": (description.get("TransformOutput") or {}).get("S3OutputPath", ""),
+    }
+
+
+async def _labeling_outputs(description: Description, call: Caller) -> dict[str, Any]:
+    output = description.get("LabelingJobOutput") or {}
+    return {
+        "job_name": description["LabelingJobName"],
+        "output_manifest_location": output.get("OutputDatasetS3Uri", ""),
+        "active_learning_model_arn": output.get("FinalActiveLearningModelArn", ""),
+    }
+
+
+def _name_output(field: str, output: str) -> OutputReader:
+    async def read(description: Description, call: Caller) -> dict[str, Any]:
+        return {output: description[field]}
+
+    return read
+
+
+async def _endpoint_outputs(description: Description, call: Caller) -> dict[str, Any]:
+    return {
+        "endpoint_name": description["EndpointName"],
+        "endpoint_config_name": description.get("EndpointConfigName", ""),
+    }
+
+
+# --- the registry -----------------------------------------------------------------------------
+
+_JOB_STATES = States(
+    succeeded=frozenset({"Completed"}), failed=frozenset({"Failed"}), stopped=frozenset({"Stopped"})
+)
+
+TRAINING = JobKind(
+    key="training",
+    noun="TrainingJob",
+    name_field="TrainingJobName",
+    arn_field="TrainingJobArn",
+    status_field="TrainingJobStatus",
+    stop_operation="StopTrainingJob",
+    list_operation="ListTrainingJobs",
+    list_key="TrainingJobSummaries",
+    log_group="/aws/sagemaker/TrainingJobs",
+    name_prefix="TrainingJob",
+    waits_for_rules=True,
+    read_outputs=_training_outputs,
+    states=_JOB_STATES,
+)
+TUNING = JobKind(
+    key="tuning",
+    noun="HyperParameterTuningJob",
+    name_field="HyperParameterTuningJobName",
+    arn_field="HyperParameterTuningJobArn",
+    status_field="HyperParameterTuningJobStatus",
+    stop_operation="StopHyperParameterTuningJob",
+    list_operation="ListHyperParameterTuningJobs",
+    list_key="HyperParameterTuningJobSummaries",
+    name_prefix="HPOJob",
+    read_outputs=_tuning_outputs,
+    states=_JOB_STATES,
+)
+PROCESSING = JobKind(
+    key="processing",
+    noun="ProcessingJob",
+    name_field="ProcessingJobName",
+    arn_field="ProcessingJobArn",
+    status_field="ProcessingJobStatus",
+    stop_operation="StopProcessingJob",
+    list_operation="ListProcessingJobs",
+    list_key="ProcessingJobSummaries",
+    log_group="/aws/sagemaker/ProcessingJobs",
+    name_prefix="ProcessingJob",
+    read_outputs=_processing_outputs,
+    states=_JOB_STATES,
+)
+TRANSFORM = JobKind(
+    key="transform",
+    noun="TransformJob",
+    name_field="TransformJobName",
+    arn_field="TransformJobArn",
+    status_field="TransformJobStatus",
+    stop_operation="StopTransformJob",
+    list_operation="ListTransformJobs",
+    list_key="TransformJobSummaries",
+    log_group="/aws/sagemaker/TransformJobs",
+    name_prefix="BatchTransform",
+    read_outputs=_transform_outputs,
+    states=_JOB_STATES,
+)
+LABELING = JobKind(
+    key="labeling",
+    noun="LabelingJob",
+    name_field="LabelingJobName",
+    arn_field="LabelingJobArn",
+    status_field="LabelingJobStatus",
+    stop_operation="StopLabelingJob",
+    list_operation="ListLabelingJobs",
+    list_key="LabelingJobSummaryList",
+    log_group="/aws/sagemaker/LabelingJobs",
+    name_prefix="GroundTruth",
+    read_outputs=_labeling_outputs,
+    states=_JOB_STATES,
+)
+MODEL = JobKind(
+    key="model",
+    noun="Model",
+    name_field="ModelName",
+    arn_field="ModelArn",
+    status_field=None,
+    name_prefix="Model",
+    read_outputs=_name_output("ModelName", "model_name"),
+)
+ENDPOINT_CONFIG = JobKind(
+    key="endpoint_config",
+    noun="EndpointConfig",
+    name_field="EndpointConfigName",
+    arn_field="EndpointConfigArn",
+    status_field=None,
+    name_prefix="EndpointConfig",
+    read_outputs=_name_output("EndpointConfigName", "endpoint_config_name"),
+)
+_ENDPOINT_STATES = States(succeeded=frozenset({"InService"}), failed=frozenset({"Failed"}))
+ENDPOINT = JobKind(
+    key="endpoint",
+    noun="Endpoint",
+    name_field="EndpointName",
+    arn_field="EndpointArn",
+    status_field="EndpointStatus",
+    list_operation="ListEndpoints",
+    list_key="Endpoints",
+    name_prefix="Endpoint",
+    read_outputs=_endpoint_outputs,
+    states=_ENDPOINT_STATES,
+)
+# Updating an endpoint is its own kind: same Describe, but success means InService *with the
+# new config*; InService with the old config and a FailureReason is a rollback, a failure.
+ENDPOINT_UPDATE = JobKind(
+    key="endpoint_update",
+    noun="Endpoint",
+    name_field="EndpointName",
+    arn_field="EndpointArn",
+    status_field="EndpointStatus",
+    create_operation="UpdateEndpoint",
+    list_operation="ListEndpoints",
+    list_key="Endpoints",
+    name_prefix="Endpoint",
+    read_outputs=_endpoint_outputs,
+    states=_ENDPOINT_STATES,
+)
+WORKTEAM = JobKind(
+    key="workteam",
+    noun="Workteam",
+    name_field="WorkteamName",
+    arn_field="WorkteamArn",
+    status_field=None,
+    describe_wrapper="Workteam",
+    name_prefix="Workteam",
+    read_outputs=_name_output("WorkteamArn", "workteam_arn"),
+)
+
+KINDS: Mapping[str, JobKind] = {
+    kind.key: kind
+    for kind in (
+        TRAINING,
+        TUNING,
+        PROCESSING,
+        TRANSFORM,
+        LABELING,
+        MODEL,
+        ENDPOINT_CONFIG,
+        ENDPOINT,
+        ENDPOINT_UPDATE,
+        WORKTEAM,
+    )
+}
+
+
+def kind_named(key: str) -> JobKind:
+    try:
+        return KINDS[key]
+    except KeyError:
+        raise ValueError(f"unknown job kind {key!r}; choose from {', '.join(KINDS)}") from None

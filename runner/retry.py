@@ -1,0 +1,111 @@
+"""Retries, once, in one place.
+
+Throttling, 5xx answers, timeouts and dropped connections are transient: they back off
+exponentially with full jitter (tenacity's ``wait_random_exponential``) and never count
+against a job. Everything else (validation, access denied, not found, conflicts) fails at once
+with AWS's own code and message, as ``AwsCallFailed``.
+
+botocore's own retry layer is switched off on every client the runner makes
+(``total_max_attempts=1``, see ``runner.session``), so the two layers never multiply: one
+logical call makes at most ``RetryPolicy.max_attempts`` HTTP requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import aiohttp
+import structlog
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_never,
+    wait_random_exponential,
+)
+
+from runner.config import RetryPolicy
+from runner.errors import AwsCallFailed, error_code
+
+T = TypeVar("T")
+log = structlog.get_logger("runner.retry")
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+    }
+)
+TRANSIENT_CODES = frozenset(
+    {
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+    }
+)
+
+
+def is_throttling(error: BaseException) -> bool:
+    return isinstance(error, ClientError) and error_code(error) in THROTTLING_CODES
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for errors that a later attempt can fix."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        code = error_code(error)
+        return code in THROTTLING_CODES or code in TRANSIENT_CODES or status >= 500
+    return isinstance(
+        error,
+        ConnectionError
+        | HTTPClientError
+        | aiohttp.ClientConnectionError
+        | aiohttp.ClientPayloadError
+        | TimeoutError,
+    )
+
+
+def _log_retry(operation: str) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.debug(
+            "aws.call_retrying",
+            operation=operation,
+            attempt=state.attempt_number,
+            error=type(error).__name__,
+            code=error_code(error) if isinstance(error, ClientError) else None,
+            wait_s=round(state.upcoming_sleep, 3),
+        )
+
+    return before_sleep
+
+
+async def call_with_retries(
+    operation: str, policy: RetryPolicy, call: Callable[[], Awaitable[T]]
+) -> T:
+    """Run ``call`` until it succeeds or fails for good; a final ClientError becomes ``AwsCallFailed``."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        wait=wait_random_exponential(multiplier=policy.initial, max=policy.maximum),
+        stop=stop_after_attempt(policy.max_attempts) if policy.max_attempts > 0 else stop_never,
+        before_sleep=_log_retry(operation),
+        sleep=asyncio.sleep,
+        reraise=True,
+    )
+    try:
+        return await retrying(call)
+    except ClientError as error:
+        raise AwsCallFailed.from_client_error(operation, error) from error

@@ -1,0 +1,100 @@
+"""One task owns every timer.
+
+Instead of a ``while True: sleep(30)`` per job, every poll, sweep and reconciliation is a keyed
+timer in one due-heap on the monotonic clock. Re-arming a key replaces its timer (the old heap
+entry goes stale and is skipped), so a job never has two polls pending. Due actions run as
+tasks, at most ``max_concurrency`` at once; an action that raises is logged and never stops the
+loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Hashable
+
+import structlog
+
+Action = Callable[[], Awaitable[None]]
+log = structlog.get_logger("runner.scheduler")
+
+
+class Scheduler:
+    def __init__(self, max_concurrency: int = 64) -> None:
+        self._heap: list[tuple[float, int, Hashable]] = []
+        self._timers: dict[Hashable, tuple[int, Action]] = {}
+        self._sequence = itertools.count()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._run(), name="smrun-scheduler")
+
+    def call_later(self, delay: float, key: Hashable, action: Action) -> None:
+        """Run ``action`` in ``delay`` seconds, replacing any timer already under ``key``."""
+        due = time.monotonic() + max(delay, 0.0)
+        sequence = next(self._sequence)
+        self._timers[key] = (sequence, action)
+        earliest = self._heap[0][0] if self._heap else None
+        heapq.heappush(self._heap, (due, sequence, key))
+        if earliest is None or due < earliest:
+            self._wake.set()
+
+    def cancel(self, key: Hashable) -> None:
+        self._timers.pop(key, None)
+
+    def pending(self, key: Hashable) -> bool:
+        return key in self._timers
+
+    @property
+    def running_actions(self) -> int:
+        return len(self._tasks)
+
+    async def _run(self) -> None:
+        while True:
+            now = time.monotonic()
+            while self._heap and self._heap[0][0] <= now:
+                _, sequence, key = heapq.heappop(self._heap)
+                timer = self._timers.get(key)
+                if timer is None or timer[0] != sequence:
+                    continue  # cancelled or replaced
+                del self._timers[key]
+                self._spawn(key, timer[1])
+            timeout = self._heap[0][0] - now if self._heap else None
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _spawn(self, key: Hashable, action: Action) -> None:
+        async def guarded() -> None:
+            async with self._slots:
+                await action()
+
+        task = asyncio.create_task(guarded(), name=f"smrun:{key}")
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            log.error(
+                "scheduler.action_failed", action=task.get_name(), error=repr(error), exc_info=error
+            )
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        if self._loop_task is not None:
+            tasks.append(self._loop_task)
+            self._loop_task = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._timers.clear()
+        self._heap.clear()
