@@ -14,7 +14,7 @@ from support.stats import fetch_stats
 
 
 async def wait_for_status(
-    describe: Any, status: str, timeout: float = 5.0, **kwargs: Any
+    describe: Any, status: str, within: float = 5.0, **kwargs: Any
 ) -> dict[str, Any]:
     """Poll ``describe(**kwargs)`` until its status field equals ``status``."""
     deadline = asyncio.get_running_loop().time() + within
