@@ -166,11 +166,13 @@ class Runner:
             return JobHandle(known, self._stop_job)
         job = TrackedJob(kind=job_kind, name=name, request=body, digest=digest, identity=identity)
         self._jobs[key] = job
+        # A freshly generated name (no name given, no identity) cannot exist yet: no lookup.
+        look_up = bool(request.get(job_kind.name_field)) or identity is not None
         try:
             if job_kind is ENDPOINT_UPDATE:
                 await self._submit_endpoint_update(job)
             else:
-                await self._create_or_attach(job)
+                await self._create_or_attach(job, look_up=look_up)
         except BaseException:
             del self._jobs[key]
             raise
@@ -200,9 +202,9 @@ class Runner:
         job.observe(existing)
         job.log.info("job.attached", arn=arn, status=job.status)
 
-    async def _create_or_attach(self, job: TrackedJob) -> None:
+    async def _create_or_attach(self, job: TrackedJob, *, look_up: bool = True) -> None:
         kind = job.kind
-        existing = await self._lookup(kind, job.name)
+        existing = await self._lookup(kind, job.name) if look_up else None
         if existing is not None:
             await self._attach(job, existing)
             return

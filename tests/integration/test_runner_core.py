@@ -10,28 +10,12 @@ from typing import Any
 
 import pytest
 
-from runner.config import AwsTarget, PollPolicy, RateLimits, RetryPolicy, RunnerConfig
 from runner.core import Runner
 from runner.errors import JobConflict, RequestInvalid
 from runner.naming import DIGEST_TAG, RUN_ID_TAG, Identity
 from support import requests as req
+from support.runner_setup import FAST_POLL, runner_config
 from support.stats import fetch_stats, set_faults
-
-FAST_POLL = PollPolicy(
-    initial=0.2, maximum=1.0, jitter=0.2, delta_threshold=4, sweep_interval=0.5, sweep_overlap=2.0
-)
-
-
-def runner_config(url: str, **changes: Any) -> RunnerConfig:
-    config = RunnerConfig(
-        aws=AwsTarget(region="us-east-1", endpoint_url=url),
-        poll=FAST_POLL,
-        retry=RetryPolicy(initial=0.05, maximum=0.5, call_timeout=10),
-        limits=RateLimits.none(),
-        max_connections=64,
-        stop_grace=10,
-    )
-    return RunnerConfig(**{**config.__dict__, **changes})
 
 
 def duration(seconds: float, **more: Any) -> list[dict[str, str]]:
