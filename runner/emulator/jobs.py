@@ -54,6 +54,18 @@ class JobKind:
     describe_extra: Callable[[Job, float], dict[str, Any]] | None = None
     # Kind-specific Create rules: raise AwsError on a request SageMaker would refuse.
     check_request: Callable[[Emulator, Params], None] | None = None
+    # Runs once a new job is stored (emulator, job); must not raise. A kind that launches
+    # other jobs (tuning) creates them here and may replace the job's schedule.
+    after_create: Callable[[Emulator, Job], None] | None = None
+    # Runs once a Stop is accepted and the job is Stopping (emulator, job, now): a parent
+    # stops its children here.
+    after_stop: Callable[[Emulator, Job, float], None] | None = None
+    # Runs when a child of one of this kind's jobs is stopped (emulator, parent, child, now),
+    # e.g. StopTrainingJob on a training job a tuning job launched.
+    child_stopped: Callable[[Emulator, Job, Job, float], None] | None = None
+    # Extra fields for List summaries that Describe nests elsewhere (job, now) -> fields,
+    # e.g. ListHyperParameterTuningJobs' Strategy, which Describe has inside the config.
+    summary_extra: Callable[[Job, float], dict[str, Any]] | None = None
 
     @property
     def name_field(self) -> str:
@@ -69,7 +81,7 @@ class JobKind:
 
     @property
     def words(self) -> str:
-        """"training job": how SageMaker's messages name the kind."""
+        """ "training job": how SageMaker's messages name the kind."""
         return "".join(f" {c.lower()}" if c.isupper() else c for c in self.noun).strip()
 
     @property
@@ -111,7 +123,8 @@ class Job:
 
     def has_rules(self) -> bool:
         return bool(
-            self.request.get("DebugRuleConfigurations") or self.request.get("ProfilerRuleConfigurations")
+            self.request.get("DebugRuleConfigurations")
+            or self.request.get("ProfilerRuleConfigurations")
         )
 
     def last_modified(self, now: float) -> float:
@@ -158,7 +171,9 @@ def register_kind(kind: JobKind) -> JobKind:
     """Add ``kind`` and its Create/Describe/Stop/List handlers."""
     KINDS[kind.key] = kind
     operation("sagemaker", f"Create{kind.noun}")(lambda em, params: create_job(em, kind, params))
-    operation("sagemaker", f"Describe{kind.noun}")(lambda em, params: describe_job(em, kind, params))
+    operation("sagemaker", f"Describe{kind.noun}")(
+        lambda em, params: describe_job(em, kind, params)
+    )
     operation("sagemaker", f"Stop{kind.noun}")(lambda em, params: stop_job(em, kind, params))
     operation("sagemaker", f"List{kind.noun}s")(lambda em, params: list_jobs(em, kind, params))
     return kind
@@ -173,7 +188,9 @@ def tag_float(tags: dict[str, str], key: str, default: float) -> float:
     try:
         value = float(tags[key])
     except ValueError:
-        raise errors.validation_error(f"Tag {key} must be a number of seconds, got {tags[key]!r}") from None
+        raise errors.validation_error(
+            f"Tag {key} must be a number of seconds, got {tags[key]!r}"
+        ) from None
     if value < 0:
         raise errors.validation_error(f"Tag {key} must not be negative, got {tags[key]!r}")
     return value
@@ -190,7 +207,9 @@ def check_capacity(em: Emulator, kind: JobKind, request: Params) -> None:
     used = sum(
         job.instance()[1]
         for job in em.jobs_of(kind.key).values()
-        if job.instance()[0] == instance_type and job.visible(now) and job.status(now) not in kind.terminal
+        if job.instance()[0] == instance_type
+        and job.visible(now)
+        and job.status(now) not in kind.terminal
     )
     if used + count > cap:
         raise errors.resource_limit_exceeded(
@@ -214,7 +233,9 @@ def new_job(
     name = params[kind.name_field]
     tags = tag_dict(params.get("Tags")) if tags is None else tags
     created = em.now() if created_at is None else created_at
-    run_for = tag_float(tags, DURATION_TAG, em.config.job_duration) if duration is None else duration
+    run_for = (
+        tag_float(tags, DURATION_TAG, em.config.job_duration) if duration is None else duration
+    )
     fail_reason = tags.get(FAIL_TAG) or None
     transitions = plan(
         created,
@@ -243,6 +264,8 @@ def new_job(
     em.jobs_of(kind.key)[name] = job
     em.tags[job.arn] = job.tags
     em.logs.job_created(job)
+    if kind.after_create is not None:
+        kind.after_create(em, job)
     return job
 
 
@@ -268,11 +291,21 @@ def find_job(em: Emulator, kind: JobKind, name: str, now: float) -> Job:
     return job
 
 
+def output_members(operation_name: str) -> Any:
+    """The members of a SageMaker operation's output shape (every job operation has one)."""
+    shape = operation_model("sagemaker", operation_name).output_shape
+    if shape is None:
+        raise RuntimeError(f"sagemaker.{operation_name} has no output shape")
+    return shape.members
+
+
 def describe(job: Job, now: float) -> Response:
     """The Describe response of ``job`` at ``now``."""
     kind = job.kind
-    members = operation_model("sagemaker", f"Describe{kind.noun}").output_shape.members
-    response = {key: value for key, value in job.request.items() if key in members and key != "Tags"}
+    members = output_members(f"Describe{kind.noun}")
+    response = {
+        key: value for key, value in job.request.items() if key in members and key != "Tags"
+    }
     state = job.state(now)
     response[kind.arn_field] = job.arn
     response[kind.status_field] = state.status
@@ -296,8 +329,24 @@ def describe_job(em: Emulator, kind: JobKind, params: Params) -> Response:
     return describe(find_job(em, kind, params[kind.name_field], now), now)
 
 
+def parent_of(em: Emulator, job: Job) -> Job | None:
+    """The job that launched ``job`` (a tuning job for its training jobs), if any."""
+    if job.parent_arn is None:
+        return None
+    resource = job.parent_arn.split(":", 5)[-1]
+    arn_type = resource.split("/", 1)[0]
+    for kind in KINDS.values():
+        if kind.arn_type == arn_type:
+            jobs = em.jobs_of(kind.key).values()
+            return next((parent for parent in jobs if parent.arn == job.parent_arn), None)
+    return None
+
+
 def request_stop(em: Emulator, job: Job, now: float) -> None:
-    """Stopping now, Stopped ``stop_duration`` later; a second Stop changes nothing."""
+    """Stopping now, Stopped ``stop_duration`` later; a second Stop changes nothing.
+
+    The kind's ``after_stop`` then runs, and the parent's kind hears of it (``child_stopped``).
+    """
     state = job.state(now)
     kind = job.kind
     if state.status in kind.terminal:
@@ -312,10 +361,17 @@ def request_stop(em: Emulator, job: Job, now: float) -> None:
         now,
         [
             Transition(now, kind.stopping.status, kind.stopping.secondary, kind.stopping.message),
-            Transition(stopped_at, kind.stopped.status, kind.stopped.secondary, kind.stopped.message),
+            Transition(
+                stopped_at, kind.stopped.status, kind.stopped.secondary, kind.stopped.message
+            ),
         ],
     )
     em.logs.job_stopped(job, now)
+    if kind.after_stop is not None:
+        kind.after_stop(em, job, now)
+    parent = parent_of(em, job)
+    if parent is not None and parent.kind.child_stopped is not None:
+        parent.kind.child_stopped(em, parent, job, now)
 
 
 def stop_job(em: Emulator, kind: JobKind, params: Params) -> Response:
@@ -326,6 +382,8 @@ def stop_job(em: Emulator, kind: JobKind, params: Params) -> Response:
 
 def summary(job: Job, now: float, summary_shape_members: Any) -> dict[str, Any]:
     full = describe(job, now)
+    if job.kind.summary_extra is not None:
+        full.update(job.kind.summary_extra(job, now))
     return {key: value for key, value in full.items() if key in summary_shape_members}
 
 
@@ -341,9 +399,9 @@ def listed(job: Job, now: float, members: Any) -> Listed:
 
 def list_jobs(em: Emulator, kind: JobKind, params: Params) -> Response:
     now = em.now()
-    output = operation_model("sagemaker", f"List{kind.noun}s").output_shape
-    list_key = next(key for key in output.members if key != "NextToken")
-    members = output.members[list_key].member.members
+    output = output_members(f"List{kind.noun}s")
+    list_key = next(key for key in output if key != "NextToken")
+    members = output[list_key].member.members
     items = (listed(job, now, members) for job in em.jobs_of(kind.key).values() if job.visible(now))
     page, token = list_page(params, items)
     response: Response = {list_key: page}
@@ -495,9 +553,9 @@ def _labeling_extra(job: Job, now: float) -> dict[str, Any]:
             "OutputDatasetS3Uri": f"{output}/{job.name}/manifests/output/output.manifest"
         }
         if request.get("LabelingJobAlgorithmsConfig"):
-            labeling_output["FinalActiveLearningModelArn"] = job.arn.replace(
-                "labeling-job/", "model/"
-            ) + "-final-model"
+            labeling_output["FinalActiveLearningModelArn"] = (
+                job.arn.replace("labeling-job/", "model/") + "-final-model"
+            )
         extra["LabelingJobOutput"] = labeling_output
     return extra
 
@@ -510,7 +568,12 @@ TRAINING = register_kind(
         phases=(
             Phase(0.0, "InProgress", "Starting", "Launching requested ML instances"),
             Phase(0.1, "InProgress", "Downloading", "Downloading input data"),
-            Phase(0.25, "InProgress", "Training", "Training image download completed. Training in progress."),
+            Phase(
+                0.25,
+                "InProgress",
+                "Training",
+                "Training image download completed. Training in progress.",
+            ),
             Phase(0.85, "InProgress", "Uploading", "Uploading generated training model"),
             Phase(1.0, "Completed", "Completed", "Training job completed"),
         ),

@@ -63,7 +63,9 @@ class Schedule:
 
     def first(self, status: str, secondary: str | None = None) -> Transition | None:
         for transition in self.transitions:
-            if transition.status == status and (secondary is None or transition.secondary == secondary):
+            if transition.status == status and (
+                secondary is None or transition.secondary == secondary
+            ):
                 return transition
         return None
 
@@ -88,7 +90,9 @@ def plan(
         if fail_at is not None and phase.fraction >= fail_at:
             break
         transitions.append(
-            Transition(created_at + phase.fraction * duration, phase.status, phase.secondary, phase.message)
+            Transition(
+                created_at + phase.fraction * duration, phase.status, phase.secondary, phase.message
+            )
         )
     if fail_at is not None and failed is not None:
         when = created_at + fail_at * duration

@@ -28,16 +28,24 @@ class Listed:
     modified: float | None
     status: str | None
     summarize: Callable[[], dict[str, Any]]  # built only for the items on the page
+    metric: float | None = None  # a tuning job's child: its final objective metric value
 
 
-_SORT_FIELDS = {"Name": "name", "CreationTime": "created", "CreateDate": "created", "Status": "status"}
+_SORT_FIELDS = {
+    "Name": "name",
+    "CreationTime": "created",
+    "CreateDate": "created",
+    "Status": "status",
+    "FinalObjectiveMetricValue": "metric",
+}
 
 
 def _sort_key(item: Listed, sort_by: str) -> list[Any]:
-    field = _SORT_FIELDS[sort_by]
+    value = getattr(item, _SORT_FIELDS[sort_by])
     # Ties on the sort field are broken by creation time then name, so the order is total
-    # and a keyset token identifies one position.
-    return [getattr(item, field) or "", item.created, item.name]
+    # and a keyset token identifies one position. A missing value sorts as "" (a metric of
+    # 0.0 is a value, not a missing one); callers do not mix missing and numeric values.
+    return [value if value is not None else "", item.created, item.name]
 
 
 def _encode(key: list[Any], sort_by: str, descending: bool) -> str:
@@ -64,7 +72,10 @@ def _passes(item: Listed, params: dict[str, Any]) -> bool:
     status = params.get("StatusEquals")
     if status and item.status != status:
         return False
-    created_after, created_before = params.get("CreationTimeAfter"), params.get("CreationTimeBefore")
+    created_after, created_before = (
+        params.get("CreationTimeAfter"),
+        params.get("CreationTimeBefore"),
+    )
     if created_after is not None and not item.created > created_after:
         return False
     if created_before is not None and not item.created < created_before:
@@ -82,13 +93,14 @@ def list_page(
     items: Iterable[Listed],
     *,
     default_sort: str = "CreationTime",
+    default_order: str = "Descending",
     default_max: int = 10,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of summaries and the token of the next page (None on the last page)."""
     sort_by = params.get("SortBy") or default_sort
     if sort_by not in _SORT_FIELDS:
         raise validation_error(f"Value '{sort_by}' at 'sortBy' failed to satisfy constraint")
-    descending = (params.get("SortOrder") or "Descending") == "Descending"
+    descending = (params.get("SortOrder") or default_order) == "Descending"
     max_results = params.get("MaxResults") or default_max
     if not 1 <= max_results <= 100:
         raise validation_error(

@@ -103,7 +103,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         wrong = response_problems(service, name, response)
         if wrong:
             log.error("emulator response breaks the output shape: %s", wrong)
-            return _error(errors.AwsError("InternalFailure", f"emulator bug: {'; '.join(wrong)}", 500))
+            return _error(
+                errors.AwsError("InternalFailure", f"emulator bug: {'; '.join(wrong)}", 500)
+            )
     return _json(response)
 
 
@@ -162,7 +164,9 @@ class EmulatorServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(create_app(self.emulator), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            create_app(self.emulator), access_log=None, handle_signals=False
+        )
         await self._runner.setup()
         # Bind first so that port 0 resolves to a real port before anyone asks for the URL.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -192,5 +196,7 @@ class EmulatorServer:
 async def serve_forever(config: EmulatorConfig, host: str, port: int) -> None:
     """Serve until cancelled (the ``smrun emulator`` command)."""
     async with EmulatorServer(config, host=host, port=port) as server:
-        print(f"SageMaker emulator listening on {server.url} (profile {config.profile})", flush=True)
+        print(
+            f"SageMaker emulator listening on {server.url} (profile {config.profile})", flush=True
+        )
         await asyncio.Event().wait()

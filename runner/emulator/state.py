@@ -52,7 +52,8 @@ class EmulatorConfig:
     job_duration: float = 5.0
     stop_duration: float = 1.0
     endpoint_duration: float | None = None  # defaults to job_duration
-    rule_duration: float | None = None  # Debugger rules finish this long after training; defaults to 10%
+    # Debugger rules finish this long after training completes; None means 10% of its duration.
+    rule_duration: float | None = None
     log_lines: int = 20  # lines per host over a job's life (tag emulator:log-lines overrides)
     log_page_size: int = 10_000  # most events one GetLogEvents/FilterLogEvents page returns
     late_event_delay: float = 0.5  # late log events become visible this long after the job ends
@@ -65,7 +66,9 @@ class EmulatorConfig:
 class Emulator:
     """One emulated AWS account and region."""
 
-    def __init__(self, config: EmulatorConfig | None = None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, config: EmulatorConfig | None = None, clock: Callable[[], float] = time.time
+    ):
         from runner.emulator.logs import LogStore
 
         self.config = config or EmulatorConfig()
@@ -100,4 +103,9 @@ class Emulator:
         now = self.now()
         rows = [job.stats_row(now) for job in self.all_jobs() if job.visible(now)]
         rows.extend(endpoint.stats_row(now) for endpoint in self.endpoints.values())
-        return {"calls": dict(self.calls), "throttled": dict(self.throttled), "jobs": rows, "now": now}
+        return {
+            "calls": dict(self.calls),
+            "throttled": dict(self.throttled),
+            "jobs": rows,
+            "now": now,
+        }
