@@ -25,6 +25,7 @@ from typing import Any
 from runner.emulator import errors
 from runner.emulator.lifecycle import Phase, Schedule, Transition, plan, tag_dict
 from runner.emulator.listing import Listed, list_page
+from runner.emulator.logs import log_lines
 from runner.emulator.state import Emulator, Params, Response, operation
 from runner.validation import operation_model
 
@@ -248,6 +249,7 @@ def new_job(
     if rule_result not in RULE_STATUSES:
         raise errors.validation_error(f"Tag {RULE_TAG} must be one of {', '.join(RULE_STATUSES)}")
     rule_delay = em.config.rule_duration if em.config.rule_duration is not None else 0.1 * run_for
+    log_lines(em, tags)  # refuses a bad emulator:log-lines tag before anything is stored
     job = Job(
         kind=kind,
         name=name,

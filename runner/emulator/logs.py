@@ -209,11 +209,7 @@ class LogStore:
         group_name = job.kind.log_group
         if group_name is None:
             return
-        try:
-            lines = log_lines(self.emulator, job.tags)
-        except errors.AwsError:
-            self._forget(job)
-            raise
+        lines = log_lines(self.emulator, job.tags)  # new_job checked the tag already
         if lines == 0:
             return
         hosts = max(job.instance()[1], 1)
@@ -260,6 +256,16 @@ class LogStore:
             # Stopping before the first planned line moves the stream's creation earlier.
             group = self.groups[stream.group]
             group.created_ms = min(group.created_ms, stream.created_ms)
+
+    def job_dropped(self, job: Job) -> None:
+        """Forget ``job``'s streams: it was never launched (a tuning job stopped before it)."""
+        for stream in self.job_streams.pop(job.arn, []):
+            group = self.groups[stream.group]
+            del group.streams[stream.name]
+            group.names.remove(stream.name)
+            group.created_ms = min(
+                (kept.created_ms for kept in group.streams.values()), default=NEVER
+            )
 
     # --- for tests -------------------------------------------------------------------------
 
@@ -331,14 +337,6 @@ class LogStore:
             self.groups[name] = group
             bisect.insort(self.group_names, name)
         return group
-
-    def _forget(self, job: Job) -> None:
-        """Undo the job's creation: jobs.py stores a job before its logs are planned."""
-        jobs = self.emulator.jobs_of(job.kind.key)
-        if jobs.get(job.name) is job:
-            del jobs[job.name]
-        if self.emulator.tags.get(job.arn) is job.tags:
-            del self.emulator.tags[job.arn]
 
 
 def group_name_of(identifier: str) -> str:

@@ -64,7 +64,7 @@ from runner.emulator.jobs import (
 )
 from runner.emulator.lifecycle import Phase, Schedule, Transition, tag_dict
 from runner.emulator.listing import Listed, list_page
-from runner.emulator.logs import NEVER, log_lines
+from runner.emulator.logs import log_lines
 from runner.emulator.state import Emulator, Params, Response, operation
 from runner.validation import operation_model
 
@@ -528,12 +528,7 @@ def _forget(em: Emulator, child: Job) -> None:
     the child was created."""
     del em.jobs_of(child.kind.key)[child.name]
     em.tags.pop(child.arn, None)
-    store = em.logs
-    for stream in store.job_streams.pop(child.arn, []):
-        group = store.groups[stream.group]
-        del group.streams[stream.name]
-        group.names.remove(stream.name)
-        group.created_ms = min((kept.created_ms for kept in group.streams.values()), default=NEVER)
+    em.logs.job_dropped(child)
 
 
 def _child_stopped(em: Emulator, tuning: Job, child: Job, now: float) -> None:
