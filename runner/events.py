@@ -22,18 +22,31 @@ _SECRET_KEYS = re.compile(
     r"(secret|password|passwd|token|credential|authorization|signature|x-amz-security|session_key)",
     re.IGNORECASE,
 )
-# Access key ids, and the 40-character secret keys that follow a key id or "secret" in text.
-_SECRET_VALUES = re.compile(
-    r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{12,}\b"
-    r"|(?<=[=: \"'])[A-Za-z0-9/+]{40}(?=[\"'\s,}]|$)"
+# AWS access key ids anywhere in text.
+_KEY_IDS = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{12,}\b")
+# A 40-character secret key only where text names it: "secret...=<key>", "SecretAccessKey: <key>".
+_NAMED_SECRETS = re.compile(
+    r"(?i)(secret\w*[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"
 )
+# A 40-character secret key right after an access key id ("AKIA... wJalr...").
+_PAIRED_SECRETS = re.compile(
+    r"(\b(?:AKIA|ASIA)[A-Z0-9]{12,}[\s,;:=/\"']{1,5})[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"
+)
+# Deeper than this, a structure is logged as its scrubbed text rather than walked.
+_MAX_DEPTH = 20
+
+
+def _scrub_text(text: str) -> str:
+    text = _PAIRED_SECRETS.sub(rf"\1{REDACTED}", text)
+    text = _NAMED_SECRETS.sub(rf"\1{REDACTED}", text)
+    return _KEY_IDS.sub(REDACTED, text)
 
 
 def _scrub(value: Any, depth: int = 0) -> Any:
-    if depth > 6:
-        return value
     if isinstance(value, str):
-        return _SECRET_VALUES.sub(REDACTED, value)
+        return _scrub_text(value)
+    if depth > _MAX_DEPTH and isinstance(value, dict | list | tuple):
+        return _scrub_text(repr(value))  # fail closed: never pass a deep structure through
     if isinstance(value, dict):
         return {
             key: REDACTED
@@ -69,8 +82,9 @@ def configure_logging(*, json: bool | None = None, level: int = logging.INFO) ->
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_credentials,
+            # Tracebacks become text first, so that redaction sees them too.
             structlog.processors.format_exc_info,
+            redact_credentials,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

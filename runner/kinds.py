@@ -251,7 +251,9 @@ ENDPOINT_CONFIG = JobKind(
     name_prefix="EndpointConfig",
     read_outputs=_name_output("EndpointConfigName", "endpoint_config_name"),
 )
-_ENDPOINT_STATES = States(succeeded=frozenset({"InService"}), failed=frozenset({"Failed"}))
+_ENDPOINT_STATES = States(
+    succeeded=frozenset({"InService"}), failed=frozenset({"Failed", "UpdateRollbackFailed"})
+)
 ENDPOINT = JobKind(
     key="endpoint",
     noun="Endpoint",

@@ -35,7 +35,12 @@ class Identity:
     key: str
 
     def text(self) -> str:
+        """Readable form, for tags: ``scope/key``."""
         return f"{self.scope}/{self.key}"
+
+    def fingerprint(self) -> str:
+        """sha256 of the pair, unambiguous even when scope or key contain "/"."""
+        return hashlib.sha256(json.dumps([self.scope, self.key]).encode()).hexdigest()
 
 
 def slug(text: str) -> str:
@@ -46,7 +51,7 @@ def slug(text: str) -> str:
 
 def deterministic_name(identity: Identity, hint: str) -> str:
     """``<hint>-<key>-<12 hex of the identity>``, within 63 characters, the same every time."""
-    digest = hashlib.sha256(identity.text().encode()).hexdigest()[:12]
+    digest = identity.fingerprint()[:12]
     readable = slug(f"{hint}-{identity.key}")[: MAX_NAME - len(digest) - 1].strip("-")
     return f"{readable}-{digest}" if readable else f"job-{digest}"
 

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import aiohttp
 import structlog
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, SSLError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -68,6 +68,8 @@ def is_transient(error: BaseException) -> bool:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         code = error_code(error)
         return code in THROTTLING_CODES or code in TRANSIENT_CODES or status >= 500
+    if isinstance(error, SSLError):
+        return False  # a certificate problem does not go away by waiting
     return isinstance(
         error,
         ConnectionError
