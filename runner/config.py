@@ -23,6 +23,22 @@ class AwsTarget:
     assume_role_arn: str | None = None  # assumed through STS, refreshed before expiry
     role_session_name: str = "smrun"
     profile: str | None = None
+    # Static credentials instead of the standard chain: for the local emulator, which accepts any.
+    static_credentials: tuple[str, str] | None = None
+
+    @classmethod
+    def local(cls, endpoint_url: str, region: str = "us-east-1") -> AwsTarget:
+        """The local emulator at ``endpoint_url``, with placeholder credentials."""
+        return cls(region=region, endpoint_url=endpoint_url, static_credentials=("local", "local"))
+
+    def __repr__(self) -> str:
+        # Never print credentials, even placeholder ones.
+        shown = "set" if self.static_credentials else None
+        return (
+            f"AwsTarget(region={self.region!r}, endpoint_url={self.endpoint_url!r}, "
+            f"assume_role_arn={self.assume_role_arn!r}, profile={self.profile!r}, "
+            f"static_credentials={shown})"
+        )
 
 
 @dataclass(frozen=True)
@@ -56,13 +72,15 @@ class PollPolicy:
 class RetryPolicy:
     """Retries of throttled and transient calls: exponential backoff with full jitter.
 
-    Throttling and transient errors never fail a job; ``max_attempts`` bounds one call (0 means
-    no bound) so that a dead endpoint eventually surfaces as a runner error.
+    Throttling and transient errors never fail a job while they pass; a call that keeps failing
+    gives up after ``max_attempts`` attempts or ``max_elapsed`` seconds (0: no bound), so that a
+    dead endpoint surfaces as an error instead of hanging the runner.
     """
 
     initial: float = 0.5
     maximum: float = 20.0
     max_attempts: int = 0
+    max_elapsed: float = 900.0
     call_timeout: float = 60.0  # connect + read timeout of one HTTP call
 
 

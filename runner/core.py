@@ -159,8 +159,10 @@ class Runner:
         job_kind, body, digest = self.prepare(kind, request, identity=identity, tags=tags)
         name = body[job_kind.name_field]
         key = (job_kind.key, name)
-        if key in self._jobs:  # submitted twice in this process: one job, two handles
-            known = self._jobs[key]
+        known = self._jobs.get(key)
+        # An update is an action, not a resource: once one has finished, another may follow.
+        if known is not None and not (job_kind is ENDPOINT_UPDATE and known.done):
+            # Submitted twice in this process: one job, two handles.
             if known.digest != digest:
                 raise JobConflict(job_kind.key, name, known.digest, digest)
             return JobHandle(known, self._stop_job)

@@ -24,9 +24,12 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
+    stop_after_delay,
+    stop_any,
     stop_never,
     wait_random_exponential,
 )
+from tenacity.stop import StopBaseT, stop_base
 
 from runner.config import RetryPolicy
 from runner.errors import AwsCallFailed, error_code
@@ -95,6 +98,15 @@ def _log_retry(operation: str) -> Callable[[RetryCallState], None]:
     return before_sleep
 
 
+def _stop_for(policy: RetryPolicy) -> StopBaseT:
+    stops: list[stop_base] = []
+    if policy.max_attempts > 0:
+        stops.append(stop_after_attempt(policy.max_attempts))
+    if policy.max_elapsed > 0:
+        stops.append(stop_after_delay(policy.max_elapsed))
+    return stop_any(*stops) if stops else stop_never
+
+
 async def call_with_retries(
     operation: str, policy: RetryPolicy, call: Callable[[], Awaitable[T]]
 ) -> T:
@@ -102,7 +114,7 @@ async def call_with_retries(
     retrying = AsyncRetrying(
         retry=retry_if_exception(is_transient),
         wait=wait_random_exponential(multiplier=policy.initial, max=policy.maximum),
-        stop=stop_after_attempt(policy.max_attempts) if policy.max_attempts > 0 else stop_never,
+        stop=_stop_for(policy),
         before_sleep=_log_retry(operation),
         sleep=asyncio.sleep,
         reraise=True,

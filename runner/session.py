@@ -109,11 +109,15 @@ class ClientPool:
 
     async def client(self, service: str) -> Any:
         if service not in self._clients:
+            target = self._config.aws
+            keys = target.static_credentials
             creating = self._session.create_client(
                 service,
-                region_name=self._config.aws.region,
+                region_name=target.region,
                 endpoint_url=self._endpoint(service),
                 config=self._client_config,
+                aws_access_key_id=keys[0] if keys else None,
+                aws_secret_access_key=keys[1] if keys else None,
             )
             self._clients[service] = await self._stack.enter_async_context(creating)
         return self._clients[service]

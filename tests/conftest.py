@@ -10,44 +10,18 @@ from typing import Any
 
 import pytest
 
-TESTS_ROOT = Path(__file__).parent
-sys.path.insert(0, str(TESTS_ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
 
-from support.network_guard import install as install_network_guard  # noqa: E402
+from support.network_guard import install as install_network_guard
 
 install_network_guard()
 
+from support.environment import FAKE_AWS_ENV  # noqa: E402
+
 # Fake credentials and a fixed region for everything a test starts, subprocesses included.
-FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    # Subprocesses install the guard too (tests/support/sitecustomize).
-    "SMRUN_NETWORK_GUARD": "1",
-    "SMRUN_TESTS_ROOT": str(TESTS_ROOT),
-}
 os.environ.update(FAKE_AWS_ENV)
 for _name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for a subprocess under test: guard on, fake credentials."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [
-            str(TESTS_ROOT / "support" / "sitecustomize"),
-            str(TESTS_ROOT.parent),
-            env.get("PYTHONPATH", ""),
-        ]
-    )
-    env.update(extra)
-    return env
 
 
 @pytest.fixture
@@ -82,7 +56,8 @@ def client_factory(emulator: Any) -> Callable[..., Any]:
             service,
             region_name="us-east-1",
             endpoint_url=emulator.url,
-            config=AioConfig(retries={"mode": "standard", "max_attempts": 1}, **config),
+            # One attempt: tests see exactly what the emulator answered.
+            config=AioConfig(retries={"mode": "standard", "total_max_attempts": 1}, **config),
         )
 
     return make

@@ -302,7 +302,8 @@ def output_members(operation_name: str) -> Any:
 
 
 def describe(job: Job, now: float) -> Response:
-    """The Describe response of ``job`` at ``now``."""
+    """Everything known of ``job`` at ``now``: its Describe response plus the fields only its
+    List summary carries (``describe_job`` cuts it to the Describe shape)."""
     kind = job.kind
     members = output_members(f"Describe{kind.noun}")
     response = {
@@ -328,7 +329,11 @@ def describe(job: Job, now: float) -> Response:
 
 def describe_job(em: Emulator, kind: JobKind, params: Params) -> Response:
     now = em.now()
-    return describe(find_job(em, kind, params[kind.name_field], now), now)
+    record = describe(find_job(em, kind, params[kind.name_field], now), now)
+    # ``describe`` is the full record, which List summaries and Search cut to their own shapes;
+    # some fields (DescribeTransformJob has no LastModifiedTime) are not in Describe's shape.
+    members = output_members(f"Describe{kind.noun}")
+    return {key: value for key, value in record.items() if key in members}
 
 
 def parent_of(em: Emulator, job: Job) -> Job | None:

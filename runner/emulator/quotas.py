@@ -127,6 +127,9 @@ class Faults:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        total = self.throttle_rate + self.error_rate + self.drop_rate
+        if total > 1.0:
+            raise ValueError(f"throttle, error and drop rates add up to {total:g}; at most 1")
         self._random = random.Random(self.seed)
 
     def applies_to(self, service: str) -> bool:

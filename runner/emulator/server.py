@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import socket
 import uuid
 from types import TracebackType
@@ -194,9 +195,13 @@ class EmulatorServer:
 
 
 async def serve_forever(config: EmulatorConfig, host: str, port: int) -> None:
-    """Serve until cancelled (the ``smrun emulator`` command)."""
+    """Serve until SIGTERM or SIGINT (the ``smrun emulator`` command), then close cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     async with EmulatorServer(config, host=host, port=port) as server:
         print(
             f"SageMaker emulator listening on {server.url} (profile {config.profile})", flush=True
         )
-        await asyncio.Event().wait()
+        await stop.wait()

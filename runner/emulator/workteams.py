@@ -1,2 +1,152 @@
-"""placeholder"""
-class Workteam: ...
+"""Private work teams, which labeling jobs send their tasks to.
+
+A work team has no life of its own: it is created, described, listed, updated and deleted at
+once. What SageMaker checks is kept: a team's members are either Amazon Cognito user groups
+(all of one user pool and app client) or OIDC groups, never both, and a name is used once.
+The team belongs to a private workforce (``default`` unless ``WorkforceName`` says otherwise),
+which the emulator does not model beyond its ARN and sub-domain.
+
+A missing work team is a ``ValidationException``, as SageMaker answers for most of its
+non-job resources; the service model lists no not-found error for these operations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from runner.emulator import errors
+from runner.emulator.lifecycle import tag_dict
+from runner.emulator.listing import Listed, list_page
+from runner.emulator.state import Emulator, Params, Response, operation
+
+DEFAULT_WORKFORCE = "default"
+_UPDATABLE = (
+    "MemberDefinitions",
+    "Description",
+    "NotificationConfiguration",
+    "WorkerAccessConfiguration",
+)
+
+
+@dataclass(eq=False)
+class Workteam:
+    """One private work team: its settings as last written, and when."""
+
+    name: str
+    arn: str
+    workforce_arn: str
+    sub_domain: str
+    settings: Params  # MemberDefinitions, Description, NotificationConfiguration, ...
+    created_at: float
+    updated_at: float
+    tags: dict[str, str]
+
+    def describe(self) -> dict[str, Any]:
+        """The ``Workteam`` structure of DescribeWorkteam and ListWorkteams."""
+        team: dict[str, Any] = {
+            "WorkteamName": self.name,
+            "MemberDefinitions": self.settings["MemberDefinitions"],
+            "WorkteamArn": self.arn,
+            "WorkforceArn": self.workforce_arn,
+            "ProductListingIds": [],
+            "Description": self.settings["Description"],
+            "SubDomain": self.sub_domain,
+            "CreateDate": self.created_at,
+            "LastUpdatedDate": self.updated_at,
+        }
+        for key in ("NotificationConfiguration", "WorkerAccessConfiguration"):
+            if self.settings.get(key):
+                team[key] = self.settings[key]
+        return team
+
+
+def _check_members(members: list[dict[str, Any]]) -> None:
+    cognito = [m["CognitoMemberDefinition"] for m in members if m.get("CognitoMemberDefinition")]
+    oidc = [m for m in members if m.get("OidcMemberDefinition")]
+    if cognito and oidc:
+        raise errors.validation_error(
+            "MemberDefinitions must be all CognitoMemberDefinition or all OidcMemberDefinition, "
+            "not both."
+        )
+    if not cognito and not oidc:
+        raise errors.validation_error(
+            "Each MemberDefinition must have a CognitoMemberDefinition or an OidcMemberDefinition."
+        )
+    if len({(c["UserPool"], c["ClientId"]) for c in cognito}) > 1:
+        raise errors.validation_error(
+            "All CognitoMemberDefinitions of a work team must have the same UserPool and ClientId."
+        )
+
+
+def find_workteam(em: Emulator, name: str) -> Workteam:
+    team = em.workteams.get(name)
+    if team is None:
+        arn = em.arn("workteam/private-crowd", name)
+        raise errors.validation_error(f"The work team {arn} does not exist.")
+    return team
+
+
+@operation("sagemaker", "CreateWorkteam")
+def create_workteam(em: Emulator, params: Params) -> Response:
+    name = params["WorkteamName"]
+    arn = em.arn("workteam/private-crowd", name)
+    if name in em.workteams:
+        raise errors.resource_in_use(f"Work team {arn} already exists.")
+    _check_members(params["MemberDefinitions"])
+    workforce = params.get("WorkforceName") or DEFAULT_WORKFORCE
+    workforce_arn = em.arn("workforce", workforce)
+    digest = hashlib.sha256(workforce_arn.encode()).hexdigest()[:10]
+    now = em.now()
+    team = Workteam(
+        name=name,
+        arn=arn,
+        workforce_arn=workforce_arn,
+        sub_domain=f"{digest}.labeling.{em.config.region}.sagemaker.aws",
+        settings={key: params[key] for key in _UPDATABLE if key in params},
+        created_at=now,
+        updated_at=now,
+        tags=tag_dict(params.get("Tags")),
+    )
+    em.workteams[name] = team
+    em.tags[arn] = team.tags
+    return {"WorkteamArn": arn}
+
+
+@operation("sagemaker", "DescribeWorkteam")
+def describe_workteam(em: Emulator, params: Params) -> Response:
+    return {"Workteam": find_workteam(em, params["WorkteamName"]).describe()}
+
+
+@operation("sagemaker", "UpdateWorkteam")
+def update_workteam(em: Emulator, params: Params) -> Response:
+    team = find_workteam(em, params["WorkteamName"])
+    if "MemberDefinitions" in params:
+        _check_members(params["MemberDefinitions"])
+    team.settings.update({key: params[key] for key in _UPDATABLE if key in params})
+    team.updated_at = em.now()
+    return {"Workteam": team.describe()}
+
+
+@operation("sagemaker", "ListWorkteams")
+def list_workteams(em: Emulator, params: Params) -> Response:
+    # ListWorkteams sorts by creation date, oldest first, unless told otherwise.
+    ordered = {**params, "SortOrder": params.get("SortOrder") or "Ascending"}
+    items = [
+        Listed(team.name, team.created_at, None, None, team.describe)
+        for team in em.workteams.values()
+    ]
+    page, token = list_page(ordered, items, default_sort="CreateDate")
+    response: Response = {"Workteams": page}
+    if token:
+        response["NextToken"] = token
+    return response
+
+
+@operation("sagemaker", "DeleteWorkteam")
+def delete_workteam(em: Emulator, params: Params) -> Response:
+    team = find_workteam(em, params["WorkteamName"])
+    del em.workteams[team.name]
+    em.tags.pop(team.arn, None)
+    return {"Success": True}
