@@ -73,6 +73,7 @@ class Runner:
         self._jobs: dict[tuple[str, str], TrackedJob] = {}
         self._active: dict[str, dict[str, TrackedJob]] = {}  # kind -> name -> job not yet done
         self._sweeping: set[str] = set()  # kinds followed by List sweeps
+        self._unlistable: set[str] = set()  # kinds whose List call failed for good: Describe only
         self._last_sweep: dict[str, float] = {}  # kind -> wall time the last delta sweep started
         self._last_reconcile: dict[
             str, float
@@ -259,7 +260,9 @@ class Runner:
         if kind.key in self._sweeping:
             job.swept = True
         elif (
-            kind.list_operation and len(self._active[kind.key]) >= self.config.poll.delta_threshold
+            kind.list_operation
+            and kind.key not in self._unlistable
+            and len(self._active[kind.key]) >= self.config.poll.delta_threshold
         ):
             self._start_sweeping(kind)
         else:
@@ -348,16 +351,28 @@ class Runner:
                 job.observe(summary)
                 if self._is_final(job, summary):
                     self._spawn_final(job, None)
+        except AwsCallFailed as error:
+            # Not transient (retries are below us): e.g. no permission to List. Follow these
+            # jobs by Describe from now on rather than never learning how they end.
+            log.warning("sweep.disabled", kind=kind.key, error=str(error))
+            self._unlistable.add(kind.key)
+            self._stop_sweeping(kind)
+            for job in jobs.values():
+                job.swept = False
+                self._poll_soon(job, first=True)
+            return
         except (RunnerError, BotoCoreError) as error:
             log.warning("sweep.failed", kind=kind.key, error=str(error))
         else:
             self._last_sweep[kind.key] = started
             if reconcile or last is None:
                 self._last_reconcile[kind.key] = time.monotonic()
-                # A full listing that misses a job means the listing cannot see it (another
-                # account, eventual consistency): follow that job by Describe instead.
+                # A full listing that misses a job old enough to be listed means the listing
+                # cannot see it (eventual consistency gone wrong, a name filter that does not
+                # match): follow that job by Describe instead.
+                listable_before = started - policy.sweep_overlap
                 for name, job in jobs.items():
-                    if name not in seen and not job.done:
+                    if name not in seen and not job.done and job.submitted_at < listable_before:
                         job.swept = False
                         self._poll_soon(job, first=True)
         if self._swept_jobs(kind):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from runner.core import Runner
-from runner.errors import JobConflict, RequestInvalid
+from runner.errors import AwsCallFailed, JobConflict, RequestInvalid
 from runner.naming import DIGEST_TAG, RUN_ID_TAG, Identity
 from support import requests as req
 from support.runner_setup import FAST_POLL, runner_config
@@ -182,3 +182,23 @@ async def test_shutdown_stops_every_job_in_flight(emulator: Any) -> None:
     )
     assert stats["calls"]["StopTrainingJob"] == 200
     assert all(h.done for h in handles)
+
+
+async def test_jobs_still_finish_when_listing_is_denied(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with Runner(runner_config(emulator.url)) as runner:
+        real_call = runner.caller.call
+
+        async def call(service: str, operation: str, **params: Any) -> dict[str, Any]:
+            if operation == "ListTrainingJobs":
+                raise AwsCallFailed(operation, "AccessDeniedException", "not allowed to list")
+            return await real_call(service, operation, **params)
+
+        monkeypatch.setattr(runner.caller, "call", call)
+        handles = [
+            await runner.submit("training", req.training(f"nolist-{i}", Tags=duration(0.5)))
+            for i in range(6)
+        ]
+        outcomes = await runner.wait_all(handles)
+    assert [o.status for o in outcomes] == ["Completed"] * 6
