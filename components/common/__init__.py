@@ -1,0 +1,1 @@
+"""Shared machinery of the components: spec, input parsing, the run loop."""

@@ -1,0 +1,5 @@
+import sys
+
+from components.train.component import run
+
+sys.exit(run())

@@ -1,0 +1,148 @@
+"""The train component as KFP runs it: a subprocess with v1-style arguments, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from support import requests as req
+from support.environment import subprocess_env
+from support.stats import fetch_stats
+
+CHANNELS = [
+    {
+        "ChannelName": "train",
+        "DataSource": {
+            "S3DataSource": {
+                "S3Uri": "s3://bucket/mnist/train",
+                "S3DataType": "S3Prefix",
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+        "ContentType": "",
+        "CompressionType": "None",
+        "RecordWrapperType": "None",
+        "InputMode": "File",
+    }
+]
+
+
+def train_args(url: str, out: Path, **overrides: str) -> list[str]:
+    values = {
+        "region": "us-east-1",
+        "endpoint_url": url,
+        "image": req.IMAGE,
+        "role": req.ROLE,
+        "channels": json.dumps(CHANNELS),
+        "hyperparameters": json.dumps({"k": "10", "feature_dim": "784"}),
+        "instance_type": "ml.m5.xlarge",
+        "model_artifact_path": "s3://bucket/mnist/output",
+        "network_isolation": "True",
+        "traffic_encryption": "False",
+        "spot_instance": "False",
+        "tags": json.dumps({"emulator:duration-seconds": "0.5", "team": "ml"}),
+    }
+    values.update(overrides)
+    args = [item for name, value in values.items() for item in (f"--{name}", value)]
+    for output in ("model_artifact_url", "job_name", "training_image"):
+        args += [f"--{output}_output_path", str(out / output)]
+    return args
+
+
+async def run_component(args: list[str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "components.train",
+        *args,
+        env=subprocess_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    return process.returncode or 0, stdout.decode(), stderr.decode()
+
+
+async def test_train_succeeds_and_writes_v1_outputs(emulator: Any, tmp_path: Path) -> None:
+    code, _, stderr = await run_component(
+        train_args(emulator.url, tmp_path, job_name="mnist-train")
+    )
+    assert code == 0, stderr
+    assert (tmp_path / "job_name").read_text() == "mnist-train"
+    assert (
+        tmp_path / "model_artifact_url"
+    ).read_text() == "s3://bucket/mnist/output/mnist-train/output/model.tar.gz"
+    assert (tmp_path / "training_image").read_text() == req.IMAGE
+    job = emulator.emulator.jobs["training"]["mnist-train"]
+    assert job.request["HyperParameters"] == {"k": "10", "feature_dim": "784"}
+    assert job.request["EnableNetworkIsolation"] is True
+    assert job.tags["team"] == "ml"
+
+
+async def test_bad_input_exits_2_and_creates_nothing(emulator: Any, tmp_path: Path) -> None:
+    cases = {
+        "hyperparameters": (json.dumps({"k": 10}), "every value must be a string"),
+        "spot_instance": ("maybe", "True or False"),
+        "instance_count": ("two", "whole number"),
+        "channels": ("[", "neither valid JSON nor valid YAML"),
+    }
+    for name, (value, rule) in cases.items():
+        code, _, stderr = await run_component(train_args(emulator.url, tmp_path, **{name: value}))
+        assert code == 2, (name, stderr)
+        assert name in stderr and rule in stderr, stderr
+    code, _, stderr = await run_component(
+        train_args(emulator.url, tmp_path, instance_type="ml.nope")
+    )
+    assert code == 2 and "ResourceConfig.InstanceType" in stderr
+    stats = await fetch_stats(emulator.url)
+    assert "CreateTrainingJob" not in stats["calls"] and stats["jobs"] == []
+
+
+async def test_failed_job_exits_1(emulator: Any, tmp_path: Path) -> None:
+    tags = json.dumps(
+        {"emulator:duration-seconds": "0.4", "emulator:fail-reason": "AlgorithmError: bad data"}
+    )
+    code, _, stderr = await run_component(train_args(emulator.url, tmp_path, tags=tags))
+    assert code == 1
+    assert "AlgorithmError: bad data" in stderr
+    assert not (tmp_path / "job_name").exists()
+
+
+async def test_sigterm_stops_the_job_then_a_restart_reattaches(
+    emulator: Any, tmp_path: Path
+) -> None:
+    tags = json.dumps({"emulator:duration-seconds": "60"})
+    args = [*train_args(emulator.url, tmp_path, tags=tags), "--kfp_run_id", "run-abc"]
+    args += ["--kfp_task", "train"]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "components.train",
+        *args,
+        env=subprocess_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while not (await fetch_stats(emulator.url))["jobs"]:
+        assert time.monotonic() < deadline, "the job was never created"
+        await asyncio.sleep(0.05)
+    sent_at = time.time()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await process.communicate()
+    assert process.returncode == 143, stderr.decode()
+    (job,) = (await fetch_stats(emulator.url))["jobs"]
+    assert job["stop_requested_at"] is not None
+    print(f"\nSIGTERM to Stop request: {job['stop_requested_at'] - sent_at:.3f}s")
+
+    # A restarted pod with the same run identity re-attaches to the (stopped) job: no new job.
+    code, _, stderr2 = await run_component(args)
+    assert code == 1  # the job it re-attached to was stopped
+    stats = await fetch_stats(emulator.url)
+    assert stats["calls"]["CreateTrainingJob"] == 1 and len(stats["jobs"]) == 1
+    assert "job.attached" in stderr2

@@ -1,0 +1,79 @@
+"""Component specs: the committed YAML is what the specs generate, and matches the v1 interface.
+
+No ``from __future__ import annotations`` here: kfp reads the pipeline function's annotations
+as real types.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from kfp import compiler, components, dsl
+
+from components.generate import COMPONENTS, ROOT, main, spec_of
+
+# The v1 components' published interface (names, types, defaults), kept beside the components.
+V1_REFERENCE = ROOT / "v1-interface.md"
+
+
+def test_committed_yaml_is_what_the_specs_generate() -> None:
+    assert main(["--check"]) == 0, "run: python -m components.generate"
+
+
+@pytest.mark.parametrize("name", COMPONENTS)
+def test_yaml_loads_with_kfp(name: str) -> None:
+    component = components.load_component_from_file(str(ROOT / name / "component.yaml"))
+    assert component.name
+
+
+def _v1_table(display_name: str) -> list[tuple[str, str, str | None]]:
+    """(input, type, default) rows of one component in the v1 reference."""
+    text = V1_REFERENCE.read_text()
+    section = text.split(f'(v1 name: "{display_name}")')[1].split("\n### ")[0]
+    rows = []
+    for line in section.splitlines():
+        match = re.match(r"\| (\w+) \| (\w+) \| (.+?) \|$", line)
+        if match and match.group(1) != "input":
+            default = match.group(3)
+            rows.append(
+                (
+                    match.group(1),
+                    match.group(2),
+                    None if "required" in default else default.strip("'"),
+                )
+            )
+    return rows
+
+
+@pytest.mark.skipif(
+    not V1_REFERENCE.exists(), reason="the v1 reference lives outside the repository"
+)
+@pytest.mark.parametrize("name", COMPONENTS)
+def test_every_v1_input_keeps_its_name_type_and_default(name: str) -> None:
+    spec = spec_of(name)
+    ours = {i.name: (i.type, i.default) for i in spec.inputs}
+    v1_inputs = _v1_table(spec.display_name)
+    assert v1_inputs, f"no v1 table for {spec.display_name!r}"
+    for input_name, input_type, default in v1_inputs:
+        assert input_name in ours, f"{name} lost v1 input {input_name}"
+        assert ours[input_name] == (input_type, default), input_name
+
+
+def test_components_compile_inside_a_v2_pipeline(tmp_path: Path) -> None:
+    train = components.load_component_from_file(str(ROOT / "train" / "component.yaml"))
+
+    @dsl.pipeline(name="compile-check")
+    def pipeline(region: str = "us-east-1") -> None:
+        train(
+            region=region,
+            role="arn:aws:iam::123456789012:role/r",
+            image="img",
+            channels=[{"ChannelName": "train"}],
+            model_artifact_path="s3://bucket/out",
+            hyperparameters={"k": "10"},
+            spot_instance=False,
+        )
+
+    target = tmp_path / "pipeline.yaml"
+    compiler.Compiler().compile(pipeline, str(target))
+    assert "{{$.pipeline_job_uuid}}" in target.read_text()
