@@ -12,8 +12,9 @@ from pathlib import Path
 
 from components.common.spec import ComponentSpec
 
-COMPONENTS = ("train",)
 ROOT = Path(__file__).parent
+# Every folder with a component.py is a component.
+COMPONENTS = tuple(sorted(path.parent.name for path in ROOT.glob("*/component.py")))
 
 
 def spec_of(name: str) -> ComponentSpec:
