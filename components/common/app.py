@@ -23,8 +23,9 @@ from typing import Any
 
 import structlog
 
+from components.common import summary
 from components.common.inputs import InputError, ParsedArgs, parse_args, unfilled
-from components.common.spec import ComponentSpec
+from components.common.spec import SUMMARY, ComponentSpec
 from runner.config import AwsTarget, RunnerConfig
 from runner.core import Runner
 from runner.errors import AwsCallFailed, JobConflict, RequestInvalid, RunnerError
@@ -122,30 +123,44 @@ async def _run(spec: ComponentSpec, execute: Execute, parsed: ParsedArgs) -> int
     async with Runner(runner_config(inputs)) as runner:
         with StopOnSignal(runner) as signals:
             run = ComponentRun(spec, inputs, runner, run_id, task)
-            try:
-                outputs = await execute(run)
-            except (InputError, RequestInvalid) as error:
-                log.error("component.bad_input", error=str(error))
-                print(f"error: {error}", file=sys.stderr)
-                return EXIT_BAD_INPUT
-            except AwsCallFailed as error:
-                log.error("component.aws_error", error=str(error), code=error.code)
-                print(f"error: {error}", file=sys.stderr)
-                # SageMaker refusing the request itself is bad input too.
-                return EXIT_BAD_INPUT if error.code == "ValidationException" else EXIT_FAILED
-            except (JobFailed, JobConflict) as error:
-                if signals.received:
-                    await signals.wait_for_shutdown()
-                    return signals.exit_code
-                log.error("component.failed", error=str(error))
-                print(f"error: {error}", file=sys.stderr)
-                return EXIT_FAILED
+            code, outputs, error = await _execute(execute, run)
             if signals.received:
                 await signals.wait_for_shutdown()
-                return signals.exit_code
-            write_outputs(parsed.output_paths, outputs)
+                code, error = signals.exit_code, f"stopped by {signals.received.name}"
+    summary_path = parsed.output_paths.pop(SUMMARY.name, None)
+    if summary_path is not None:
+        text = summary.render(spec.display_name, inputs["region"], run.outcomes, error)
+        write_outputs({SUMMARY.name: summary_path}, {SUMMARY.name: text})
+    if code != EXIT_OK:
+        return code
+    write_outputs(parsed.output_paths, outputs)
     log.info("component.succeeded", component=spec.module, outputs=sorted(parsed.output_paths))
     return EXIT_OK
+
+
+async def _execute(
+    execute: Execute, run: ComponentRun
+) -> tuple[int, Mapping[str, Any], str | None]:
+    """(exit code, outputs, error): bad input 2, a failed or stopped job 1."""
+    try:
+        return EXIT_OK, await execute(run), None
+    except (InputError, RequestInvalid) as error:
+        log.error("component.bad_input", error=str(error))
+        return _failed(EXIT_BAD_INPUT, error)
+    except AwsCallFailed as error:
+        log.error("component.aws_error", error=str(error), code=error.code)
+        # SageMaker refusing the request itself is bad input too.
+        return _failed(
+            EXIT_BAD_INPUT if error.code == "ValidationException" else EXIT_FAILED, error
+        )
+    except (JobFailed, JobConflict) as error:
+        log.error("component.failed", error=str(error))
+        return _failed(EXIT_FAILED, error)
+
+
+def _failed(code: int, error: Exception) -> tuple[int, Mapping[str, Any], str]:
+    print(f"error: {error}", file=sys.stderr)
+    return code, {}, str(error)
 
 
 def main(spec: ComponentSpec, execute: Execute, argv: Sequence[str] | None = None) -> int:

@@ -102,13 +102,13 @@ def parse_args(spec: ComponentSpec, argv: Sequence[str]) -> ParsedArgs:
         parser.add_argument(f"--{item.name}", required=item.required, default=item.default)
     parser.add_argument("--kfp_run_id", default="")
     parser.add_argument("--kfp_task", default="")
-    for output in spec.outputs:
+    for output in spec.all_outputs:
         parser.add_argument(f"--{output.name}_output_path", default=None)
     namespace = vars(parser.parse_args(list(argv)))
     values = {item.name: convert(item, namespace[item.name]) for item in spec.inputs}
     paths = {
         output.name: Path(namespace[f"{output.name}_output_path"])
-        for output in spec.outputs
+        for output in spec.all_outputs
         if namespace[f"{output.name}_output_path"]
     }
     return ParsedArgs(values, paths, namespace["kfp_run_id"], namespace["kfp_task"])

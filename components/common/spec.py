@@ -60,6 +60,12 @@ def common_inputs() -> list[Input]:
     ]
 
 
+# Every component also leaves a Markdown summary for the KFP UI (components/common/summary.py).
+SUMMARY = Output(
+    "summary", "A Markdown summary of the jobs this step ran, for the KFP UI.", "Markdown"
+)
+
+
 @dataclass(frozen=True)
 class ComponentSpec:
     module: str  # "train": run as python -m components.train
@@ -67,6 +73,11 @@ class ComponentSpec:
     description: str
     inputs: list[Input]
     outputs: list[Output] = field(default_factory=list)
+
+    @property
+    def all_outputs(self) -> list[Output]:
+        """The v1 outputs, then the summary."""
+        return [*self.outputs, SUMMARY]
 
     def input(self, name: str) -> Input:
         for candidate in self.inputs:
@@ -87,7 +98,7 @@ class ComponentSpec:
         for item in self.inputs:
             args += [f"--{item.name}", {"inputValue": item.name}]
         args += ["--kfp_run_id", RUN_ID_PLACEHOLDER, "--kfp_task", TASK_PLACEHOLDER]
-        for output in self.outputs:
+        for output in self.all_outputs:
             args += [f"--{output.name}_output_path", {"outputPath": output.name}]
         return {
             "name": self.display_name,
@@ -99,7 +110,7 @@ class ComponentSpec:
                     "type": o.type,
                     **({"description": o.description} if o.description else {}),
                 }
-                for o in self.outputs
+                for o in self.all_outputs
             ],
             "implementation": {
                 "container": {

@@ -49,7 +49,7 @@ def train_args(url: str, out: Path, **overrides: str) -> list[str]:
     }
     values.update(overrides)
     args = [item for name, value in values.items() for item in (f"--{name}", value)]
-    for output in ("model_artifact_url", "job_name", "training_image"):
+    for output in ("model_artifact_url", "job_name", "training_image", "summary"):
         args += [f"--{output}_output_path", str(out / output)]
     return args
 
@@ -82,6 +82,10 @@ async def test_train_succeeds_and_writes_v1_outputs(emulator: Any, tmp_path: Pat
     assert job.request["HyperParameters"] == {"k": "10", "feature_dim": "784"}
     assert job.request["EnableNetworkIsolation"] is True
     assert job.tags["team"] == "ml"
+    summary = (tmp_path / "summary").read_text()
+    assert "## training: `mnist-train`" in summary and "**Completed**" in summary
+    assert "console.aws.amazon.com/sagemaker/home?region=us-east-1#/jobs/mnist-train" in summary
+    assert "logsV2:log-groups/log-group/$252Faws$252Fsagemaker$252FTrainingJobs" in summary
 
 
 async def test_bad_input_exits_2_and_creates_nothing(emulator: Any, tmp_path: Path) -> None:
@@ -111,6 +115,8 @@ async def test_failed_job_exits_1(emulator: Any, tmp_path: Path) -> None:
     assert code == 1
     assert "AlgorithmError: bad data" in stderr
     assert not (tmp_path / "job_name").exists()
+    summary = (tmp_path / "summary").read_text()
+    assert "**Failed**" in summary and "Failure reason: AlgorithmError: bad data" in summary
 
 
 async def test_sigterm_stops_the_job_then_a_restart_reattaches(
