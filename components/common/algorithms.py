@@ -256,12 +256,12 @@ def builtin_image(algorithm_name: str, region: str) -> str | None:
     if repository is None:
         return None
     tag, accounts = IMAGES[repository]
-    account = accounts.get(region.strip())
+    region = region.strip()
+    account = accounts.get(region)
     if account is None:
         raise InputError(
             "algorithm_name",
             f"the built-in algorithm {algorithm_name!r} has no image in region {region!r} "
             f"(known regions: {', '.join(sorted(accounts))}); give its image instead",
         )
-    region = region.strip()
     return f"{account}.dkr.ecr.{region}.{dns_suffix(region)}/{repository}:{tag}"

@@ -1,0 +1,1 @@
+"""SageMaker - Hyperparameter Tuning: drop-in for the v1 component (see component.py)."""

@@ -1,0 +1,1 @@
+"""SageMaker - Create Model: drop-in for the v1 component (see component.py)."""

@@ -1,0 +1,5 @@
+import sys
+
+from components.model.component import run
+
+sys.exit(run())
