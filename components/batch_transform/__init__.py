@@ -1,0 +1,1 @@
+"""SageMaker - Batch Transformation: drop-in for the v1 component (see component.py)."""

@@ -1,0 +1,5 @@
+import sys
+
+from components.batch_transform.component import run
+
+sys.exit(run())

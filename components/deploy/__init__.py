@@ -1,0 +1,1 @@
+"""SageMaker - Deploy Model: drop-in for the v1 component (see component.py)."""

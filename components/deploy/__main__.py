@@ -1,0 +1,5 @@
+import sys
+
+from components.deploy.component import run
+
+sys.exit(run())

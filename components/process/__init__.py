@@ -1,0 +1,1 @@
+"""SageMaker - Processing Job: drop-in for the v1 component (see component.py)."""

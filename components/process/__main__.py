@@ -1,0 +1,5 @@
+import sys
+
+from components.process.component import run
+
+sys.exit(run())
