@@ -14,7 +14,9 @@ its request(s) and calls ``run.job(kind, request)``; ``main`` does the rest:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ import structlog
 from components.common import summary
 from components.common.inputs import InputError, ParsedArgs, parse_args, unfilled
 from components.common.spec import SUMMARY, ComponentSpec
-from runner.config import AwsTarget, RunnerConfig
+from runner.config import AwsTarget, PollPolicy, RunnerConfig
 from runner.core import Runner
 from runner.errors import AwsCallFailed, JobConflict, RequestInvalid, RunnerError
 from runner.events import configure_logging
@@ -90,13 +92,21 @@ class ComponentRun:
 Execute = Callable[[ComponentRun], Awaitable[Mapping[str, Any]]]
 
 
-def runner_config(inputs: Mapping[str, Any]) -> RunnerConfig:
+def runner_config(
+    inputs: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> RunnerConfig:
+    """Where to run from the inputs; how often to poll from ``SMRUN_POLL_INITIAL`` and
+    ``SMRUN_POLL_MAXIMUM`` (seconds) when set, else the runner's defaults."""
+    env = os.environ if environ is None else environ
     aws = AwsTarget(
         region=inputs["region"] or None,
         endpoint_url=inputs.get("endpoint_url") or None,
         assume_role_arn=inputs.get("assume_role") or None,
     )
-    return RunnerConfig(aws=aws)
+    poll = PollPolicy()
+    initial = float(env.get("SMRUN_POLL_INITIAL") or poll.initial)
+    maximum = float(env.get("SMRUN_POLL_MAXIMUM") or max(poll.maximum, initial))
+    return RunnerConfig(aws=aws, poll=dataclasses.replace(poll, initial=initial, maximum=maximum))
 
 
 def output_text(value: Any) -> str:

@@ -19,6 +19,9 @@ FAKE_AWS_ENV = {
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "SMRUN_NETWORK_GUARD": "1",
+    # Components poll the emulator's short jobs quickly (their default first poll is 2 s).
+    "SMRUN_POLL_INITIAL": "0.2",
+    "SMRUN_POLL_MAXIMUM": "1",
     "SMRUN_TESTS_ROOT": str(TESTS_ROOT),
 }
 
