@@ -12,10 +12,14 @@ cpu-s`` column (calls per CPU-second of the server) is then its capacity on one 
 and ``--http-client raw`` (keep-alive HTTP/1.1 written by hand, several times cheaper per call)
 saturates it.
 
-Two workloads, after creating ``--jobs`` training jobs:
+Three workloads, after creating ``--jobs`` training jobs:
 
 ``describe``  DescribeTrainingJob of a random job
 ``list``      ListTrainingJobs with MaxResults 100 (a full page of 100 summaries)
+``poll``      what the runner's delta polling sends: ListTrainingJobs with LastModifiedTimeAfter
+              two seconds ago, NameContains, MaxResults 100, CreationTime descending (the jobs
+              outlast the benchmark and were all created before it, so pages are empty: the
+              cost of asking)
 
 For each: calls/s the server answered (client count, checked against the server's own
 ``/_emulator/stats``), p50/p99 latency as the clients saw it, and the server's CPU use over
@@ -164,6 +168,7 @@ class LoadSpec:
     """What one load process does (picklable: it crosses into a spawned process)."""
 
     url: str
+    workload: str
     operation: str
     jobs: int
     connections: int
@@ -252,8 +257,17 @@ async def drive(spec: LoadSpec) -> LoadResult:
     list_body = json.dumps({"MaxResults": 100}).encode()
 
     def next_body() -> bytes:
-        if spec.operation == "DescribeTrainingJob":
+        if spec.workload == "describe":
             return json.dumps({"TrainingJobName": job_name(rng.randrange(spec.jobs))}).encode()
+        if spec.workload == "poll":
+            poll = {
+                "LastModifiedTimeAfter": round(time.time() - 2.0, 3),
+                "NameContains": "bench-",
+                "MaxResults": 100,
+                "SortBy": "CreationTime",
+                "SortOrder": "Descending",
+            }
+            return json.dumps(poll).encode()
         return list_body
 
     async def worker(call: Callable[[bytes], Awaitable[bool]]) -> None:
@@ -346,6 +360,7 @@ def measure(
             args=(
                 LoadSpec(
                     url=server.url,
+                    workload=workload,
                     operation=operation,
                     jobs=jobs,
                     connections=connections,
@@ -434,7 +449,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "generators far less CPU per call (for machines with few cores)",
     )
     parser.add_argument(
-        "--workloads", default="describe,list", help="comma-separated: describe,list"
+        "--workloads",
+        default="describe,list,poll",
+        help="comma-separated: describe,list,poll",
     )
     parser.add_argument(
         "--cprofile", type=Path, default=None, help="profile the server into this file"
@@ -467,7 +484,11 @@ def format_row(row: list[str]) -> str:
     )
 
 
-WORKLOADS = {"describe": "DescribeTrainingJob", "list": "ListTrainingJobs"}
+WORKLOADS = {
+    "describe": "DescribeTrainingJob",
+    "list": "ListTrainingJobs",
+    "poll": "ListTrainingJobs",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,1 +1,45 @@
-"""Kubeflow Pipelines components: thin entry points into the runner core (one module per component)."""
+"""Kubeflow Pipelines components: thin entry points into the runner core (one module per component).
+
+Each component lives in its own folder (``components/<name>/``): ``component.py`` declares its
+interface and what it does, ``component.yaml`` is generated from it (``python -m
+components.generate``), and the container runs ``python -m components.<name>``.
+
+Pipeline authors load a component by its folder name::
+
+    import components
+
+    train = components.load("train")
+    cleanup = components.load("cleanup")
+
+    @dsl.pipeline(name="mnist")
+    def pipeline(region: str = "us-east-1") -> None:
+        with dsl.ExitHandler(cleanup(region=region)):
+            train(region=region, ...)
+
+``load(name)`` returns what ``kfp.components.load_component_from_file`` returns for that
+component's ``component.yaml``; ``names()`` lists the components there are. kfp is imported
+only when a component is loaded, so the containers never import it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+_ROOT = Path(__file__).parent
+
+
+def names() -> list[str]:
+    """Every component there is: the folders with a ``component.yaml``."""
+    return sorted(path.parent.name for path in _ROOT.glob("*/component.yaml"))
+
+
+def load(name: str) -> Any:
+    """The KFP component ``name`` (``"train"``, ``"deploy"``, ``"cleanup"``...), ready to call
+    inside a ``@dsl.pipeline``. Raises ValueError for a name that is not a component."""
+    path = _ROOT / name / "component.yaml"
+    if "/" in name or "\\" in name or not path.is_file():
+        raise ValueError(f"no component {name!r}; there are: {', '.join(names())}")
+    from kfp import components as kfp_components  # type: ignore[import-untyped]
+
+    return kfp_components.load_component_from_file(str(path))

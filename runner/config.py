@@ -69,6 +69,47 @@ class PollPolicy:
 
 
 @dataclass(frozen=True)
+class LogPolicy:
+    """How job logs are followed (``runner.logs``).
+
+    A reader reads its streams every ``min_interval`` seconds while new lines come, and backs
+    off by ``backoff`` (+-``jitter``) up to ``max_interval`` while they do not; with a call per
+    stream, each stream backs off on its own (a quiet host of a busy job is read less often).
+    A line waits at most ``merge_hold`` seconds for slower hosts, so that hosts are shown merged
+    by timestamp.
+    Once the job has ended, reading goes on until no new line came for ``drain_wait`` seconds
+    (late events), for at most ``drain_limit`` seconds.
+
+    ``batched`` reads the streams of every followed job with FilterLogEvents, ``batch_size``
+    streams (at most 100) per call, for many jobs at once (CloudWatch allows FilterLogEvents 5/s
+    per account); otherwise each stream has its own GetLogEvents calls, the lowest latency for a
+    few jobs. A batched re-read reaches ``late_window`` seconds back for events ingested late;
+    an event ingested later than that after its timestamp is missed in batched mode.
+    """
+
+    min_interval: float = 0.5
+    max_interval: float = 10.0
+    backoff: float = 1.5
+    jitter: float = 0.1
+    merge_hold: float = 2.0
+    drain_wait: float = 5.0
+    drain_limit: float = 60.0
+    batched: bool = False
+    batch_size: int = 100
+    late_window: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_interval <= self.max_interval:
+            raise ValueError("LogPolicy needs 0 < min_interval <= max_interval")
+        if self.backoff < 1 or not 0 <= self.jitter < 1:
+            raise ValueError("LogPolicy needs backoff >= 1 and 0 <= jitter < 1")
+        if not 1 <= self.batch_size <= 100:
+            raise ValueError("LogPolicy needs 1 <= batch_size <= 100 (FilterLogEvents' limit)")
+        if min(self.merge_hold, self.drain_wait, self.drain_limit, self.late_window) < 0:
+            raise ValueError("LogPolicy durations must not be negative")
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """Retries of throttled and transient calls: exponential backoff with full jitter.
 
@@ -132,6 +173,7 @@ class RunnerConfig:
     poll: PollPolicy = field(default_factory=PollPolicy)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     limits: RateLimits = field(default_factory=RateLimits)
+    logs: LogPolicy = field(default_factory=LogPolicy)
     max_connections: int = 50  # HTTP connection pool per client
     # Tags put on every job, so that a later cleanup can find them (e.g. the pipeline run id).
     run_tags: Mapping[str, str] = field(default_factory=dict)

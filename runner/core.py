@@ -125,10 +125,11 @@ class Runner:
         body = dict(request)
         name = body.get(job_kind.name_field)
         if not name:
+            limit = job_kind.max_name_length
             name = (
-                deterministic_name(identity, job_kind.name_prefix)
+                deterministic_name(identity, job_kind.name_prefix, limit)
                 if identity
-                else generated_name(job_kind.name_prefix)
+                else generated_name(job_kind.name_prefix, max_length=limit)
             )
             body[job_kind.name_field] = name
         digest = request_digest(body, job_kind.name_field)

@@ -60,6 +60,7 @@ class JobKind:
     describe_wrapper: str | None = None  # DescribeWorkteam nests its answer under "Workteam"
     log_group: str | None = None
     name_prefix: str = "job"
+    max_name_length: int = 63  # SageMaker's limit for the name field (tuning jobs: 32)
     waits_for_rules: bool = False  # training: Debugger/Profiler rules run after Completed
     read_outputs: OutputReader = _no_outputs
 
@@ -188,6 +189,7 @@ TUNING = JobKind(
     list_operation="ListHyperParameterTuningJobs",
     list_key="HyperParameterTuningJobSummaries",
     name_prefix="HPOJob",
+    max_name_length=32,
     read_outputs=_tuning_outputs,
     states=_JOB_STATES,
 )

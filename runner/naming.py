@@ -49,18 +49,19 @@ def slug(text: str) -> str:
     return re.sub(r"-{2,}", "-", cleaned)
 
 
-def deterministic_name(identity: Identity, hint: str) -> str:
-    """``<hint>-<key>-<12 hex of the identity>``, within 63 characters, the same every time."""
+def deterministic_name(identity: Identity, hint: str, max_length: int = MAX_NAME) -> str:
+    """``<hint>-<key>-<12 hex of the identity>``, within ``max_length`` characters (63 for
+    most kinds, 32 for tuning jobs), the same every time."""
     digest = identity.fingerprint()[:12]
-    readable = slug(f"{hint}-{identity.key}")[: MAX_NAME - len(digest) - 1].strip("-")
+    readable = slug(f"{hint}-{identity.key}")[: max_length - len(digest) - 1].strip("-")
     return f"{readable}-{digest}" if readable else f"job-{digest}"
 
 
-def generated_name(prefix: str, now: dt.datetime | None = None) -> str:
+def generated_name(prefix: str, now: dt.datetime | None = None, max_length: int = MAX_NAME) -> str:
     """v1's form for a job with no name and no identity: ``<Prefix>-YYYYMMDDHHMMSS-xxxx``."""
     moment = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d%H%M%S")
     suffix = secrets.token_hex(2)
-    head = slug(prefix)[: MAX_NAME - len(moment) - len(suffix) - 2] or "job"
+    head = slug(prefix)[: max_length - len(moment) - len(suffix) - 2] or "job"
     return f"{head}-{moment}-{suffix}"
 
 

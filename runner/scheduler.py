@@ -68,8 +68,11 @@ class Scheduler:
                 self._spawn(key, timer[1])
             timeout = self._heap[0][0] - now if self._heap else None
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # lands just as the event is set, and close() would then wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     def _spawn(self, key: Hashable, action: Action) -> None:
         async def guarded() -> None:

@@ -17,6 +17,8 @@ Per-job behaviour is set with tags:
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from typing import Any
 
 from runner.emulator import errors
 from runner.emulator.lifecycle import Phase, Schedule, Transition, plan, tag_dict
-from runner.emulator.listing import Listed, list_page
+from runner.emulator.listing import list_indexed
 from runner.emulator.logs import log_lines
 from runner.emulator.state import Emulator, Params, Response, operation
 from runner.validation import operation_model
@@ -68,24 +70,24 @@ class JobKind:
     # e.g. ListHyperParameterTuningJobs' Strategy, which Describe has inside the config.
     summary_extra: Callable[[Job, float], dict[str, Any]] | None = None
 
-    @property
+    @functools.cached_property
     def name_field(self) -> str:
         return f"{self.noun}Name"
 
-    @property
+    @functools.cached_property
     def arn_field(self) -> str:
         return f"{self.noun}Arn"
 
-    @property
+    @functools.cached_property
     def status_field(self) -> str:
         return f"{self.noun}Status"
 
-    @property
+    @functools.cached_property
     def words(self) -> str:
         """ "training job": how SageMaker's messages name the kind."""
         return "".join(f" {c.lower()}" if c.isupper() else c for c in self.noun).strip()
 
-    @property
+    @functools.cached_property
     def terminal(self) -> frozenset[str]:
         return frozenset({self.phases[-1].status, self.failed.status, self.stopped.status})
 
@@ -107,6 +109,35 @@ class Job:
     rule_result: str = "NoIssuesFound"
     parent_arn: str | None = None  # a tuning job's children carry its ARN
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific state
+    # Told when the job's transitions change (the job store's indexes: ``watch``).
+    listener: Callable[[], None] | None = field(default=None, repr=False)
+    # The request's fields the Describe output has: they never change, so they are cut once.
+    echo: dict[str, Any] | None = field(default=None, repr=False)
+
+    def watch(self, listener: Callable[[], None] | None) -> None:
+        """Call ``listener`` whenever the job's transitions change (None: stop): when its
+        schedule is cut, or replaced (``schedule_replaced``)."""
+        self.listener = listener
+        self.schedule.on_change = listener
+
+    def schedule_replaced(self) -> None:
+        """The job has a new ``Schedule`` object: tell the listener. Only a kind's
+        ``after_create`` replaces a schedule (a tuning job re-plans from its children), and
+        ``new_job`` calls this after it; any later change goes through ``Schedule.cut``."""
+        if self.listener is not None:
+            self.watch(self.listener)
+            self.listener()
+
+    def event_times(self) -> list[float]:
+        """Every moment the job's LastModifiedTime changes to, as planned now: its transitions
+        and when its Debugger/Profiler rules finish. (Its first transition is at its creation,
+        so ``last_modified(now)`` is always the latest of these not after ``now``.)"""
+        times = list(self.schedule.times)
+        if self.has_rules():
+            rules_end = self.rules_end_at()
+            if rules_end is not None:
+                times.append(rules_end)
+        return times
 
     def visible(self, now: float) -> bool:
         return now >= self.created_at
@@ -267,7 +298,10 @@ def new_job(
     em.tags[job.arn] = job.tags
     em.logs.job_created(job)
     if kind.after_create is not None:
+        planned = job.schedule
         kind.after_create(em, job)
+        if job.schedule is not planned:
+            job.schedule_replaced()
     return job
 
 
@@ -293,6 +327,7 @@ def find_job(em: Emulator, kind: JobKind, name: str, now: float) -> Job:
     return job
 
 
+@functools.cache
 def output_members(operation_name: str) -> Any:
     """The members of a SageMaker operation's output shape (every job operation has one)."""
     shape = operation_model("sagemaker", operation_name).output_shape
@@ -305,23 +340,25 @@ def describe(job: Job, now: float) -> Response:
     """Everything known of ``job`` at ``now``: its Describe response plus the fields only its
     List summary carries (``describe_job`` cuts it to the Describe shape)."""
     kind = job.kind
-    members = output_members(f"Describe{kind.noun}")
-    response = {
-        key: value for key, value in job.request.items() if key in members and key != "Tags"
-    }
-    state = job.state(now)
+    if job.echo is None:
+        members = _member_names(f"Describe{kind.noun}")
+        job.echo = {
+            key: value for key, value in job.request.items() if key in members and key != "Tags"
+        }
+    response = dict(job.echo)
+    schedule = job.schedule
+    happened = max(bisect.bisect_right(schedule.times, now), 1)  # transitions so far
+    state = schedule.transitions[happened - 1]  # == job.state(now)
     response[kind.arn_field] = job.arn
     response[kind.status_field] = state.status
     response["CreationTime"] = job.created_at
     response["LastModifiedTime"] = job.last_modified(now)
     if state.status == kind.failed.status and job.failure_reason:
         response["FailureReason"] = job.failure_reason
-    history = job.schedule.history(now)
-    if kind.start_field and len(history) > 1:
-        response[kind.start_field] = history[1].at
-    ended = job.schedule.ended_at(now)
-    if kind.end_field and ended is not None:
-        response[kind.end_field] = ended
+    if kind.start_field and happened > 1:
+        response[kind.start_field] = schedule.transitions[1].at
+    if kind.end_field and state.status in schedule.terminal:  # ended
+        response[kind.end_field] = state.at
     if kind.describe_extra is not None:
         response.update(kind.describe_extra(job, now))
     return response
@@ -332,8 +369,24 @@ def describe_job(em: Emulator, kind: JobKind, params: Params) -> Response:
     record = describe(find_job(em, kind, params[kind.name_field], now), now)
     # ``describe`` is the full record, which List summaries and Search cut to their own shapes;
     # some fields (DescribeTransformJob has no LastModifiedTime) are not in Describe's shape.
-    members = output_members(f"Describe{kind.noun}")
-    return {key: value for key, value in record.items() if key in members}
+    members = _member_names(f"Describe{kind.noun}")
+    if not members.issuperset(record):
+        for key in record.keys() - members:
+            del record[key]
+    return record
+
+
+@functools.cache
+def _member_names(operation_name: str) -> frozenset[str]:
+    return frozenset(output_members(operation_name))
+
+
+@functools.cache
+def _list_shape(noun: str) -> tuple[str, frozenset[str]]:
+    """The key of a List<noun>s response's list, and the members of its summaries."""
+    output = output_members(f"List{noun}s")
+    list_key = next(key for key in output if key != "NextToken")
+    return list_key, frozenset(output[list_key].member.members)
 
 
 def parent_of(em: Emulator, job: Job) -> Job | None:
@@ -394,23 +447,12 @@ def summary(job: Job, now: float, summary_shape_members: Any) -> dict[str, Any]:
     return {key: value for key, value in full.items() if key in summary_shape_members}
 
 
-def listed(job: Job, now: float, members: Any) -> Listed:
-    return Listed(
-        name=job.name,
-        created=job.created_at,
-        modified=job.last_modified(now),
-        status=job.status(now),
-        summarize=lambda: summary(job, now, members),
-    )
-
-
 def list_jobs(em: Emulator, kind: JobKind, params: Params) -> Response:
     now = em.now()
-    output = output_members(f"List{kind.noun}s")
-    list_key = next(key for key in output if key != "NextToken")
-    members = output[list_key].member.members
-    items = (listed(job, now, members) for job in em.jobs_of(kind.key).values() if job.visible(now))
-    page, token = list_page(params, items)
+    list_key, members = _list_shape(kind.noun)
+    page, token = list_indexed(
+        params, em.jobs_of(kind.key), now, lambda job: summary(job, now, members)
+    )
     response: Response = {list_key: page}
     if token:
         response["NextToken"] = token
@@ -491,6 +533,12 @@ def _rule_statuses(job: Job, now: float, config_key: str) -> list[dict[str, Any]
     return statuses
 
 
+_RULE_KEYS = (
+    ("DebugRuleConfigurations", "DebugRuleEvaluationStatuses"),
+    ("ProfilerRuleConfigurations", "ProfilerRuleEvaluationStatuses"),
+)
+
+
 def _training_extra(job: Job, now: float) -> dict[str, Any]:
     state = job.state(now)
     history = job.schedule.history(now)
@@ -510,9 +558,8 @@ def _training_extra(job: Job, now: float) -> dict[str, Any]:
         "SecondaryStatusTransitions": transitions,
         "ModelArtifacts": {"S3ModelArtifacts": ""},
     }
-    ended = job.schedule.ended_at(now)
-    if ended is not None:
-        seconds = max(int(ended - history[0].at), 1)
+    if state.status in job.schedule.terminal:  # ended (Schedule.ended_at)
+        seconds = max(int(state.at - history[0].at), 1)
         extra["TrainingTimeInSeconds"] = seconds
         extra["BillableTimeInSeconds"] = seconds
     if state.status == "Completed":
@@ -521,10 +568,7 @@ def _training_extra(job: Job, now: float) -> dict[str, Any]:
         metrics = final_metrics(job, state.at)
         if metrics:
             extra["FinalMetricDataList"] = metrics
-    for config_key, status_key in (
-        ("DebugRuleConfigurations", "DebugRuleEvaluationStatuses"),
-        ("ProfilerRuleConfigurations", "ProfilerRuleEvaluationStatuses"),
-    ):
+    for config_key, status_key in _RULE_KEYS if job.has_rules() else ():
         statuses = _rule_statuses(job, now, config_key)
         if statuses:
             extra[status_key] = statuses

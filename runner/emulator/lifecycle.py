@@ -11,6 +11,7 @@ no timers, no tasks, and every answer is consistent with every other answer at t
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +43,16 @@ class Schedule:
     transitions: list[Transition]
     terminal: frozenset[str]
     _times: list[float] = field(init=False, repr=False)
+    # Called after ``cut`` changes the transitions (the job store's indexes listen).
+    on_change: Callable[[], None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._times = [t.at for t in self.transitions]
+
+    @property
+    def times(self) -> list[float]:
+        """The times of the transitions, in order (do not modify)."""
+        return self._times
 
     def at(self, now: float) -> Transition:
         index = bisect.bisect_right(self._times, now) - 1
@@ -74,6 +82,8 @@ class Schedule:
         kept = self.history(now)
         self.transitions = [*kept, *tail]
         self._times = [t.at for t in self.transitions]
+        if self.on_change is not None:
+            self.on_change()
 
 
 def plan(

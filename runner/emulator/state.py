@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runner.emulator.listing import IndexedTable
 from runner.emulator.quotas import Faults, Quotas
 
 if TYPE_CHECKING:
@@ -76,7 +77,8 @@ class Emulator:
         self.quotas = Quotas.profile(self.config.profile)
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
-        self.jobs: dict[str, dict[str, Job]] = {}
+        # Per kind, name -> job, indexed for List calls (creation order, transition times).
+        self.jobs: dict[str, IndexedTable[Job]] = {}
         self.tags: dict[str, dict[str, str]] = {}
         self.models: dict[str, Model] = {}
         self.endpoint_configs: dict[str, EndpointConfig] = {}
@@ -91,8 +93,11 @@ class Emulator:
         # SageMaker lower-cases resource names in ARNs.
         return f"arn:aws:sagemaker:{self.config.region}:{self.config.account_id}:{resource_type}/{name.lower()}"
 
-    def jobs_of(self, kind: str) -> dict[str, Job]:
-        return self.jobs.setdefault(kind, {})
+    def jobs_of(self, kind: str) -> IndexedTable[Job]:
+        table = self.jobs.get(kind)
+        if table is None:
+            table = self.jobs[kind] = IndexedTable()
+        return table
 
     def all_jobs(self) -> Iterator[Job]:
         for jobs in self.jobs.values():

@@ -393,3 +393,15 @@ async def test_hosting_outputs() -> None:
     ) == {"endpoint_name": "e", "endpoint_config_name": "c"}
     arn = "arn:aws:sagemaker:us-east-1:1:workteam/private-crowd/team"
     assert await WORKTEAM.read_outputs({"WorkteamArn": arn}, FakeCaller()) == {"workteam_arn": arn}
+
+
+def test_every_kinds_name_limit_is_the_service_models() -> None:
+    from runner.kinds import KINDS
+    from runner.validation import operation_model
+
+    for kind in KINDS.values():
+        if kind.key == "endpoint_update":
+            continue
+        shape = operation_model("sagemaker", kind.create).input_shape
+        assert shape is not None
+        assert shape.members[kind.name_field].metadata["max"] == kind.max_name_length, kind.key

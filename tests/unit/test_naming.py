@@ -292,3 +292,12 @@ def test_tag_list_is_sagemakers_form() -> None:
         {"Key": "a", "Value": "1"},
         {"Key": "b", "Value": "2"},
     ]
+
+
+def test_names_respect_a_shorter_limit() -> None:
+    identity = Identity(
+        "3f0c9a1e-1b2c-4d5e-8f90-123456789abc", "sagemaker-hyperparameter-tuning-03b4f3e741"
+    )
+    name = deterministic_name(identity, "HPOJob", 32)
+    assert len(name) <= 32 and name == deterministic_name(identity, "HPOJob", 32)
+    assert len(generated_name("HPOJob", max_length=32)) <= 32

@@ -1,0 +1,1 @@
+"""SageMaker - Cleanup: stops what a pipeline run left running (see component.py)."""

@@ -1,0 +1,5 @@
+import sys
+
+from components.cleanup.component import run
+
+sys.exit(run())

@@ -1,0 +1,1 @@
+"""SageMaker - Ground Truth: drop-in for the v1 component (see component.py)."""

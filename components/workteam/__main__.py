@@ -1,0 +1,5 @@
+import sys
+
+from components.workteam.component import run
+
+sys.exit(run())

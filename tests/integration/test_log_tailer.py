@@ -1,0 +1,339 @@
+"""The log tailer against the emulator over HTTP: exact lines, throttling, failures, many jobs.
+
+Expected lines come from the emulator's own plan (``LogStore.events``), every event a job
+will ever write, late ones included: the tailer must deliver exactly those, once each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from runner.config import DEFAULT_RATES, LogPolicy, RateLimits
+from runner.core import Runner
+from runner.emulator.server import EmulatorServer
+from runner.emulator.state import Emulator, EmulatorConfig
+from runner.logs import LogLine, LogSummary, LogTailer, MemorySink
+from runner.logs.merge import natural_key
+from support import requests as req
+from support.runner_setup import runner_config
+from support.stats import fetch_stats, set_faults
+
+TRAINING_GROUP = "/aws/sagemaker/TrainingJobs"
+LOGS_OPERATIONS = ("GetLogEvents", "FilterLogEvents", "DescribeLogStreams")
+
+
+class SteppedClock:
+    """Emulator time that a test moves forward in steps, faster than the wall clock."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def run(self, step: float, pause: float) -> None:
+        while True:
+            self.now += step
+            await asyncio.sleep(pause)
+
+
+def planned(
+    emulator: EmulatorServer, job: str, group: str = TRAINING_GROUP
+) -> dict[str, list[str]]:
+    """Every message each stream of ``job`` will ever hold, by stream name."""
+    store = emulator.emulator.logs
+    found = next(
+        j for jobs in emulator.emulator.jobs.values() for j in jobs.values() if j.name == job
+    )
+    return {
+        stream: [message for _, message in store.events(group, stream)]
+        for stream in store.streams_of(found)
+    }
+
+
+def merged(emulator: EmulatorServer, job: str) -> list[tuple[str, str]]:
+    """(host, message) of every planned event of ``job``, by timestamp then host."""
+    store = emulator.emulator.logs
+    found = next(
+        j for jobs in emulator.emulator.jobs.values() for j in jobs.values() if j.name == job
+    )
+    rows = []
+    for stream in store.streams_of(found):
+        host = stream.split("/")[1].rsplit("-", 1)[0]
+        for position, (timestamp, message) in enumerate(store.events(TRAINING_GROUP, stream)):
+            rows.append((timestamp, natural_key(host), position, host, message))
+    return [(host, message) for *_, host, message in sorted(rows)]
+
+
+def by_stream(lines: Sequence[LogLine]) -> dict[str, list[str]]:
+    streams: dict[str, list[str]] = {}
+    for line in lines:
+        streams.setdefault(line.stream, []).append(line.message)
+    return streams
+
+
+def logs_calls(stats: dict[str, Any]) -> dict[str, int]:
+    return {op: stats["calls"].get(op, 0) for op in LOGS_OPERATIONS}
+
+
+# --- one job, exactly, on a stepped clock -----------------------------------------------------
+
+STEPPED = EmulatorConfig(
+    job_duration=10.0,
+    stop_duration=1.0,
+    late_event_delay=2.0,
+    log_lines=12,
+    log_page_size=5,  # several pages per read
+    check_responses=True,
+)
+QUICK = LogPolicy(
+    min_interval=0.05, max_interval=0.2, merge_hold=3.0, drain_wait=0.5, drain_limit=15.0
+)
+
+
+@pytest.fixture
+def clock() -> SteppedClock:
+    return SteppedClock()
+
+
+@pytest.fixture
+async def stepped(clock: SteppedClock) -> AsyncIterator[EmulatorServer]:
+    async with EmulatorServer(emulator=Emulator(STEPPED, clock=clock)) as server:
+        ticking = asyncio.create_task(clock.run(step=0.1, pause=0.01))  # 10x the wall clock
+        try:
+            yield server
+        finally:
+            ticking.cancel()
+            await asyncio.gather(ticking, return_exceptions=True)
+
+
+@pytest.mark.parametrize("throttle_rate", [0.0, 0.3], ids=["clean", "throttled-30pct"])
+async def test_four_hosts_every_line_once_in_time_order(
+    stepped: EmulatorServer, throttle_rate: float
+) -> None:
+    if throttle_rate:
+        await set_faults(stepped.url, throttle_rate=throttle_rate, services=["logs"], seed=4)
+    request = req.training("tail-four", instance_count=4)
+    sink = MemorySink()
+    async with Runner(runner_config(stepped.url, logs=QUICK)) as runner:
+        tailer = LogTailer(runner.caller)
+        handle = await runner.submit("training", request)
+        outcome = await tailer.wait_with_logs(handle, sink, request=request)
+    assert outcome.succeeded
+
+    lines = sink.lines["tail-four"]
+    assert [(line.host, line.message) for line in lines] == merged(stepped, "tail-four")
+    assert by_stream(lines) == planned(stepped, "tail-four")
+    assert sum("flushing buffered output" in line.message for line in lines) == 4 * 2
+    assert all(line.text == f"[{line.host}] {line.message}" for line in lines)
+    summary = sink.summaries["tail-four"]
+    assert summary.drained and summary.streams == 4 and summary.lines == len(lines)
+    stats = await fetch_stats(stepped.url)
+    if throttle_rate:
+        assert stats["throttled"].get("GetLogEvents", 0) > 0
+    assert stats["calls"].get("FilterLogEvents", 0) == 0
+
+
+async def test_the_same_in_batched_mode(stepped: EmulatorServer) -> None:
+    request = req.training("tail-batch", instance_count=4)
+    sink = MemorySink()
+    config = runner_config(stepped.url, logs=dataclasses.replace(QUICK, batched=True))
+    async with Runner(config) as runner:
+        tailer = LogTailer(runner.caller)
+        handle = await runner.submit("training", request)
+        await tailer.wait_with_logs(handle, sink, request=request)
+    lines = sink.lines["tail-batch"]
+    assert [(line.host, line.message) for line in lines] == merged(stepped, "tail-batch")
+    stats = await fetch_stats(stepped.url)
+    assert stats["calls"].get("GetLogEvents", 0) == 0
+
+
+# --- failures and the end of the tail ---------------------------------------------------------
+
+REAL_TIME = dict(min_interval=0.05, max_interval=0.3, merge_hold=0.5, drain_wait=0.6)
+
+
+async def test_a_failed_jobs_last_lines_come_before_its_failure(emulator: EmulatorServer) -> None:
+    reason = "AlgorithmError: ExecuteUserScriptError: exit code 1"
+    request = req.training(
+        "tail-fails",
+        instance_count=2,
+        Tags=req.tags(**{"emulator:duration-seconds": 1.0, "emulator:fail-reason": reason}),
+    )
+    seen: list[str] = []
+
+    class Recording(MemorySink):
+        def write(self, lines: Sequence[LogLine]) -> None:
+            super().write(lines)
+            seen.extend(line.text for line in lines)
+
+    sink = Recording()
+    async with Runner(runner_config(emulator.url, logs=LogPolicy(**REAL_TIME))) as runner:
+        tailer = LogTailer(runner.caller)
+        handle = await runner.submit("training", request)
+        outcome = await tailer.wait_with_logs(handle, sink)  # instance count from a Describe
+        seen.append(f"outcome: {outcome.failure_reason}")
+
+    assert outcome.status == "Failed" and outcome.failure_reason == reason
+    errors = [f"[algo-{i}] [host algo-{i}] ERROR: {reason}" for i in (1, 2)]
+    assert set(errors) <= set(seen[:-1])
+    assert seen[-1] == f"outcome: {reason}"
+    for stream, messages in by_stream(sink.lines["tail-fails"]).items():
+        assert messages == planned(emulator, "tail-fails")[stream]
+        assert messages[-1].endswith(f"ERROR: {reason}")
+
+
+async def test_cancelling_a_tail_ends_it_and_delivers_what_it_has(emulator: EmulatorServer) -> None:
+    tags = req.tags(**{"emulator:duration-seconds": 30, "emulator:log-lines": 300})
+    request = req.processing("tail-cancel", Tags=tags)  # writes from its start
+    first_lines = asyncio.Event()
+
+    class Signalling(MemorySink):
+        def write(self, lines: Sequence[LogLine]) -> None:
+            super().write(lines)
+            first_lines.set()
+
+    sink = Signalling()
+    async with Runner(runner_config(emulator.url, logs=LogPolicy(**REAL_TIME))) as runner:
+        tailer = LogTailer(runner.caller)
+        handle = await runner.submit("processing", request)
+        tail = asyncio.create_task(tailer.follow(handle, sink, request=request))
+        await asyncio.wait_for(first_lines.wait(), 10)
+        tail.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(tail, 2.0)
+        await handle.stop("test over")
+        await handle.wait()
+    summary = sink.summaries["tail-cancel"]
+    assert not summary.drained and summary.streams == 1
+    lines = sink.lines["tail-cancel"]
+    assert summary.lines == len(lines) > 0
+    planned_lines = planned(emulator, "tail-cancel", "/aws/sagemaker/ProcessingJobs")
+    assert [line.message for line in lines] == next(iter(planned_lines.values()))[: len(lines)]
+
+
+async def test_a_tuning_jobs_best_training_job_is_followed(emulator: EmulatorServer) -> None:
+    request: dict[str, Any] = {
+        "HyperParameterTuningJobName": "tail-hpo",
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 3, "MaxParallelTrainingJobs": 3},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5"}]
+            },
+        },
+        "TrainingJobDefinition": {
+            "AlgorithmSpecification": {"TrainingImage": req.IMAGE, "TrainingInputMode": "File"},
+            "RoleArn": req.ROLE,
+            "OutputDataConfig": {"S3OutputPath": "s3://bucket/hpo"},
+            "ResourceConfig": {
+                "InstanceType": "ml.m5.xlarge",
+                "InstanceCount": 2,
+                "VolumeSizeInGB": 30,
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        },
+        "Tags": req.tags(**{"emulator:duration-seconds": 0.6}),
+    }
+    best_sink, all_sink = MemorySink(), MemorySink()
+    async with Runner(runner_config(emulator.url, logs=LogPolicy(**REAL_TIME))) as runner:
+        tailer = LogTailer(runner.caller)
+        handle = await runner.submit("tuning", request)
+        best, children = await asyncio.gather(
+            tailer.follow(handle, best_sink),
+            tailer.follow_tuning(handle, all_sink, children="all"),
+        )
+        outcome = await handle.wait()
+    assert best.job == outcome.outputs["best_job_name"] and best.drained
+    assert by_stream(best_sink.lines[best.job]) == planned(emulator, best.job)
+    assert len(children) == 3 and all(summary.drained for summary in children)
+    for summary in children:
+        assert by_stream(all_sink.lines[summary.job]) == planned(emulator, summary.job)
+
+
+# --- many jobs: batched against one stream per call -------------------------------------------
+
+MANY = EmulatorConfig(job_duration=2.0, late_event_delay=0.3, log_lines=10, check_responses=False)
+MANY_POLICY = LogPolicy(
+    min_interval=0.25, max_interval=1.0, merge_hold=0.5, drain_wait=0.6, late_window=5.0
+)
+
+
+async def follow_many(
+    url: str, count: int, policy: LogPolicy, prefix: str, limits: RateLimits
+) -> tuple[MemorySink, list[LogSummary], float]:
+    sink = MemorySink()
+    requests = [req.training(f"{prefix}-{i:03d}", instance_count=2) for i in range(count)]
+    started = time.monotonic()
+    async with Runner(runner_config(url, logs=policy, limits=limits)) as runner:
+        tailer = LogTailer(runner.caller)
+        handles = await asyncio.gather(*(runner.submit("training", r) for r in requests))
+        summaries = await asyncio.gather(
+            *(tailer.follow(h, sink, request=r) for h, r in zip(handles, requests, strict=True))
+        )
+    return sink, list(summaries), time.monotonic() - started
+
+
+def per_job_minute(calls: int, jobs: int, job_seconds: float) -> float:
+    return calls / (jobs * job_seconds / 60)
+
+
+async def compare_modes(
+    config: EmulatorConfig, policy: LogPolicy, jobs: int, single_jobs: int, limits: RateLimits
+) -> tuple[float, float]:
+    """Follow ``jobs`` jobs batched and ``single_jobs`` one call per stream, each on its own
+    emulator; check every line and print the Logs API calls per job-minute of each."""
+
+    async def run(count: int, mode: LogPolicy, prefix: str) -> tuple[dict[str, int], float]:
+        async with EmulatorServer(config) as server:
+            sink, summaries, elapsed = await follow_many(server.url, count, mode, prefix, limits)
+            stats = await fetch_stats(server.url)
+            for summary in summaries:
+                assert summary.drained and summary.streams == 2, summary
+                assert by_stream(sink.lines[summary.job]) == planned(server, summary.job)
+            return logs_calls(stats), elapsed
+
+    # One after the other: at once, the two would share one CPU and distort each other's pace.
+    batched_calls, batched_s = await run(jobs, dataclasses.replace(policy, batched=True), "many")
+    single_calls, single_s = await run(single_jobs, policy, "one")
+    batched_rate = per_job_minute(sum(batched_calls.values()), jobs, config.job_duration)
+    single_rate = per_job_minute(sum(single_calls.values()), single_jobs, config.job_duration)
+    print(
+        f"\nLogs API calls per job-minute (2-instance training jobs of {config.job_duration:g}s, "
+        f"{config.log_lines} lines per host; {policy})"
+        f"\n  batched, {jobs} jobs: {batched_rate:.1f} ({batched_calls}, {batched_s:.1f}s)"
+        f"\n  one call per stream, {single_jobs} jobs: {single_rate:.1f} ({single_calls}, "
+        f"{single_s:.1f}s)"
+    )
+    assert batched_calls["GetLogEvents"] == 0 and single_calls["FilterLogEvents"] == 0
+    return batched_rate, single_rate
+
+
+async def test_200_jobs_batched_every_line_once_and_fewer_calls() -> None:
+    batched_rate, single_rate = await compare_modes(
+        MANY, MANY_POLICY, jobs=200, single_jobs=10, limits=RateLimits.none()
+    )
+    assert batched_rate < single_rate
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(
+    not os.environ.get("SMRUN_MEASURE_LOGS"),
+    reason="a two-minute measurement at the default policy: set SMRUN_MEASURE_LOGS=1",
+)
+async def test_calls_per_job_minute_at_the_default_policy() -> None:
+    """Minute-long jobs, the default LogPolicy and the default Logs rate limits."""
+    config = EmulatorConfig(job_duration=60.0, late_event_delay=2.0, log_lines=120)
+    logs_rates = {op: rate for op, rate in DEFAULT_RATES.items() if op in LOGS_OPERATIONS}
+    batched_rate, single_rate = await compare_modes(
+        config, LogPolicy(), jobs=200, single_jobs=1, limits=RateLimits(rates=logs_rates)
+    )
+    assert batched_rate < single_rate
