@@ -87,7 +87,7 @@ class LogPolicy:
     an event ingested later than that after its timestamp is missed in batched mode.
     """
 
-    min_interval: float = 0.5
+    min_interval: float = 1.0
     max_interval: float = 10.0
     backoff: float = 1.5
     jitter: float = 0.1

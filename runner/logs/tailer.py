@@ -62,6 +62,7 @@ log = structlog.get_logger("runner.logs")
 
 MIN_SHARED_PREFIX = 4  # a shorter common prefix of job names would list too many other streams
 MAX_SHARED_PAGES = 40  # a shared listing longer than this falls back to a listing per job
+PAGE_LIMIT = 1000  # events per GetLogEvents page we ask for (AWS allows up to 10,000)
 # These do not pass by waiting: the job's tail gives up (the job itself is not affected).
 GIVE_UP_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"})
 _INSTANCE_PATHS: Mapping[str, tuple[str, ...]] = {
@@ -425,6 +426,7 @@ class StreamReader(_Reader):
                 "logGroupName": self.group,
                 "logStreamName": stream.name,
                 "startFromHead": True,
+                "limit": PAGE_LIMIT,
             }
             if token:
                 params["nextToken"] = token
@@ -451,6 +453,12 @@ class StreamReader(_Reader):
             if not following or following == token:
                 return new  # the end of the stream, for now
             token = stream.token = following
+            if job.ended_at is None and 0 < len(page.get("events", [])) < PAGE_LIMIT:
+                # While the job runs, a short page is almost surely the end: the next round
+                # goes on from this token (nothing is lost), which saves the call that would
+                # only confirm it. The final drain reads to the confirmed end. An empty page
+                # with a new token is CloudWatch skipping ahead: read on.
+                return new
 
 
 class BatchReader(_Reader):
