@@ -6,6 +6,7 @@ its request(s) and calls ``run.job(kind, request)``; ``main`` does the rest:
 - inputs parsed and checked (``InputError``: exit 2, nothing created);
 - one Runner for the pod, configured from the region/endpoint/role inputs;
 - the run's identity from KFP's placeholders, so a restarted pod re-attaches to its job;
+- the jobs' CloudWatch logs streamed live to stdout, drained before the outcome is reported;
 - SIGTERM/SIGINT stop every job first, then exit 143/130;
 - outputs written to the paths KFP gave before success is reported; exit 0, or 1 when a job
   failed or was stopped.
@@ -28,11 +29,12 @@ import structlog
 from components.common import summary
 from components.common.inputs import InputError, ParsedArgs, parse_args, unfilled
 from components.common.spec import SUMMARY, ComponentSpec
-from runner.config import AwsTarget, PollPolicy, RunnerConfig
+from runner.config import AwsTarget, LogPolicy, PollPolicy, RunnerConfig
 from runner.core import Runner
 from runner.errors import AwsCallFailed, JobConflict, RequestInvalid, RunnerError
 from runner.events import configure_logging
 from runner.kinds import kind_named
+from runner.logs import LogTailer, TextSink
 from runner.naming import Identity, request_digest
 from runner.signals import StopOnSignal
 from runner.tracker import Outcome
@@ -62,6 +64,9 @@ class ComponentRun:
     task: str | None
     outcomes: list[Outcome] = field(default_factory=list)
 
+    tailer: LogTailer | None = None  # made on the first job: job logs stream live to stdout
+    log_sink: TextSink = field(default_factory=TextSink)
+
     def identity(self, kind: str, request: Mapping[str, Any], step: str) -> Identity | None:
         """Who asks for this job: the pipeline run, the task, and what the job does.
 
@@ -82,7 +87,10 @@ class ComponentRun:
             kind, request, identity=self.identity(kind, request, step)
         )
         log.info("component.job", kind=kind, job=handle.name, attached=handle.attached)
-        outcome = await handle.wait()
+        # Returns once the job's last lines (its error, if it failed) have been printed.
+        if self.tailer is None:
+            self.tailer = LogTailer(self.runner.caller)
+        outcome = await self.tailer.wait_with_logs(handle, self.log_sink, request=request)
         self.outcomes.append(outcome)
         if not outcome.succeeded:
             raise JobFailed(outcome)
@@ -96,7 +104,8 @@ def runner_config(
     inputs: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> RunnerConfig:
     """Where to run from the inputs; how often to poll from ``SMRUN_POLL_INITIAL`` and
-    ``SMRUN_POLL_MAXIMUM`` (seconds) when set, else the runner's defaults."""
+    ``SMRUN_POLL_MAXIMUM``, and how long to wait for late log lines from
+    ``SMRUN_LOG_DRAIN_WAIT`` (seconds) when set, else the runner's defaults."""
     env = os.environ if environ is None else environ
     aws = AwsTarget(
         region=inputs["region"] or None,
@@ -106,7 +115,13 @@ def runner_config(
     poll = PollPolicy()
     initial = float(env.get("SMRUN_POLL_INITIAL") or poll.initial)
     maximum = float(env.get("SMRUN_POLL_MAXIMUM") or max(poll.maximum, initial))
-    return RunnerConfig(aws=aws, poll=dataclasses.replace(poll, initial=initial, maximum=maximum))
+    logs = LogPolicy()
+    drain_wait = float(env.get("SMRUN_LOG_DRAIN_WAIT") or logs.drain_wait)
+    return RunnerConfig(
+        aws=aws,
+        poll=dataclasses.replace(poll, initial=initial, maximum=maximum),
+        logs=dataclasses.replace(logs, drain_wait=drain_wait),
+    )
 
 
 def output_text(value: Any) -> str:
@@ -133,7 +148,11 @@ async def _run(spec: ComponentSpec, execute: Execute, parsed: ParsedArgs) -> int
     async with Runner(runner_config(inputs)) as runner:
         with StopOnSignal(runner) as signals:
             run = ComponentRun(spec, inputs, runner, run_id, task)
-            code, outputs, error = await _execute(execute, run)
+            try:
+                code, outputs, error = await _execute(execute, run)
+            finally:
+                if run.tailer is not None:
+                    await run.tailer.close()
             if signals.received:
                 await signals.wait_for_shutdown()
                 code, error = signals.exit_code, f"stopped by {signals.received.name}"

@@ -152,3 +152,29 @@ async def test_sigterm_stops_the_job_then_a_restart_reattaches(
     stats = await fetch_stats(emulator.url)
     assert stats["calls"]["CreateTrainingJob"] == 1 and len(stats["jobs"]) == 1
     assert "job.attached" in stderr2
+
+
+async def test_logs_stream_to_stdout_and_a_failure_shows_its_last_lines(
+    emulator: Any, tmp_path: Path
+) -> None:
+    tags = json.dumps(
+        {
+            "emulator:duration-seconds": "0.6",
+            "emulator:fail-reason": "AlgorithmError: NaN",
+            "emulator:log-lines": "4",
+        }
+    )
+    code, stdout, _ = await run_component(
+        train_args(emulator.url, tmp_path, job_name="logged", instance_count="2", tags=tags)
+    )
+    assert code == 1
+    job = emulator.emulator.jobs["training"]["logged"]
+    planned = [
+        message
+        for stream in emulator.emulator.logs.streams_of(job)
+        for _, message in emulator.emulator.logs.events("/aws/sagemaker/TrainingJobs", stream)
+    ]
+    printed = stdout.splitlines()
+    for message in planned:
+        assert sum(message in line for line in printed) == 1, message
+    assert "ERROR: AlgorithmError: NaN" in printed[-1]

@@ -22,6 +22,8 @@ FAKE_AWS_ENV = {
     # Components poll the emulator's short jobs quickly (their default first poll is 2 s).
     "SMRUN_POLL_INITIAL": "0.2",
     "SMRUN_POLL_MAXIMUM": "1",
+    # ... and wait for late log lines only a little longer than the emulator delays them.
+    "SMRUN_LOG_DRAIN_WAIT": "0.8",
     "SMRUN_TESTS_ROOT": str(TESTS_ROOT),
 }
 
