@@ -2,7 +2,8 @@
 
 The core logs through ``structlog.get_logger("runner...")`` with events such as
 ``job.submitted``, ``job.status_changed``, ``job.secondary_status``, ``job.succeeded``,
-``job.failed`` and ``job.stop_requested``, each bound to the job's ``job`` name and ``kind``.
+``job.failed`` and ``job.stop_requested``, each bound to the job's ``job`` name and ``kind``;
+the log tailer adds ``logs.*`` events (``logs.read_failed``, ``logs.drain_cut``, ...).
 Entry points call ``configure_logging`` once: JSON lines in containers (no TTY), a readable
 console locally. ``redact_credentials`` runs in every configuration, before rendering.
 """
