@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,17 @@ def csv_list(text: str) -> list[str]:
 def unfilled(text: str) -> bool:
     """A KFP placeholder that nothing filled in (the container ran outside KFP v2)."""
     return not text or text.startswith("{{")
+
+
+def vpc_config(inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """v1's two csv inputs as SageMaker's VpcConfig: both or neither."""
+    groups, subnets = csv_list(inputs["vpc_security_group_ids"]), csv_list(inputs["vpc_subnets"])
+    if not groups and not subnets:
+        return None
+    if not groups or not subnets:
+        missing = "vpc_subnets" if groups else "vpc_security_group_ids"
+        raise InputError(missing, "VPC needs both security group ids and subnets")
+    return {"SecurityGroupIds": groups, "Subnets": subnets}
 
 
 @dataclass

@@ -66,6 +66,33 @@ SUMMARY = Output(
 )
 
 
+def role_input() -> Input:
+    return Input(
+        "role",
+        "String",
+        None,
+        "The Amazon Resource Name (ARN) that Amazon SageMaker assumes to perform tasks on your behalf.",
+    )
+
+
+def vpc_inputs() -> list[Input]:
+    """v1's csv pair, turned into a VpcConfig by ``inputs.vpc_config``."""
+    return [
+        Input(
+            "vpc_security_group_ids",
+            "String",
+            "",
+            "The VPC security group IDs, in the form sg-xxxxxxxx.",
+        ),
+        Input(
+            "vpc_subnets",
+            "String",
+            "",
+            "The ID of the subnets in the VPC to which you want to connect the job.",
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class ComponentSpec:
     module: str  # "train": run as python -m components.train

@@ -31,7 +31,7 @@ import structlog
 
 from components.common.app import ComponentRun, main
 from components.common.inputs import InputError, csv_list
-from components.common.spec import ComponentSpec, Input, Output, common_inputs
+from components.common.spec import ComponentSpec, Input, Output, common_inputs, role_input
 from runner.kinds import kind_named
 from runner.naming import deterministic_name, generated_name
 
@@ -81,12 +81,7 @@ SPEC = ComponentSpec(
     description="Ground Truth Jobs in SageMaker",
     inputs=[
         *common_inputs(),
-        Input(
-            "role",
-            "String",
-            None,
-            "The Amazon Resource Name (ARN) that Amazon SageMaker assumes to perform tasks on your behalf.",
-        ),
+        role_input(),
         Input("job_name", "String", "", "The name of the labeling job."),
         Input(
             "label_attribute_name",

@@ -19,13 +19,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.common.app import ComponentRun, JobFailed, main
-from components.common.inputs import InputError, csv_list
-from components.common.spec import ComponentSpec, Input, Output, common_inputs
+from components.common.inputs import InputError, csv_list, vpc_config
+from components.common.spec import (
+    ComponentSpec,
+    Input,
+    Output,
+    common_inputs,
+    role_input,
+    vpc_inputs,
+)
 from components.train.component import (
     algorithm_specification,
     spot_settings,
     string_values,
-    vpc_config,
 )
 
 SPEC = ComponentSpec(
@@ -59,12 +65,7 @@ SPEC = ComponentSpec(
             "",
             "The name of the tuning job. Must be unique within the same AWS account and AWS region.",
         ),
-        Input(
-            "role",
-            "String",
-            None,
-            "The Amazon Resource Name (ARN) that Amazon SageMaker assumes to perform tasks on your behalf.",
-        ),
+        role_input(),
         Input(
             "image",
             "String",
@@ -186,18 +187,7 @@ SPEC = ComponentSpec(
             "",
             "The AWS KMS key that Amazon SageMaker uses to encrypt data on the storage volume attached to the ML compute instance(s).",
         ),
-        Input(
-            "vpc_security_group_ids",
-            "String",
-            "",
-            "The VPC security group IDs, in the form sg-xxxxxxxx.",
-        ),
-        Input(
-            "vpc_subnets",
-            "String",
-            "",
-            "The ID of the subnets in the VPC to which you want to connect your hpo job.",
-        ),
+        *vpc_inputs(),
         Input("network_isolation", "Bool", "True", "Isolates the training container."),
         Input(
             "traffic_encryption",

@@ -19,9 +19,15 @@ from typing import Any
 import structlog
 
 from components.common.app import ComponentRun, main
-from components.common.inputs import InputError
-from components.common.spec import ComponentSpec, Input, Output, common_inputs
-from components.train.component import vpc_config
+from components.common.inputs import InputError, vpc_config
+from components.common.spec import (
+    ComponentSpec,
+    Input,
+    Output,
+    common_inputs,
+    role_input,
+    vpc_inputs,
+)
 
 log = structlog.get_logger("components")
 
@@ -32,12 +38,7 @@ SPEC = ComponentSpec(
     inputs=[
         *common_inputs(),
         Input("model_name", "String", None, "The name of the new model."),
-        Input(
-            "role",
-            "String",
-            None,
-            "The Amazon Resource Name (ARN) that Amazon SageMaker assumes to perform tasks on your behalf.",
-        ),
+        role_input(),
         Input(
             "container_host_name",
             "String",
@@ -74,18 +75,7 @@ SPEC = ComponentSpec(
             "[]",
             "A list of dicts that specifies the additional containers in the inference pipeline.",
         ),
-        Input(
-            "vpc_security_group_ids",
-            "String",
-            "",
-            "The VPC security group IDs, in the form sg-xxxxxxxx.",
-        ),
-        Input(
-            "vpc_subnets",
-            "String",
-            "",
-            "The ID of the subnets in the VPC to which you want to connect your hpo job.",
-        ),
+        *vpc_inputs(),
         Input("network_isolation", "Bool", "True", "Isolates the model container."),
     ],
     outputs=[Output("model_name", "The model name SageMaker created.")],

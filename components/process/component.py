@@ -16,8 +16,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.common.app import ComponentRun, main
-from components.common.inputs import InputError, csv_list
-from components.common.spec import ComponentSpec, Input, Output, common_inputs
+from components.common.inputs import InputError, vpc_config
+from components.common.spec import (
+    ComponentSpec,
+    Input,
+    Output,
+    common_inputs,
+    role_input,
+    vpc_inputs,
+)
 
 SPEC = ComponentSpec(
     module="process",
@@ -26,12 +33,7 @@ SPEC = ComponentSpec(
     inputs=[
         *common_inputs(),
         Input("job_name", "String", "", "The name of the processing job. Generated when empty."),
-        Input(
-            "role",
-            "String",
-            None,
-            "The Amazon Resource Name (ARN) that Amazon SageMaker assumes to perform tasks on your behalf.",
-        ),
+        role_input(),
         Input(
             "image",
             "String",
@@ -99,18 +101,7 @@ SPEC = ComponentSpec(
             "[]",
             "Parameters that specify Amazon S3 inputs for a processing job.",
         ),
-        Input(
-            "vpc_security_group_ids",
-            "String",
-            "",
-            "The VPC security group IDs, in the form sg-xxxxxxxx.",
-        ),
-        Input(
-            "vpc_subnets",
-            "String",
-            "",
-            "The ID of the subnets in the VPC to which you want to connect your processing job.",
-        ),
+        *vpc_inputs(),
         Input("network_isolation", "Bool", "True", "Isolates the processing container."),
         Input(
             "traffic_encryption",
@@ -146,16 +137,6 @@ def string_items(name: str, items: Sequence[Any]) -> list[str]:
     if wrong:
         raise InputError(name, f"every item must be a string; not strings: {', '.join(wrong)}")
     return list(items)
-
-
-def vpc_config(inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-    groups, subnets = csv_list(inputs["vpc_security_group_ids"]), csv_list(inputs["vpc_subnets"])
-    if not groups and not subnets:
-        return None
-    if not groups or not subnets:
-        missing = "vpc_subnets" if groups else "vpc_security_group_ids"
-        raise InputError(missing, "VPC needs both security group ids and subnets")
-    return {"SecurityGroupIds": groups, "Subnets": subnets}
 
 
 def build_request(run: ComponentRun) -> dict[str, Any]:

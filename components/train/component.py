@@ -14,8 +14,15 @@ from typing import Any
 
 from components.common.algorithms import builtin_image
 from components.common.app import ComponentRun, main
-from components.common.inputs import InputError, csv_list
-from components.common.spec import ComponentSpec, Input, Output, common_inputs
+from components.common.inputs import InputError, vpc_config
+from components.common.spec import (
+    ComponentSpec,
+    Input,
+    Output,
+    common_inputs,
+    role_input,
+    vpc_inputs,
+)
 
 SPEC = ComponentSpec(
     module="train",
@@ -43,12 +50,7 @@ SPEC = ComponentSpec(
         ),
         *common_inputs(),
         Input("job_name", "String", "", "The name of the training job."),
-        Input(
-            "role",
-            "String",
-            None,
-            "The Amazon Resource Name (ARN) that Amazon SageMaker assumes to perform tasks on your behalf.",
-        ),
+        role_input(),
         Input(
             "image",
             "String",
@@ -116,18 +118,7 @@ SPEC = ComponentSpec(
             "",
             "The AWS KMS key that Amazon SageMaker uses to encrypt the model artifacts.",
         ),
-        Input(
-            "vpc_security_group_ids",
-            "String",
-            "",
-            "The VPC security group IDs, in the form sg-xxxxxxxx.",
-        ),
-        Input(
-            "vpc_subnets",
-            "String",
-            "",
-            "The ID of the subnets in the VPC to which you want to connect your hpo job.",
-        ),
+        *vpc_inputs(),
         Input("network_isolation", "Bool", "True", "Isolates the training container."),
         Input(
             "traffic_encryption",
@@ -194,16 +185,6 @@ def algorithm_specification(inputs: Mapping[str, Any]) -> dict[str, Any]:
             {"Name": name, "Regex": regex} for name, regex in metrics.items()
         ]
     return spec
-
-
-def vpc_config(inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-    groups, subnets = csv_list(inputs["vpc_security_group_ids"]), csv_list(inputs["vpc_subnets"])
-    if not groups and not subnets:
-        return None
-    if not groups or not subnets:
-        missing = "vpc_subnets" if groups else "vpc_security_group_ids"
-        raise InputError(missing, "VPC needs both security group ids and subnets")
-    return {"SecurityGroupIds": groups, "Subnets": subnets}
 
 
 def spot_settings(inputs: Mapping[str, Any], stopping: dict[str, Any]) -> dict[str, Any]:
