@@ -1,0 +1,560 @@
+"""Read a launcher manifest (YAML or JSON) into validated entries, or every problem it has.
+
+    batch: nightly-sweep            # optional; else derived from the file's path and content
+    defaults:                       # deep-merged into every entry; the entry wins
+      inputs: {region: us-east-1, role: arn:aws:iam::123456789012:role/sm}
+    jobs:
+      - kind: train                 # a component (train, process, batch_transform, ...)
+        name: xgb                   # stable id within the manifest; default <kind>-<index>
+        matrix: {lr: ["0.1", "0.3"], depth: ["4", "8"]}   # one entry per combination
+        inputs:                     # the component's inputs, checked by its rules
+          hyperparameters: {eta: "{{ matrix.lr }}", max_depth: "{{ matrix.depth }}"}
+          ...
+      - kind: processing            # a runner kind, with the raw SageMaker request
+        count: 3                    # three copies; {{ index }} is 0, 1, 2
+        request: {...}
+
+Entries with ``inputs`` are converted and checked with the component's ``SPEC`` (defaults
+from the spec) and turned into a request by the component's own ``build_request``. Every
+request is then checked against botocore's model, as the runner would send it (name and tags
+added). Nothing is submitted from here: ``load_manifest`` returns a ``Manifest`` or raises
+``ManifestInvalid`` listing every problem, each with its path in the manifest
+(``jobs[3].inputs.instance_count: must be a whole number, got 'two'``). A problem in one
+expansion of a sweep names it: ``jobs[0](xgb-lr-0.1).request.RoleArn``.
+
+Defaults' ``inputs`` apply to entries that use ``inputs`` and are ignored where the component
+has no such input (so ``region`` and ``role`` can be shared by every component); defaults'
+``request`` applies to entries that use ``request``.
+
+Placeholders: a string that is exactly ``{{ matrix.k }}`` or ``{{ index }}`` becomes the value
+itself (a number stays a number); inside a longer string the value is written as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runner.kinds import ENDPOINT_UPDATE, KINDS, JobKind
+from runner.naming import (
+    DIGEST_TAG,
+    IDENTITY_TAG,
+    KIND_TAG,
+    RUN_ID_TAG,
+    Identity,
+    deterministic_name,
+    merge_tags,
+    request_digest,
+    slug,
+)
+from runner.validation import Problem, validate_request
+
+__all__ = [
+    "COMPONENT_KINDS",
+    "Entry",
+    "Manifest",
+    "ManifestInvalid",
+    "load_manifest",
+    "parse_manifest",
+]
+
+# Component name -> the runner kind of the job its build_request makes.
+COMPONENT_KINDS: dict[str, str] = {
+    "train": "training",
+    "process": "processing",
+    "batch_transform": "transform",
+    "hyperparameter_tuning": "tuning",
+    "model": "model",
+    "ground_truth": "labeling",
+    "workteam": "workteam",
+}
+
+TOP_KEYS = frozenset({"batch", "defaults", "jobs"})
+ENTRY_KEYS = frozenset({"kind", "name", "request", "inputs", "matrix", "count"})
+DEFAULT_KEYS = frozenset({"kind", "request", "inputs"})
+MAX_COUNT = 10_000
+WHOLE = "(manifest)"  # the path of a problem with the manifest as a whole
+_PLACEHOLDER = re.compile(r"\{\{\s*(index|matrix\.([A-Za-z0-9_\-]+))\s*\}\}")
+_WHOLE_PLACEHOLDER = re.compile(r"^\s*\{\{\s*(index|matrix\.([A-Za-z0-9_\-]+))\s*\}\}\s*$")
+
+
+class ManifestInvalid(ValueError):
+    """A manifest that cannot be launched; carries every problem found."""
+
+    def __init__(self, problems: list[Problem], source: str = "manifest") -> None:
+        self.problems = problems
+        self.source = source
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One job of the batch: its stable id, runner kind, request (without the name and tags
+    the runner adds) and identity ``(batch_id, id)``, from which its job name derives."""
+
+    id: str
+    kind: str
+    request: dict[str, Any]
+    identity: Identity
+    component: str | None = None  # the component whose inputs made the request, if any
+    source: str = ""  # where in the manifest: "jobs[2]"
+
+    @property
+    def job_name(self) -> str:
+        """The name the runner will give the job: the request's own, or the derived one."""
+        job_kind = KINDS[self.kind]
+        given = self.request.get(job_kind.name_field)
+        if given:
+            return str(given)
+        return deterministic_name(self.identity, job_kind.name_prefix, job_kind.max_name_length)
+
+    @property
+    def digest(self) -> str:
+        return request_digest(self.request, KINDS[self.kind].name_field)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    batch_id: str
+    entries: list[Entry]
+    source: str = ""
+
+    def entry(self, entry_id: str) -> Entry:
+        for entry in self.entries:
+            if entry.id == entry_id:
+                return entry
+        raise KeyError(entry_id)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_manifest(path: str | Path, *, batch_id: str | None = None) -> Manifest:
+    """Read and validate the manifest at ``path``. Raises ManifestInvalid with every problem."""
+    file = Path(path)
+    source = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ManifestInvalid([Problem(WHOLE, f"cannot be read ({exc})")], source) from None
+    try:
+        data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        kind = "JSON" if file.suffix.lower() == ".json" else "YAML"
+        raise ManifestInvalid([Problem(WHOLE, f"is not valid {kind} ({exc})")], source) from None
+    derived = derived_batch_id(file, text)
+    return parse_manifest(data, batch_id=batch_id, default_batch_id=derived, source=source)
+
+
+def derived_batch_id(path: Path, text: str) -> str:
+    """``<file stem>-<12 hex>`` of the absolute path and content: the same file, unchanged,
+    is the same batch (so a relaunch resumes it); an edited manifest is a new batch."""
+    digest = hashlib.sha256(json.dumps([str(path.resolve()), text]).encode("utf-8")).hexdigest()[
+        :12
+    ]
+    stem = slug(path.stem)[:40].strip("-")
+    return f"{stem}-{digest}" if stem else f"batch-{digest}"
+
+
+def parse_manifest(
+    data: Any,
+    *,
+    batch_id: str | None = None,
+    default_batch_id: str | None = None,
+    source: str = "manifest",
+) -> Manifest:
+    """Validate already-parsed manifest data. The batch id is ``batch_id``, else the
+    manifest's ``batch``, else ``default_batch_id``, else a digest of the data."""
+    problems: list[Problem] = []
+    if not isinstance(data, Mapping):
+        raise ManifestInvalid(
+            [Problem(WHOLE, f"must be a mapping with a 'jobs' list, got {_type(data)}")], source
+        )
+    for key in sorted(set(map(str, data)) - TOP_KEYS):
+        problems.append(Problem(key, f"is not a manifest field (valid: {_names(TOP_KEYS)})"))
+
+    batch = batch_id or _batch_field(data.get("batch"), problems)
+    if not batch:
+        batch = (
+            default_batch_id
+            or "batch-"
+            + hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[
+                :12
+            ]
+        )
+
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, Mapping):
+        problems.append(Problem("defaults", f"must be a mapping, got {_type(defaults)}"))
+        defaults = {}
+    for key in sorted(set(map(str, defaults)) - DEFAULT_KEYS):
+        problems.append(
+            Problem(f"defaults.{key}", f"cannot be a default (valid: {_names(DEFAULT_KEYS)})")
+        )
+    for key in ("request", "inputs"):
+        if key in defaults and not isinstance(defaults[key], Mapping):
+            problems.append(
+                Problem(f"defaults.{key}", f"must be a mapping, got {_type(defaults[key])}")
+            )
+
+    jobs = data.get("jobs")
+    entries: list[Entry] = []
+    if not isinstance(jobs, list) or not jobs:
+        problems.append(Problem("jobs", "must be a non-empty list of jobs"))
+    else:
+        for index, raw in enumerate(jobs):
+            entries.extend(_entries(index, raw, defaults, batch, problems))
+        _check_unique(entries, problems)
+    if problems:
+        raise ManifestInvalid(_dedupe(problems), source)
+    return Manifest(batch_id=batch, entries=entries, source=source)
+
+
+def _batch_field(value: Any, problems: list[Problem]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool) or not slug(str(value)):
+        problems.append(Problem("batch", "must be a non-empty name of letters, digits or '-'"))
+        return None
+    return str(value)
+
+
+# --- one entry -------------------------------------------------------------------------------
+
+
+def _entries(
+    index: int, raw: Any, defaults: Mapping[str, Any], batch: str, problems: list[Problem]
+) -> list[Entry]:
+    where = f"jobs[{index}]"
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(where, f"must be a mapping, got {_type(raw)}"))
+        return []
+    found = len(problems)
+    for key in sorted(set(map(str, raw)) - ENTRY_KEYS):
+        problems.append(
+            Problem(f"{where}.{key}", f"is not an entry field (valid: {_names(ENTRY_KEYS)})")
+        )
+    entry = _merged(raw, defaults)
+
+    kind_text = entry.get("kind")
+    component: str | None = None
+    kind: str | None = None
+    if not isinstance(kind_text, str) or not kind_text:
+        problems.append(Problem(f"{where}.kind", "is required: a job kind or a component name"))
+    elif kind_text in COMPONENT_KINDS:
+        component, kind = kind_text, COMPONENT_KINDS[kind_text]
+    elif kind_text in KINDS:
+        kind = kind_text
+    else:
+        choices = _names([*KINDS, *COMPONENT_KINDS])
+        problems.append(Problem(f"{where}.kind", f"must be one of [{choices}] (got {kind_text!r})"))
+
+    has_request, has_inputs = "request" in raw, "inputs" in raw
+    if has_request and has_inputs:
+        problems.append(Problem(where, "give either request or inputs, not both"))
+    elif not has_request and not has_inputs:
+        problems.append(Problem(where, "needs a request (raw SageMaker) or inputs (a component)"))
+    body_key = "inputs" if has_inputs else "request"
+    body = entry.get(body_key, {})
+    if not isinstance(body, Mapping):
+        problems.append(Problem(f"{where}.{body_key}", f"must be a mapping, got {_type(body)}"))
+    if has_inputs and kind is not None and component is None:
+        problems.append(
+            Problem(
+                f"{where}.kind",
+                f"inputs need a component kind ({_names(COMPONENT_KINDS)}); "
+                f"{kind_text!r} takes a request",
+            )
+        )
+
+    name = raw.get("name", f"{kind_text}-{index}" if isinstance(kind_text, str) else "")
+    if not isinstance(name, str) or not slug(name):
+        problems.append(Problem(f"{where}.name", "must be a name with letters or digits"))
+        name = f"job-{index}"
+
+    combos = _combinations(where, raw.get("matrix"), problems)
+    count = _count(where, raw.get("count"), problems)
+    if len(problems) > found or kind is None or not isinstance(body, Mapping):
+        return []
+
+    default_inputs = (
+        dict(defaults.get("inputs") or {}) if isinstance(defaults.get("inputs"), Mapping) else {}
+    )
+    own_inputs = set(map(str, raw.get("inputs") or {})) if has_inputs else set()
+    results: list[Entry] = []
+    expanded = bool(combos[0]) or count is not None
+    for combo in combos:
+        for copy in range(count if count is not None else 1):
+            values: dict[str, Any] = {"matrix": combo}
+            if count is not None:
+                values["index"] = copy
+            parts = [name, *(f"{k}-{v}" for k, v in combo.items())]
+            if count is not None:
+                parts.append(str(copy))
+            entry_id = slug("-".join(str(p) for p in parts))
+            at = f"{where}({entry_id})" if expanded else where
+            before = len(problems)
+            filled = _substitute(body, values, f"{at}.{body_key}", problems)
+            if len(problems) > before:
+                continue
+            identity = Identity(batch, entry_id)
+            if component is not None:
+                request = _component_request(
+                    component,
+                    given=filled,
+                    own=own_inputs,
+                    from_defaults=default_inputs,
+                    path=f"{at}.inputs",
+                    problems=problems,
+                )
+                if request is None:
+                    continue
+            else:
+                request = filled
+            _validate(KINDS[kind], request, identity, f"{at}.request", problems)
+            results.append(
+                Entry(entry_id, kind, request, identity, component=component, source=where)
+            )
+    return results
+
+
+def _merged(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``defaults`` under the entry; only the body the entry uses takes its defaults."""
+    base = {k: v for k, v in defaults.items() if k == "kind"}
+    uses = "inputs" if "inputs" in raw else "request" if "request" in raw else None
+    if uses and isinstance(defaults.get(uses), Mapping):
+        base[uses] = defaults[uses]
+    return deep_merge(base, raw)
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``; mappings merge key by key, anything else is replaced."""
+    merged: dict[str, Any] = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _combinations(where: str, matrix: Any, problems: list[Problem]) -> list[dict[str, Any]]:
+    if matrix is None:
+        return [{}]
+    if not isinstance(matrix, Mapping) or not matrix:
+        problems.append(Problem(f"{where}.matrix", "must be a non-empty mapping of lists"))
+        return [{}]
+    keys: list[str] = []
+    lists: list[list[Any]] = []
+    for key, values in matrix.items():
+        path = f"{where}.matrix.{key}"
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", key):
+            problems.append(Problem(path, "must be a key of letters, digits, '_' or '-'"))
+        elif not isinstance(values, list) or not values:
+            problems.append(Problem(path, "must be a non-empty list of values"))
+        elif any(isinstance(v, Mapping | list) or v is None for v in values):
+            problems.append(Problem(path, "values must be strings, numbers or booleans"))
+        elif len({json.dumps(v) for v in values}) != len(values):
+            problems.append(Problem(path, "has a value twice"))
+        else:
+            keys.append(key)
+            lists.append(values)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*lists)]
+
+
+def _count(where: str, count: Any, problems: list[Problem]) -> int | None:
+    if count is None:
+        return None
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        problems.append(
+            Problem(
+                f"{where}.count", f"must be a whole number from 1 to {MAX_COUNT}, got {count!r}"
+            )
+        )
+        return None
+    return count
+
+
+def _check_unique(entries: list[Entry], problems: list[Problem]) -> None:
+    seen: dict[str, Entry] = {}
+    for entry in entries:
+        first = seen.setdefault(entry.id, entry)
+        if first is not entry:
+            problems.append(
+                Problem(
+                    f"{entry.source}.name",
+                    f"id {entry.id!r} is already used by {first.source}; give a distinct name",
+                )
+            )
+
+
+# --- placeholders ----------------------------------------------------------------------------
+
+
+def _substitute(value: Any, values: Mapping[str, Any], path: str, problems: list[Problem]) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _substitute(v, values, f"{path}.{k}", problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, values, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+    whole = _WHOLE_PLACEHOLDER.match(value)
+    if whole:
+        return _lookup(whole, values, path, problems)
+    return _PLACEHOLDER.sub(lambda m: _text(_lookup(m, values, path, problems)), value)
+
+
+def _lookup(
+    match: re.Match[str], values: Mapping[str, Any], path: str, problems: list[Problem]
+) -> Any:
+    if match.group(1) == "index":
+        if "index" not in values:
+            problems.append(Problem(path, "uses {{ index }} but the entry has no count"))
+            return match.group(0)
+        return values["index"]
+    key = match.group(2)
+    matrix = values.get("matrix", {})
+    if key not in matrix:
+        known = ", ".join(matrix) or "none"
+        problems.append(Problem(path, f"uses matrix.{key}, not in the entry's matrix ({known})"))
+        return match.group(0)
+    return matrix[key]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --- component inputs ------------------------------------------------------------------------
+
+
+def _component_request(
+    component: str,
+    *,
+    given: Mapping[str, Any],
+    own: set[str],
+    from_defaults: Mapping[str, Any],
+    path: str,
+    problems: list[Problem],
+) -> dict[str, Any] | None:
+    """The component's request for these inputs, or None with the problems recorded."""
+    import importlib
+
+    from components.common.app import ComponentRun
+    from components.common.inputs import InputError, convert
+
+    module = importlib.import_module(f"components.{component}.component")
+    spec = module.SPEC
+    known = {item.name: item for item in spec.inputs}
+    found = len(problems)
+    for name in sorted(set(map(str, given)) - set(known)):
+        if name in own or name not in from_defaults:
+            problems.append(
+                Problem(f"{path}.{name}", f"is not an input of {component} (see its SPEC)")
+            )
+    inputs: dict[str, Any] = {}
+    for item in spec.inputs:
+        if item.name not in given or given[item.name] is None:
+            if item.required:
+                problems.append(Problem(f"{path}.{item.name}", "is required"))
+                continue
+            text = item.default
+        else:
+            value = given[item.name]
+            if item.type == "String" and not isinstance(value, str):
+                if isinstance(value, Mapping | list):
+                    problems.append(
+                        Problem(f"{path}.{item.name}", f"must be a string, got {_type(value)}")
+                    )
+                    continue
+                value = _text(value)
+            text = value if isinstance(value, str) else _as_text(value)
+        try:
+            inputs[item.name] = convert(item, text)
+        except InputError as exc:
+            problems.append(Problem(f"{path}.{exc.name}", exc.rule))
+    if len(problems) > found:
+        return None
+    run = ComponentRun(spec, inputs, runner=None, run_id=None, task=None)  # type: ignore[arg-type]
+    try:
+        request: dict[str, Any] = module.build_request(run)
+    except InputError as exc:
+        problems.append(Problem(f"{path}.{exc.name}", exc.rule))
+        return None
+    return request
+
+
+def _as_text(value: Any) -> str:
+    """A native YAML/JSON value as the text KFP would pass, for the component's converter."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, Mapping | list):
+        return json.dumps(value)
+    return str(value)
+
+
+# --- request validation ----------------------------------------------------------------------
+
+
+def _validate(
+    job_kind: JobKind,
+    request: Mapping[str, Any],
+    identity: Identity,
+    path: str,
+    problems: list[Problem],
+) -> None:
+    """Check the request as the runner would send it: with its name and the runner's tags."""
+    body = dict(request)
+    if not body.get(job_kind.name_field) and job_kind is not ENDPOINT_UPDATE:
+        body[job_kind.name_field] = deterministic_name(
+            identity, job_kind.name_prefix, job_kind.max_name_length
+        )
+    if job_kind is not ENDPOINT_UPDATE:
+        tags = {
+            DIGEST_TAG: "0" * 64,
+            KIND_TAG: job_kind.key,
+            IDENTITY_TAG: identity.text()[:256],
+            RUN_ID_TAG: identity.scope[:256],
+        }
+        user_tags = body.get("Tags")
+        if user_tags is None or _well_formed_tags(user_tags):
+            body["Tags"] = merge_tags(user_tags, tags)
+    for problem in validate_request("sagemaker", job_kind.create, body):
+        where = f"{path}.{problem.path}" if problem.path else path
+        problems.append(Problem(where, problem.rule))
+
+
+def _well_formed_tags(tags: Any) -> bool:
+    return isinstance(tags, list) and all(isinstance(t, Mapping) and "Key" in t for t in tags)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _type(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _names(names: Any) -> str:
+    return ", ".join(sorted(names))
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[Problem] = set()
+    unique: list[Problem] = []
+    for problem in problems:
+        if problem not in seen:
+            seen.add(problem)
+            unique.append(problem)
+    return unique

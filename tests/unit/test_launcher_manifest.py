@@ -1,0 +1,422 @@
+"""The launcher manifest: defaults, sweeps, component inputs and raw requests, every problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from runner.launcher.manifest import (
+    ManifestInvalid,
+    deep_merge,
+    load_manifest,
+    parse_manifest,
+)
+from runner.naming import Identity
+
+ROLE = "arn:aws:iam::123456789012:role/sagemaker"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainer:1"
+CHANNELS = [
+    {
+        "ChannelName": "train",
+        "DataSource": {"S3DataSource": {"S3Uri": "s3://bucket/train", "S3DataType": "S3Prefix"}},
+    }
+]
+
+
+def train_inputs(**extra: Any) -> dict[str, Any]:
+    return {
+        "image": IMAGE,
+        "channels": CHANNELS,
+        "model_artifact_path": "s3://bucket/models",
+        **extra,
+    }
+
+
+def raw_processing(**extra: Any) -> dict[str, Any]:
+    return {
+        "RoleArn": ROLE,
+        "AppSpecification": {"ImageUri": IMAGE},
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceType": "ml.m5.large",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 10,
+            }
+        },
+        **extra,
+    }
+
+
+def manifest(*jobs: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {
+        "batch": "b1",
+        "defaults": {"inputs": {"region": "us-east-1", "role": ROLE}},
+        "jobs": list(jobs),
+        **top,
+    }
+
+
+def problems_of(data: Any) -> list[str]:
+    with pytest.raises(ManifestInvalid) as caught:
+        parse_manifest(data)
+    return [str(p) for p in caught.value.problems]
+
+
+# --- component inputs -> requests ------------------------------------------------------------
+
+
+def test_train_inputs_become_the_components_request() -> None:
+    result = parse_manifest(
+        manifest({"kind": "train", "name": "fit", "inputs": train_inputs(instance_count=2)})
+    )
+    (entry,) = result.entries
+    assert entry.id == "fit"
+    assert entry.kind == "training"
+    assert entry.component == "train"
+    assert entry.identity == Identity("b1", "fit")
+    request = entry.request
+    assert request["AlgorithmSpecification"]["TrainingImage"] == IMAGE
+    assert request["RoleArn"] == ROLE
+    assert request["ResourceConfig"] == {
+        "InstanceType": "ml.m4.xlarge",  # the spec's default
+        "InstanceCount": 2,
+        "VolumeSizeInGB": 30,
+    }
+    assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
+    assert request["EnableNetworkIsolation"] is True
+    assert "TrainingJobName" not in request  # named by the runner from the identity
+    assert entry.job_name.startswith("TrainingJob-fit-")
+
+
+def test_process_inputs_become_the_components_request() -> None:
+    result = parse_manifest(
+        manifest(
+            {
+                "kind": "process",
+                "inputs": {
+                    "image": IMAGE,
+                    "instance_count": "3",  # KFP's text form is accepted too
+                    "environment": {"MODE": "fast"},
+                    "network_isolation": False,
+                },
+            }
+        )
+    )
+    (entry,) = result.entries
+    assert entry.id == "process-0"
+    assert entry.kind == "processing"
+    assert entry.request["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 3
+    assert entry.request["Environment"] == {"MODE": "fast"}
+    assert entry.request["NetworkConfig"]["EnableNetworkIsolation"] is False
+
+
+def test_batch_transform_inputs_are_accepted() -> None:
+    result = parse_manifest(
+        manifest(
+            {
+                "kind": "batch_transform",
+                "inputs": {
+                    "model_name": "my-model",
+                    "input_location": "s3://bucket/in",
+                    "output_location": "s3://bucket/out",
+                },
+            }
+        )
+    )
+    assert result.entries[0].kind == "transform"
+
+
+def test_raw_request_with_a_runner_kind() -> None:
+    result = parse_manifest(manifest({"kind": "processing", "request": raw_processing()}))
+    (entry,) = result.entries
+    assert entry.request == raw_processing()
+    assert entry.component is None
+    assert entry.id == "processing-0"
+
+
+def test_a_request_may_name_its_job() -> None:
+    request = raw_processing(ProcessingJobName="fixed-name")
+    (entry,) = parse_manifest(manifest({"kind": "processing", "request": request})).entries
+    assert entry.job_name == "fixed-name"
+
+
+# --- defaults --------------------------------------------------------------------------------
+
+
+def test_defaults_deep_merge_and_the_entry_wins() -> None:
+    data = {
+        "batch": "b",
+        "defaults": {
+            "kind": "processing",
+            "request": raw_processing(Environment={"A": "1", "B": "2"}),
+        },
+        "jobs": [
+            {"request": {"Environment": {"B": "x"}}},
+            {
+                "request": {
+                    "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.c5.xlarge"}}
+                }
+            },
+        ],
+    }
+    first, second = parse_manifest(data).entries
+    assert first.request["Environment"] == {"A": "1", "B": "x"}
+    assert first.request["RoleArn"] == ROLE
+    cluster = second.request["ProcessingResources"]["ClusterConfig"]
+    assert cluster == {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10}
+
+
+def test_default_inputs_a_component_lacks_are_ignored_but_own_ones_are_not() -> None:
+    defaults = {"inputs": {"region": "us-east-1", "role": ROLE, "channels": CHANNELS}}
+    ok = {"kind": "process", "inputs": {"image": IMAGE}}
+    assert parse_manifest({"defaults": defaults, "jobs": [ok]}).entries
+    bad = {"kind": "process", "inputs": {"image": IMAGE, "channels": CHANNELS}}
+    assert problems_of({"defaults": defaults, "jobs": [bad]}) == [
+        "jobs[0].inputs.channels: is not an input of process (see its SPEC)"
+    ]
+
+
+def test_request_defaults_do_not_leak_into_input_entries() -> None:
+    data = manifest({"kind": "train", "inputs": train_inputs()})
+    data["defaults"]["request"] = {"RoleArn": ROLE}
+    assert parse_manifest(data).entries[0].kind == "training"
+
+
+def test_deep_merge_replaces_lists() -> None:
+    assert deep_merge({"a": {"b": 1, "c": [1]}}, {"a": {"c": [2]}}) == {"a": {"b": 1, "c": [2]}}
+
+
+# --- matrix and count ------------------------------------------------------------------------
+
+
+def test_matrix_expands_to_the_cartesian_product_with_stable_ids() -> None:
+    entry = {
+        "kind": "train",
+        "name": "xgb",
+        "matrix": {"lr": ["0.1", "0.3"], "depth": [4, 8]},
+        "inputs": train_inputs(
+            hyperparameters={"eta": "{{ matrix.lr }}", "max_depth": "d{{matrix.depth}}"},
+            instance_count="{{ matrix.depth }}",
+        ),
+    }
+    first = parse_manifest(manifest(entry)).entries
+    again = parse_manifest(manifest(entry)).entries
+    assert [e.id for e in first] == [
+        "xgb-lr-0-1-depth-4",
+        "xgb-lr-0-1-depth-8",
+        "xgb-lr-0-3-depth-4",
+        "xgb-lr-0-3-depth-8",
+    ]
+    assert [e.id for e in again] == [e.id for e in first]
+    assert [e.job_name for e in again] == [e.job_name for e in first]
+    assert len({e.job_name for e in first}) == 4
+    hyper = [e.request["HyperParameters"] for e in first]
+    assert hyper[1] == {"eta": "0.1", "max_depth": "d8"}
+    # a placeholder that is the whole value keeps the value's type
+    assert first[1].request["ResourceConfig"]["InstanceCount"] == 8
+
+
+def test_count_makes_copies_with_their_index() -> None:
+    entry = {
+        "kind": "processing",
+        "name": "shard",
+        "count": 3,
+        "request": raw_processing(
+            AppSpecification={"ImageUri": IMAGE, "ContainerArguments": ["--shard={{ index }}"]}
+        ),
+    }
+    entries = parse_manifest(manifest(entry)).entries
+    assert [e.id for e in entries] == ["shard-0", "shard-1", "shard-2"]
+    args = [e.request["AppSpecification"]["ContainerArguments"] for e in entries]
+    assert args == [["--shard=0"], ["--shard=1"], ["--shard=2"]]
+    assert len({e.digest for e in entries}) == 3
+
+
+def test_placeholder_problems() -> None:
+    entry = {
+        "kind": "processing",
+        "matrix": {"x": [1]},
+        "request": raw_processing(Environment={"A": "{{ matrix.y }}", "B": "{{ index }}"}),
+    }
+    assert problems_of(manifest(entry)) == [
+        "jobs[0](processing-0-x-1).request.Environment.A: uses matrix.y, "
+        "not in the entry's matrix (x)",
+        "jobs[0](processing-0-x-1).request.Environment.B: uses {{ index }} "
+        "but the entry has no count",
+    ]
+
+
+def test_duplicate_ids_are_reported() -> None:
+    entry = {"kind": "processing", "name": "same", "request": raw_processing()}
+    problems = problems_of(manifest(entry, dict(entry)))
+    assert problems == ["jobs[1].name: id 'same' is already used by jobs[0]; give a distinct name"]
+
+
+# --- every problem, with its path ------------------------------------------------------------
+
+
+def test_every_problem_is_reported_with_its_path() -> None:
+    data = manifest(
+        {"kind": "processing", "request": raw_processing()},
+        {
+            "kind": "processing",
+            "request": raw_processing(
+                ProcessingResources={
+                    "ClusterConfig": {
+                        "InstanceType": "ml.huge",
+                        "InstanceCount": 1,
+                        "VolumeSizeInGB": 10,
+                    }
+                }
+            ),
+        },
+        {"kind": "nope", "request": {}},
+        {"kind": "train", "inputs": train_inputs(instance_count="two", spot_instance="maybe")},
+        {"kind": "train", "inputs": {"image": IMAGE}},
+        {"kind": "training", "inputs": {}},
+        {"kind": "process", "request": {}, "inputs": {}, "colour": "red"},
+        {"kind": "process", "inputs": {"image": IMAGE}, "count": 0, "matrix": {"a": []}},
+        "not a mapping",
+    )
+    data["extra"] = 1
+    problems = problems_of(data)
+    expected_fragments = [
+        "extra: is not a manifest field",
+        "jobs[1].request.ProcessingResources.ClusterConfig.InstanceType: must be one of [",
+        "jobs[2].kind: must be one of [",
+        "jobs[3].inputs.instance_count: must be a whole number, got 'two'",
+        "jobs[3].inputs.spot_instance: must be True or False",
+        "jobs[4].inputs.channels: is required",
+        "jobs[4].inputs.model_artifact_path: is required",
+        "jobs[5].kind: inputs need a component kind",
+        "jobs[6].colour: is not an entry field",
+        "jobs[6]: give either request or inputs, not both",
+        "jobs[7].matrix.a: must be a non-empty list of values",
+        "jobs[7].count: must be a whole number from 1 to",
+        "jobs[8]: must be a mapping, got str",
+    ]
+    for fragment in expected_fragments:
+        assert any(p.startswith(fragment) for p in problems), (fragment, problems)
+    assert not any(p.startswith("jobs[0]") for p in problems)
+    assert len(problems) == len(expected_fragments)
+
+
+def test_component_rules_after_conversion_are_reported() -> None:
+    data = manifest(
+        {"kind": "train", "inputs": train_inputs(image="", algorithm_name="")},
+        {"kind": "train", "inputs": train_inputs(hyperparameters={"depth": 3})},
+    )
+    assert problems_of(data) == [
+        "jobs[0].inputs.image: either image or algorithm_name must be given",
+        "jobs[1].inputs.hyperparameters: every value must be a string (SageMaker's rule); "
+        "not strings: depth",
+    ]
+
+
+def test_the_built_request_is_checked_against_the_service_model() -> None:
+    data = manifest({"kind": "train", "inputs": train_inputs(role="not-an-arn-but-long-enough")})
+    (problem,) = problems_of(data)
+    assert problem.startswith("jobs[0].request.RoleArn: must match the pattern")
+
+
+def test_user_tags_are_checked_alongside_the_runners() -> None:
+    request = raw_processing(Tags=[{"Key": "", "Value": "x"}])
+    (problem,) = problems_of(manifest({"kind": "processing", "request": request}))
+    assert problem.startswith("jobs[0].request.Tags[0].Key: must have length at least 1")
+
+
+def test_top_level_shape_problems() -> None:
+    assert problems_of([1, 2]) == ["(manifest): must be a mapping with a 'jobs' list, got list"]
+    assert problems_of({"jobs": []}) == ["jobs: must be a non-empty list of jobs"]
+
+
+# --- files and batch ids ---------------------------------------------------------------------
+
+
+def test_yaml_and_json_files_load_alike(tmp_path: Path) -> None:
+    data = manifest({"kind": "train", "name": "fit", "inputs": train_inputs()})
+    del data["batch"]
+    as_yaml = tmp_path / "sweep.yaml"
+    as_yaml.write_text(yaml.safe_dump(data))
+    as_json = tmp_path / "sweep.json"
+    as_json.write_text(json.dumps(data))
+    from_yaml, from_json = load_manifest(as_yaml), load_manifest(as_json)
+    assert from_yaml.entries[0].request == from_json.entries[0].request
+    assert from_yaml.batch_id.startswith("sweep-")
+    assert from_yaml.batch_id != from_json.batch_id  # another path is another batch
+    assert load_manifest(as_yaml).batch_id == from_yaml.batch_id  # stable
+    assert from_yaml.entries[0].identity == Identity(from_yaml.batch_id, "fit")
+    as_yaml.write_text(yaml.safe_dump(data) + "\n# edited\n")
+    assert load_manifest(as_yaml).batch_id != from_yaml.batch_id
+
+
+def test_batch_field_names_the_batch(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(manifest({"kind": "processing", "request": raw_processing()})))
+    assert load_manifest(path).batch_id == "b1"
+    assert load_manifest(path, batch_id="override").batch_id == "override"
+
+
+def test_unparseable_files_are_one_problem(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text("{not json")
+    with pytest.raises(ManifestInvalid) as caught:
+        load_manifest(path)
+    (problem,) = caught.value.problems
+    assert problem.path == "(manifest)"
+    assert problem.rule.startswith("is not valid JSON")
+    with pytest.raises(ManifestInvalid):
+        load_manifest(tmp_path / "missing.yaml")
+
+
+def test_native_values_are_checked_like_kfp_text() -> None:
+    data = manifest(
+        {
+            "kind": "process",
+            "inputs": {
+                "image": {"not": "a string"},
+                "instance_count": 1.5,
+                "network_isolation": "yes",
+                "environment": ["A=1"],
+            },
+        }
+    )
+    assert sorted(problems_of(data)) == [
+        "jobs[0].inputs.environment: must be a JSON object, got list",
+        "jobs[0].inputs.image: must be a string, got dict",
+        "jobs[0].inputs.instance_count: must be a whole number, got '1.5'",
+        "jobs[0].inputs.network_isolation: must be True or False (any case), got 'yes'",
+    ]
+
+
+def test_defaults_problems() -> None:
+    data = {
+        "defaults": {"name": "x", "inputs": ["region"]},
+        "jobs": [{"kind": "processing", "request": raw_processing()}],
+    }
+    assert sorted(problems_of(data)) == [
+        "defaults.inputs: must be a mapping, got list",
+        "defaults.name: cannot be a default (valid: inputs, kind, request)",
+    ]
+
+
+def test_matrix_and_count_combine() -> None:
+    entry = {
+        "kind": "processing",
+        "name": "run",
+        "matrix": {"size": ["s", "m"]},
+        "count": 2,
+        "request": raw_processing(Environment={"SIZE": "{{ matrix.size }}", "I": "{{ index }}x"}),
+    }
+    entries = parse_manifest(manifest(entry)).entries
+    assert [e.id for e in entries] == [
+        "run-size-s-0",
+        "run-size-s-1",
+        "run-size-m-0",
+        "run-size-m-1",
+    ]
+    assert entries[3].request["Environment"] == {"SIZE": "m", "I": "1x"}
