@@ -17,7 +17,9 @@ from support import requests as req
 from support.stats import fetch_stats
 
 ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
-QUICK = req.tags(**{"emulator:duration-seconds": 0.3})
+# Long enough that "Creating"/"Updating" is still what a Describe right after sees on a busy
+# machine, short enough that waiting for InService stays cheap.
+QUICK = req.tags(**{"emulator:duration-seconds": 1.0})
 
 
 async def wait_for_endpoint(sagemaker: Any, name: str, status: str) -> dict[str, Any]:

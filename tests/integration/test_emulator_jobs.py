@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -28,6 +29,16 @@ async def wait_for_status(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still {current} after {within}s, wanted {status}")
         await asyncio.sleep(0.05)
+
+
+class FrozenClock:
+    """The emulator's clock, moved by hand: statuses checked at exact moments, not by racing."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
 
 
 async def test_training_job_goes_through_its_lifecycle(sagemaker: Any) -> None:
@@ -78,6 +89,7 @@ async def test_training_job_goes_through_its_lifecycle(sagemaker: Any) -> None:
 
 
 async def test_stop_goes_through_stopping_to_stopped(sagemaker: Any, emulator: Any) -> None:
+    clock = emulator.emulator.clock = FrozenClock()
     await sagemaker.create_training_job(
         **req.training("to-stop", Tags=req.tags(**{"emulator:duration-seconds": 30}))
     )
@@ -86,9 +98,9 @@ async def test_stop_goes_through_stopping_to_stopped(sagemaker: Any, emulator: A
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopping", "Stopping")
     # A second Stop while Stopping is accepted and changes nothing.
     await sagemaker.stop_training_job(TrainingJobName="to-stop")
-    job = await wait_for_status(
-        sagemaker.describe_training_job, "Stopped", TrainingJobName="to-stop"
-    )
+    clock.now += 1  # the fixture's stop_duration is 0.2 s
+    job = await sagemaker.describe_training_job(TrainingJobName="to-stop")
+    assert job["TrainingJobStatus"] == "Stopped"
     assert "FailureReason" not in job
 
     with pytest.raises(ClientError) as refused:
@@ -181,14 +193,15 @@ async def test_server_side_validation_names_the_field(client_factory: Any, emula
     assert (await fetch_stats(emulator.url))["jobs"] == []
 
 
-async def test_processing_job_completes_with_its_outputs(sagemaker: Any) -> None:
-    request = req.processing("proc-1", Tags=req.tags(**{"emulator:duration-seconds": 0.2}))
+async def test_processing_job_completes_with_its_outputs(sagemaker: Any, emulator: Any) -> None:
+    clock = emulator.emulator.clock = FrozenClock()
+    request = req.processing("proc-1", Tags=req.tags(**{"emulator:duration-seconds": 2}))
     await sagemaker.create_processing_job(**request)
     first = await sagemaker.describe_processing_job(ProcessingJobName="proc-1")
     assert first["ProcessingJobStatus"] == "InProgress"
-    job = await wait_for_status(
-        sagemaker.describe_processing_job, "Completed", ProcessingJobName="proc-1"
-    )
+    clock.now += 2.5
+    job = await sagemaker.describe_processing_job(ProcessingJobName="proc-1")
+    assert job["ProcessingJobStatus"] == "Completed"
     assert job["ProcessingOutputConfig"] == request["ProcessingOutputConfig"]
     assert job["ProcessingStartTime"] <= job["ProcessingEndTime"]
 
@@ -198,15 +211,19 @@ async def test_transform_job_needs_its_model(sagemaker: Any) -> None:
         await sagemaker.create_transform_job(**req.transform("batch-1", "no-such-model"))
 
 
-async def test_labeling_job_lifecycle(sagemaker: Any) -> None:
+async def test_labeling_job_lifecycle(sagemaker: Any, emulator: Any) -> None:
+    clock = emulator.emulator.clock = FrozenClock()
     workteam = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/team"
-    request = req.labeling("label-1", workteam, Tags=req.tags(**{"emulator:duration-seconds": 0.3}))
+    request = req.labeling("label-1", workteam, Tags=req.tags(**{"emulator:duration-seconds": 10}))
     await sagemaker.create_labeling_job(**request)
     first = await sagemaker.describe_labeling_job(LabelingJobName="label-1")
     assert first["LabelingJobStatus"] == "Initializing"
-    job = await wait_for_status(
-        sagemaker.describe_labeling_job, "Completed", LabelingJobName="label-1"
-    )
+    clock.now += 5
+    middle = await sagemaker.describe_labeling_job(LabelingJobName="label-1")
+    assert middle["LabelingJobStatus"] == "InProgress"
+    clock.now += 6
+    job = await sagemaker.describe_labeling_job(LabelingJobName="label-1")
+    assert job["LabelingJobStatus"] == "Completed"
     assert job["LabelingJobOutput"]["OutputDatasetS3Uri"].endswith(
         "label-1/manifests/output/output.manifest"
     )
