@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from support import requests as req
-from support.environment import subprocess_env
+from support.components import run_component as run_named
 from support.stats import fetch_stats
 
 QUICK = {"emulator:duration-seconds": "0.3"}
@@ -31,17 +30,8 @@ def transform_args(url: str, out: Path, **overrides: str) -> list[str]:
 
 
 async def run_component(args: list[str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "components.batch_transform",
-        *args,
-        env=subprocess_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await process.communicate()
-    return process.returncode or 0, stderr.decode()
+    code, _, stderr = await run_named("batch_transform", args)
+    return code, stderr
 
 
 async def test_transform_succeeds_and_sends_what_sagemaker_takes(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from support import requests as req
-from support.environment import subprocess_env
+from support.components import run_component as run_named
 from support.stats import fetch_stats
 
 QUICK = {"emulator:duration-seconds": "0.3"}
@@ -29,17 +28,8 @@ def deploy_args(url: str, out: Path, **overrides: str) -> list[str]:
 
 
 async def run_component(args: list[str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "components.deploy",
-        *args,
-        env=subprocess_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await process.communicate()
-    return process.returncode or 0, stderr.decode()
+    code, _, stderr = await run_named("deploy", args)
+    return code, stderr
 
 
 async def create_models(sagemaker: Any, *names: str) -> None:

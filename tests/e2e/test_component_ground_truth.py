@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from components.common.app import ComponentRun
 from components.common.inputs import InputError, parse_args
 from components.ground_truth.component import SPEC, build_request, name_the_job
 from support import requests as req
-from support.environment import subprocess_env
+from support.components import run_component as run_named
 from support.stats import fetch_stats
 
 WORKTEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/labelers"
@@ -49,17 +48,8 @@ def gt_args(url: str, out: Path, **overrides: str) -> list[str]:
 
 
 async def run_component(args: list[str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "components.ground_truth",
-        *args,
-        env=subprocess_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await process.communicate()
-    return process.returncode or 0, stderr.decode()
+    code, _, stderr = await run_named("ground_truth", args)
+    return code, stderr
 
 
 async def test_private_team_with_builtin_lambdas_and_a_restart_reattaches(

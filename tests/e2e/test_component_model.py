@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from components.common.inputs import InputError, parse_args
 from components.model.component import SPEC, build_request
 from runner.validation import validate_request
 from support import requests as req
-from support.environment import subprocess_env
+from support.components import run_component as run_named
 from support.stats import fetch_stats
 
 ARTIFACT = "s3://bucket/mnist/output/mnist-train/output/model.tar.gz"
@@ -38,17 +37,7 @@ def model_args(url: str, out: Path, **overrides: str) -> list[str]:
 
 
 async def run_component(args: list[str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "components.model",
-        *args,
-        env=subprocess_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    return process.returncode or 0, stdout.decode(), stderr.decode()
+    return await run_named("model", args)
 
 
 def request_of(out: Path, **overrides: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from support import requests as req
+from support.components import run_component as run_named
 from support.environment import subprocess_env
 from support.stats import fetch_stats
 
@@ -55,17 +56,7 @@ def train_args(url: str, out: Path, **overrides: str) -> list[str]:
 
 
 async def run_component(args: list[str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "components.train",
-        *args,
-        env=subprocess_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    return process.returncode or 0, stdout.decode(), stderr.decode()
+    return await run_named("train", args)
 
 
 async def test_train_succeeds_and_writes_v1_outputs(emulator: Any, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from components.common.inputs import InputError, parse_args
 from components.hyperparameter_tuning.component import SPEC, build_request
 from runner.validation import validate_request
 from support import requests as req
-from support.environment import subprocess_env
+from support.components import run_component as run_named
 from support.stats import fetch_stats
 
 OUTPUTS = ("hpo_job_name", "model_artifact_url", "best_job_name", "best_hyperparameters")
@@ -85,17 +84,7 @@ def tuning_args(url: str, out: Path, **overrides: str) -> list[str]:
 
 
 async def run_component(args: list[str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "components.hyperparameter_tuning",
-        *args,
-        env=subprocess_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    return process.returncode or 0, stdout.decode(), stderr.decode()
+    return await run_named("hyperparameter_tuning", args)
 
 
 async def test_tuning_succeeds_and_writes_v1_outputs(emulator: Any, tmp_path: Path) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 from components.common.app import ComponentRun
 from components.common.inputs import InputError, parse_args
 from components.workteam.component import SPEC, build_request
-from support.environment import subprocess_env
+from support.components import run_component as run_named
 from support.stats import fetch_stats
 
 USER_POOL = "us-east-1_AbCdEf123"
@@ -39,17 +37,8 @@ def workteam_args(url: str, out: Path, **overrides: str) -> list[str]:
 
 
 async def run_component(args: list[str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "components.workteam",
-        *args,
-        env=subprocess_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await process.communicate()
-    return process.returncode or 0, stderr.decode()
+    code, _, stderr = await run_named("workteam", args)
+    return code, stderr
 
 
 async def test_creates_the_team_and_a_rerun_finds_it(
