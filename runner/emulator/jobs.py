@@ -38,6 +38,12 @@ FAIL_AT = 0.7  # a planned failure happens at this fraction of the job's duratio
 RULE_STATUSES = ("NoIssuesFound", "IssuesFound", "Error")
 
 
+# The end statuses of kinds without secondary statuses (frozen: safe to share as defaults).
+PLAIN_FAILED = Transition(0, "Failed")
+PLAIN_STOPPING = Transition(0, "Stopping")
+PLAIN_STOPPED = Transition(0, "Stopped")
+
+
 @dataclass(frozen=True)
 class JobKind:
     """One SageMaker job kind, as data."""
@@ -45,10 +51,12 @@ class JobKind:
     key: str  # "training": the name tests, stats and tags use
     noun: str  # "TrainingJob": Create<noun>, Describe<noun>, Stop<noun>, List<noun>s
     arn_type: str  # "training-job"
-    phases: tuple[Phase, ...]
-    failed: Transition  # the status a planned failure ends in (``at`` unused)
-    stopping: Transition
-    stopped: Transition
+    # Most kinds: InProgress, then Completed, with no secondary statuses (``at`` is unused in
+    # failed/stopping/stopped: only their statuses and messages are copied into a schedule).
+    phases: tuple[Phase, ...] = (Phase(0.0, "InProgress"), Phase(1.0, "Completed"))
+    failed: Transition = PLAIN_FAILED  # what a planned failure ends in
+    stopping: Transition = PLAIN_STOPPING
+    stopped: Transition = PLAIN_STOPPED
     log_group: str | None = None
     instances: tuple[str, ...] = ()  # path to {InstanceCount, InstanceType} in the request
     start_field: str | None = None  # e.g. TrainingStartTime
@@ -645,10 +653,6 @@ PROCESSING = register_kind(
         key="processing",
         noun="ProcessingJob",
         arn_type="processing-job",
-        phases=(Phase(0.0, "InProgress"), Phase(1.0, "Completed")),
-        failed=Transition(0, "Failed"),
-        stopping=Transition(0, "Stopping"),
-        stopped=Transition(0, "Stopped"),
         log_group="/aws/sagemaker/ProcessingJobs",
         instances=("ProcessingResources", "ClusterConfig"),
         start_field="ProcessingStartTime",
@@ -661,10 +665,6 @@ TRANSFORM = register_kind(
         key="transform",
         noun="TransformJob",
         arn_type="transform-job",
-        phases=(Phase(0.0, "InProgress"), Phase(1.0, "Completed")),
-        failed=Transition(0, "Failed"),
-        stopping=Transition(0, "Stopping"),
-        stopped=Transition(0, "Stopped"),
         log_group="/aws/sagemaker/TransformJobs",
         instances=("TransformResources",),
         start_field="TransformStartTime",
@@ -679,9 +679,6 @@ LABELING = register_kind(
         noun="LabelingJob",
         arn_type="labeling-job",
         phases=(Phase(0.0, "Initializing"), Phase(0.1, "InProgress"), Phase(1.0, "Completed")),
-        failed=Transition(0, "Failed"),
-        stopping=Transition(0, "Stopping"),
-        stopped=Transition(0, "Stopped"),
         log_group="/aws/sagemaker/LabelingJobs",
         describe_extra=_labeling_extra,
     )

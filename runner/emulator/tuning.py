@@ -62,7 +62,7 @@ from runner.emulator.jobs import (
     stable_fraction,
     tag_float,
 )
-from runner.emulator.lifecycle import Phase, Schedule, Transition, tag_dict
+from runner.emulator.lifecycle import Schedule, Transition, tag_dict
 from runner.emulator.listing import Listed, list_page
 from runner.emulator.logs import log_lines
 from runner.emulator.state import Emulator, Params, Response, operation
@@ -626,11 +626,7 @@ TUNING = register_kind(
         key="tuning",
         noun="HyperParameterTuningJob",
         arn_type="hyper-parameter-tuning-job",
-        # Only the statuses matter: the schedule is re-planned from the children on creation.
-        phases=(Phase(0.0, "InProgress"), Phase(1.0, "Completed")),
-        failed=Transition(0, "Failed"),
-        stopping=Transition(0, "Stopping"),
-        stopped=Transition(0, "Stopped"),
+        # The default statuses; the schedule is re-planned from the children on creation.
         end_field="HyperParameterTuningEndTime",
         describe_extra=_describe_extra,
         check_request=_check_request,
