@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -79,18 +80,173 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _target_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", default=None, help="AWS region (default: the AWS chain)")
+    parser.add_argument(
+        "--endpoint-url", default=None, help="SageMaker (and Logs) endpoint, e.g. an emulator"
+    )
+    parser.add_argument(
+        "--assume-role", default=None, metavar="ARN", help="role to assume through STS"
+    )
+
+
+def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "launch",
+        help="run a manifest of SageMaker jobs as one resumable batch",
+        description="Validate the manifest, then submit and follow every job under the limits, "
+        "journaling each step: running the same command again resumes the batch without "
+        "duplicating a job. Exit 0 when every job succeeded, 1 when some did not, 2 on a bad "
+        "manifest (nothing created), 130/143 when interrupted.",
+    )
+    parser.add_argument("manifest", type=Path, help="the manifest (YAML or JSON)")
+    parser.add_argument(
+        "--concurrency", type=int, default=50, metavar="N", help="jobs in flight at once"
+    )
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="KIND[:TYPE]=N",
+        help="at most N jobs of a kind (training=20), or N instances of a type for a kind "
+        "(training:ml.p3.2xlarge=8, as account quotas count them); repeatable",
+    )
+    parser.add_argument("--journal", type=Path, default=None, help="default: OUTPUT/journal.sqlite")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="per-job logs, reports and events (default: smrun-runs/<batch id>)",
+    )
+    parser.add_argument("--batch-id", default=None, help="default: the manifest's, or derived")
+    _target_arguments(parser)
+    parser.add_argument(
+        "--local", action="store_true", help="run against an embedded SageMaker emulator"
+    )
+    parser.add_argument("--follow", default=None, metavar="NAME", help="stream one job's logs")
+    parser.add_argument(
+        "--no-job-logs", action="store_true", help="do not write a log file per job"
+    )
+    parser.add_argument(
+        "--leave-running",
+        action="store_true",
+        help="on SIGINT/SIGTERM leave jobs running (resume later) instead of stopping them",
+    )
+
+
+def _status_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "status", help="a batch's jobs, from its journal", description="Show a batch's jobs."
+    )
+    parser.add_argument("journal", type=Path)
+    parser.add_argument("--json", action="store_true", help="the summary as JSON")
+
+
+def _stop_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "stop",
+        help="stop a batch's jobs in flight",
+        description="Ask the launch running on this journal to stop, and send Stop for every "
+        "job the journal has in flight (to where the batch ran, unless flags say otherwise).",
+    )
+    parser.add_argument("journal", type=Path)
+    _target_arguments(parser)
+
+
+def _run_launch(args: argparse.Namespace) -> int:
+    from runner.config import AwsTarget
+    from runner.launcher.admission import parse_limit
+    from runner.launcher.command import UsageError, prepare_launch, run_launch
+    from runner.launcher.launch import LaunchOptions
+
+    try:
+        if args.concurrency < 1:
+            raise UsageError("--concurrency: must be at least 1")
+        try:
+            limits = dict(parse_limit(text) for text in args.limit)
+        except ValueError as error:
+            raise UsageError(f"--limit: {error}") from None
+        options = LaunchOptions(
+            concurrency=args.concurrency,
+            limits=limits,
+            job_logs=not args.no_job_logs,
+            follow=args.follow,
+            leave_running=args.leave_running,
+        )
+        prepared = prepare_launch(
+            args.manifest,
+            journal_path=args.journal,
+            output=args.output,
+            options=options,
+            batch_id=args.batch_id,
+        )
+    except UsageError as error:
+        print(f"smrun launch: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.local:
+        target = AwsTarget(
+            region=args.region, endpoint_url=args.endpoint_url, assume_role_arn=args.assume_role
+        )
+        return run_launch(prepared, target)
+    from runner.emulator.server import BackgroundEmulator
+
+    with BackgroundEmulator() as url:
+        return run_launch(
+            prepared, AwsTarget.local(url, region=args.region or "us-east-1"), local=True
+        )
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    from runner.launcher.command import UsageError, show_status
+
+    try:
+        return show_status(args.journal, as_json=args.json)
+    except UsageError as error:
+        print(f"smrun status: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run_stop(args: argparse.Namespace) -> int:
+    from runner.config import AwsTarget
+    from runner.launcher.command import UsageError, stop_batch
+
+    given = args.region or args.endpoint_url or args.assume_role
+    target = (
+        AwsTarget(
+            region=args.region, endpoint_url=args.endpoint_url, assume_role_arn=args.assume_role
+        )
+        if given
+        else None
+    )
+    try:
+        return stop_batch(args.journal, target)
+    except UsageError as error:
+        print(f"smrun stop: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+COMMANDS = {
+    "emulator": _run_emulator,
+    "launch": _run_launch,
+    "status": _run_status,
+    "stop": _run_stop,
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smrun", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
+    _launch_parser(subparsers)
+    _status_parser(subparsers)
+    _stop_parser(subparsers)
     _emulator_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "emulator":
-        return _run_emulator(args)
-    raise AssertionError(f"unhandled command {args.command}")
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":

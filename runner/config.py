@@ -191,3 +191,19 @@ class RunnerConfig:
             assume_role_arn=env.get("SMRUN_ASSUME_ROLE") or None,
         )
         return replace(cls(aws=aws), **overrides)  # type: ignore[arg-type]
+
+    def tuned_from_env(self, environ: Mapping[str, str] | None = None) -> RunnerConfig:
+        """This config with the pace the environment sets, in seconds (entry points only):
+        ``SMRUN_POLL_INITIAL``, ``SMRUN_POLL_MAXIMUM``, ``SMRUN_SWEEP_INTERVAL`` and
+        ``SMRUN_LOG_DRAIN_WAIT``. Tests and demos use them against the emulator's short jobs."""
+        env = os.environ if environ is None else environ
+        poll, logs = self.poll, self.logs
+        initial = float(env.get("SMRUN_POLL_INITIAL") or poll.initial)
+        maximum = float(env.get("SMRUN_POLL_MAXIMUM") or max(poll.maximum, initial))
+        sweep = float(env.get("SMRUN_SWEEP_INTERVAL") or poll.sweep_interval)
+        drain_wait = float(env.get("SMRUN_LOG_DRAIN_WAIT") or logs.drain_wait)
+        return replace(
+            self,
+            poll=replace(poll, initial=initial, maximum=maximum, sweep_interval=sweep),
+            logs=replace(logs, drain_wait=drain_wait),
+        )

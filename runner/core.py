@@ -179,11 +179,18 @@ class Runner:
                 await self._create_or_attach(job, look_up=look_up)
         except BaseException:
             del self._jobs[key]
+            if not job.outcome.done():
+                job.outcome.cancel()  # a shutdown waiting on it moves on
             raise
+        finally:
+            job.submitting = False
         active = self._active.setdefault(job_kind.key, {})
         active[name] = job
         job.outcome.add_done_callback(lambda _: active.pop(name, None))
         self._follow(job)
+        if job.stop_reason is not None:
+            # shutdown() came while Create was on its way: the job exists now, stop it.
+            await self._send_stop(job, job.stop_reason)
         return JobHandle(job, self._stop_job)
 
     async def _lookup(self, kind: JobKind, name: str) -> dict[str, Any] | None:
@@ -550,9 +557,13 @@ class Runner:
         """Ask SageMaker to stop ``job`` (once); the poll loop sees it to Stopped."""
         if job.done or job.stop_reason is not None:
             return
-        kind = job.kind
         job.stop_reason = reason
         job.phase = Phase.STOPPING
+        if not job.submitting:  # else submit() sends the Stop once Create has answered
+            await self._send_stop(job, reason)
+
+    async def _send_stop(self, job: TrackedJob, reason: str) -> None:
+        kind = job.kind
         if kind.stop_operation:
             operation, params = kind.stop_operation, {kind.name_field: job.name}
         elif kind is ENDPOINT and job.created_by_runner:

@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -72,9 +72,13 @@ def redact_credentials(
     return event_dict
 
 
-def configure_logging(*, json: bool | None = None, level: int = logging.INFO) -> None:
-    """Entry points call this once. ``json=None`` picks JSON when stderr is not a terminal."""
-    as_json = (not sys.stderr.isatty()) if json is None else json
+def configure_logging(
+    *, json: bool | None = None, level: int = logging.INFO, file: TextIO | None = None
+) -> None:
+    """Entry points call this once. Events go to ``file`` (stderr by default); ``json=None``
+    picks JSON when that is not a terminal."""
+    out = file or sys.stderr
+    as_json = (not out.isatty()) if json is None else json
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     )
@@ -89,6 +93,6 @@ def configure_logging(*, json: bool | None = None, level: int = logging.INFO) ->
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )

@@ -316,3 +316,49 @@ def kind_named(key: str) -> JobKind:
         return KINDS[key]
     except KeyError:
         raise ValueError(f"unknown job kind {key!r}; choose from {', '.join(KINDS)}") from None
+
+
+# --- resources ---------------------------------------------------------------------------------
+
+# Where a request (or a Describe answer) holds the instances a job runs on.
+INSTANCE_PATHS: Mapping[str, tuple[str, ...]] = {
+    "training": ("ResourceConfig",),
+    "tuning": ("TrainingJobDefinition", "ResourceConfig"),
+    "processing": ("ProcessingResources", "ClusterConfig"),
+    "transform": ("TransformResources",),
+}
+
+
+def _instance_groups(
+    kind: JobKind | str, description: Mapping[str, Any]
+) -> list[tuple[str | None, int]]:
+    path = INSTANCE_PATHS.get(kind if isinstance(kind, str) else kind.key)
+    config: Any = description
+    for key in path or ():
+        config = config.get(key) if isinstance(config, Mapping) else None
+    if path is None or not isinstance(config, Mapping):
+        return []
+    # Heterogeneous training clusters list instance groups instead of one type.
+    groups = config.get("InstanceGroups") or [config]
+    return [
+        (group.get("InstanceType"), int(group.get("InstanceCount") or 0))
+        for group in groups
+        if isinstance(group, Mapping)
+    ]
+
+
+def instance_usage(kind: JobKind | str, description: Mapping[str, Any]) -> dict[str, int]:
+    """Instances per instance type that one job of ``kind`` holds while it runs (a tuning job:
+    one training job's), from its request or Describe answer; empty when the kind does not say.
+    Account quotas count these ("ml.p3.2xlarge for training job usage")."""
+    usage: dict[str, int] = {}
+    for instance_type, count in _instance_groups(kind, description):
+        if instance_type and count:
+            usage[str(instance_type)] = usage.get(str(instance_type), 0) + count
+    return usage
+
+
+def instance_count(kind: JobKind | str, description: Mapping[str, Any]) -> int | None:
+    """How many instances (so log streams) a job runs on, from its request or Describe answer;
+    None when the kind does not say (labeling) or the answer lacks it."""
+    return sum(count for _, count in _instance_groups(kind, description)) or None

@@ -64,6 +64,7 @@ class TrackedJob:
     stop_reason: str | None = None
     waiting_for_rules: bool = False
     swept: bool = False  # followed by its kind's List sweep rather than its own Describe polls
+    submitting: bool = True  # Create (or the lookup before it) has not answered yet
     interval: float = 0.0  # current per-job poll interval
     submitted_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.monotonic)

@@ -15,9 +15,7 @@ its request(s) and calls ``run.job(kind, request)``; ``main`` does the rest:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ import structlog
 from components.common import summary
 from components.common.inputs import InputError, ParsedArgs, parse_args, unfilled
 from components.common.spec import SUMMARY, ComponentSpec
-from runner.config import AwsTarget, LogPolicy, PollPolicy, RunnerConfig
+from runner.config import AwsTarget, RunnerConfig
 from runner.core import Runner
 from runner.errors import AwsCallFailed, JobConflict, RequestInvalid, RunnerError
 from runner.events import configure_logging
@@ -103,25 +101,14 @@ Execute = Callable[[ComponentRun], Awaitable[Mapping[str, Any]]]
 def runner_config(
     inputs: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> RunnerConfig:
-    """Where to run from the inputs; how often to poll from ``SMRUN_POLL_INITIAL`` and
-    ``SMRUN_POLL_MAXIMUM``, and how long to wait for late log lines from
-    ``SMRUN_LOG_DRAIN_WAIT`` (seconds) when set, else the runner's defaults."""
-    env = os.environ if environ is None else environ
+    """Where to run from the inputs; the pace (``SMRUN_POLL_*``, ``SMRUN_LOG_DRAIN_WAIT``)
+    from the environment when set, else the runner's defaults."""
     aws = AwsTarget(
         region=inputs["region"] or None,
         endpoint_url=inputs.get("endpoint_url") or None,
         assume_role_arn=inputs.get("assume_role") or None,
     )
-    poll = PollPolicy()
-    initial = float(env.get("SMRUN_POLL_INITIAL") or poll.initial)
-    maximum = float(env.get("SMRUN_POLL_MAXIMUM") or max(poll.maximum, initial))
-    logs = LogPolicy()
-    drain_wait = float(env.get("SMRUN_LOG_DRAIN_WAIT") or logs.drain_wait)
-    return RunnerConfig(
-        aws=aws,
-        poll=dataclasses.replace(poll, initial=initial, maximum=maximum),
-        logs=dataclasses.replace(logs, drain_wait=drain_wait),
-    )
+    return RunnerConfig(aws=aws).tuned_from_env(environ)
 
 
 def output_text(value: Any) -> str:

@@ -23,6 +23,7 @@ import json
 import logging
 import signal
 import socket
+import threading
 import uuid
 from types import TracebackType
 from typing import Any
@@ -238,3 +239,48 @@ async def serve_forever(config: EmulatorConfig, host: str, port: int) -> None:
             f"SageMaker emulator listening on {server.url} (profile {config.profile})", flush=True
         )
         await stop.wait()
+
+
+class BackgroundEmulator:
+    """The emulator on its own thread and event loop, for a command that runs against it
+    (``smrun launch --local``): the command's loop never waits on the emulator's work.
+
+        with BackgroundEmulator(config) as url:
+            ...  # clients use endpoint_url=url
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config
+        self.url = ""
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="smrun-emulator", daemon=True)
+
+    def _serve(self) -> None:
+        async def serve() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            async with EmulatorServer(self.config) as server:
+                self.url = server.url
+                self._ready.set()
+                await self._stop.wait()
+
+        try:
+            asyncio.run(serve())
+        except BaseException as error:  # reported to the thread that waits for readiness
+            self._error = error
+            self._ready.set()
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise RuntimeError(f"the local emulator did not start: {self._error}")
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)

@@ -17,19 +17,24 @@ Opening the same file twice (a resume, or a report while a launch runs) is safe.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "FINISHED",
     "STATES",
     "UNFINISHED",
+    "AsyncJournal",
     "Journal",
     "JournalError",
     "Row",
@@ -77,6 +82,7 @@ CREATE TABLE IF NOT EXISTS entries (
     attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -117,7 +123,11 @@ class Journal:
         self.path = Path(path)
         self.batch_id = batch_id
         # isolation_level=None: no implicit transactions; each write is BEGIN IMMEDIATE/COMMIT.
-        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        # check_same_thread=False: AsyncJournal hands the connection to its one worker thread;
+        # the connection is still used by one thread at a time.
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -129,6 +139,21 @@ class Journal:
         except BaseException:
             self._db.close()
             raise
+
+    @classmethod
+    def existing(cls, path: str | Path) -> Journal:
+        """The journal already at ``path``, whatever its batch (``smrun status``/``stop``)."""
+        path = Path(path)
+        if not path.is_file():
+            raise JournalError(f"{path}: no such journal")
+        try:
+            with closing(sqlite3.connect(path)) as db:
+                found = db.execute("SELECT id FROM batch").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise JournalError(f"{path}: not an smrun journal ({error})") from None
+        if found is None:
+            raise JournalError(f"{path}: not an smrun journal (no batch recorded)")
+        return cls(path, found[0])
 
     def __enter__(self) -> Journal:
         return self
@@ -262,6 +287,21 @@ class Journal:
             )
         return self.get(entry_id)
 
+    # --- batch-wide settings ------------------------------------------------------------------
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Record a batch-wide value (JSON): where the batch runs, whether a stop was asked."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, sort_keys=True)),
+            )
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        found = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if found is None else json.loads(found[0])
+
     # --- reading -----------------------------------------------------------------------------
 
     _COLUMNS = (
@@ -315,3 +355,24 @@ def _row(values: tuple[Any, ...]) -> Row:
         updated_at=values[10],
         attempts=int(values[11]),
     )
+
+
+class AsyncJournal:
+    """A journal for the event loop: every call runs, in order, on one worker thread, so a
+    slow disk's fsync never stalls the loop. ``await journal.call(Journal.submitted, id)``
+    returns once the change is committed; a caller cancelled meanwhile does not undo it."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smrun-journal")
+
+    async def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._worker, lambda: method(self.journal, *args, **kwargs)
+        )
+
+    def close(self) -> None:
+        """Finish the writes already asked for, then close the journal."""
+        self._worker.shutdown(wait=True)
+        self.journal.close()

@@ -9,6 +9,7 @@ per job for the launcher, ``EventSink`` for structured logs) and the policy (``b
 many jobs at once).
 """
 
+from runner.kinds import instance_count
 from runner.logs.merge import LogLine, Position
 from runner.logs.sinks import (
     EventSink,
@@ -19,7 +20,7 @@ from runner.logs.sinks import (
     TeeSink,
     TextSink,
 )
-from runner.logs.tailer import BatchReader, LogTailer, StreamReader, instance_count
+from runner.logs.tailer import BatchReader, LogTailer, StreamReader
 
 __all__ = [
     "BatchReader",

@@ -52,7 +52,7 @@ from botocore.exceptions import BotoCoreError
 
 from runner.config import LogPolicy
 from runner.errors import AwsCallFailed, ResourceMissing, RunnerError
-from runner.kinds import TRAINING, TUNING, JobKind, kind_named
+from runner.kinds import INSTANCE_PATHS, TRAINING, TUNING, JobKind, instance_count, kind_named
 from runner.logs.merge import Event, HostMerger, LogLine, Position, Resume, SeenEvents, host_label
 from runner.logs.sinks import LogSink, LogSummary
 from runner.session import AwsCaller
@@ -65,29 +65,6 @@ MAX_SHARED_PAGES = 40  # a shared listing longer than this falls back to a listi
 PAGE_LIMIT = 1000  # events per GetLogEvents page we ask for (AWS allows up to 10,000)
 # These do not pass by waiting: the job's tail gives up (the job itself is not affected).
 GIVE_UP_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"})
-_INSTANCE_PATHS: Mapping[str, tuple[str, ...]] = {
-    "training": ("ResourceConfig",),
-    "processing": ("ProcessingResources", "ClusterConfig"),
-    "transform": ("TransformResources",),
-}
-
-
-def instance_count(kind: JobKind | str, description: Mapping[str, Any]) -> int | None:
-    """How many instances (so log streams) a job runs on, from its request or Describe answer;
-    None when the kind does not say (labeling) or the answer lacks it."""
-    path = _INSTANCE_PATHS.get(kind if isinstance(kind, str) else kind.key)
-    if path is None:
-        return None
-    config: Any = description
-    for key in path:
-        config = config.get(key) if isinstance(config, Mapping) else None
-    if not isinstance(config, Mapping):
-        return None
-    groups = config.get("InstanceGroups")  # heterogeneous training clusters
-    if groups:
-        return sum(int(group.get("InstanceCount", 0)) for group in groups) or None
-    count = config.get("InstanceCount")
-    return int(count) if count else None
 
 
 class _Stream:
@@ -587,7 +564,7 @@ class LogTailer:
         if kind.log_group is None:
             return self._nothing(kind, handle.name, sink)
         instances = instance_count(kind, request) if request is not None else None
-        if instances is None and kind.key in _INSTANCE_PATHS:
+        if instances is None and kind.key in INSTANCE_PATHS:
             instances = await self._described_instances(kind, handle.name)
         return await self.follow_job(
             kind, handle.name, sink, ended=handle.wait(), instances=instances

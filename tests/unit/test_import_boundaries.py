@@ -1,9 +1,10 @@
-"""The core stays free of the CLI, the demo, the emulator, KFP components, kfp and rich.
+"""The core stays free of the CLI, the emulator, KFP components, kfp and rich.
 
-Only ``runner/cli.py``, ``runner/demo.py``, ``runner/emulator/**`` and the launcher's manifest
-reader (which turns component-style inputs into requests with the components' own builders) may
-import those; every other module under ``runner/`` is the library the KFP components and the
-launcher share.
+Only ``runner/cli.py`` and ``runner/emulator/**`` may import those; every
+other module under ``runner/`` is the library the KFP components and the launcher share. The
+launcher (``runner/launcher/``) is an entry-point layer between the two: it may draw with rich
+and turn component-style inputs into requests with the components' own builders, but it never
+imports the emulator, the CLI or kfp (``--local`` is the CLI's business).
 """
 
 from __future__ import annotations
@@ -17,16 +18,23 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 RUNNER = REPO / "runner"
-EXEMPT = {RUNNER / "cli.py", RUNNER / "demo.py", RUNNER / "launcher" / "manifest.py"}
-FORBIDDEN = ("runner.emulator", "runner.cli", "runner.demo", "components", "kfp", "rich")
+EXEMPT = {RUNNER / "cli.py"}
+FORBIDDEN = ("runner.emulator", "runner.cli", "components", "kfp", "rich")
+LAUNCHER_FORBIDDEN = ("runner.emulator", "runner.cli", "kfp")
 
 
 def core_modules() -> list[Path]:
     return sorted(
         path
         for path in RUNNER.rglob("*.py")
-        if path not in EXEMPT and (RUNNER / "emulator") not in path.parents
+        if path not in EXEMPT
+        and (RUNNER / "emulator") not in path.parents
+        and (RUNNER / "launcher") not in path.parents
     )
+
+
+def launcher_modules() -> list[Path]:
+    return sorted((RUNNER / "launcher").rglob("*.py"))
 
 
 def module_name(path: Path) -> str:
@@ -64,20 +72,16 @@ def imported_modules(source: str, module: str, is_package: bool = False) -> set[
     return found
 
 
-def forbidden(modules: set[str]) -> set[str]:
+def forbidden(modules: set[str], rules: tuple[str, ...] = FORBIDDEN) -> set[str]:
     return {
-        name
-        for name in modules
-        if any(name == bad or name.startswith(f"{bad}.") for bad in FORBIDDEN)
+        name for name in modules if any(name == bad or name.startswith(f"{bad}.") for bad in rules)
     }
 
 
 def test_the_core_modules_are_found() -> None:
     names = {module_name(path) for path in core_modules()}
     assert {"runner", "runner.core", "runner.session", "runner.kinds", "runner.events"} <= names
-    assert not any(
-        name.startswith(("runner.emulator", "runner.cli", "runner.demo")) for name in names
-    )
+    assert not any(name.startswith(("runner.emulator", "runner.cli")) for name in names)
 
 
 @pytest.mark.parametrize("path", core_modules(), ids=module_name)
@@ -86,6 +90,15 @@ def test_core_module_imports_nothing_forbidden(path: Path) -> None:
         path.read_text(), module_name(path), is_package=path.name == "__init__.py"
     )
     assert not forbidden(imports), f"{path.relative_to(REPO)} imports {sorted(forbidden(imports))}"
+
+
+@pytest.mark.parametrize("path", launcher_modules(), ids=module_name)
+def test_launcher_module_imports_no_emulator_cli_or_kfp(path: Path) -> None:
+    imports = imported_modules(
+        path.read_text(), module_name(path), is_package=path.name == "__init__.py"
+    )
+    bad = forbidden(imports, LAUNCHER_FORBIDDEN)
+    assert not bad, f"{path.relative_to(REPO)} imports {sorted(bad)}"
 
 
 @pytest.mark.parametrize(
@@ -97,7 +110,7 @@ def test_core_module_imports_nothing_forbidden(path: Path) -> None:
         "from runner.emulator.server import EmulatorServer",
         "from runner import emulator",
         "from runner import cli as entry",
-        "from . import demo",
+        "from . import cli",
         "from .emulator import state",
         "def f():\n    from components.training import component",
         "import importlib\nimportlib.import_module('kfp')",

@@ -1,0 +1,392 @@
+"""One launch of a batch: submit every unfinished entry under the limits, follow each to its
+end, journal every step, and stop (or leave) what runs when asked to.
+
+    launch = Launch(manifest, journal, runner, LaunchOptions(concurrency=50, output=out))
+    result = await launch.run()        # launch.interrupt("SIGTERM") from a signal handler
+
+Each entry is one task: wait for room (``Admission``), submit through the runner (a job that
+already exists with the same request is re-attached, never created twice), journal
+``submitted``, follow the job, journal how it ended, give the room back. The journal always
+hears of a change before anything else does (tally, view, events, report), so a launch killed
+at any moment resumes from its journal: pending and error entries are submitted, submitted and
+running ones re-attached, finished ones left alone.
+
+``ResourceLimitExceeded`` on Create is backpressure: the entry gives its room back, the quota
+pauses, and the entry is submitted again after an exponential back-off (tenacity) or as soon
+as one of our jobs under that quota ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import structlog
+from botocore.exceptions import BotoCoreError
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
+
+from runner.core import Runner
+from runner.errors import AwsCallFailed, RunnerClosed, RunnerError
+from runner.kinds import KINDS, TUNING, instance_usage
+from runner.launcher.admission import Admission, AdmissionClosed, Ticket
+from runner.launcher.journal import (
+    ERROR,
+    FAILED,
+    PENDING,
+    RUNNING,
+    STATES,
+    STOPPED,
+    SUBMITTED,
+    SUCCEEDED,
+    AsyncJournal,
+    Journal,
+    JournalError,
+    Row,
+)
+from runner.launcher.manifest import Entry, Manifest
+from runner.launcher.progress import Failure, LineView, ProgressView, Tally
+from runner.launcher.report import ReportFiles, write_reports
+from runner.logs import FileSink, LogSink, LogTailer, TeeSink, TextSink
+from runner.tracker import JobHandle, Outcome
+
+log = structlog.get_logger("runner.launcher")
+
+STOP_REQUESTED = "stop_requested"  # journal meta: `smrun stop` asks a running launch to stop
+OVER_QUOTA = "ResourceLimitExceeded"
+BATCHED_LOGS_FROM = 10  # from this many jobs with logs, read them with FilterLogEvents
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    concurrency: int = 50  # jobs of the batch in flight at once
+    limits: Mapping[str, int] = field(default_factory=dict)  # see runner.launcher.admission
+    output: Path | None = None  # per-job logs and the reports; None: neither
+    job_logs: bool = True  # a log file per job under output/logs
+    follow: str | None = None  # an entry id or job name whose logs go to the console too
+    leave_running: bool = False  # on interrupt, detach instead of stopping jobs
+    stop_grace: float | None = None  # how long an interrupt waits for Stopped (runner default)
+    backoff_initial: float = 5.0  # after ResourceLimitExceeded
+    backoff_max: float = 120.0
+    tick: float = 0.5  # how often running statuses and `smrun stop` requests are looked at
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    batch_id: str
+    counts: dict[str, int]
+    rows: list[Row]
+    interrupted: str | None  # the signal or request that interrupted the launch
+    left_running: bool
+    reports: ReportFiles | None
+
+    @property
+    def all_succeeded(self) -> bool:
+        return bool(self.rows) and all(row.state == SUCCEEDED for row in self.rows)
+
+
+def _over_quota(error: BaseException) -> bool:
+    return isinstance(error, AwsCallFailed) and error.code == OVER_QUOTA
+
+
+def _end_state(outcome: Outcome, stopped_statuses: frozenset[str]) -> str:
+    if outcome.succeeded:
+        return SUCCEEDED
+    return STOPPED if outcome.status in stopped_statuses or outcome.stopped_by_runner else FAILED
+
+
+def followed_entry(manifest: Manifest, wanted: str | None) -> str | None:
+    """The id of the entry ``--follow`` names (by entry id or job name). Raises ValueError."""
+    if not wanted:
+        return None
+    for entry in manifest.entries:
+        if wanted in (entry.id, entry.job_name):
+            return entry.id
+    known = ", ".join(e.id for e in manifest.entries[:10])
+    more = ", ..." if len(manifest.entries) > 10 else ""
+    raise ValueError(f"--follow {wanted!r}: no entry or job of that name (entries: {known}{more})")
+
+
+class Launch:
+    def __init__(
+        self,
+        manifest: Manifest,
+        journal: Journal,
+        runner: Runner,
+        options: LaunchOptions | None = None,
+        *,
+        view: ProgressView | None = None,
+        console_sink: LogSink | None = None,
+    ) -> None:
+        self.manifest = manifest
+        self.journal = AsyncJournal(journal)
+        self.runner = runner
+        self.options = options or LaunchOptions()
+        self.view = view or LineView()
+        self.console_sink = console_sink or TextSink(show_job=True)
+        self.admission = Admission(self.options.concurrency, self.options.limits)
+        self.tally = Tally(manifest.batch_id, counts={})
+        self.interrupted: str | None = None
+        self._states: dict[str, str] = {}  # entry id -> journal state, as last written
+        self._handles: dict[str, JobHandle] = {}  # entries submitted, not yet ended
+        self._tails: set[asyncio.Task[Any]] = set()
+        self._entry_tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._shutdown: asyncio.Future[None] | None = None
+        logs_dir = self.options.output / "logs" if self.options.output else None
+        self._files = FileSink(logs_dir) if logs_dir and self.options.job_logs else None
+        self._followed = followed_entry(manifest, self.options.follow)
+        logged = [e for e in manifest.entries if KINDS[e.kind].log_group or KINDS[e.kind] is TUNING]
+        policy = replace(runner.config.logs, batched=len(logged) >= BATCHED_LOGS_FROM)
+        self._tailer = LogTailer(runner.caller, policy)
+        # The followed job is read stream by stream: the lowest latency for one job.
+        self._console_tailer = LogTailer(runner.caller, replace(policy, batched=False))
+
+    # --- running -----------------------------------------------------------------------------
+
+    async def run(self) -> LaunchResult:
+        """Submit and follow every unfinished entry; return once all have ended, or the
+        launch was interrupted and has stopped (or left) its jobs."""
+        rows = await self.journal.call(
+            Journal.plan, [(e.id, e.kind, e.job_name, e.digest) for e in self.manifest.entries]
+        )
+        await self.journal.call(Journal.set_meta, STOP_REQUESTED, False)
+        self._states = {row.id: row.state for row in rows}
+        self.tally.counts = dict.fromkeys(STATES, 0)
+        for state in self._states.values():
+            self.tally.counts[state] += 1
+        unfinished = [row for row in rows if not row.finished]
+        log.info(
+            "launch.started",
+            batch=self.manifest.batch_id,
+            entries=len(rows),
+            to_submit=sum(1 for r in unfinished if r.state in (PENDING, ERROR)),
+            to_reattach=sum(1 for r in unfinished if r.state in (SUBMITTED, RUNNING)),
+            already_finished=len(rows) - len(unfinished),
+        )
+        view = asyncio.create_task(self.view.run(self.tally))
+        watcher = asyncio.create_task(self._watch())
+        try:
+            self._entry_tasks = [
+                asyncio.create_task(self._run_entry(self.manifest.entry(row.id), row))
+                for row in unfinished
+            ]
+            if self._entry_tasks:
+                await asyncio.gather(*self._entry_tasks, return_exceptions=True)
+            if self._shutdown is not None:
+                await self._shutdown
+            await self._wait_for_tails()
+        finally:
+            watcher.cancel()
+            view.cancel()
+            await asyncio.gather(watcher, view, return_exceptions=True)
+            await self._tailer.close()
+            await self._console_tailer.close()
+        final = await self.journal.call(Journal.rows)
+        reports = None
+        if self.options.output is not None:
+            reports = write_reports(self.manifest.batch_id, final, self.options.output)
+        counts = await self.journal.call(Journal.counts)
+        log.info(
+            "launch.finished",
+            batch=self.manifest.batch_id,
+            interrupted=self.interrupted,
+            **counts,
+            elapsed_s=round(time.monotonic() - self.tally.started, 1),
+        )
+        return LaunchResult(
+            batch_id=self.manifest.batch_id,
+            counts=counts,
+            rows=final,
+            interrupted=self.interrupted,
+            left_running=self.interrupted is not None and self.options.leave_running,
+            reports=reports,
+        )
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def interrupt(self, reason: str) -> None:
+        """Stop the batch: admit nothing more, then stop every job in flight, or (with
+        ``leave_running``) stop following them and leave them to a later resume."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self.interrupted = reason
+        log.warning(
+            "launch.interrupted",
+            reason=reason,
+            in_flight=len(self._handles),
+            leave_running=self.options.leave_running,
+        )
+        self.admission.close()
+        if self.options.leave_running:
+            for task in self._entry_tasks:
+                task.cancel()
+        else:
+            self._shutdown = asyncio.ensure_future(self._stop_all(reason))
+
+    async def _stop_all(self, reason: str) -> None:
+        await self.runner.shutdown(grace=self.options.stop_grace, reason=reason)
+        # Jobs still not Stopped after the grace period stay journaled as in flight: a resumed
+        # launch re-attaches and records how they ended.
+        for task in self._entry_tasks:
+            task.cancel()
+
+    async def _record(self, entry_id: str, state: str, method: Any, *args: Any, **kw: Any) -> Row:
+        """Journal a transition first, then count it."""
+        row: Row = await self.journal.call(method, entry_id, *args, **kw)
+        self.tally.move(self._states[entry_id], state)
+        self._states[entry_id] = state
+        return row
+
+    async def _run_entry(self, entry: Entry, row: Row) -> None:
+        ticket = Ticket(entry.id, entry.kind, instance_usage(entry.kind, entry.request))
+        try:
+            handle = await self._submit(entry, row, ticket)
+            if handle is not None:
+                await self._follow(entry, handle)
+        except asyncio.CancelledError:
+            # Detached (--leave-running): the journal keeps the entry for a later resume.
+            pass
+        finally:
+            self._handles.pop(entry.id, None)
+            self.admission.release(ticket)
+
+    async def _submit(self, entry: Entry, row: Row, ticket: Ticket) -> JobHandle | None:
+        reattach = row.state in (SUBMITTED, RUNNING)
+        refusal = ""
+
+        async def back_off(seconds: float) -> None:
+            self.tally.refusals += 1
+            log.info(
+                "launch.backpressure", entry=entry.id, retry_in_s=round(seconds, 1), reason=refusal
+            )
+            await self.admission.refused(ticket, seconds, refusal)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_over_quota),
+            wait=wait_exponential_jitter(
+                initial=self.options.backoff_initial, max=self.options.backoff_max
+            ),
+            sleep=back_off,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self.admission.acquire(ticket, force=reattach)
+                    try:
+                        handle = await self.runner.submit(
+                            entry.kind, entry.request, identity=entry.identity
+                        )
+                    except AwsCallFailed as error:
+                        refusal = error.aws_message
+                        raise
+        except (AdmissionClosed, RunnerClosed):
+            return None  # interrupted before this one went out: it stays as it was
+        except (RunnerError, BotoCoreError) as error:
+            reason = str(error)
+            await self._record(entry.id, ERROR, Journal.error, reason)
+            self.tally.failed(Failure(entry.id, entry.job_name, "not submitted", reason))
+            log.error("launch.submit_failed", entry=entry.id, job=entry.job_name, error=reason)
+            return None
+        await self._record(entry.id, SUBMITTED, Journal.submitted, handle.name)
+        self._handles[entry.id] = handle
+        log.info(
+            "launch.job_submitted",
+            entry=entry.id,
+            job=handle.name,
+            kind=entry.kind,
+            attached=handle.attached,
+        )
+        return handle
+
+    async def _follow(self, entry: Entry, handle: JobHandle) -> None:
+        self._tail_logs(entry, handle)
+        outcome = await handle.wait()
+        state = _end_state(outcome, KINDS[entry.kind].states.stopped)
+        await self._record(
+            entry.id,
+            state,
+            Journal.ended,
+            state,
+            status=outcome.status,
+            failure_reason=outcome.failure_reason,
+            outputs=dict(outcome.outputs),
+        )
+        if state != SUCCEEDED:
+            self.tally.failed(
+                Failure(entry.id, handle.name, outcome.status, outcome.failure_reason or "")
+            )
+        log.info(
+            "launch.job_ended",
+            entry=entry.id,
+            job=handle.name,
+            state=state,
+            status=outcome.status,
+            **({"failure_reason": outcome.failure_reason} if outcome.failure_reason else {}),
+        )
+
+    # --- logs --------------------------------------------------------------------------------
+
+    def _tail_logs(self, entry: Entry, handle: JobHandle) -> None:
+        followed = entry.id == self._followed
+        sinks: list[LogSink] = []
+        if self._files is not None:
+            # A resumed launch reads the job's logs from the start again.
+            self._files.path_for(handle.name).unlink(missing_ok=True)
+            sinks.append(self._files)
+        if followed:
+            sinks.append(self.console_sink)
+        if not sinks:
+            return
+        sink = sinks[0] if len(sinks) == 1 else TeeSink(*sinks)
+        tailer = self._console_tailer if followed else self._tailer
+        task = asyncio.create_task(tailer.follow(handle, sink, request=entry.request))
+        self._tails.add(task)
+        task.add_done_callback(self._tails.discard)
+
+    async def _wait_for_tails(self) -> None:
+        """Let the last jobs' logs drain (bounded by the log policy's drain limit)."""
+        if not self._tails:
+            return
+        if self.interrupted and self.options.leave_running:
+            for task in self._tails:
+                task.cancel()
+        limit = self._tailer.policy.drain_limit + 5.0
+        _, late = await asyncio.wait(set(self._tails), timeout=limit)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    # --- watching ----------------------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        """Journal jobs SageMaker reports as started, keep the tally's queue figures, and pick
+        up a ``smrun stop`` from another process."""
+        beats = 0
+        while True:
+            await asyncio.sleep(self.options.tick)
+            self.tally.waiting = self.admission.waiting
+            self.tally.paused = self.admission.paused
+            for entry_id, handle in list(self._handles.items()):
+                status = handle.status
+                if (
+                    self._states.get(entry_id) == SUBMITTED
+                    and status is not None
+                    and not handle.done
+                ):
+                    with contextlib.suppress(JournalError):  # it ended meanwhile
+                        await self._record(entry_id, RUNNING, Journal.running, status)
+            beats += 1
+            if (
+                beats % 4 == 0
+                and not self._stopping
+                and await self.journal.call(Journal.meta, STOP_REQUESTED, False)
+            ):
+                self.interrupt("smrun stop")

@@ -1,0 +1,155 @@
+"""The batch's results, from its journal: JSON Lines and CSV of every job, and a summary.
+
+Reports are derived from the journal alone, so they can be written again at any time
+(``smrun status --report``) and a resumed batch's report covers every entry, whichever run
+finished it. Files are written to a temporary name and renamed: a reader never sees half.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from runner.launcher.journal import FINISHED, STATES, Row
+
+__all__ = ["COLUMNS", "ReportFiles", "job_record", "status_table", "summary", "write_reports"]
+
+COLUMNS = (
+    "id",
+    "kind",
+    "job_name",
+    "state",
+    "status",
+    "submitted_at",
+    "ended_at",
+    "duration_s",
+    "attempts",
+    "failure_reason",
+    "outputs",
+)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    jsonl: Path
+    csv: Path
+    summary: Path
+
+
+def _duration(row: Row) -> float | None:
+    if not (row.submitted_at and row.ended_at):
+        return None
+    started = dt.datetime.fromisoformat(row.submitted_at)
+    ended = dt.datetime.fromisoformat(row.ended_at)
+    return round((ended - started).total_seconds(), 3)
+
+
+def job_record(row: Row) -> dict[str, Any]:
+    """One job of the report: what the journal knows, and how long it took from submission."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "job_name": row.job_name,
+        "state": row.state,
+        "status": row.status,
+        "submitted_at": row.submitted_at,
+        "ended_at": row.ended_at,
+        "duration_s": _duration(row),
+        "attempts": row.attempts,
+        "failure_reason": row.failure_reason,
+        "outputs": row.outputs or {},
+    }
+
+
+def summary(batch_id: str, rows: Sequence[Row]) -> dict[str, Any]:
+    """Counts by state and by kind, and the failures: what a reader wants first."""
+    by_state = dict.fromkeys(STATES, 0)
+    by_kind: dict[str, dict[str, int]] = {}
+    for row in rows:
+        by_state[row.state] += 1
+        kind = by_kind.setdefault(row.kind, {})
+        kind[row.state] = kind.get(row.state, 0) + 1
+    durations = [d for d in (_duration(row) for row in rows) if d is not None]
+    return {
+        "batch": batch_id,
+        "total": len(rows),
+        "finished": sum(by_state[s] for s in FINISHED),
+        "states": by_state,
+        "kinds": by_kind,
+        "all_succeeded": bool(rows) and by_state["succeeded"] == len(rows),
+        "longest_job_s": max(durations, default=None),
+        "failures": [
+            {
+                "id": row.id,
+                "job_name": row.job_name,
+                "state": row.state,
+                "reason": row.failure_reason,
+            }
+            for row in rows
+            if row.state in ("failed", "stopped", "error")
+        ],
+    }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", encoding="utf-8", newline="") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    partial.replace(path)
+
+
+def write_reports(batch_id: str, rows: Sequence[Row], directory: str | Path) -> ReportFiles:
+    """``report.jsonl``, ``report.csv`` and ``summary.json`` under ``directory``."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    records = [job_record(row) for row in rows]
+    files = ReportFiles(
+        jsonl=target / "report.jsonl", csv=target / "report.csv", summary=target / "summary.json"
+    )
+    _atomic_write(files.jsonl, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    for record in records:
+        writer.writerow({**record, "outputs": json.dumps(record["outputs"], sort_keys=True)})
+    _atomic_write(files.csv, buffer.getvalue())
+    _atomic_write(files.summary, json.dumps(summary(batch_id, rows), indent=2) + "\n")
+    return files
+
+
+def status_table(batch_id: str, rows: Iterable[Row], *, limit: int | None = None) -> Table:
+    """The batch as a table: one line per entry (the first ``limit``), and counts in the title."""
+    rows = list(rows)
+    counts = summary(batch_id, rows)["states"]
+    shown = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
+    table = Table(title=f"batch {batch_id}: {len(rows)} jobs ({shown or 'empty'})")
+    for column in ("entry", "kind", "job name", "state", "status", "took", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in rows[:limit] if limit is not None else rows:
+        took = _duration(row)
+        detail = row.failure_reason or ", ".join(
+            f"{k}={v}" for k, v in (row.outputs or {}).items() if k not in ("metrics", "job_name")
+        )
+        table.add_row(
+            row.id,
+            row.kind,
+            row.job_name,
+            row.state,
+            row.status or "",
+            "" if took is None else f"{took:.1f}s",
+            detail[:80],
+        )
+    if limit is not None and len(rows) > limit:
+        table.caption = f"... and {len(rows) - limit} more (see report.csv)"
+    return table
