@@ -368,9 +368,9 @@ class AsyncJournal:
 
     async def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._worker, lambda: method(self.journal, *args, **kwargs)
-        )
+        write = loop.run_in_executor(self._worker, lambda: method(self.journal, *args, **kwargs))
+        # Shielded: once asked for, the change is made even if the caller is cancelled.
+        return await asyncio.shield(write)
 
     def close(self) -> None:
         """Finish the writes already asked for, then close the journal."""

@@ -134,7 +134,7 @@ class Launch:
         self._states: dict[str, str] = {}  # entry id -> journal state, as last written
         self._handles: dict[str, JobHandle] = {}  # entries submitted, not yet ended
         self._tails: set[asyncio.Task[Any]] = set()
-        self._entry_tasks: list[asyncio.Task[None]] = []
+        self._entry_tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
         self._shutdown: asyncio.Future[None] | None = None
         logs_dir = self.options.output / "logs" if self.options.output else None
@@ -171,12 +171,12 @@ class Launch:
         view = asyncio.create_task(self.view.run(self.tally))
         watcher = asyncio.create_task(self._watch())
         try:
-            self._entry_tasks = [
-                asyncio.create_task(self._run_entry(self.manifest.entry(row.id), row))
+            self._entry_tasks = {
+                row.id: asyncio.create_task(self._run_entry(self.manifest.entry(row.id), row))
                 for row in unfinished
-            ]
+            }
             if self._entry_tasks:
-                await asyncio.gather(*self._entry_tasks, return_exceptions=True)
+                await asyncio.gather(*self._entry_tasks.values(), return_exceptions=True)
             if self._shutdown is not None:
                 await self._shutdown
             await self._wait_for_tails()
@@ -225,7 +225,7 @@ class Launch:
         )
         self.admission.close()
         if self.options.leave_running:
-            for task in self._entry_tasks:
+            for task in self._entry_tasks.values():
                 task.cancel()
         else:
             self._shutdown = asyncio.ensure_future(self._stop_all(reason))
@@ -233,9 +233,12 @@ class Launch:
     async def _stop_all(self, reason: str) -> None:
         await self.runner.shutdown(grace=self.options.stop_grace, reason=reason)
         # Jobs still not Stopped after the grace period stay journaled as in flight: a resumed
-        # launch re-attaches and records how they ended.
-        for task in self._entry_tasks:
-            task.cancel()
+        # launch re-attaches and records how they ended. Entries whose job has ended record
+        # that themselves.
+        for entry_id, task in self._entry_tasks.items():
+            handle = self._handles.get(entry_id)
+            if handle is None or not handle.done:
+                task.cancel()
 
     async def _record(self, entry_id: str, state: str, method: Any, *args: Any, **kw: Any) -> Row:
         """Journal a transition first, then count it."""
@@ -271,7 +274,9 @@ class Launch:
         retrying = AsyncRetrying(
             retry=retry_if_exception(_over_quota),
             wait=wait_exponential_jitter(
-                initial=self.options.backoff_initial, max=self.options.backoff_max
+                multiplier=self.options.backoff_initial,
+                jitter=self.options.backoff_initial,
+                max=self.options.backoff_max,
             ),
             sleep=back_off,
             reraise=True,

@@ -1,0 +1,165 @@
+"""``smrun launch``, ``status`` and ``stop`` as a user runs them, against the emulator:
+kill -9 and resume without a duplicate, a bad manifest, SIGTERM, and stop from another shell."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from support.environment import subprocess_env
+from support.manifests import entry, manifest, raw_job
+from support.stats import fetch_stats
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def write_manifest(tmp_path: Path, data: dict[str, Any]) -> Path:
+    path = tmp_path / "batch.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+async def start_smrun(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "runner.cli",
+        *args,
+        env=subprocess_env(SMRUN_SWEEP_INTERVAL="0.5"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def smrun(*args: str) -> tuple[int, str, str]:
+    process = await start_smrun(*args)
+    stdout, stderr = await process.communicate()
+    return process.returncode or 0, stdout.decode(), stderr.decode()
+
+
+def journal_states(path: Path) -> dict[str, str]:
+    """Entry id -> state, read as `smrun status` would (another process's view)."""
+    if not path.exists():
+        return {}
+    with sqlite3.connect(path) as db:
+        try:
+            return dict(db.execute("SELECT id, state FROM entries"))
+        except sqlite3.OperationalError:
+            return {}  # not created yet
+
+
+async def wait_for(condition: Any, within: float = 30.0) -> None:
+    """Poll ``condition`` (another process's journal: there is nothing to await)."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+def launch_args(url: str, manifest_path: Path, out: Path, *more: str) -> list[str]:
+    return ["launch", str(manifest_path), "--endpoint-url", url, "--output", str(out), *more]
+
+
+async def test_kill_9_mid_run_then_rerun_creates_each_job_once(
+    emulator: Any, tmp_path: Path
+) -> None:
+    data = manifest(
+        entry("fit", "training", raw_job("training", 1.0), count=30),
+        entry("bad", "training", raw_job("training", 0.5, fail="AlgorithmError: boom"), count=2),
+    )
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    journal = out / "journal.sqlite"
+    process = await start_smrun(*launch_args(emulator.url, path, out, "--concurrency", "8"))
+
+    # Killed while some jobs are journaled in flight and others not yet submitted.
+    def some_submitted() -> bool:
+        states = list(journal_states(journal).values())
+        return len(states) == 32 and states.count("pending") < 28
+
+    await wait_for(some_submitted)
+    process.kill()
+    await process.wait()
+    assert process.returncode == -signal.SIGKILL
+    states = journal_states(journal)
+    assert "pending" in states.values() and set(states.values()) - {"pending", "succeeded"}
+
+    code, stdout, stderr = await smrun(*launch_args(emulator.url, path, out, "--concurrency", "8"))
+    assert code == 1, stderr[-2000:]  # the two planned failures
+    assert "32 jobs (30 succeeded, 2 failed)" in stdout
+    stats = await fetch_stats(emulator.url)
+    assert stats["calls"]["CreateTrainingJob"] == 32  # one Create per entry, across both runs
+    states = journal_states(journal)
+    assert len(states) == 32 and set(states.values()) == {"succeeded", "failed"}
+    records = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
+    assert {r["id"]: r["state"] for r in records} == states
+
+
+async def test_a_bad_manifest_exits_2_listing_every_problem_and_creates_nothing(
+    emulator: Any, tmp_path: Path
+) -> None:
+    good = raw_job("training", 1.0)
+    no_role = raw_job("training", 1.0)
+    del no_role["RoleArn"]
+    bad_count = raw_job("processing", 1.0)
+    bad_count["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = "two"
+    data = manifest(
+        entry("good", "training", good),
+        entry("no-role", "training", no_role),
+        entry("bad-count", "processing", bad_count),
+        {"kind": "train", "name": "component", "inputs": {"instance_count": "many"}},
+    )
+    code, _, stderr = await smrun(
+        *launch_args(emulator.url, write_manifest(tmp_path, data), tmp_path / "out")
+    )
+    assert code == 2
+    assert "jobs[1](no-role).request.RoleArn" in stderr or "jobs[1].request.RoleArn" in stderr
+    assert "InstanceCount" in stderr
+    assert "jobs[3].inputs.instance_count" in stderr
+    stats = await fetch_stats(emulator.url)
+    assert not any(op.startswith("Create") for op in stats["calls"])
+
+
+async def test_sigterm_stops_every_job_and_exits_143(emulator: Any, tmp_path: Path) -> None:
+    data = manifest(entry("long", "training", raw_job("training", 120), count=6))
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    journal = out / "journal.sqlite"
+    process = await start_smrun(*launch_args(emulator.url, path, out, "--concurrency", "4"))
+    await wait_for(lambda: list(journal_states(journal).values()).count("running") == 4)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = await process.communicate()
+    assert process.returncode == 143, stderr.decode()[-2000:]
+    assert "interrupted (SIGTERM)" in stdout.decode()
+    stats = await fetch_stats(emulator.url)
+    assert len(stats["jobs"]) == 4 and all(job["stop_requested_at"] for job in stats["jobs"])
+    states = sorted(journal_states(journal).values())
+    assert states == ["pending"] * 2 + ["stopped"] * 4
+
+
+async def test_status_and_stop_from_another_shell(emulator: Any, tmp_path: Path) -> None:
+    data = manifest(entry("long", "training", raw_job("training", 120), count=3))
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    journal = out / "journal.sqlite"
+    process = await start_smrun(*launch_args(emulator.url, path, out))
+    await wait_for(lambda: list(journal_states(journal).values()).count("running") == 3)
+
+    code, stdout, _ = await smrun("status", str(journal))
+    assert code == 1 and "3 running" in stdout and "long-2" in stdout
+    code, stdout, stderr = await smrun("stop", str(journal))
+    assert code == 0, stderr
+    assert stdout.count("stop requested") == 3
+
+    stdout_bytes, _ = await process.communicate()
+    assert process.returncode == 1  # stopped jobs did not succeed
+    assert "interrupted (smrun stop)" in stdout_bytes.decode()
+    code, stdout, _ = await smrun("status", str(journal), "--json")
+    assert json.loads(stdout)["states"]["stopped"] == 3
+
+    code, _, stderr = await smrun("status", str(tmp_path / "nothing.sqlite"))
+    assert code == 2 and "no such journal" in stderr
