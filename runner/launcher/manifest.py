@@ -550,11 +550,35 @@ def _names(names: Any) -> str:
     return ", ".join(sorted(names))
 
 
+_EXPANSION = re.compile(r"^(jobs\[\d+\])\(([^)]*)\)(.*)$")
+
+
 def _dedupe(problems: list[Problem]) -> list[Problem]:
+    """Each problem once; the same problem in many expansions of a sweep as one line that
+    names the first expansion and counts the others."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    order: list[Problem | tuple[str, str, str]] = []
     seen: set[Problem] = set()
-    unique: list[Problem] = []
     for problem in problems:
-        if problem not in seen:
-            seen.add(problem)
-            unique.append(problem)
+        if problem in seen:
+            continue
+        seen.add(problem)
+        match = _EXPANSION.match(problem.path)
+        if match is None:
+            order.append(problem)
+            continue
+        key = (match.group(1), match.group(3), problem.rule)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(match.group(2))
+    unique: list[Problem] = []
+    for item in order:
+        if isinstance(item, Problem):
+            unique.append(item)
+            continue
+        where, rest, rule = item
+        ids = groups[item]
+        named = ids[0] if len(ids) == 1 else f"{ids[0]} and {len(ids) - 1} more"
+        unique.append(Problem(f"{where}({named}){rest}", rule))
     return unique

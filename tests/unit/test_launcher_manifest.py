@@ -420,3 +420,12 @@ def test_matrix_and_count_combine() -> None:
         "run-size-m-1",
     ]
     assert entries[3].request["Environment"] == {"SIZE": "m", "I": "1x"}
+
+
+def test_the_same_problem_in_every_expansion_of_a_sweep_is_one_line() -> None:
+    request = raw_processing()
+    del request["RoleArn"]
+    found = problems_of(
+        manifest({"kind": "processing", "name": "shard", "count": 5, "request": request})
+    )
+    assert found == ["jobs[0](shard-0 and 4 more).request.RoleArn: is required"]
