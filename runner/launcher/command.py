@@ -27,7 +27,7 @@ import structlog
 from botocore.exceptions import BotoCoreError
 from rich.console import Console
 
-from runner.config import AwsTarget, PollPolicy, RunnerConfig
+from runner.config import AwsTarget, PollPolicy, RateLimits, RunnerConfig
 from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerError
 from runner.events import configure_logging
@@ -49,8 +49,9 @@ log = structlog.get_logger("runner.launcher")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TARGET_META = "target"  # journal meta: where the batch runs, for `smrun status`/`stop`
-SUMMARY_ROWS = 40  # rows of the final table on the console; the reports have every job
-# The local emulator answers at once and has no quotas: follow its short jobs briskly.
+SUMMARY_ROWS = 60  # rows of the final table on the console; the reports have every job
+# The local emulator answers at once and has no quotas: follow its short jobs briskly, and
+# call it without client-side rate limits.
 LOCAL_POLL = PollPolicy(initial=0.5, maximum=2.0, sweep_interval=1.0, sweep_overlap=3.0)
 
 
@@ -111,7 +112,7 @@ def prepare_launch(
 def launch_config(target: AwsTarget, *, local: bool, concurrency: int) -> RunnerConfig:
     config = RunnerConfig(aws=target, max_connections=max(50, min(concurrency, 200)))
     if local:
-        config = replace(config, poll=LOCAL_POLL)
+        config = replace(config, poll=LOCAL_POLL, limits=RateLimits.none())
     return config.tuned_from_env()
 
 
@@ -173,7 +174,12 @@ async def _launch(prepared: Prepared, config: RunnerConfig, view: ProgressView) 
 
 
 def _print_summary(console: Console, result: LaunchResult, prepared: Prepared) -> None:
-    console.print(status_table(result.batch_id, result.rows, limit=SUMMARY_ROWS))
+    rows = result.rows
+    if len(rows) > SUMMARY_ROWS:  # what did not succeed first: the table is cut
+        rows = [r for r in rows if r.state != "succeeded"] + [
+            r for r in rows if r.state == "succeeded"
+        ]
+    console.print(status_table(result.batch_id, rows, limit=SUMMARY_ROWS))
     if result.interrupted:
         what = "left running" if result.left_running else "stopped"
         console.print(

@@ -58,6 +58,7 @@ log = structlog.get_logger("runner.launcher")
 
 STOP_REQUESTED = "stop_requested"  # journal meta: `smrun stop` asks a running launch to stop
 OVER_QUOTA = "ResourceLimitExceeded"
+FOLLOW_FAILED = "Error"  # the Outcome status of a job the runner could not follow to its end
 BATCHED_LOGS_FROM = 10  # from this many jobs with logs, read them with FilterLogEvents
 
 
@@ -96,6 +97,10 @@ def _over_quota(error: BaseException) -> bool:
 def _end_state(outcome: Outcome, stopped_statuses: frozenset[str]) -> str:
     if outcome.succeeded:
         return SUCCEEDED
+    if outcome.status == FOLLOW_FAILED:
+        # The runner lost track of the job (AWS unreachable for longer than the retry budget):
+        # it may still run, so the entry stays open and a resume re-attaches to it.
+        return ERROR
     return STOPPED if outcome.status in stopped_statuses or outcome.stopped_by_runner else FAILED
 
 
@@ -133,6 +138,8 @@ class Launch:
         self.interrupted: str | None = None
         self._states: dict[str, str] = {}  # entry id -> journal state, as last written
         self._handles: dict[str, JobHandle] = {}  # entries submitted, not yet ended
+        # Entry id -> its state once this launch is done with it (None: left unfinished).
+        self._ended: dict[str, asyncio.Future[str | None]] = {}
         self._tails: set[asyncio.Task[Any]] = set()
         self._entry_tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
@@ -160,6 +167,11 @@ class Launch:
         for state in self._states.values():
             self.tally.counts[state] += 1
         unfinished = [row for row in rows if not row.finished]
+        loop = asyncio.get_running_loop()
+        for row in rows:
+            self._ended[row.id] = loop.create_future()
+            if row.finished:
+                self._ended[row.id].set_result(row.state)
         log.info(
             "launch.started",
             batch=self.manifest.batch_id,
@@ -171,8 +183,9 @@ class Launch:
         view = asyncio.create_task(self.view.run(self.tally))
         watcher = asyncio.create_task(self._watch())
         try:
+            entries = {entry.id: entry for entry in self.manifest.entries}
             self._entry_tasks = {
-                row.id: asyncio.create_task(self._run_entry(self.manifest.entry(row.id), row))
+                row.id: asyncio.create_task(self._run_entry(entries[row.id], row))
                 for row in unfinished
             }
             if self._entry_tasks:
@@ -250,6 +263,8 @@ class Launch:
     async def _run_entry(self, entry: Entry, row: Row) -> None:
         ticket = Ticket(entry.id, entry.kind, instance_usage(entry.kind, entry.request))
         try:
+            if row.state in (PENDING, ERROR) and not await self._dependencies_met(entry):
+                return
             handle = await self._submit(entry, row, ticket)
             if handle is not None:
                 await self._follow(entry, handle)
@@ -259,6 +274,33 @@ class Launch:
         finally:
             self._handles.pop(entry.id, None)
             self.admission.release(ticket)
+            state = self._states.get(entry.id)
+            ended = self._ended[entry.id]
+            if not ended.done():
+                ended.set_result(state if state in (SUCCEEDED, FAILED, STOPPED, ERROR) else None)
+
+    async def _dependencies_met(self, entry: Entry) -> bool:
+        """Wait for the entries ``entry`` comes after; False when one did not succeed (then
+        the entry is journaled as an error, retried on resume) or the launch was interrupted
+        first (then it stays pending)."""
+        if not entry.after:
+            return True
+        self.tally.blocked += 1
+        try:
+            for before in entry.after:
+                state = await asyncio.shield(self._ended[before])
+                if state == SUCCEEDED:
+                    continue
+                if state is None or self._stopping:
+                    return False
+                reason = f"not submitted: {before}, which it comes after, ended {state}"
+                await self._record(entry.id, ERROR, Journal.error, reason)
+                self.tally.failed(Failure(entry.id, entry.job_name, "not submitted", reason))
+                log.warning("launch.dependency_failed", entry=entry.id, after=before, state=state)
+                return False
+        finally:
+            self.tally.blocked -= 1
+        return not self._stopping
 
     async def _submit(self, entry: Entry, row: Row, ticket: Ticket) -> JobHandle | None:
         reattach = row.state in (SUBMITTED, RUNNING)
@@ -315,15 +357,19 @@ class Launch:
         self._tail_logs(entry, handle)
         outcome = await handle.wait()
         state = _end_state(outcome, KINDS[entry.kind].states.stopped)
-        await self._record(
-            entry.id,
-            state,
-            Journal.ended,
-            state,
-            status=outcome.status,
-            failure_reason=outcome.failure_reason,
-            outputs=dict(outcome.outputs),
-        )
+        if state == ERROR:
+            reason = f"lost track of the job: {outcome.failure_reason}"
+            await self._record(entry.id, ERROR, Journal.error, reason)
+        else:
+            await self._record(
+                entry.id,
+                state,
+                Journal.ended,
+                state,
+                status=outcome.status,
+                failure_reason=outcome.failure_reason,
+                outputs=dict(outcome.outputs),
+            )
         if state != SUCCEEDED:
             self.tally.failed(
                 Failure(entry.id, handle.name, outcome.status, outcome.failure_reason or "")

@@ -13,6 +13,10 @@
       - kind: processing            # a runner kind, with the raw SageMaker request
         count: 3                    # three copies; {{ index }} is 0, 1, 2
         request: {...}
+      - kind: transform
+        count: 3
+        after: ["prep-{{ index }}"]  # submitted once those succeeded (entry ids or names)
+        request: {...}
 
 Entries with ``inputs`` are converted and checked with the component's ``SPEC`` (defaults
 from the spec) and turned into a request by the component's own ``build_request``. Every
@@ -26,6 +30,10 @@ Defaults' ``inputs`` apply to entries that use ``inputs`` and are ignored where 
 has no such input (so ``region`` and ``role`` can be shared by every component); defaults'
 ``request`` applies to entries that use ``request``.
 
+``after`` names entries (an expanded id like ``xgb-lr-0-1-depth-4``, or an entry's ``name``
+for every expansion of it) that must succeed before this one is submitted; unknown names and
+cycles are problems like any other.
+
 Placeholders: a string that is exactly ``{{ matrix.k }}`` or ``{{ index }}`` becomes the value
 itself (a number stays a number); inside a longer string the value is written as text.
 """
@@ -37,7 +45,7 @@ import itertools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +86,7 @@ COMPONENT_KINDS: dict[str, str] = {
 }
 
 TOP_KEYS = frozenset({"batch", "defaults", "jobs"})
-ENTRY_KEYS = frozenset({"kind", "name", "request", "inputs", "matrix", "count"})
+ENTRY_KEYS = frozenset({"kind", "name", "request", "inputs", "matrix", "count", "after"})
 DEFAULT_KEYS = frozenset({"kind", "request", "inputs"})
 MAX_COUNT = 10_000
 WHOLE = "(manifest)"  # the path of a problem with the manifest as a whole
@@ -107,6 +115,8 @@ class Entry:
     identity: Identity
     component: str | None = None  # the component whose inputs made the request, if any
     source: str = ""  # where in the manifest: "jobs[2]"
+    group: str = ""  # the entry's name before matrix/count expansion
+    after: tuple[str, ...] = ()  # ids of the entries that must succeed first
 
     @property
     def job_name(self) -> str:
@@ -214,6 +224,7 @@ def parse_manifest(
         for index, raw in enumerate(jobs):
             entries.extend(_entries(index, raw, defaults, batch, problems))
         _check_unique(entries, problems)
+        entries = _resolve_after(entries, problems)
     if problems:
         raise ManifestInvalid(_dedupe(problems), source)
     return Manifest(batch_id=batch, entries=entries, source=source)
@@ -281,6 +292,11 @@ def _entries(
         problems.append(Problem(f"{where}.name", "must be a name with letters or digits"))
         name = f"job-{index}"
 
+    after = raw.get("after", [])
+    if isinstance(after, str):
+        after = [after]
+    if not isinstance(after, list) or not all(isinstance(a, str) and a for a in after):
+        problems.append(Problem(f"{where}.after", "must be an entry name or a list of them"))
     combos = _combinations(where, raw.get("matrix"), problems)
     count = _count(where, raw.get("count"), problems)
     if len(problems) > found or kind is None or not isinstance(body, Mapping):
@@ -304,6 +320,7 @@ def _entries(
             at = f"{where}({entry_id})" if expanded else where
             before = len(problems)
             filled = _substitute(body, values, f"{at}.{body_key}", problems)
+            waits_for = _substitute(after, values, f"{at}.after", problems)
             if len(problems) > before:
                 continue
             identity = Identity(batch, entry_id)
@@ -322,7 +339,16 @@ def _entries(
                 request = filled
             _validate(KINDS[kind], request, identity, f"{at}.request", problems)
             results.append(
-                Entry(entry_id, kind, request, identity, component=component, source=where)
+                Entry(
+                    entry_id,
+                    kind,
+                    request,
+                    identity,
+                    component=component,
+                    source=where,
+                    group=slug(name),
+                    after=tuple(str(a) for a in waits_for),
+                )
             )
     return results
 
@@ -395,6 +421,59 @@ def _check_unique(entries: list[Entry], problems: list[Problem]) -> None:
                     f"id {entry.id!r} is already used by {first.source}; give a distinct name",
                 )
             )
+
+
+def _resolve_after(entries: list[Entry], problems: list[Problem]) -> list[Entry]:
+    """Each entry's ``after`` names as entry ids; unknown names and cycles are problems."""
+    ids = {entry.id for entry in entries}
+    groups: dict[str, list[str]] = {}
+    for entry in entries:
+        groups.setdefault(entry.group, []).append(entry.id)
+    resolved: list[Entry] = []
+    for entry in entries:
+        wanted: list[str] = []
+        for name in entry.after:
+            found = [name] if name in ids else groups.get(slug(name), [])
+            if not found:
+                problems.append(
+                    Problem(f"{entry.source}.after", f"no entry named {name!r} in the manifest")
+                )
+            elif entry.id in found:
+                problems.append(Problem(f"{entry.source}.after", f"{name!r} is the entry itself"))
+            wanted.extend(i for i in found if i not in wanted and i != entry.id)
+        resolved.append(replace(entry, after=tuple(wanted)))
+    cycle = _find_cycle({entry.id: entry.after for entry in resolved})
+    if cycle:
+        first = next(entry for entry in resolved if entry.id == cycle[0])
+        problems.append(
+            Problem(f"{first.source}.after", f"entries wait for each other: {' -> '.join(cycle)}")
+        )
+    return resolved
+
+
+def _find_cycle(edges: Mapping[str, tuple[str, ...]]) -> list[str] | None:
+    """A cycle in the ``after`` graph, as the ids along it (first one repeated), or None.
+    Iterative: a long chain of steps must not hit Python's recursion limit."""
+    done: set[str] = set()
+    for start in edges:
+        if start in done:
+            continue
+        path: list[str] = [start]
+        on_path = {start}
+        branches = [iter(edges.get(start, ()))]
+        while branches:
+            nxt = next(branches[-1], None)
+            if nxt is None:
+                done.add(path[-1])
+                on_path.discard(path.pop())
+                branches.pop()
+            elif nxt in on_path:
+                return [*path[path.index(nxt) :], nxt]
+            elif nxt not in done:
+                path.append(nxt)
+                on_path.add(nxt)
+                branches.append(iter(edges.get(nxt, ())))
+    return None
 
 
 # --- placeholders ----------------------------------------------------------------------------

@@ -55,6 +55,7 @@ class Tally:
     failures: deque[Failure] = field(default_factory=lambda: deque(maxlen=5))
     refusals: int = 0  # ResourceLimitExceeded answers taken as backpressure
     waiting: int = 0  # entries waiting for room (concurrency, limits, paused quotas)
+    blocked: int = 0  # entries waiting for those they come after
     paused: list[str] = field(default_factory=list)
 
     @property
@@ -99,6 +100,7 @@ class Tally:
             "total": self.total,
             **{state: self.counts[state] for state in STATES},
             "waiting": self.waiting,
+            **({"blocked": self.blocked} if self.blocked else {}),
             "per_minute": round(self.per_minute(), 1),
             "eta_s": None if eta is None else round(eta),
             "elapsed_s": round(time.monotonic() - self.started, 1),
@@ -137,8 +139,10 @@ def render(tally: Tally) -> RenderableType:
     counts.add_row(*(Text(state, style=STATE_STYLES[state]) for state in STATES))
     counts.add_row(*(Text(str(tally.counts[state]), style="bold") for state in STATES))
     parts: list[RenderableType] = [header, counts]
-    if tally.waiting or tally.paused:
+    if tally.waiting or tally.paused or tally.blocked:
         note = f"{tally.waiting} waiting for room"
+        if tally.blocked:
+            note += f", {tally.blocked} waiting for the entries they come after"
         if tally.paused:
             note += f"; quota full (ResourceLimitExceeded), paused: {', '.join(tally.paused)}"
         parts.append(Text(note, style="yellow"))

@@ -48,8 +48,18 @@ def test_make_demo_runs_the_batch_to_the_end(tmp_path: Path) -> None:
     records = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
     assert len(records) == 50
     assert sorted(r["state"] for r in records).count("succeeded") == 47
+    kinds = {r["kind"] for r in records if r["state"] == "succeeded"}
+    assert kinds == {
+        "training",
+        "tuning",
+        "processing",
+        "model",
+        "transform",
+        "endpoint_config",
+        "endpoint",
+    }
     summary = json.loads((out / "summary.json").read_text())
     assert summary["states"]["failed"] == 3
     assert (out / "report.csv").read_text().count("\n") == 51
     logs = list((out / "logs").glob("*.log"))
-    assert len(logs) >= 44  # every training, tuning and processing job
+    assert len(logs) >= 44  # every training, tuning, processing and transform job

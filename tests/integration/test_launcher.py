@@ -270,3 +270,38 @@ def emulator_config() -> Any:
     return EmulatorConfig(
         job_duration=1.0, stop_duration=0.2, late_event_delay=0.2, check_responses=True
     )
+
+
+async def test_an_entry_is_submitted_only_after_those_it_comes_after_succeed(
+    emulator: Any, tmp_path: Path
+) -> None:
+    prep_ok = raw_job("processing", 0.5)
+    prep_bad = raw_job("processing", 0.3, fail="ClientError: bad shard")
+    data = manifest(
+        entry("prep-0", "processing", prep_ok),
+        entry("prep-1", "processing", prep_bad),
+        {
+            "name": "fit",
+            "kind": "training",
+            "count": 2,
+            "after": "prep-{{ index }}",
+            "request": raw_job("training", 0.3),
+        },
+        {"name": "report", "kind": "processing", "after": "fit", "request": prep_ok},
+    )
+    result = await launch(emulator.url, data, tmp_path)
+    states = {row.id: row.state for row in result.rows}
+    assert states == {
+        "prep-0": "succeeded",
+        "prep-1": "failed",
+        "fit-0": "succeeded",
+        "fit-1": "error",  # never submitted: what it comes after failed
+        "report": "error",  # and so on down the line
+    }
+    reasons = {row.id: row.failure_reason for row in result.rows}
+    assert reasons["fit-1"] == "not submitted: prep-1, which it comes after, ended failed"
+    assert reasons["report"] == "not submitted: fit-1, which it comes after, ended error"
+    jobs = {row["name"]: row for row in (await fetch_stats(emulator.url))["jobs"]}
+    by_id = {row.id: row.job_name for row in result.rows}
+    assert jobs[by_id["fit-0"]]["created_at"] >= jobs[by_id["prep-0"]]["ended_at"]
+    assert by_id["fit-1"] not in jobs and by_id["report"] not in jobs

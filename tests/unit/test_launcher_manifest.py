@@ -429,3 +429,59 @@ def test_the_same_problem_in_every_expansion_of_a_sweep_is_one_line() -> None:
         manifest({"kind": "processing", "name": "shard", "count": 5, "request": request})
     )
     assert found == ["jobs[0](shard-0 and 4 more).request.RoleArn: is required"]
+
+
+def test_after_names_entries_or_every_expansion_of_one() -> None:
+    result = parse_manifest(
+        manifest(
+            {"kind": "processing", "name": "prep", "count": 2, "request": raw_processing()},
+            {
+                "kind": "processing",
+                "name": "post",
+                "count": 2,
+                "after": "prep-{{ index }}",
+                "request": raw_processing(),
+            },
+            {
+                "kind": "processing",
+                "name": "last",
+                "after": ["prep", "post-1"],
+                "request": raw_processing(),
+            },
+        )
+    )
+    after = {entry.id: entry.after for entry in result.entries}
+    assert after == {
+        "prep-0": (),
+        "prep-1": (),
+        "post-0": ("prep-0",),
+        "post-1": ("prep-1",),
+        "last": ("prep-0", "prep-1", "post-1"),
+    }
+
+
+def test_after_refuses_unknown_names_itself_and_cycles() -> None:
+    found = problems_of(
+        manifest(
+            {"kind": "processing", "name": "a", "after": "b", "request": raw_processing()},
+            {"kind": "processing", "name": "b", "after": ["c"], "request": raw_processing()},
+            {"kind": "processing", "name": "c", "after": "a", "request": raw_processing()},
+            {"kind": "processing", "name": "d", "after": "nope", "request": raw_processing()},
+            {"kind": "processing", "name": "e", "after": "e", "request": raw_processing()},
+            {"kind": "processing", "name": "f", "after": 3, "request": raw_processing()},
+        )
+    )
+    assert found == [
+        "jobs[5].after: must be an entry name or a list of them",
+        "jobs[3].after: no entry named 'nope' in the manifest",
+        "jobs[4].after: 'e' is the entry itself",
+        "jobs[0].after: entries wait for each other: a -> b -> c -> a",
+    ]
+
+
+def test_a_long_chain_of_steps_is_no_cycle() -> None:
+    steps = [{"kind": "processing", "name": "s0", "request": raw_processing()}] + [
+        {"kind": "processing", "name": f"s{i}", "after": f"s{i - 1}", "request": raw_processing()}
+        for i in range(1, 3000)
+    ]
+    assert len(parse_manifest(manifest(*steps)).entries) == 3000
