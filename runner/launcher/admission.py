@@ -180,7 +180,10 @@ class Admission:
     def _grant(self) -> None:
         now = time.monotonic()
         remaining: list[tuple[Ticket, asyncio.Future[None]]] = []
-        for ticket, granted in self._waiters:
+        for position, (ticket, granted) in enumerate(self._waiters):
+            if self.in_flight >= self.concurrency:  # no one else fits: stop scanning
+                remaining.extend(self._waiters[position:])
+                break
             if granted.done():
                 continue
             if self._fits(ticket, now):
