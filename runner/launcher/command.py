@@ -167,6 +167,18 @@ async def _launch(prepared: Prepared, config: RunnerConfig, view: ProgressView) 
             loop.add_signal_handler(sig, on_signal, sig)
         try:
             return await launch.run()
+        except asyncio.CancelledError:
+            # A second signal: stop waiting for jobs to stop. The journal has what happened;
+            # a resume re-attaches to whatever is still in flight.
+            rows = await launch.journal.call(Journal.rows)
+            return LaunchResult(
+                batch_id=prepared.manifest.batch_id,
+                counts=await launch.journal.call(Journal.counts),
+                rows=rows,
+                interrupted=launch.interrupted,
+                left_running=True,
+                reports=None,
+            )
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)

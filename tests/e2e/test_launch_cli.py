@@ -163,3 +163,27 @@ async def test_status_and_stop_from_another_shell(emulator: Any, tmp_path: Path)
 
     code, _, stderr = await smrun("status", str(tmp_path / "nothing.sqlite"))
     assert code == 2 and "no such journal" in stderr
+
+
+async def test_a_second_signal_stops_waiting_for_jobs_to_stop(tmp_path: Path) -> None:
+    from runner.emulator.server import EmulatorServer
+    from runner.emulator.state import EmulatorConfig
+
+    # Jobs take a minute to stop: the first SIGINT asks, the second stops waiting.
+    async with EmulatorServer(EmulatorConfig(job_duration=120, stop_duration=60)) as emulator:
+        data = manifest(entry("long", "training", raw_job("training", 120), count=2))
+        path, out = write_manifest(tmp_path, data), tmp_path / "out"
+        journal = out / "journal.sqlite"
+        process = await start_smrun(*launch_args(emulator.url, path, out))
+        await wait_for(lambda: list(journal_states(journal).values()).count("running") == 2)
+        process.send_signal(signal.SIGINT)
+        await wait_for(
+            lambda: all(j["stop_requested_at"] for j in emulator.emulator.stats()["jobs"])
+        )
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            stdout, stderr = await process.communicate()
+    assert process.returncode == 130, stderr.decode()[-2000:]
+    assert "interrupted (SIGINT)" in stdout.decode()
+    # Still stopping in SageMaker: journaled in flight, for a resume to see them end.
+    assert sorted(journal_states(journal).values()) == ["running", "running"]
