@@ -129,6 +129,11 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         "--no-job-logs", action="store_true", help="do not write a log file per job"
     )
     parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and show what would be submitted or re-attached; create nothing",
+    )
+    parser.add_argument(
         "--leave-running",
         action="store_true",
         help="on SIGINT/SIGTERM leave jobs running (resume later) instead of stopping them",
@@ -157,10 +162,14 @@ def _stop_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 def _run_launch(args: argparse.Namespace) -> int:
     from runner.config import AwsTarget
     from runner.launcher.admission import parse_limit
-    from runner.launcher.command import UsageError, prepare_launch, run_launch
+    from runner.launcher.command import UsageError, prepare_launch, run_launch, show_plan
     from runner.launcher.launch import LaunchOptions
 
     try:
+        if args.dry_run:
+            return show_plan(
+                args.manifest, journal_path=args.journal, output=args.output, batch_id=args.batch_id
+            )
         if args.concurrency < 1:
             raise UsageError("--concurrency: must be at least 1")
         try:

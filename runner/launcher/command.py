@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import structlog
 from botocore.exceptions import BotoCoreError
 from rich.console import Console
+from rich.table import Table
 
 from runner.config import AwsTarget, PollPolicy, RateLimits, RunnerConfig
 from runner.core import Runner
@@ -79,6 +80,56 @@ def default_output(manifest: Manifest) -> Path:
     return Path("smrun-runs") / manifest.batch_id
 
 
+def read_manifest(path: str | Path, batch_id: str | None = None) -> Manifest:
+    try:
+        return load_manifest(path, batch_id=batch_id)
+    except ManifestInvalid as invalid:
+        raise UsageError(str(invalid)) from None
+
+
+def show_plan(
+    manifest_path: str | Path,
+    *,
+    journal_path: str | Path | None,
+    output: str | Path | None,
+    batch_id: str | None = None,
+    console: Console | None = None,
+) -> int:
+    """``--dry-run``: validate, then show what a launch would do with each entry (submit,
+    re-attach, leave finished), creating nothing (not even the journal)."""
+    console = console or _console()
+    manifest = read_manifest(manifest_path, batch_id)
+    out = Path(output) if output else default_output(manifest)
+    path = Path(journal_path) if journal_path else out / "journal.sqlite"
+    known: dict[str, str] = {}
+    if path.exists():
+        with open_journal(path) as journal:
+            if journal.batch_id != manifest.batch_id:
+                raise UsageError(
+                    f"journal {path}: journal of batch {journal.batch_id!r}, "
+                    f"not {manifest.batch_id!r}"
+                )
+            known = {row.id: row.state for row in journal.rows()}
+    actions = {
+        "pending": "submit",
+        "error": "submit again",
+        "submitted": "re-attach",
+        "running": "re-attach",
+    }
+    table = Table(title=f"batch {manifest.batch_id}: {len(manifest.entries)} entries (dry run)")
+    for column in ("entry", "kind", "job name", "after", "journal", "a launch would"):
+        table.add_column(column, overflow="fold")
+    plan: dict[str, int] = {}
+    for entry in manifest.entries:
+        state = known.get(entry.id, "new")
+        action = "submit" if state == "new" else actions.get(state, "leave (finished)")
+        plan[action] = plan.get(action, 0) + 1
+        table.add_row(entry.id, entry.kind, entry.job_name, ", ".join(entry.after), state, action)
+    console.print(table)
+    console.print("; ".join(f"{count} to {action}" for action, count in plan.items()))
+    return EXIT_OK
+
+
 def prepare_launch(
     manifest_path: str | Path,
     *,
@@ -88,12 +139,7 @@ def prepare_launch(
     batch_id: str | None = None,
 ) -> Prepared:
     """Load and validate the manifest, open (or resume) its journal. Raises UsageError."""
-    try:
-        manifest = load_manifest(manifest_path, batch_id=batch_id)
-    except ManifestInvalid as invalid:
-        raise UsageError(str(invalid)) from None
-    except OSError as error:
-        raise UsageError(f"{manifest_path}: {error.strerror or error}") from None
+    manifest = read_manifest(manifest_path, batch_id)
     out = Path(output) if output else default_output(manifest)
     out.mkdir(parents=True, exist_ok=True)
     path = Path(journal_path) if journal_path else out / "journal.sqlite"

@@ -187,3 +187,21 @@ async def test_a_second_signal_stops_waiting_for_jobs_to_stop(tmp_path: Path) ->
     assert "interrupted (SIGINT)" in stdout.decode()
     # Still stopping in SageMaker: journaled in flight, for a resume to see them end.
     assert sorted(journal_states(journal).values()) == ["running", "running"]
+
+
+async def test_a_dry_run_shows_the_plan_and_creates_nothing(emulator: Any, tmp_path: Path) -> None:
+    data = manifest(
+        entry("prep", "processing", raw_job("processing", 0.3)),
+        {"name": "fit", "kind": "training", "after": "prep", "request": raw_job("training", 0.3)},
+    )
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    code, stdout, stderr = await smrun(*launch_args(emulator.url, path, out, "--dry-run"))
+    assert code == 0, stderr
+    assert "2 to submit" in stdout and "TrainingJob-fit-" in stdout
+    assert not (out / "journal.sqlite").exists()
+    assert not any(op.startswith("Create") for op in (await fetch_stats(emulator.url))["calls"])
+
+    code, _, _ = await smrun(*launch_args(emulator.url, path, out))
+    assert code == 0
+    code, stdout, _ = await smrun(*launch_args(emulator.url, path, out, "--dry-run"))
+    assert code == 0 and "2 to leave (finished)" in stdout
