@@ -23,12 +23,28 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Admission", "AdmissionClosed", "Ticket", "parse_limit"]
+from runner.kinds import KINDS
+
+__all__ = ["Admission", "AdmissionClosed", "Ticket", "limit_problem", "parse_limit"]
 
 
 class AdmissionClosed(Exception):
     """The batch is stopping: no more jobs are admitted."""
+
+
+def limit_problem(key: str, value: Any) -> str | None:
+    """What is wrong with limit ``key: value`` (``training: 20``,
+    ``training:ml.p3.2xlarge: 8``), or None."""
+    kind, _, instance_type = key.partition(":")
+    if kind not in KINDS:
+        return f"{kind!r} is not a job kind (valid: {', '.join(KINDS)})"
+    if ":" in key and not instance_type.startswith("ml."):
+        return f"{instance_type!r} is not an instance type (like ml.m5.xlarge)"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return f"must be a whole number of at least 1, got {value!r}"
+    return None
 
 
 def parse_limit(text: str) -> tuple[str, int]:
@@ -38,6 +54,9 @@ def parse_limit(text: str) -> tuple[str, int]:
         raise ValueError(
             f"limit {text!r}: expected KIND=N or KIND:INSTANCE_TYPE=N with N a whole number"
         )
+    problem = limit_problem(key.strip(), int(value))
+    if problem:
+        raise ValueError(f"limit {text!r}: {problem}")
     return key.strip(), int(value)
 
 

@@ -133,7 +133,9 @@ class Launch:
         self.options = options or LaunchOptions()
         self.view = view or LineView()
         self.console_sink = console_sink or TextSink(show_job=True)
-        self.admission = Admission(self.options.concurrency, self.options.limits)
+        # The manifest's limits, with the options' (the command line's) over them.
+        limits = {**manifest.limits, **self.options.limits}
+        self.admission = Admission(self.options.concurrency, limits)
         self.tally = Tally(manifest.batch_id, counts={})
         self.interrupted: str | None = None
         self._states: dict[str, str] = {}  # entry id -> journal state, as last written

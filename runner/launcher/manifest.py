@@ -1,6 +1,7 @@
 """Read a launcher manifest (YAML or JSON) into validated entries, or every problem it has.
 
     batch: nightly-sweep            # optional; else derived from the file's path and content
+    limits: {training: 20, "training:ml.p3.2xlarge": 8}   # jobs of a kind, instances of a type
     defaults:                       # deep-merged into every entry; the entry wins
       inputs: {region: us-east-1, role: arn:aws:iam::123456789012:role/sm}
     jobs:
@@ -45,13 +46,14 @@ import itertools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from runner.kinds import ENDPOINT_UPDATE, KINDS, JobKind
+from runner.launcher.admission import limit_problem
 from runner.naming import (
     DIGEST_TAG,
     IDENTITY_TAG,
@@ -85,7 +87,7 @@ COMPONENT_KINDS: dict[str, str] = {
     "workteam": "workteam",
 }
 
-TOP_KEYS = frozenset({"batch", "defaults", "jobs"})
+TOP_KEYS = frozenset({"batch", "defaults", "jobs", "limits"})
 ENTRY_KEYS = frozenset({"kind", "name", "request", "inputs", "matrix", "count", "after"})
 DEFAULT_KEYS = frozenset({"kind", "request", "inputs"})
 MAX_COUNT = 10_000
@@ -137,6 +139,8 @@ class Manifest:
     batch_id: str
     entries: list[Entry]
     source: str = ""
+    # "training" -> jobs in flight, "training:ml.p3.2xlarge" -> instances (launcher admission)
+    limits: Mapping[str, int] = field(default_factory=dict)
 
     def entry(self, entry_id: str) -> Entry:
         for entry in self.entries:
@@ -216,6 +220,7 @@ def parse_manifest(
                 Problem(f"defaults.{key}", f"must be a mapping, got {_type(defaults[key])}")
             )
 
+    limits = _limits(data.get("limits"), problems)
     jobs = data.get("jobs")
     entries: list[Entry] = []
     if not isinstance(jobs, list) or not jobs:
@@ -227,7 +232,23 @@ def parse_manifest(
         entries = _resolve_after(entries, problems)
     if problems:
         raise ManifestInvalid(_dedupe(problems), source)
-    return Manifest(batch_id=batch, entries=entries, source=source)
+    return Manifest(batch_id=batch, entries=entries, source=source, limits=limits)
+
+
+def _limits(value: Any, problems: list[Problem]) -> dict[str, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.append(Problem("limits", f"must be a mapping, got {_type(value)}"))
+        return {}
+    limits: dict[str, int] = {}
+    for key, limit in value.items():
+        problem = limit_problem(str(key), limit)
+        if problem:
+            problems.append(Problem(f"limits.{key}", problem))
+        else:
+            limits[str(key)] = int(limit)
+    return limits
 
 
 def _batch_field(value: Any, problems: list[Problem]) -> str | None:

@@ -130,12 +130,13 @@ async def test_limits_cap_jobs_per_kind_and_instances_per_type(
         ),
         entry("small", "processing", raw_job("processing", 0.6), count=6),
     )
+    data["limits"] = {"training": 5, "processing:ml.c5.xlarge": 4}  # the manifest's
     result = await launch(
         emulator.url,
         data,
         tmp_path,
         concurrency=20,
-        limits={"training": 2, "processing:ml.c5.xlarge": 4},
+        limits={"training": 2},  # over it
     )
     assert result.all_succeeded
     rows = (await fetch_stats(emulator.url))["jobs"]

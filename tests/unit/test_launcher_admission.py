@@ -139,3 +139,10 @@ async def test_reattached_jobs_count_whatever_the_limits() -> None:
     await admission.acquire(ticket("a"))
     await asyncio.wait_for(admission.acquire(ticket("b"), force=True), 1)
     assert admission.in_flight == 2
+
+
+def test_limits_name_a_job_kind_and_an_instance_type() -> None:
+    with pytest.raises(ValueError, match="'train' is not a job kind"):
+        parse_limit("train=3")
+    with pytest.raises(ValueError, match=r"'p3\.2xlarge' is not an instance type"):
+        parse_limit("training:p3.2xlarge=3")

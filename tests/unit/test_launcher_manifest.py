@@ -485,3 +485,16 @@ def test_a_long_chain_of_steps_is_no_cycle() -> None:
         for i in range(1, 3000)
     ]
     assert len(parse_manifest(manifest(*steps)).entries) == 3000
+
+
+def test_limits_in_the_manifest_are_checked_and_kept() -> None:
+    data = manifest({"kind": "processing", "request": raw_processing()})
+    ok = parse_manifest({**data, "limits": {"processing": 3, "training:ml.p3.2xlarge": 8}})
+    assert ok.limits == {"processing": 3, "training:ml.p3.2xlarge": 8}
+    found = problems_of({**data, "limits": {"procesing": 3, "training": 0, "transform:x": 1}})
+    assert found == [
+        "limits.procesing: 'procesing' is not a job kind (valid: training, tuning, processing, "
+        "transform, labeling, model, endpoint_config, endpoint, endpoint_update, workteam)",
+        "limits.training: must be a whole number of at least 1, got 0",
+        "limits.transform:x: 'x' is not an instance type (like ml.m5.xlarge)",
+    ]
