@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo emulator bench-emulator clean
+.PHONY: test lint typecheck pytest demo emulator bench-emulator bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ emulator: $(STAMP)
 ## make bench-emulator: Describe calls/s the emulator serves on one core
 bench-emulator: $(STAMP)
 	$(BIN)/python -m benchmarks.emulator_throughput
+
+## make bench: the load benchmarks, ours against the old ways (about 20 minutes); writes
+## benchmarks/results/<date>.json, its charts and benchmarks/README.md
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.load
+
+## make bench-quick: the same at N = 100 with short jobs, in under 2 minutes
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.load --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,185 @@
+"""The emulator a strategy runs against: a process of its own, ``aws-like`` quotas.
+
+``python -m benchmarks.load.emulator --port 0 [--create-rate 100] [--describe-rate 100]``
+
+Every quota is the ``aws-like`` profile's (``runner/emulator/quotas.py``: ListTrainingJobs
+2/s, Stop* 10/s, GetLogEvents 25/s, FilterLogEvents 5/s, ...) except two that the time
+compression (``workload``) would otherwise turn into the whole measurement: Create* and
+Describe* are raised to ``--create-rate`` and ``--describe-rate`` per second. With jobs that
+end 30x sooner than on AWS, the calls every job costs once (its Create; the runner's lookup
+before Create and its final Describe for outputs) arrive 30x faster too: at aws-like rates
+(Create 2/s, Describe 20/s) 10,000 jobs would take 83 minutes to submit. The baselines poll
+with Describe, so they get the same raised quota: the comparison is conservative.
+
+Besides the emulator's own ``GET /_emulator/stats``, this process records when each Stop*
+request arrived, for which job, and how it was answered (``GET /_bench/stops``): the SIGTERM
+figures are the time from the signal until every job's Stop had been *received* once
+(throttled or not), and until the last one was *accepted*.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from runner.emulator.quotas import AWS_LIKE_RATES, Quotas, Rate
+from runner.emulator.server import create_app
+from runner.emulator.state import Emulator, EmulatorConfig
+
+LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
+STOPS_KEY = web.AppKey("stops", list)
+REPO = Path(__file__).parents[2]
+
+
+def bench_rates(create_rate: float, describe_rate: float) -> dict[str, Rate]:
+    rates = dict(AWS_LIKE_RATES)
+    rates["Create*"] = Rate(create_rate, create_rate)
+    rates["Describe*"] = Rate(describe_rate, describe_rate)
+    return rates
+
+
+@web.middleware
+async def _record_stops(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    target = request.headers.get("X-Amz-Target", "")
+    if not target.startswith("SageMaker.Stop"):
+        return await handler(request)
+    received = time.time()
+    try:
+        body = json.loads(await request.read() or b"{}")  # aiohttp keeps it for the handler
+        name = next((str(v) for k, v in body.items() if k.endswith("Name")), "")
+    except ValueError:
+        name = ""
+    response = await handler(request)
+    request.app[STOPS_KEY].append([received, response.status, name])
+    return response
+
+
+async def _stops(request: web.Request) -> web.Response:
+    return web.json_response({"stops": request.app[STOPS_KEY]})
+
+
+async def serve(args: argparse.Namespace) -> None:
+    config = EmulatorConfig(
+        profile="aws-like",
+        stop_duration=args.stop_duration,
+        log_lines=args.log_lines,
+    )
+    emulator = Emulator(config)
+    emulator.quotas = Quotas(bench_rates(args.create_rate, args.describe_rate))
+    app = create_app(emulator)
+    app[STOPS_KEY] = []
+    app.middlewares.append(_record_stops)
+    app.router.add_get("/_bench/stops", _stops)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    await web.SockSite(runner, sock, backlog=4096).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"benchmark emulator listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load.emulator")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--create-rate", type=float, default=100.0)
+    parser.add_argument("--describe-rate", type=float, default=100.0)
+    parser.add_argument("--stop-duration", type=float, default=1.0)
+    parser.add_argument("--log-lines", type=int, default=20)
+    asyncio.run(serve(parser.parse_args(argv)))
+    return 0
+
+
+class EmulatorProcess:
+    """The harness's handle on one emulator process: start, read its figures, stop."""
+
+    def __init__(
+        self, *, create_rate: float, describe_rate: float, stop_duration: float, log: Path
+    ) -> None:
+        self._log = log.open("w")
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.load.emulator",
+            "--create-rate",
+            str(create_rate),
+            "--describe-rate",
+            str(describe_rate),
+            "--stop-duration",
+            str(stop_duration),
+        ]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=REPO
+        )
+        self.url = self._wait_for_url(timeout=60)
+
+    def _wait_for_url(self, timeout: float) -> str:
+        lines: list[str] = []
+        assert self.process.stdout is not None
+        stdout = self.process.stdout
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        match = LISTENING.search(lines[0]) if lines else None
+        if match is None:
+            self.stop()
+            raise RuntimeError(f"the benchmark emulator did not start: {lines!r}")
+        return match.group(1)
+
+    def _get(self, path: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=120) as response:
+            data: dict[str, Any] = json.loads(response.read())
+            return data
+
+    def stats(self) -> dict[str, Any]:
+        return self._get("/_emulator/stats")
+
+    def stops(self) -> list[tuple[float, int, str]]:
+        """(received at, HTTP status, job name) of every Stop* request."""
+        return [
+            (float(at), int(status), str(name))
+            for at, status, name in self._get("/_bench/stops")["stops"]
+        ]
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Runs the phases: for each size and strategy, a fresh emulator process and a strategy process.
+
+Strategies run one after another, never at once: on a small machine two runs would share the
+cores, and each one's CPU, lag and latency would be the other's too. Every run of one
+invocation uses the same quotas, the same jobs (seeded) and the same pace of submission.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.load.emulator import REPO, EmulatorProcess
+from benchmarks.load.metrics import run_figures, sigterm_figures
+from benchmarks.load.spec import READY, RunResult, RunSpec
+from benchmarks.load.workload import STRATEGIES, Profile, plan_jobs
+
+SLACK_S = 120.0  # beyond a strategy's own deadline before the harness kills it
+
+
+class StrategyProcess:
+    """``python -m benchmarks.load.strategy SPEC`` with its stderr in a file."""
+
+    def __init__(self, spec_path: Path, log: Path) -> None:
+        self._log = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.load.strategy", str(spec_path)],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            cwd=REPO,
+        )
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.strip() == READY:
+                self.ready.set()
+
+    def wait(self, timeout: float) -> tuple[int | None, bool]:
+        """(exit code, killed)."""
+        try:
+            code = self.process.wait(timeout=max(timeout, 0.1))
+            killed = False
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+            killed = True
+        self._log.close()
+        return code, killed
+
+
+def run_one(
+    profile: Profile,
+    *,
+    strategy: str,
+    size: int,
+    phase: str,
+    workdir: Path,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """One strategy at one size, in one phase: its figures."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    jobs = plan_jobs(profile, size, long_running=phase == "sigterm")
+    ramp = profile.ramp(size)
+    finals = size / (0.9 * profile.describe_rate)  # ours' final Describes, at its budget
+    deadline = ramp + profile.duration_max + max(finals, 30.0) + 12 * profile.interval
+    spec = RunSpec(
+        strategy=strategy,
+        url="",
+        phase=phase,
+        interval=profile.interval,
+        jobs=jobs,
+        deadline=deadline if phase == "run" else 24 * 3600.0,
+        drain_limit=profile.drain_limit,
+        create_rate=profile.create_rate,
+        describe_rate=profile.describe_rate,
+        workdir=str(workdir),
+        result_path=str(workdir / "result.json"),
+    )
+    emulator = EmulatorProcess(
+        create_rate=profile.create_rate,
+        describe_rate=profile.describe_rate,
+        stop_duration=profile.stop_duration,
+        log=workdir / "emulator.log",
+    )
+    started = time.time()
+    try:
+        spec.url = emulator.url
+        spec_path = workdir / "spec.json"
+        spec.dump(spec_path)
+        process = StrategyProcess(spec_path, workdir / "strategy.log")
+        signalled_at = 0.0
+        if phase == "sigterm":
+            if not process.ready.wait(timeout=ramp + 120):
+                raise RuntimeError(f"{strategy} never finished submitting: see {workdir}")
+            time.sleep(profile.sigterm_settle)
+            signalled_at = time.time()
+            process.process.send_signal(signal.SIGTERM)
+            code, killed = process.wait(timeout=profile.grace)
+        else:
+            code, killed = process.wait(timeout=deadline + profile.drain_limit + SLACK_S)
+        result_path = Path(spec.result_path)
+        result = RunResult.load(result_path) if result_path.exists() else None
+        stats = emulator.stats()
+        stops = emulator.stops()
+        emulator_cpu = emulator.cpu_seconds()
+    finally:
+        emulator.stop()
+    if phase == "sigterm":
+        figures = sigterm_figures(
+            spec, result, stats, stops, signalled_at=signalled_at, exit_code=code, killed=killed
+        )
+    else:
+        figures = run_figures(profile, spec, result, stats, emulator_cpu)
+        if code != 0:
+            figures["exit_code"] = code
+    figures.update(strategy=strategy, size=size, phase=phase)
+    say(
+        f"  {phase:7} {strategy:8} N={size:<6} {time.time() - started:6.1f} s  "
+        + _headline(figures)
+    )
+    return figures
+
+
+def _headline(figures: dict[str, Any]) -> str:
+    if figures["phase"] == "sigterm":
+        return (
+            f"every Stop received {figures['to_every_stop_request_s']} s after SIGTERM "
+            f"({figures['jobs_stop_requested']}/{figures['in_flight_at_signal']} jobs), "
+            f"{figures['jobs_stop_accepted']} accepted, last at {figures['to_last_stop_accepted_s']} s"
+        )
+    return (
+        f"detected {figures['detected']}/{figures['ended']}, p99 {figures['latency_p99_s']} s, "
+        f"status/job-min {figures['status_calls_per_job_minute']}, "
+        f"throttled {figures['throttled']}, cpu {figures.get('cpu_s')} s, "
+        f"rss {figures.get('peak_rss_mb')} MB"
+    )
+
+
+def run_all(
+    profile: Profile,
+    strategies: tuple[str, ...] = STRATEGIES,
+    say: Callable[[str], None] = print,
+    keep: Path | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Every phase of ``profile``; the results document (without its report-level fields).
+
+    A run that fails is recorded under ``failed`` and the others go on; ``progress`` gets the
+    document so far after every run (so a long invocation never loses what it measured).
+    """
+    runs: list[dict[str, Any]] = []
+    sigterms: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    started = time.time()
+
+    def document() -> dict[str, Any]:
+        return {
+            "profile": profile.as_dict(),
+            "machine": _machine(),
+            "wall_s": round(time.time() - started, 1),
+            "runs": runs,
+            "sigterm": sigterms,
+            "skipped": skipped,
+            "failed": failed,
+        }
+
+    def attempt(into: list[dict[str, Any]], **run: Any) -> None:
+        try:
+            into.append(run_one(profile, say=say, **run))
+        except Exception as error:  # one broken run must not lose the others
+            say(f"  {run['phase']:7} {run['strategy']:8} N={run['size']:<6} FAILED: {error}")
+            failed.append(
+                {key: run[key] for key in ("strategy", "size", "phase")} | {"error": str(error)}
+            )
+        if progress is not None:
+            progress(document())
+
+    with tempfile.TemporaryDirectory(prefix="smrun-load-") as temporary:
+        root = keep or Path(temporary)
+        for size in profile.sizes:
+            for strategy in strategies:
+                if not profile.cap(strategy, size):
+                    skipped.append(
+                        {
+                            "strategy": strategy,
+                            "size": size,
+                            "reason": f"capped at N={profile.caps[strategy]}",
+                        }
+                    )
+                    continue
+                workdir = root / f"run-{strategy}-{size}"
+                attempt(runs, strategy=strategy, size=size, phase="run", workdir=workdir)
+        if profile.sigterm_size:
+            for strategy in (s for s in strategies if s in profile.sigterm_strategies):
+                size = profile.sigterm_size
+                workdir = root / f"sigterm-{strategy}-{size}"
+                attempt(sigterms, strategy=strategy, size=size, phase="sigterm", workdir=workdir)
+    return document()
+
+
+def _machine() -> dict[str, Any]:
+    import platform
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }

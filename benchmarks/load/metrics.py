@@ -1,0 +1,195 @@
+"""The figures of one run, from the emulator's records and the strategy's own.
+
+Detection latency is the strategy's wall clock when it knew a job had ended minus the
+emulator's true end (``ended_at`` in ``/_emulator/stats``): both are ``time.time()`` on the
+same machine (the emulator's clock is ``time.time``). "Per job-minute" divides by the sum of
+the jobs' run times (creation to end, from the emulator). Status calls are every SageMaker
+Describe*/List* request the emulator received, throttled or not; Logs calls are every
+CloudWatch Logs request.
+
+"Polling" status calls leave out the calls a strategy makes once per job whatever its length:
+ours looks each job up before creating it (idempotent submission) and Describes it once at its
+end for its outputs; the baselines make no such calls (their last Describe is an ordinary
+poll). Time compression makes these fixed calls ~30x heavier per job-minute than on AWS, so
+the polling figure is the one that compares with AWS.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks.load.spec import RunResult, RunSpec
+from benchmarks.load.workload import Profile
+from runner.emulator.logs import LATE_EVENTS_PER_HOST
+
+LOGS_OPERATIONS = frozenset(
+    {"DescribeLogStreams", "DescribeLogGroups", "GetLogEvents", "FilterLogEvents"}
+)
+CDF_POINTS = 200
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (``fraction`` in 0..1); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(math.ceil(fraction * len(ordered)), 1)
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def cdf(values: Sequence[float]) -> list[float]:
+    """``CDF_POINTS + 1`` quantiles, 0% to 100%: enough to draw the curve, small in JSON."""
+    if not values:
+        return []
+    ordered = sorted(values)
+    last = len(ordered) - 1
+    return [round(ordered[round(i * last / CDF_POINTS)], 3) for i in range(CDF_POINTS + 1)]
+
+
+def _rounded(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _cpu_between(samples: Sequence[Sequence[float]], start: float, end: float) -> float | None:
+    """CPU share (percent of one core) between two wall times, from (wall, cpu) samples."""
+    inside = [(wall, cpu) for wall, cpu in samples if start <= wall <= end]
+    if len(inside) < 2 or inside[-1][0] - inside[0][0] < 2.0:
+        return None
+    (wall_0, cpu_0), (wall_1, cpu_1) = inside[0], inside[-1]
+    return 100 * (cpu_1 - cpu_0) / (wall_1 - wall_0)
+
+
+def run_figures(
+    profile: Profile,
+    spec: RunSpec,
+    result: RunResult | None,
+    stats: dict[str, Any],
+    emulator_cpu_s: float,
+) -> dict[str, Any]:
+    """Every figure of a "run" phase (jobs submitted, followed to their end)."""
+    now = float(stats.get("now", time.time()))
+    rows = [row for row in stats["jobs"] if row["kind"] in ("training", "processing")]
+    ended = {row["name"]: row for row in rows if row["ended_at"] is not None}
+    job_minutes = sum(((row["ended_at"] or now) - row["created_at"]) / 60 for row in rows)
+    calls: dict[str, int] = stats["calls"]
+    throttled: dict[str, int] = stats["throttled"]
+    sagemaker = {op: n for op, n in calls.items() if op not in LOGS_OPERATIONS}
+    status_calls = sum(n for op, n in sagemaker.items() if op.startswith(("Describe", "List")))
+    logs_calls = sum(n for op, n in calls.items() if op in LOGS_OPERATIONS)
+    detected = result.detected if result else {}
+    latencies = [
+        detected[name] - row["ended_at"] for name, row in ended.items() if name in detected
+    ]
+    noticed = result.noticed if result else {}
+    noticed_latencies = [
+        noticed[name] - row["ended_at"] for name, row in ended.items() if name in noticed
+    ]
+    fixed_calls = len(rows) + len(detected) if spec.strategy == "ours" else 0
+    figures: dict[str, Any] = {
+        "jobs": len(spec.jobs),
+        "created": len(rows),
+        "ended": len(ended),
+        "detected": sum(1 for name in ended if name in detected),
+        "latency_p50_s": _rounded(percentile(latencies, 0.50)),
+        "latency_p99_s": _rounded(percentile(latencies, 0.99)),
+        "latency_max_s": _rounded(max(latencies, default=None)),
+        "noticed_p50_s": _rounded(percentile(noticed_latencies, 0.50)),
+        "noticed_p99_s": _rounded(percentile(noticed_latencies, 0.99)),
+        "job_minutes": round(job_minutes, 2),
+        "status_calls": status_calls,
+        "status_calls_per_job_minute": _rounded(
+            status_calls / job_minutes if job_minutes else None
+        ),
+        "polling_calls_per_job_minute": _rounded(
+            (status_calls - fixed_calls) / job_minutes if job_minutes else None
+        ),
+        "logs_calls": logs_calls,
+        "logs_calls_per_job_minute": _rounded(logs_calls / job_minutes if job_minutes else None),
+        "throttled": sum(throttled.values()),
+        "throttled_by_operation": dict(sorted(throttled.items())),
+        "calls_by_operation": dict(sorted(calls.items())),
+        "throttling_errors_surfaced": result.throttling_surfaced if result else None,
+        "errors_surfaced": result.errors if result else None,
+        "statuses_seen": result.statuses if result else None,
+        "log_lines": result.log_lines if result else None,
+        # Every line the emulator writes: the tagged lines per host plus its late lines.
+        "log_lines_written": sum(
+            job.instances * (job.log_lines + LATE_EVENTS_PER_HOST) for job in spec.jobs
+        ),
+        "emulator_cpu_s": round(emulator_cpu_s, 2),
+        "latency_cdf_s": cdf(latencies),
+    }
+    figures.update(_process_figures(profile, spec, result, list(ended.values())))
+    return figures
+
+
+def _process_figures(
+    profile: Profile, spec: RunSpec, result: RunResult | None, ended: list[dict[str, Any]]
+) -> dict[str, Any]:
+    if result is None:
+        return {"process": "killed: no figures of its own"}
+    lags = [lag for _, lag in result.lag_samples]
+    wall = result.finished_at - result.t0
+    # Steady state: everything submitted (plus one interval to settle), no job ended yet.
+    first_end = min((row["ended_at"] for row in ended), default=result.finished_at)
+    steady_from = (result.submit_done_at or result.t0) + spec.interval
+    steady_to = first_end - 0.5
+    steady_lags = [lag for at, lag in result.lag_samples if steady_from <= at <= steady_to]
+    return {
+        "wall_s": round(wall, 1),
+        "submit_s": _rounded((result.submit_done_at or result.t0) - result.t0, 1),
+        "timed_out": result.timed_out,
+        "cpu_s": round(result.cpu_s, 2),
+        "cpu_percent_run": _rounded(100 * result.cpu_s / wall if wall > 0 else None, 1),
+        "cpu_percent_steady": _rounded(_cpu_between(result.cpu_samples, steady_from, steady_to), 1),
+        "steady_window_s": round(max(steady_to - steady_from, 0.0), 1),
+        "peak_rss_mb": round(result.peak_rss_mb, 1),
+        "lag_kind": result.lag_kind,
+        "lag_p99_ms": _rounded(percentile(lags, 0.99), 1),
+        "lag_max_ms": _rounded(max(lags, default=None), 1),
+        "lag_p99_steady_ms": _rounded(percentile(steady_lags, 0.99), 1),
+    }
+
+
+def sigterm_figures(
+    spec: RunSpec,
+    result: RunResult | None,
+    stats: dict[str, Any],
+    stops: Sequence[tuple[float, int, str]],
+    *,
+    signalled_at: float,
+    exit_code: int | None,
+    killed: bool,
+) -> dict[str, Any]:
+    """The SIGTERM phase: from the signal to the last Stop the emulator received, and more."""
+    rows = [row for row in stats["jobs"] if row["kind"] in ("training", "processing")]
+    in_flight = [row for row in rows if row["ended_at"] is None or row["ended_at"] > signalled_at]
+    accepted = [row["stop_requested_at"] for row in rows if row["stop_requested_at"] is not None]
+    after = [(at, status, name) for at, status, name in stops if at >= signalled_at]
+    received = [at for at, _, _ in after]
+    first: dict[str, float] = {}
+    for at, _, name in after:
+        first.setdefault(name, at)
+    every_job = len(first) >= len(in_flight)
+    return {
+        "jobs": len(spec.jobs),
+        "created": len(rows),
+        "in_flight_at_signal": len(in_flight),
+        "stop_requests": len(received),
+        "stop_requests_throttled": sum(1 for _, status, _ in after if status != 200),
+        "jobs_stop_requested": len(first),
+        "jobs_stop_accepted": len(accepted),
+        # The issue's figure: until every job in flight had its Stop request received once.
+        "to_every_stop_request_s": _rounded(
+            max(first.values()) - signalled_at if first and every_job else None
+        ),
+        "to_last_stop_request_s": _rounded(max(received) - signalled_at if received else None),
+        "to_last_stop_accepted_s": _rounded(max(accepted) - signalled_at if accepted else None),
+        "to_first_stop_request_s": _rounded(min(received) - signalled_at if received else None),
+        "exit_code": exit_code,
+        "killed_after_grace": killed,
+        "errors_surfaced": result.errors if result else None,
+    }

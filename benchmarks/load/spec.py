@@ -1,0 +1,74 @@
+"""What crosses between the harness and a strategy process: a run's spec and its result (JSON)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.load.workload import JobSpec
+
+READY = "READY"  # a strategy prints this line once every job is submitted (SIGTERM phase)
+
+
+@dataclass
+class RunSpec:
+    strategy: str
+    url: str
+    phase: str  # "run": until every job has ended; "sigterm": until the signal's work is done
+    interval: float
+    jobs: list[JobSpec]
+    deadline: float  # seconds after t0 after which the strategy stops waiting
+    drain_limit: float
+    # Ours: the runner's own Create*/Describe* budgets per second (see ``strategy_ours``).
+    create_rate: float
+    describe_rate: float
+    workdir: str
+    result_path: str
+
+    def dump(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def load(cls, path: Path) -> RunSpec:
+        data = json.loads(path.read_text())
+        data["jobs"] = [JobSpec(**job) for job in data["jobs"]]
+        return cls(**data)
+
+
+@dataclass
+class RunResult:
+    """What a strategy reports about itself; the emulator's side is fetched by the harness."""
+
+    strategy: str
+    phase: str
+    t0: float = 0.0  # wall clock when submission began
+    submitted: int = 0
+    submit_done_at: float | None = None
+    # name -> wall time the strategy knew the job had ended (its outcome, for ours).
+    detected: dict[str, float] = field(default_factory=dict)
+    # ours only: name -> wall time a sweep or poll first saw the end status (before the final
+    # Describe for outputs).
+    noticed: dict[str, float] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)  # final status as the strategy saw it
+    errors: dict[str, int] = field(default_factory=dict)  # surfaced errors by code
+    throttling_surfaced: int = 0  # jobs whose following ended on a throttling error
+    log_lines: int = 0  # log lines delivered
+    signal_at: float | None = None  # wall clock the SIGTERM was handled
+    finished_at: float = 0.0
+    timed_out: bool = False
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    cpu_samples: list[tuple[float, float]] = field(default_factory=list)
+    lag_samples: list[tuple[float, float]] = field(default_factory=list)
+    lag_kind: str = "event loop"
+    notes: list[str] = field(default_factory=list)
+
+    def dump(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def load(cls, path: Path) -> RunResult:
+        data: dict[str, Any] = json.loads(path.read_text())
+        return cls(**data)

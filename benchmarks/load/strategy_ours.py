@@ -1,0 +1,197 @@
+"""Strategy 1, ours: the runner core as the batch launcher uses it.
+
+One ``Runner`` with the default ``RunnerConfig`` (delta sweeps every 5 s from 4 jobs of a kind
+in flight, the default retry policy and per-operation budgets), every job submitted with an
+``Identity`` (so each submission first looks its name up, as a resumable launch must), and
+every job's logs followed by one ``LogTailer`` in batched mode into a ``FileSink``. SIGTERM
+goes through ``runner.signals.StopOnSignal``, as in every entry point.
+
+Two budgets differ from the defaults, for the reason the emulator's quotas do (``emulator``):
+Create* and Describe* are raised to 90% of the benchmark emulator's quota, because time
+compression makes each job's fixed calls (its lookup, its Create, its final Describe) arrive
+30x faster than on AWS. Everything that follows running jobs (List sweeps, Logs calls) runs
+on the default budgets.
+
+Figures taken here: the wall time each job's ``Outcome`` resolved (detection), and the time a
+sweep or poll first saw its end status (``job.status_changed`` to an end status), which tells
+the sweep's share of the latency from the final Describe's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import MutableMapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from benchmarks.load.probes import CpuSampler, LoopLag, cpu_seconds, peak_rss_mb
+from benchmarks.load.spec import READY, RunResult, RunSpec
+from benchmarks.load.workload import TERMINAL, JobSpec, request
+from runner.config import (
+    DEFAULT_RATES,
+    AwsTarget,
+    LogPolicy,
+    PollPolicy,
+    Rate,
+    RateLimits,
+    RunnerConfig,
+)
+from runner.core import Runner
+from runner.errors import AwsCallFailed
+from runner.events import configure_logging
+from runner.logs import LogTailer
+from runner.logs.merge import LogLine
+from runner.logs.sinks import FileSink
+from runner.naming import Identity
+from runner.retry import is_throttling
+from runner.signals import StopOnSignal
+from runner.tracker import JobHandle
+
+BATCH = "load-benchmark"
+DEFAULT_SWEEP = PollPolicy().sweep_interval
+SUBMITTING = 200  # submissions in flight at once (each waits for its budgets' tokens)
+
+
+def runner_config(spec: RunSpec) -> RunnerConfig:
+    """The defaults, with the two compressed budgets; at another interval than the default
+    sweep (the test suite's smoke run), every pace scaled with it."""
+    rates = dict(DEFAULT_RATES)
+    rates["Create*"] = Rate(0.9 * spec.create_rate, max(int(0.9 * spec.create_rate), 1))
+    rates["Describe*"] = Rate(0.9 * spec.describe_rate, max(int(0.9 * spec.describe_rate), 1))
+    config = RunnerConfig(
+        aws=AwsTarget.local(spec.url),
+        limits=RateLimits(rates=rates),
+        logs=LogPolicy(batched=True, drain_limit=spec.drain_limit),
+    )
+    if spec.interval == DEFAULT_SWEEP:
+        return config
+    scale = spec.interval / DEFAULT_SWEEP
+    poll, logs = config.poll, config.logs
+    return dataclasses.replace(
+        config,
+        poll=dataclasses.replace(
+            poll,
+            initial=poll.initial * scale,
+            maximum=poll.maximum * scale,
+            sweep_interval=spec.interval,
+            sweep_overlap=poll.sweep_overlap * scale,
+        ),
+        logs=dataclasses.replace(
+            logs,
+            min_interval=logs.min_interval * scale,
+            max_interval=logs.max_interval * scale,
+            merge_hold=logs.merge_hold * scale,
+            drain_wait=logs.drain_wait * scale,
+        ),
+    )
+
+
+class CountingSink(FileSink):
+    """The launcher's sink (a file per job), counting what it is given."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.lines = 0
+
+    def write(self, lines: Sequence[LogLine]) -> None:
+        self.lines += len(lines)
+        super().write(lines)
+
+
+def capture_events(result: RunResult) -> None:
+    """Note when the runner first saw each job's end status, and when it took the signal,
+    from its own structlog events, ahead of the launcher-like JSON rendering."""
+
+    def capture(
+        logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        event = event_dict.get("event")
+        if event == "job.status_changed" and event_dict.get("status") in TERMINAL:
+            result.noticed.setdefault(str(event_dict.get("job")), time.time())
+        elif event == "runner.signal" and result.signal_at is None:
+            result.signal_at = time.time()
+        return event_dict
+
+    configure_logging(json=True)  # stderr, which the harness sends to a file
+    processors = list(structlog.get_config()["processors"])
+    structlog.configure(processors=[capture, *processors])
+
+
+async def run(spec: RunSpec) -> RunResult:
+    result = RunResult(strategy="ours", phase=spec.phase)
+    capture_events(result)
+    sampler, lag = CpuSampler(), LoopLag()
+    sampler.start()
+    lag.start()
+    sink = CountingSink(Path(spec.workdir) / "logs")
+    statuses: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    async with Runner(runner_config(spec)) as runner:
+        tailer = LogTailer(runner.caller)
+        handles: list[asyncio.Task[None]] = []
+        tails: list[asyncio.Task[Any]] = []
+        gate = asyncio.Semaphore(SUBMITTING)
+
+        async def watch(handle: JobHandle) -> None:
+            outcome = await handle.wait()
+            result.detected[handle.name] = time.time()
+            statuses[outcome.status] += 1
+            if outcome.status == "Error" and "throttl" in (outcome.failure_reason or "").lower():
+                result.throttling_surfaced += 1
+
+        async def submit(job: JobSpec) -> None:
+            body = request(job, job.duration_at(time.time() - result.t0))
+            try:
+                async with gate:
+                    handle = await runner.submit(job.kind, body, identity=Identity(BATCH, job.name))
+            except Exception as error:  # counted, as the launcher would report it
+                code = error.code if isinstance(error, AwsCallFailed) else type(error).__name__
+                errors[code] += 1
+                if is_throttling(error):
+                    result.throttling_surfaced += 1
+                return
+            result.submitted += 1
+            handles.append(asyncio.create_task(watch(handle)))
+            tails.append(asyncio.create_task(tailer.follow(handle, sink, request=body)))
+
+        with StopOnSignal(runner) as signals:
+            result.t0 = time.time()
+            submissions = []
+            for job in spec.jobs:
+                await asyncio.sleep(max(0.0, result.t0 + job.submit_offset - time.time()))
+                submissions.append(asyncio.create_task(submit(job)))
+            await asyncio.gather(*submissions)
+            result.submit_done_at = time.time()
+            if spec.phase == "sigterm":
+                print(READY, flush=True)
+            remaining = result.t0 + spec.deadline - time.time()
+            if handles:
+                _, pending = await asyncio.wait(handles, timeout=max(remaining, 0.1))
+                result.timed_out = bool(pending) and not signals.received
+            if signals.received:
+                await signals.wait_for_shutdown()
+            if tails:
+                await asyncio.wait(tails, timeout=spec.drain_limit + spec.interval)
+            for task in [*handles, *tails]:
+                task.cancel()
+            await asyncio.gather(*handles, *tails, return_exceptions=True)
+            await tailer.close()
+    result.finished_at = time.time()
+    await lag.stop()
+    sampler.stop()
+    result.statuses = dict(statuses)
+    result.errors = dict(errors)
+    result.log_lines = sink.lines
+    result.cpu_s = cpu_seconds()
+    result.peak_rss_mb = peak_rss_mb()
+    result.cpu_samples = sampler.samples
+    result.lag_samples = lag.samples
+    with contextlib.suppress(Exception):
+        structlog.reset_defaults()
+    return result
