@@ -14,6 +14,7 @@ the retry policy, then the client.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from typing import Any
@@ -134,14 +135,22 @@ class AwsCaller:
         self.config = config
         self.clients = clients or ClientPool(config)
         self.limiter = RateLimiter(config.limits)
+        self._sending: dict[str, asyncio.Semaphore] = {}
 
     async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         client = await self.clients.client(service)
         method = getattr(client, xform_name(operation))
+        # At most a connection pool's worth of calls per service are built, signed and sent
+        # at once. Without this, a burst (shutdown's Stop for every job) builds and signs every
+        # request before the first goes out, then waits for a connection.
+        sending = self._sending.setdefault(
+            service, asyncio.Semaphore(max(self.config.max_connections, 1))
+        )
 
         async def attempt() -> dict[str, Any]:
             await self.limiter.acquire(operation)
-            response: dict[str, Any] = await method(**params)
+            async with sending:
+                response: dict[str, Any] = await method(**params)
             response.pop("ResponseMetadata", None)
             return response
 

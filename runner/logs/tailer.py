@@ -61,7 +61,9 @@ from runner.tracker import JobHandle, Outcome
 log = structlog.get_logger("runner.logs")
 
 MIN_SHARED_PREFIX = 4  # a shorter common prefix of job names would list too many other streams
-MAX_SHARED_PAGES = 40  # a shared listing longer than this falls back to a listing per job
+# A shared listing longer than this (or than half the jobs it is for: past that, a listing per
+# job costs fewer calls) falls back to a listing per job.
+MAX_SHARED_PAGES = 40
 PAGE_LIMIT = 1000  # events per GetLogEvents page we ask for (AWS allows up to 10,000)
 # These do not pass by waiting: the job's tail gives up (the job itself is not affected).
 GIVE_UP_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"})
@@ -302,7 +304,8 @@ class _Reader:
             # Character-wise on purpose: a prefix of stream names, which start with job names.
             prefix = os.path.commonprefix([job.name for job in pending])  # noqa: RUF071
             if len(prefix) >= MIN_SHARED_PREFIX:
-                if await self._list_streams(prefix, pending, max_pages=MAX_SHARED_PAGES):
+                budget = max(MAX_SHARED_PAGES, len(pending) // 2)
+                if await self._list_streams(prefix, pending, max_pages=budget):
                     return
                 self._shared_prefix = False
                 log.info("logs.discovery_per_job", group=self.group, prefix=prefix)
