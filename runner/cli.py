@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from runner.config import AwsTarget  # stdlib only: the CLI stays quick to start
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 
@@ -90,6 +92,13 @@ def _target_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _target(args: argparse.Namespace) -> AwsTarget:
+    """Where the ``_target_arguments`` flags point."""
+    return AwsTarget(
+        region=args.region, endpoint_url=args.endpoint_url, assume_role_arn=args.assume_role
+    )
+
+
 def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "launch",
@@ -160,7 +169,6 @@ def _stop_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _run_launch(args: argparse.Namespace) -> int:
-    from runner.config import AwsTarget
     from runner.launcher.admission import parse_limit
     from runner.launcher.command import UsageError, prepare_launch, run_launch, show_plan
     from runner.launcher.launch import LaunchOptions
@@ -194,10 +202,7 @@ def _run_launch(args: argparse.Namespace) -> int:
         print(f"smrun launch: {error}", file=sys.stderr)
         return EXIT_USAGE
     if not args.local:
-        target = AwsTarget(
-            region=args.region, endpoint_url=args.endpoint_url, assume_role_arn=args.assume_role
-        )
-        return run_launch(prepared, target)
+        return run_launch(prepared, _target(args))
     from runner.emulator.server import BackgroundEmulator
 
     with BackgroundEmulator() as url:
@@ -217,19 +222,12 @@ def _run_status(args: argparse.Namespace) -> int:
 
 
 def _run_stop(args: argparse.Namespace) -> int:
-    from runner.config import AwsTarget
     from runner.launcher.command import UsageError, stop_batch
 
+    # Without target flags, the batch is stopped where its journal says it ran.
     given = args.region or args.endpoint_url or args.assume_role
-    target = (
-        AwsTarget(
-            region=args.region, endpoint_url=args.endpoint_url, assume_role_arn=args.assume_role
-        )
-        if given
-        else None
-    )
     try:
-        return stop_batch(args.journal, target)
+        return stop_batch(args.journal, _target(args) if given else None)
     except UsageError as error:
         print(f"smrun stop: {error}", file=sys.stderr)
         return EXIT_USAGE

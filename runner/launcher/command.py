@@ -19,9 +19,9 @@ import asyncio
 import json
 import signal
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import structlog
 from botocore.exceptions import BotoCoreError
@@ -43,7 +43,7 @@ from runner.launcher.launch import (
 )
 from runner.launcher.manifest import Manifest, ManifestInvalid, load_manifest
 from runner.launcher.progress import LineView, LiveView, ProgressView
-from runner.launcher.report import status_table, summary
+from runner.launcher.report import all_succeeded, status_table, summary
 from runner.session import AwsCaller
 
 log = structlog.get_logger("runner.launcher")
@@ -68,7 +68,6 @@ class Prepared:
     journal: Journal
     output: Path
     options: LaunchOptions
-    events: TextIO | None = field(default=None)
 
 
 def _console() -> Console:
@@ -102,14 +101,12 @@ def show_plan(
     out = Path(output) if output else default_output(manifest)
     path = Path(journal_path) if journal_path else out / "journal.sqlite"
     known: dict[str, str] = {}
-    if path.exists():
-        with open_journal(path) as journal:
-            if journal.batch_id != manifest.batch_id:
-                raise UsageError(
-                    f"journal {path}: journal of batch {journal.batch_id!r}, "
-                    f"not {manifest.batch_id!r}"
-                )
-            known = {row.id: row.state for row in journal.rows()}
+    if path.exists():  # else nothing is created: the launch would start the journal
+        try:
+            with Journal(path, manifest.batch_id) as journal:
+                known = {row.id: row.state for row in journal.rows()}
+        except (JournalError, OSError) as error:
+            raise UsageError(f"journal {path}: {error}") from None
     actions = {
         "pending": "submit",
         "error": "submit again",
@@ -270,7 +267,7 @@ def show_status(path: str | Path, *, as_json: bool = False, console: Console | N
             sys.stdout.write(json.dumps(summary(journal.batch_id, rows), indent=2) + "\n")
         else:
             console.print(status_table(journal.batch_id, rows))
-    return EXIT_OK if rows and all(row.state == "succeeded" for row in rows) else EXIT_FAILED
+    return EXIT_OK if all_succeeded(rows) else EXIT_FAILED
 
 
 def stop_batch(

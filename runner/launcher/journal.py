@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 __all__ = [
     "FINISHED",
+    "SETTLED",
     "STATES",
     "UNFINISHED",
     "AsyncJournal",
@@ -45,6 +46,8 @@ PENDING, SUBMITTED, RUNNING = "pending", "submitted", "running"
 SUCCEEDED, FAILED, STOPPED, ERROR = "succeeded", "failed", "stopped", "error"
 STATES = (PENDING, SUBMITTED, RUNNING, SUCCEEDED, FAILED, STOPPED, ERROR)
 FINISHED = frozenset({SUCCEEDED, FAILED, STOPPED})
+# No longer in flight: finished, or could not be submitted (an error waits for a resume).
+SETTLED = FINISHED | {ERROR}
 UNFINISHED = (PENDING, ERROR, SUBMITTED, RUNNING)
 
 # Which state may follow which. Submitted and running may be recorded again (a resumed launch

@@ -39,6 +39,7 @@ from runner.launcher.journal import (
     FAILED,
     PENDING,
     RUNNING,
+    SETTLED,
     STATES,
     STOPPED,
     SUBMITTED,
@@ -50,7 +51,7 @@ from runner.launcher.journal import (
 )
 from runner.launcher.manifest import Entry, Manifest
 from runner.launcher.progress import Failure, LineView, ProgressView, Tally
-from runner.launcher.report import ReportFiles, write_reports
+from runner.launcher.report import ReportFiles, all_succeeded, write_reports
 from runner.logs import FileSink, LogSink, LogTailer, TeeSink, TextSink
 from runner.tracker import JobHandle, Outcome
 
@@ -87,7 +88,7 @@ class LaunchResult:
 
     @property
     def all_succeeded(self) -> bool:
-        return bool(self.rows) and all(row.state == SUCCEEDED for row in self.rows)
+        return all_succeeded(self.rows)
 
 
 def _over_quota(error: BaseException) -> bool:
@@ -279,7 +280,7 @@ class Launch:
             state = self._states.get(entry.id)
             ended = self._ended[entry.id]
             if not ended.done():
-                ended.set_result(state if state in (SUCCEEDED, FAILED, STOPPED, ERROR) else None)
+                ended.set_result(state if state in SETTLED else None)
 
     async def _dependencies_met(self, entry: Entry) -> bool:
         """Wait for the entries ``entry`` comes after; False when one did not succeed (then

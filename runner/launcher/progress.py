@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from runner.launcher.journal import STATES
+from runner.launcher.journal import SETTLED, STATES
 
 log = structlog.get_logger("runner.launcher")
 
@@ -64,13 +64,13 @@ class Tally:
 
     @property
     def finished(self) -> int:
-        return sum(self.counts[s] for s in ("succeeded", "failed", "stopped", "error"))
+        return sum(self.counts[s] for s in SETTLED)
 
     def move(self, before: str, after: str) -> None:
         if before != after:
             self.counts[before] -= 1
             self.counts[after] += 1
-        if after in ("succeeded", "failed", "stopped", "error") and before != after:
+        if after in SETTLED and before != after:
             self.ended_times.append(time.monotonic())
 
     def failed(self, failure: Failure) -> None:

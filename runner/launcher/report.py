@@ -21,7 +21,15 @@ from rich.table import Table
 
 from runner.launcher.journal import FINISHED, STATES, Row
 
-__all__ = ["COLUMNS", "ReportFiles", "job_record", "status_table", "summary", "write_reports"]
+__all__ = [
+    "COLUMNS",
+    "ReportFiles",
+    "all_succeeded",
+    "job_record",
+    "status_table",
+    "summary",
+    "write_reports",
+]
 
 COLUMNS = (
     "id",
@@ -70,6 +78,11 @@ def job_record(row: Row) -> dict[str, Any]:
     }
 
 
+def all_succeeded(rows: Sequence[Row]) -> bool:
+    """A batch with jobs, every one of which succeeded (exit code 0)."""
+    return bool(rows) and all(row.state == "succeeded" for row in rows)
+
+
 def summary(batch_id: str, rows: Sequence[Row]) -> dict[str, Any]:
     """Counts by state and by kind, and the failures: what a reader wants first."""
     by_state = dict.fromkeys(STATES, 0)
@@ -85,7 +98,7 @@ def summary(batch_id: str, rows: Sequence[Row]) -> dict[str, Any]:
         "finished": sum(by_state[s] for s in FINISHED),
         "states": by_state,
         "kinds": by_kind,
-        "all_succeeded": bool(rows) and by_state["succeeded"] == len(rows),
+        "all_succeeded": all_succeeded(rows),
         "longest_job_s": max(durations, default=None),
         "failures": [
             {
