@@ -40,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.emulator_throughput import job_request
+from benchmarks.sagemaker_requests import training_request
 from runner.emulator.state import OPERATIONS, Emulator, EmulatorConfig
 
 RESULTS = Path(__file__).parent / "results" / "emulator-list.json"
@@ -59,7 +59,7 @@ class Clock:
 
 
 def tuning_request(name: str) -> dict[str, Any]:
-    training = job_request("unused")
+    training = training_request("unused")
     definition = {
         key: training[key]
         for key in (
@@ -95,7 +95,7 @@ def build(jobs: int) -> tuple[Emulator, Clock]:
     rng = random.Random(7)
     for index in range(jobs):
         clock.now = BASE + index * SPACING
-        request = job_request(f"bench-{'ab'[index % 2]}-{index:05d}")
+        request = training_request(f"bench-{'ab'[index % 2]}-{index:05d}")
         if rng.random() < 0.02:
             request["Tags"] = [{"Key": "emulator:fail-reason", "Value": "boom"}]
         sagemaker["CreateTrainingJob"](emulator, request)

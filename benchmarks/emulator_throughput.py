@@ -38,12 +38,8 @@ import multiprocessing
 import os
 import platform
 import random
-import re
 import shutil
-import signal
-import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -54,41 +50,13 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks.sagemaker_requests import training_request
+from benchmarks.server_process import ServerProcess
+
 RESULTS = Path(__file__).parent / "results" / "emulator-throughput.json"
 CONTENT_TYPE = "application/x-amz-json-1.1"
-LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
 WARMUP_S = 0.5
 TARGET_DESCRIBE_PER_S = 2000
-
-
-def job_request(name: str) -> dict[str, Any]:
-    return {
-        "TrainingJobName": name,
-        "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
-        "AlgorithmSpecification": {
-            "TrainingImage": "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1",
-            "TrainingInputMode": "File",
-        },
-        "InputDataConfig": [
-            {
-                "ChannelName": "train",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": "s3://bench/train",
-                        "S3DataDistributionType": "FullyReplicated",
-                    }
-                },
-            }
-        ],
-        "OutputDataConfig": {"S3OutputPath": "s3://bench/output"},
-        "ResourceConfig": {
-            "InstanceType": "ml.m5.xlarge",
-            "InstanceCount": 1,
-            "VolumeSizeInGB": 30,
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-    }
 
 
 def job_name(index: int) -> str:
@@ -102,7 +70,7 @@ def headers(operation: str) -> dict[str, str]:
 # --- the server -------------------------------------------------------------------------------
 
 
-class Server:
+class Server(ServerProcess):
     """``smrun emulator`` in its own process, pinned to ``core``."""
 
     def __init__(self, core: int, cprofile: Path | None) -> None:
@@ -114,50 +82,9 @@ class Server:
         command += ["-m", "runner.cli", "emulator", "--port", "0", "--job-duration", "86400"]
         if shutil.which("taskset"):
             command = ["taskset", "-c", str(core), *command]
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=Path(__file__).parents[1],
-        )
-        # Without taskset, pin it from here (threads it starts later inherit the mask).
-        os.sched_setaffinity(self.process.pid, {core})
-        self.url = self._wait_for_url(timeout=30)
+        # Without taskset, it is pinned from here.
+        super().__init__(command, pin_to=core)
         self.affinity = sorted(os.sched_getaffinity(self.process.pid))
-
-    def _wait_for_url(self, timeout: float) -> str:
-        lines: list[str] = []
-        assert self.process.stdout is not None
-        stdout = self.process.stdout
-        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout)
-        match = LISTENING.search(lines[0]) if lines else None
-        if match is None:
-            self.stop()
-            raise RuntimeError(f"the emulator did not start: {lines!r}")
-        return match.group(1)
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/_emulator/stats", timeout=30) as response:
-            data: dict[str, Any] = json.loads(response.read())
-            return data
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -191,7 +118,7 @@ async def create_jobs(url: str, count: int, concurrency: int = 32) -> None:
 
     async def worker(session: aiohttp.ClientSession) -> None:
         for index in names:
-            body = json.dumps(job_request(job_name(index)))
+            body = json.dumps(training_request(job_name(index)))
             async with session.post(
                 url, data=body, headers=headers("CreateTrainingJob")
             ) as response:

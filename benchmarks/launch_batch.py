@@ -12,11 +12,9 @@ job. The launcher runs at its defaults (the 5 s sweep, the default rate limits).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
-import re
 import resource
 import subprocess
 import sys
@@ -25,11 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 
-ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
-IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
+from benchmarks.sagemaker_requests import training_request
+from benchmarks.server_process import ServerProcess
 
 
 def batch_manifest(jobs: int, low: float, high: float, seed: int) -> dict[str, Any]:
@@ -43,27 +40,10 @@ def batch_manifest(jobs: int, low: float, high: float, seed: int) -> dict[str, A
             {
                 "kind": "training",
                 "name": f"fit-{index}",
-                "request": {
-                    "RoleArn": ROLE,
-                    "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-                    "OutputDataConfig": {"S3OutputPath": "s3://bench/out"},
-                    "ResourceConfig": {
-                        "InstanceType": "ml.m5.xlarge",
-                        "InstanceCount": 1,
-                        "VolumeSizeInGB": 10,
-                    },
-                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-                    "Tags": tags,
-                },
+                "request": training_request(tags=tags),
             }
         )
     return {"batch": f"bench-{jobs}", "jobs": entries}
-
-
-async def stats(url: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as session, session.get(f"{url}/_emulator/stats") as answer:
-        data: dict[str, Any] = await answer.json()
-        return data
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -72,18 +52,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     manifest.write_text(
         yaml.safe_dump(batch_manifest(args.jobs, args.min_seconds, args.max_seconds, args.seed))
     )
-    emulator = subprocess.Popen(
+    emulator = ServerProcess(
         [sys.executable, "-m", "runner.cli", "emulator", "--port", "0", "--profile", args.profile],
-        stdout=subprocess.PIPE,
-        text=True,
+        stderr=None,
     )
     try:
-        assert emulator.stdout is not None
-        banner = emulator.stdout.readline()
-        found = re.search(r"(http://\S+)", banner)
-        if not found:
-            raise RuntimeError(f"the emulator did not start: {banner!r}")
-        url = found.group(1)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         launch = subprocess.run(
@@ -94,7 +67,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "launch",
                 str(manifest),
                 "--endpoint-url",
-                url,
+                emulator.url,
                 "--region",
                 "us-east-1",
                 "--output",
@@ -109,10 +82,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         )
         wall = time.monotonic() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        seen = asyncio.run(stats(url))
+        seen = emulator.stats()
     finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
+        emulator.stop()
     calls: dict[str, int] = seen["calls"]
     status = sum(
         n for op, n in calls.items() if op.startswith(("Describe", "List")) and "Log" not in op

@@ -22,28 +22,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import re
 import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
+from benchmarks.server_process import ServerProcess
 from runner.emulator.quotas import AWS_LIKE_RATES, Quotas, Rate
 from runner.emulator.server import create_app
 from runner.emulator.state import Emulator, EmulatorConfig
 
-LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
 STOPS_KEY = web.AppKey("stops", list)
-REPO = Path(__file__).parents[2]
 
 
 def bench_rates(create_rate: float, describe_rate: float) -> dict[str, Rate]:
@@ -115,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-class EmulatorProcess:
+class EmulatorProcess(ServerProcess):
     """The harness's handle on one emulator process: start, read its figures, stop."""
 
     def __init__(
@@ -133,51 +126,17 @@ class EmulatorProcess:
             "--stop-duration",
             str(stop_duration),
         ]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=REPO
-        )
-        self.url = self._wait_for_url(timeout=60)
-
-    def _wait_for_url(self, timeout: float) -> str:
-        lines: list[str] = []
-        assert self.process.stdout is not None
-        stdout = self.process.stdout
-        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout)
-        match = LISTENING.search(lines[0]) if lines else None
-        if match is None:
-            self.stop()
-            raise RuntimeError(f"the benchmark emulator did not start: {lines!r}")
-        return match.group(1)
-
-    def _get(self, path: str) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=120) as response:
-            data: dict[str, Any] = json.loads(response.read())
-            return data
-
-    def stats(self) -> dict[str, Any]:
-        return self._get("/_emulator/stats")
+        super().__init__(command, stderr=self._log, start_timeout=60)
 
     def stops(self) -> list[tuple[float, int, str]]:
         """(received at, HTTP status, job name) of every Stop* request."""
         return [
             (float(at), int(status), str(name))
-            for at, status, name in self._get("/_bench/stops")["stops"]
+            for at, status, name in self.get("/_bench/stops")["stops"]
         ]
 
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().stop()
         self._log.close()
 
 

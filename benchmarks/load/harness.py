@@ -18,10 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.load.emulator import REPO, EmulatorProcess
+from benchmarks.load.emulator import EmulatorProcess
 from benchmarks.load.metrics import run_figures, sigterm_figures
 from benchmarks.load.spec import READY, RunResult, RunSpec
 from benchmarks.load.workload import STRATEGIES, Profile, plan_jobs
+from benchmarks.server_process import REPO
 
 SLACK_S = 120.0  # beyond a strategy's own deadline before the harness kills it
 

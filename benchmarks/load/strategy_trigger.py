@@ -28,6 +28,7 @@ from benchmarks.load.probes import CpuSampler, LoopLag, cpu_seconds, peak_rss_mb
 from benchmarks.load.spec import READY, RunResult, RunSpec
 from benchmarks.load.workload import (
     LOG_GROUPS,
+    METHOD_NOUNS,
     NAME_FIELDS,
     STATUS_FIELDS,
     TERMINAL,
@@ -35,8 +36,6 @@ from benchmarks.load.workload import (
     request,
 )
 from runner.retry import THROTTLING_CODES
-
-SNAKE = {"training": "training_job", "processing": "processing_job"}
 
 
 class Triggers:
@@ -86,7 +85,7 @@ class Triggers:
             self.count_launched(job)  # whatever failed, even before its Create
 
     async def _trigger(self, job: JobSpec, sagemaker: Any, logs: Any) -> None:
-        noun, name = SNAKE[job.kind], {NAME_FIELDS[job.kind]: job.name}
+        noun, name = METHOD_NOUNS[job.kind], {NAME_FIELDS[job.kind]: job.name}
         body = request(job, job.duration_at(time.time() - self.result.t0))
         try:
             await getattr(sagemaker, f"create_{noun}")(**body)

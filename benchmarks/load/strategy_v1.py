@@ -29,6 +29,7 @@ from benchmarks.load.probes import CpuSampler, ThreadLag, cpu_seconds, peak_rss_
 from benchmarks.load.spec import READY, RunResult, RunSpec
 from benchmarks.load.workload import (
     LOG_GROUPS,
+    METHOD_NOUNS,
     NAME_FIELDS,
     STATUS_FIELDS,
     TERMINAL,
@@ -36,8 +37,6 @@ from benchmarks.load.workload import (
     request,
 )
 from runner.retry import THROTTLING_CODES
-
-SNAKE = {"training": "training_job", "processing": "processing_job"}
 
 
 class Pods:
@@ -86,7 +85,7 @@ class Pods:
 
     def _pod(self, job: JobSpec) -> None:
         sagemaker = self.client("sagemaker")
-        noun, name = SNAKE[job.kind], {NAME_FIELDS[job.kind]: job.name}
+        noun, name = METHOD_NOUNS[job.kind], {NAME_FIELDS[job.kind]: job.name}
         body = request(job, job.duration_at(time.time() - self.result.t0))
         try:
             getattr(sagemaker, f"create_{noun}")(**body)

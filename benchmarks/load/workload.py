@@ -25,11 +25,13 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
-IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
+from benchmarks.sagemaker_requests import IMAGE, ROLE, training_request
+
 DURATION_TAG = "emulator:duration-seconds"  # runner/emulator/jobs.py
 LOG_LINES_TAG = "emulator:log-lines"  # runner/emulator/logs.py
 NAME_FIELDS = {"training": "TrainingJobName", "processing": "ProcessingJobName"}
+# A client method's noun: describe_training_job, stop_processing_job.
+METHOD_NOUNS = {"training": "training_job", "processing": "processing_job"}
 NOUNS = {"training": "TrainingJob", "processing": "ProcessingJob"}
 STATUS_FIELDS = {"training": "TrainingJobStatus", "processing": "ProcessingJobStatus"}
 LOG_GROUPS = {
@@ -172,28 +174,4 @@ def request(job: JobSpec, duration: float) -> dict[str, Any]:
             "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
             "Tags": tags,
         }
-    return {
-        "TrainingJobName": job.name,
-        "RoleArn": ROLE,
-        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-        "InputDataConfig": [
-            {
-                "ChannelName": "train",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": "s3://bench/train",
-                        "S3DataDistributionType": "FullyReplicated",
-                    }
-                },
-            }
-        ],
-        "OutputDataConfig": {"S3OutputPath": "s3://bench/output"},
-        "ResourceConfig": {
-            "InstanceType": "ml.m5.xlarge",
-            "InstanceCount": job.instances,
-            "VolumeSizeInGB": 30,
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
-        "Tags": tags,
-    }
+    return training_request(job.name, instances=job.instances, max_runtime=86400, tags=tags)
