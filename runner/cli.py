@@ -51,13 +51,42 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "--latency", type=float, default=0.0, metavar="SECONDS", help="added to each request"
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for injected faults")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="N",
+        help="preload N ended jobs of every kind, created over the past months",
+    )
+    parser.add_argument(
+        "--list-paging",
+        choices=["aws", "exact"],
+        default="aws",
+        help="aws: List calls cut the page before filtering, as SageMaker does (default); "
+        "exact: filter first (not AWS)",
+    )
+    parser.add_argument(
+        "--creation-time-bounds-scan",
+        action="store_true",
+        help="CreationTimeAfter/Before bound a List call's scan instead of filtering its page",
+    )
+    parser.add_argument(
+        "--labeling-not-found",
+        choices=["ValidationException", "ResourceNotFound"],
+        default="ValidationException",
+        help="what DescribeLabelingJob answers for a missing job (undocumented by AWS)",
+    )
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
+    from runner.emulator.listing import Paging
     from runner.emulator.quotas import Faults
     from runner.emulator.server import serve_forever
     from runner.emulator.state import EmulatorConfig
 
+    if args.history < 0:
+        print("smrun emulator: --history must be 0 or more", file=sys.stderr)
+        return EXIT_USAGE
     try:
         faults = Faults(
             throttle_rate=args.throttle_rate,
@@ -76,6 +105,9 @@ def _run_emulator(args: argparse.Namespace) -> int:
         log_lines=args.log_lines,
         max_instances_per_type=args.max_instances_per_type,
         faults=faults,
+        paging=Paging(args.list_paging, creation_time_bounds_scan=args.creation_time_bounds_scan),
+        labeling_not_found=args.labeling_not_found,
+        history=args.history,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(config, args.host, args.port))

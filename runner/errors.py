@@ -59,7 +59,7 @@ class AwsCallFailed(RunnerError):
     @classmethod
     def from_client_error(cls, operation: str, error: ClientError) -> AwsCallFailed:
         code, message = error_code(error), str(error.response.get("Error", {}).get("Message", ""))
-        error_class = ResourceMissing if is_not_found(error) else AwsCallFailed
+        error_class = ResourceMissing if is_not_found(error, operation) else AwsCallFailed
         return error_class(operation, code, message, error.response)
 
 
@@ -76,13 +76,27 @@ def error_code(error: ClientError) -> str:
 
 
 _NOT_FOUND_WORDS = ("could not find", "not found", "does not exist")
+# Describe calls whose only input is the name, and for which AWS answers a missing resource
+# with a ValidationException whose message no public source gives: the ACK SageMaker
+# controller treats any ValidationException of DescribeLabelingJob as "not found"
+# (aws-controllers-k8s/sagemaker-controller#303).
+_NAME_ONLY_VALIDATION_IS_MISSING = frozenset({"DescribeLabelingJob"})
 
 
-def is_not_found(error: ClientError) -> bool:
-    """SageMaker says "not found" two ways: ResourceNotFound for jobs, a ValidationException
-    ("Could not find model ...") for models, endpoints and endpoint configs."""
+def is_not_found(error: ClientError, operation: str | None = None) -> bool:
+    """SageMaker says "not found" several ways, whatever botocore's model lists:
+    ResourceNotFound (tuning jobs, CloudWatch Logs' ResourceNotFoundException), and a
+    ValidationException for training jobs ("Requested resource not found."), processing and
+    transform jobs ("Could not find requested job with name ..."), models, endpoints and
+    endpoint configs ("Could not find model ..."): the ACK SageMaker controller's
+    generator.yaml, boto/boto3#2808. ``operation`` names the call, for the Describes whose
+    message is not known (``_NAME_ONLY_VALIDATION_IS_MISSING``)."""
     code = error_code(error)
     if code in ("ResourceNotFound", "ResourceNotFoundException"):
         return True
+    if code != "ValidationException":
+        return False
+    if operation in _NAME_ONLY_VALIDATION_IS_MISSING:
+        return True
     message = str(error.response.get("Error", {}).get("Message", "")).lower()
-    return code == "ValidationException" and any(word in message for word in _NOT_FOUND_WORDS)
+    return any(word in message for word in _NOT_FOUND_WORDS)

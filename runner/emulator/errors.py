@@ -1,10 +1,26 @@
 """Errors the emulator answers with, in AWS's JSON 1.1 error format.
 
 Codes and messages follow what SageMaker and CloudWatch Logs really answer, which is not always
-what the service model suggests: a missing training job is ``ResourceNotFound``, but a missing
-model or endpoint is a ``ValidationException`` ("Could not find model ..."), and so is a
-duplicate model or endpoint name, while a duplicate job name is ``ResourceInUse``. Clients that
-work against the emulator therefore work against AWS.
+what the service model suggests (botocore's model lists ``ResourceNotFound`` for every
+Describe of a job). A missing job is answered per kind (``JOB_NOT_FOUND``):
+
+* training: ``ValidationException`` "Requested resource not found." (boto/boto3#2808,
+  aws/aws-sdk#165; the ACK SageMaker controller's generator.yaml maps TrainingJob's 404 to
+  that code and message prefix);
+* processing and transform: ``ValidationException`` "Could not find requested job with name
+  ..." (ACK generator.yaml: ProcessingJob "Could not find requested job", TransformJob "Could not
+  find requested job with name");
+* tuning: ``ResourceNotFound`` "Amazon SageMaker can't find a tuning job called ..." (ACK maps
+  HyperParameterTuningJob's 404 to ResourceNotFound; the message is the one reported in
+  aws/amazon-sagemaker-examples#1540);
+* labeling: ``ValidationException`` by ACK (aws-controllers-k8s/sagemaker-controller#303 maps
+  LabelingJob's 404 to it with no message prefix); no public source gives the message, so
+  ``EmulatorConfig.labeling_not_found`` also offers ``ResourceNotFound``, and the runner must
+  read both as "missing".
+
+A missing model or endpoint is a ``ValidationException`` ("Could not find model ..."), and so is
+a duplicate model or endpoint name, while a duplicate job name is ``ResourceInUse``. Clients
+that work against the emulator therefore work against AWS.
 """
 
 from __future__ import annotations
@@ -41,6 +57,27 @@ def invalid_request(problems: Sequence[Problem]) -> AwsError:
 
 def resource_not_found(message: str = "Requested resource not found.") -> AwsError:
     return AwsError("ResourceNotFound", message)
+
+
+def requested_resource_not_found(name: str) -> AwsError:
+    return validation_error("Requested resource not found.")
+
+
+def requested_job_not_found(name: str) -> AwsError:
+    return validation_error(f"Could not find requested job with name {name}")
+
+
+def tuning_job_not_found(name: str) -> AwsError:
+    return resource_not_found(
+        f"Amazon SageMaker can't find a tuning job called {name}. Type another name."
+    )
+
+
+def labeling_job_not_found(name: str, code: str) -> AwsError:
+    """``code``: ``EmulatorConfig.labeling_not_found`` (see the module docstring)."""
+    if code == "ResourceNotFound":
+        return resource_not_found()
+    return validation_error("Requested resource not found.")
 
 
 def logs_not_found(message: str) -> AwsError:

@@ -219,8 +219,8 @@ def _register(em: Emulator, arn: str, params: Params) -> dict[str, str]:
     return tags
 
 
-def _page(params: Params, list_key: str, items: list[Listed]) -> Response:
-    page, token = list_page(params, items)
+def _page(em: Emulator, params: Params, list_key: str, items: list[Listed]) -> Response:
+    page, token = list_page(params, items, paging=em.config.paging)
     response: Response = {list_key: page}
     if token:
         response["NextToken"] = token
@@ -287,7 +287,7 @@ def list_models(em: Emulator, params: Params) -> Response:
     items = [
         Listed(m.name, m.created_at, None, None, partial(summary, m)) for m in em.models.values()
     ]
-    return _page(params, "Models", items)
+    return _page(em, params, "Models", items)
 
 
 @operation("sagemaker", "DeleteModel")
@@ -345,7 +345,7 @@ def list_endpoint_configs(em: Emulator, params: Params) -> Response:
         Listed(c.name, c.created_at, None, None, partial(summary, c))
         for c in em.endpoint_configs.values()
     ]
-    return _page(params, "EndpointConfigs", items)
+    return _page(em, params, "EndpointConfigs", items)
 
 
 @operation("sagemaker", "DeleteEndpointConfig")
@@ -561,4 +561,4 @@ def list_endpoints(em: Emulator, params: Params) -> Response:
         for e in em.endpoints.values()
         if not e.gone(now)
     ]
-    return _page(params, "Endpoints", items)
+    return _page(em, params, "Endpoints", items)

@@ -77,6 +77,11 @@ class JobKind:
     # Extra fields for List summaries that Describe nests elsewhere (job, now) -> fields,
     # e.g. ListHyperParameterTuningJobs' Strategy, which Describe has inside the config.
     summary_extra: Callable[[Job, float], dict[str, Any]] | None = None
+    # What a Describe or Stop of a missing job answers (emulator, name) -> error: per kind, as
+    # SageMaker answers it (see ``errors``).
+    not_found: Callable[[Emulator, str], errors.AwsError] = lambda em, name: (
+        errors.resource_not_found()
+    )
 
     @functools.cached_property
     def name_field(self) -> str:
@@ -116,6 +121,7 @@ class Job:
     rule_delay: float = 0.0
     rule_result: str = "NoIssuesFound"
     parent_arn: str | None = None  # a tuning job's children carry its ARN
+    preloaded: bool = False  # part of the account's history (``history``), not a client's
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific state
     # Told when the job's transitions change (the job store's indexes: ``watch``).
     listener: Callable[[], None] | None = field(default=None, repr=False)
@@ -331,7 +337,7 @@ def create_job(em: Emulator, kind: JobKind, params: Params) -> Response:
 def find_job(em: Emulator, kind: JobKind, name: str, now: float) -> Job:
     job = em.jobs_of(kind.key).get(name)
     if job is None or not job.visible(now):
-        raise errors.resource_not_found()
+        raise kind.not_found(em, name)
     return job
 
 
@@ -459,7 +465,11 @@ def list_jobs(em: Emulator, kind: JobKind, params: Params) -> Response:
     now = em.now()
     list_key, members = _list_shape(kind.noun)
     page, token = list_indexed(
-        params, em.jobs_of(kind.key), now, lambda job: summary(job, now, members)
+        params,
+        em.jobs_of(kind.key),
+        now,
+        lambda job: summary(job, now, members),
+        paging=em.config.paging,
     )
     response: Response = {list_key: page}
     if token:
@@ -645,6 +655,7 @@ TRAINING = register_kind(
         end_field="TrainingEndTime",
         describe_extra=_training_extra,
         check_request=_check_training,
+        not_found=lambda em, name: errors.requested_resource_not_found(name),
     )
 )
 
@@ -657,6 +668,7 @@ PROCESSING = register_kind(
         instances=("ProcessingResources", "ClusterConfig"),
         start_field="ProcessingStartTime",
         end_field="ProcessingEndTime",
+        not_found=lambda em, name: errors.requested_job_not_found(name),
     )
 )
 
@@ -670,6 +682,7 @@ TRANSFORM = register_kind(
         start_field="TransformStartTime",
         end_field="TransformEndTime",
         check_request=_check_transform,
+        not_found=lambda em, name: errors.requested_job_not_found(name),
     )
 )
 
@@ -681,5 +694,8 @@ LABELING = register_kind(
         phases=(Phase(0.0, "Initializing"), Phase(0.1, "InProgress"), Phase(1.0, "Completed")),
         log_group="/aws/sagemaker/LabelingJobs",
         describe_extra=_labeling_extra,
+        not_found=lambda em, name: errors.labeling_job_not_found(
+            name, em.config.labeling_not_found
+        ),
     )
 )

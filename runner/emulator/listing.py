@@ -1,19 +1,38 @@
-"""List* semantics as AWS has them: filter first, then sort, then page.
+"""List* semantics as AWS has them: sort, cut a page of ``MaxResults``, then filter it.
 
-Moto pages before it filters, so a ``StatusEquals`` listing can return empty pages with a
-NextToken; AWS (and this module) applies every filter to the whole collection, sorts, and
-only then cuts a page of at most ``MaxResults`` (default 10, at most 100).
+SageMaker cuts a List page *before* it filters. ListTrainingJobs' API reference says so for
+``StatusEquals``: "the MaxResults number of training jobs are first retrieved ignoring the
+StatusEquals parameter and then they are filtered by the StatusEquals parameter"
+(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ListTrainingJobs.html). Field
+reports show the same for ``NameContains`` (pages of zero summaries with a NextToken:
+boto/boto3#2838, boto/boto3#3347, aws/sagemaker-python-sdk#4410) and ``LastModifiedTimeAfter``;
+moto's maintainers confirmed it against AWS when moto adopted it (getmoto/moto#4256). So a
+client that filters an account with a long history walks that history ``MaxResults`` jobs at a
+time, and a page may be short or empty while a NextToken remains. ``Paging`` chooses:
 
-Page tokens are keyset positions (the sort key of the last item returned), not offsets, so a
-job created while a client pages through a listing neither repeats nor hides another one.
+``Paging()`` (the default, ``mode="aws"``)
+    Select the next ``MaxResults`` items in sort order past the token, ignoring the filters,
+    then keep those that pass ``StatusEquals``, ``NameContains`` and the time filters.
+``Paging(creation_time_bounds_scan=True)``
+    The same, but ``CreationTimeAfter``/``CreationTimeBefore`` bound the scan (as an index on
+    creation time would) instead of being applied to the page like the others. AWS does not
+    document which it does; the default is the pessimistic reading, and the runner must be
+    correct under both.
+``Paging(mode="exact")``
+    Filter the whole collection first, then sort and page: every page full but the last. Not
+    what AWS does; kept for tests that want listings independent of the account's size.
+
+Page tokens are keyset positions (the sort key of the last item *scanned*, returned or not),
+not offsets, so a job created while a client pages through a listing neither repeats nor hides
+another one.
 
 ``list_page`` takes every item and does all of that in one pass. Jobs are many (ten thousand
-in flight) and listed often (a runner polls ``LastModifiedTimeAfter`` every few seconds), so
-they live in an ``IndexedTable``, which ``list_indexed`` pages through touching only the jobs
-that can be on the page: a CreationTime page walks the jobs in creation order from the token's
-position and stops when the page is full; a ``LastModifiedTimeAfter`` window starts from the
-jobs that had a transition in it; a rare ``StatusEquals`` from the jobs with that status. Every
-way, the answer is ``list_page``'s, exactly.
+in flight, tens of thousands in an account's history) and listed often, so they live in an
+``IndexedTable``, which ``list_indexed`` pages through touching only the jobs that can be on
+the page: a CreationTime page walks the jobs in creation order from the token's position and
+stops when the page is cut; in exact mode, a ``LastModifiedTimeAfter`` window starts from the
+jobs that had a transition in it, and a rare ``StatusEquals`` from the jobs with that status.
+Every way, the answer is ``list_page``'s, exactly.
 """
 
 from __future__ import annotations
@@ -26,9 +45,39 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Literal, Protocol, Self, TypeVar
 
 from runner.emulator.errors import validation_error
+
+
+@dataclass(frozen=True)
+class Paging:
+    """How List calls cut their pages (see the module docstring)."""
+
+    mode: Literal["aws", "exact"] = "aws"
+    creation_time_bounds_scan: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("aws", "exact"):
+            raise ValueError(f"unknown paging mode {self.mode!r}; choose aws or exact")
+
+    @property
+    def filters_first(self) -> bool:
+        return self.mode == "exact"
+
+    def describe(self) -> str:
+        if self.filters_first:
+            return "exact (filters before paging; not AWS)"
+        bound = (
+            "CreationTime filters bound the scan"
+            if self.creation_time_bounds_scan
+            else ("every filter after the page")
+        )
+        return f"aws (page cut before filters; {bound})"
+
+
+AWS_PAGING = Paging()
+EXACT_PAGING = Paging(mode="exact")
 
 
 @dataclass(frozen=True)
@@ -77,6 +126,16 @@ def _decode(token: str, sort_by: str, descending: bool) -> list[Any]:
     return key
 
 
+def _created_in_range(item: Listed, params: dict[str, Any]) -> bool:
+    created_after, created_before = (
+        params.get("CreationTimeAfter"),
+        params.get("CreationTimeBefore"),
+    )
+    if created_after is not None and not item.created > created_after:
+        return False
+    return created_before is None or item.created < created_before
+
+
 def _passes(item: Listed, params: dict[str, Any]) -> bool:
     name_contains = params.get("NameContains")
     if name_contains and name_contains.lower() not in item.name.lower():
@@ -84,13 +143,7 @@ def _passes(item: Listed, params: dict[str, Any]) -> bool:
     status = params.get("StatusEquals")
     if status and item.status != status:
         return False
-    created_after, created_before = (
-        params.get("CreationTimeAfter"),
-        params.get("CreationTimeBefore"),
-    )
-    if created_after is not None and not item.created > created_after:
-        return False
-    if created_before is not None and not item.created < created_before:
+    if not _created_in_range(item, params):
         return False
     modified_after = params.get("LastModifiedTimeAfter")
     modified_before = params.get("LastModifiedTimeBefore")
@@ -121,6 +174,7 @@ def list_page(
     params: dict[str, Any],
     items: Iterable[Listed],
     *,
+    paging: Paging = AWS_PAGING,
     default_sort: str = "CreationTime",
     default_order: str = "Descending",
     default_max: int = 10,
@@ -129,22 +183,25 @@ def list_page(
     sort_by, descending, max_results = _page_settings(
         params, default_sort, default_order, default_max
     )
-    matching = sorted(
-        (item for item in items if _passes(item, params)),
-        key=lambda item: _sort_key(item, sort_by),
-        reverse=descending,
-    )
+    if paging.filters_first:
+        candidates: Iterable[Listed] = (item for item in items if _passes(item, params))
+    elif paging.creation_time_bounds_scan:
+        candidates = (item for item in items if _created_in_range(item, params))
+    else:
+        candidates = items
+    ordered = sorted(candidates, key=lambda item: _sort_key(item, sort_by), reverse=descending)
     token = params.get("NextToken")
     if token:
         after = _decode(token, sort_by, descending)
         if descending:
-            matching = [item for item in matching if _sort_key(item, sort_by) < after]
+            ordered = [item for item in ordered if _sort_key(item, sort_by) < after]
         else:
-            matching = [item for item in matching if _sort_key(item, sort_by) > after]
-    page = matching[:max_results]
+            ordered = [item for item in ordered if _sort_key(item, sort_by) > after]
+    scanned = ordered[:max_results]
+    page = scanned if paging.filters_first else [i for i in scanned if _passes(i, params)]
     next_token = None
-    if len(matching) > max_results:
-        next_token = _encode(_sort_key(page[-1], sort_by), sort_by, descending)
+    if len(ordered) > max_results:
+        next_token = _encode(_sort_key(scanned[-1], sort_by), sort_by, descending)
     return [item.summarize() for item in page], next_token
 
 
@@ -422,41 +479,128 @@ def _creation_position(key: list[Any]) -> tuple[float, str] | None:
     return float(key[1]), key[2]
 
 
+@dataclass(frozen=True)
+class _Query:
+    """One List request against an ``IndexedTable`` at ``now``, its page settings checked."""
+
+    params: dict[str, Any]
+    now: float
+    summarize: Callable[[Any], dict[str, Any]]
+    sort_by: str
+    descending: bool
+    max_results: int
+
+    def listed(self, item: Indexable) -> Listed:
+        now = self.now
+        return Listed(
+            name=item.name,
+            created=item.created_at,
+            modified=item.last_modified(now),
+            status=item.status(now),
+            summarize=lambda: self.summarize(item),
+        )
+
+    def key(self, item: Indexable) -> list[Any]:
+        """``_sort_key`` of the item, reading only what the sort field needs."""
+        field = _SORT_FIELDS[self.sort_by]
+        value: Any = item.created_at
+        if field == "name":
+            value = item.name
+        elif field == "status":
+            value = item.status(self.now)
+        elif field == "metric":
+            value = None
+        return [value if value is not None else "", item.created_at, item.name]
+
+    def after(self) -> list[Any] | None:
+        token = self.params.get("NextToken")
+        return _decode(token, self.sort_by, self.descending) if token else None
+
+    def page(self, found: list[T]) -> tuple[list[T], str | None]:
+        """The first ``max_results`` of ``found`` (one more than a page, in order) and the
+        token past them, if more were found."""
+        scanned = found[: self.max_results]
+        token = None
+        if len(found) > self.max_results:
+            token = _encode(self.key(scanned[-1]), self.sort_by, self.descending)
+        return scanned, token
+
+    def next_in_order(self, items: Iterable[T], after: list[Any] | None, in_order: bool) -> list[T]:
+        """Up to ``max_results + 1`` of ``items`` past the token, in the page's order;
+        ``in_order``: ``items`` already are in that order and past the token."""
+        count = self.max_results + 1
+        if in_order:
+            return list(itertools.islice(items, count))
+        if after is not None:
+            descending = self.descending
+            items = (
+                item
+                for item in items
+                if (self.key(item) < after if descending else self.key(item) > after)
+            )
+        # Keys are distinct (names are), so this is sorted(...)[:count].
+        pick = heapq.nlargest if self.descending else heapq.nsmallest
+        return pick(count, items, key=self.key)
+
+
 def list_indexed(
     params: dict[str, Any],
     table: IndexedTable[T],
     now: float,
     summarize: Callable[[T], dict[str, Any]],
     *,
+    paging: Paging = AWS_PAGING,
     default_max: int = 10,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """``list_page`` of the items of ``table`` visible at ``now`` (newest first by default),
-    reading the state of as few items as it can:
+    reading the state of as few items as it can (``_list_aws``, ``_list_exact``)."""
+    sort_by, descending, max_results = _page_settings(
+        params, "CreationTime", "Descending", default_max
+    )
+    query = _Query(params, now, summarize, sort_by, descending, max_results)
+    if not all(params.get(key) is None or _is_number(params[key]) for key in _TIME_FILTERS):
+        # Not plain numbers: list_page's comparisons decide what that means, as before.
+        visible = (item for item in table.values() if item.visible(now))
+        return list_page(params, map(query.listed, visible), paging=paging, default_max=default_max)
+    if paging.filters_first:
+        return _list_exact(query, table)
+    return _list_aws(query, table, paging)
+
+
+def _list_aws(
+    query: _Query, table: IndexedTable[T], paging: Paging
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Cut the page in sort order (creation order: from the token's position, ``max_results``
+    items and one more; another order: the best of every item), then filter it."""
+    params = query.params
+    after = query.after()
+    by_creation = _SORT_FIELDS[query.sort_by] == "created"
+    position = _creation_position(after) if after is not None and by_creation else None
+    in_order = by_creation and (after is None or position is not None)
+    bounds: dict[str, Any] = {}
+    if paging.creation_time_bounds_scan:
+        bounds = {
+            "created_after": params.get("CreationTimeAfter"),
+            "created_before": params.get("CreationTimeBefore"),
+        }
+    walk = table.in_creation_order(
+        query.now, descending=query.descending, position=position, **bounds
+    )
+    scanned, token = query.page(query.next_in_order(walk, after, in_order))
+    page = [item for item in scanned if _passes(query.listed(item), params)]
+    return [query.summarize(item) for item in page], token
+
+
+def _list_exact(query: _Query, table: IndexedTable[T]) -> tuple[list[dict[str, Any]], str | None]:
+    """Filter first, then page, reading the indexes where they know the answer:
 
     * ``LastModifiedTimeAfter`` with a small window: the items with a transition in it;
     * ``StatusEquals`` a rare status: the items with that status;
     * otherwise in CreationTime order: the items from the token's position on, until the page
       is full; in another order: every item, but only what that order and the filters need.
     """
-
-    def listed(item: T) -> Listed:
-        return Listed(
-            name=item.name,
-            created=item.created_at,
-            modified=item.last_modified(now),
-            status=item.status(now),
-            summarize=lambda: summarize(item),
-        )
-
-    sort_by, descending, max_results = _page_settings(
-        params, "CreationTime", "Descending", default_max
-    )
+    params, now = query.params, query.now
     name_contains = (params.get("NameContains") or "").lower()
-    if not all(params.get(key) is None or _is_number(params[key]) for key in _TIME_FILTERS):
-        # Not plain numbers: list_page's comparisons decide what that means, as before.
-        visible = (item for item in table.values() if item.visible(now))
-        return list_page(params, map(listed, visible), default_max=default_max)
-
     modified_after = params.get("LastModifiedTimeAfter")
     if modified_after is not None:
         changed = table.changed_after(
@@ -465,8 +609,9 @@ def list_indexed(
         if changed is not None:
             return list_page(
                 params,
-                [listed(item) for item in changed if name_contains in item.name.lower()],
-                default_max=default_max,
+                [query.listed(item) for item in changed if name_contains in item.name.lower()],
+                paging=EXACT_PAGING,
+                default_max=query.max_results,
             )
     status = params.get("StatusEquals")
     if status:
@@ -475,11 +620,12 @@ def list_indexed(
             return list_page(
                 params,
                 [
-                    listed(item)
+                    query.listed(item)
                     for item in table.with_status(status, now) or ()
                     if name_contains in item.name.lower()
                 ],
-                default_max=default_max,
+                paging=EXACT_PAGING,
+                default_max=query.max_results,
             )
 
     modified_before = params.get("LastModifiedTimeBefore")
@@ -499,47 +645,19 @@ def list_indexed(
                 return False
         return True
 
-    field = _SORT_FIELDS[sort_by]
-    token = params.get("NextToken")
-    after = _decode(token, sort_by, descending) if token else None
-    position = _creation_position(after) if after is not None and field == "created" else None
-    in_order = field == "created" and (after is None or position is not None)
+    after = query.after()
+    by_creation = _SORT_FIELDS[query.sort_by] == "created"
+    position = _creation_position(after) if after is not None and by_creation else None
+    in_order = by_creation and (after is None or position is not None)
     matching: Iterable[T] = filter(
         passes,
         table.in_creation_order(
             now,
-            descending=descending,
+            descending=query.descending,
             created_after=params.get("CreationTimeAfter"),
             created_before=params.get("CreationTimeBefore"),
             position=position,
         ),
     )
-
-    def key(item: T) -> list[Any]:  # list_page's _sort_key
-        value: Any = item.created_at
-        if field == "name":
-            value = item.name
-        elif field == "status":
-            value = item.status(now)
-        elif field == "metric":
-            value = None
-        return [value if value is not None else "", item.created_at, item.name]
-
-    if in_order:
-        # Already in the page's order, and past the token: the page is the next ones.
-        found = list(itertools.islice(matching, max_results + 1))
-    else:
-        if after is not None:
-            matching = (
-                item
-                for item in matching
-                if (key(item) < after if descending else key(item) > after)
-            )
-        # Keys are distinct (names are), so this is sorted(...)[: max_results + 1].
-        pick = heapq.nlargest if descending else heapq.nsmallest
-        found = pick(max_results + 1, matching, key=key)
-    page = found[:max_results]
-    next_token = None
-    if len(found) > max_results:
-        next_token = _encode(key(page[-1]), sort_by, descending)
-    return [summarize(item) for item in page], next_token
+    page, token = query.page(query.next_in_order(matching, after, in_order))
+    return [query.summarize(item) for item in page], token

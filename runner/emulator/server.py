@@ -134,6 +134,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         response = handler(emulator, params)
     except errors.AwsError as error:
         return _error(error)
+    if name.startswith("List"):
+        emulator.record_listing(name, response)
     if emulator.config.check_responses:
         wrong = response_problems(service, name, response)
         if wrong:
@@ -236,7 +238,9 @@ async def serve_forever(config: EmulatorConfig, host: str, port: int) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with EmulatorServer(config, host=host, port=port) as server:
         print(
-            f"SageMaker emulator listening on {server.url} (profile {config.profile})", flush=True
+            f"SageMaker emulator listening on {server.url} (profile {config.profile}; "
+            f"List paging {config.paging.describe()}; history {config.history} jobs per kind)",
+            flush=True,
         )
         await stop.wait()
 

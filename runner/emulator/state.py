@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.emulator.listing import IndexedTable
+from runner.emulator.listing import AWS_PAGING, IndexedTable, Paging
 from runner.emulator.quotas import Faults, Quotas
 
 if TYPE_CHECKING:
@@ -62,6 +62,14 @@ class EmulatorConfig:
     max_instances_per_type: int | None = None  # in flight per (kind, instance type)
     check_responses: bool = False  # tests: check every response against botocore's output shape
     faults: Faults = field(default_factory=Faults)
+    # How List calls cut their pages: as AWS does (the page first, then the filters) unless
+    # told otherwise (``listing``).
+    paging: Paging = AWS_PAGING
+    # What DescribeLabelingJob answers for a missing job: no public source says (``errors``).
+    labeling_not_found: str = "ValidationException"
+    # Ended jobs of every kind preloaded over the past months, as an account's history
+    # (``history``): 0 is a new account.
+    history: int = 0
 
 
 class Emulator:
@@ -85,6 +93,16 @@ class Emulator:
         self.endpoints: dict[str, Endpoint] = {}
         self.workteams: dict[str, Workteam] = {}
         self.logs: LogStore = LogStore(self)
+        # Per List operation: pages served, summaries on them, and pages that had none but a
+        # NextToken (what AWS's page-then-filter costs a client; ``listing``).
+        self.list_pages: Counter[str] = Counter()
+        self.list_summaries: Counter[str] = Counter()
+        self.list_empty_pages: Counter[str] = Counter()
+        self.history: Counter[str] = Counter()  # preloaded ended jobs, per kind
+        if self.config.history:
+            from runner.emulator.history import preload
+
+            preload(self, self.config.history)
 
     def now(self) -> float:
         return self.clock()
@@ -103,14 +121,35 @@ class Emulator:
         for jobs in self.jobs.values():
             yield from jobs.values()
 
+    def record_listing(self, operation: str, response: Response) -> None:
+        """Count one page a List operation served."""
+        summaries = next((value for value in response.values() if isinstance(value, list)), [])
+        self.list_pages[operation] += 1
+        self.list_summaries[operation] += len(summaries)
+        if not summaries and response.get("NextToken"):
+            self.list_empty_pages[operation] += 1
+
     def stats(self) -> dict[str, Any]:
-        """The contract tests and benchmarks measure with (``GET /_emulator/stats``)."""
+        """The contract tests and benchmarks measure with (``GET /_emulator/stats``): the
+        jobs clients made (the preloaded history is only counted)."""
         now = self.now()
-        rows = [job.stats_row(now) for job in self.all_jobs() if job.visible(now)]
+        rows = [
+            job.stats_row(now) for job in self.all_jobs() if job.visible(now) and not job.preloaded
+        ]
         rows.extend(endpoint.stats_row(now) for endpoint in self.endpoints.values())
         return {
             "calls": dict(self.calls),
             "throttled": dict(self.throttled),
+            "listing": {
+                operation: {
+                    "pages": pages,
+                    "summaries": self.list_summaries[operation],
+                    "empty_pages": self.list_empty_pages[operation],
+                }
+                for operation, pages in self.list_pages.items()
+            },
+            "history": dict(self.history),
+            "paging": self.config.paging.describe(),
             "jobs": rows,
             "now": now,
         }

@@ -634,6 +634,7 @@ TUNING = register_kind(
         after_stop=_stop_children,
         child_stopped=_child_stopped,
         summary_extra=_summary_extra,
+        not_found=lambda em, name: errors.tuning_job_not_found(name),
     )
 )
 
@@ -658,7 +659,9 @@ def list_training_jobs_for_tuning_job(em: Emulator, params: Params) -> Response:
                 metric=value,
             )
         )
-    page, token = list_page(params, items, default_sort="Name", default_order="Ascending")
+    page, token = list_page(
+        params, items, paging=em.config.paging, default_sort="Name", default_order="Ascending"
+    )
     response: Response = {"TrainingJobSummaries": page}
     if token:
         response["NextToken"] = token

@@ -137,7 +137,7 @@ def list_workteams(em: Emulator, params: Params) -> Response:
         Listed(team.name, team.created_at, None, None, team.describe)
         for team in em.workteams.values()
     ]
-    page, token = list_page(ordered, items, default_sort="CreateDate")
+    page, token = list_page(ordered, items, paging=em.config.paging, default_sort="CreateDate")
     response: Response = {"Workteams": page}
     if token:
         response["NextToken"] = token

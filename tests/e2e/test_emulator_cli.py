@@ -23,7 +23,7 @@ from support.requests import training
 
 REPO = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(
-    r"SageMaker emulator listening on (http://127\.0\.0\.1:(\d+)) \(profile (\S+)\)"
+    r"SageMaker emulator listening on (http://127\.0\.0\.1:(\d+)) \(profile ([^;)]+)[;)]"
 )
 
 

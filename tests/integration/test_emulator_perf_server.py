@@ -48,14 +48,18 @@ async def test_repeated_bodies_get_the_same_answers(
     monkeypatch.setattr(server, "_valid_bodies", set())
     ids: list[str] = []
     async with aiohttp.ClientSession() as session:
-        # Valid, for a job that does not exist: validated once, then ResourceNotFound twice.
+        # Valid, for a job that does not exist: validated once, then not found twice (a
+        # ValidationException, as AWS answers for a training job).
         for _ in range(2):
             status, body, request_id = await post(
                 session, emulator.url, "DescribeTrainingJob", {"TrainingJobName": "nobody"}
             )
             ids.append(request_id)
             assert status == 400
-            assert body["__type"].endswith("ResourceNotFound")
+            assert body == {
+                "__type": "ValidationException",
+                "message": "Requested resource not found.",
+            }
         assert validated == ["DescribeTrainingJob"]
         # Invalid: refused every time, with the same message, and validated every time.
         answers = []

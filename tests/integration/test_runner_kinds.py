@@ -18,39 +18,7 @@ def quick(seconds: float = 0.4, **more: Any) -> list[dict[str, str]]:
     return req.tags(**{"emulator:duration-seconds": seconds}, **more)
 
 
-def tuning_request(name: str, **overrides: Any) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "HyperParameterTuningJobObjective": {
-                "Type": "Minimize",
-                "MetricName": "validation:loss",
-            },
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
-            "ParameterRanges": {
-                "ContinuousParameterRanges": [
-                    {"Name": "eta", "MinValue": "0.01", "MaxValue": "0.5"}
-                ],
-                "IntegerParameterRanges": [{"Name": "depth", "MinValue": "2", "MaxValue": "9"}],
-            },
-        },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"objective": "reg:squarederror"},
-            "AlgorithmSpecification": {"TrainingImage": req.IMAGE, "TrainingInputMode": "File"},
-            "RoleArn": req.ROLE,
-            "OutputDataConfig": {"S3OutputPath": "s3://bucket/hpo"},
-            "ResourceConfig": {
-                "InstanceType": "ml.m5.xlarge",
-                "InstanceCount": 1,
-                "VolumeSizeInGB": 30,
-            },
-            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-        },
-        "Tags": quick(0.3),
-    }
-    request.update(overrides)
-    return request
+tuning_request = req.tuning
 
 
 async def test_tuning_reports_its_best_job(emulator: Any, sagemaker: Any) -> None:

@@ -82,6 +82,42 @@ def model(name: str, **overrides: Any) -> dict[str, Any]:
     return request
 
 
+def tuning(name: str, **overrides: Any) -> dict[str, Any]:
+    """Four children, two at a time, each running 0.3 s in the emulator."""
+    request: dict[str, Any] = {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {
+                "Type": "Minimize",
+                "MetricName": "validation:loss",
+            },
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [
+                    {"Name": "eta", "MinValue": "0.01", "MaxValue": "0.5"}
+                ],
+                "IntegerParameterRanges": [{"Name": "depth", "MinValue": "2", "MaxValue": "9"}],
+            },
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {"objective": "reg:squarederror"},
+            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+            "RoleArn": ROLE,
+            "OutputDataConfig": {"S3OutputPath": "s3://bucket/hpo"},
+            "ResourceConfig": {
+                "InstanceType": "ml.m5.xlarge",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 30,
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        },
+        "Tags": tags(**{"emulator:duration-seconds": 0.3}),
+    }
+    request.update(overrides)
+    return request
+
+
 def transform(
     name: str, model_name: str, *, instance_count: int = 1, **overrides: Any
 ) -> dict[str, Any]:

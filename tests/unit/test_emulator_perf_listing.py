@@ -5,8 +5,9 @@ log of transition times, jobs by status). Here random histories (jobs created at
 moments, some failing, some with Debugger rules, some stopped, tuning jobs whose later waves
 have future creation times and are dropped when the tuning job stops, a clock that sometimes
 goes back) are listed page by page both through the handler and through ``list_page`` over
-every visible job, the plain reading of the AWS semantics, and the answers must be the same:
-same summaries, same tokens, for every page.
+every visible job, the plain reading of the semantics, under each paging (AWS's page-then-filter,
+with and without CreationTime bounding the scan, and the exact filter-then-page), and the answers
+must be the same: same summaries, same tokens, for every page.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ def tuning_request(name: str, *, duration: int, children: int, parallel: int) ->
 
 def new_emulator() -> tuple[Emulator, Clock]:
     clock = Clock()
-    emulator = Emulator(EmulatorConfig(job_duration=10, stop_duration=1.5), clock=clock)
+    # Exact paging: the index shortcuts under test serve only it (``check_everything`` tries
+    # every paging, and leaves it so).
+    config = EmulatorConfig(job_duration=10, stop_duration=1.5, paging=listing.EXACT_PAGING)
+    emulator = Emulator(config, clock=clock)
     create_app(emulator)  # registers every operation
     return emulator, clock
 
@@ -128,7 +132,7 @@ def reference(emulator: Emulator, kind: jobs.JobKind, params: dict[str, Any]) ->
         for job in list(emulator.jobs_of(kind.key).values())
         if job.visible(now)
     ]
-    page, token = list_page(params, items)
+    page, token = list_page(params, items, paging=emulator.config.paging)
     response: dict[str, Any] = {list_key: page}
     if token:
         response["NextToken"] = token
@@ -164,8 +168,22 @@ def assert_same_listing(
     raise AssertionError("the listing never ended")
 
 
+PAGINGS = (
+    listing.AWS_PAGING,
+    listing.Paging(creation_time_bounds_scan=True),
+    listing.EXACT_PAGING,
+)
+
+
 def check_everything(emulator: Emulator, params: dict[str, Any]) -> None:
-    """``params`` on every path; and, through the indexes, every status and a few windows."""
+    """``params`` under every paging, on every path; and, through the indexes, every status
+    and a few windows."""
+    for paging in PAGINGS:
+        emulator.config.paging = paging
+        check_paths(emulator, params)
+
+
+def check_paths(emulator: Emulator, params: dict[str, Any]) -> None:
     now = emulator.now()
     for kind in (jobs.TRAINING, TUNING):
         for path in ("auto", "index", "scan"):

@@ -1,4 +1,5 @@
-"""``runner.emulator.listing``: filter, then sort, then page, with keyset tokens."""
+"""``runner.emulator.listing``: AWS's page-then-filter (and the exact filter-then-page), with
+keyset tokens."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runner.emulator.errors import AwsError
-from runner.emulator.listing import Listed, list_page
+from runner.emulator.listing import AWS_PAGING, EXACT_PAGING, Listed, Paging, list_page
 
 STATUSES = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 # Few distinct times, so that ties on the sort field (and on creation time) are common.
@@ -105,8 +106,15 @@ def expected(collection: list[Item], params: dict[str, Any]) -> list[str]:
     return [item.name for item in chosen]
 
 
+PAGINGS = [AWS_PAGING, Paging(creation_time_bounds_scan=True), EXACT_PAGING]
+
+
 def page_through(
-    collection: list[Item], params: dict[str, Any], max_results: int, limit: int = 1000
+    collection: list[Item],
+    params: dict[str, Any],
+    max_results: int,
+    limit: int = 1000,
+    paging: Paging = AWS_PAGING,
 ) -> list[list[str]]:
     pages = []
     token: str | None = None
@@ -114,7 +122,7 @@ def page_through(
         request = {**params, "MaxResults": max_results}
         if token:
             request["NextToken"] = token
-        summaries, token = list_page(request, [item.listed() for item in collection])
+        summaries, token = list_page(request, [item.listed() for item in collection], paging=paging)
         pages.append([summary["Name"] for summary in summaries])
         if token is None:
             return pages
@@ -122,22 +130,58 @@ def page_through(
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(collection=items(), params=filters(), max_results=st.integers(1, 100))
+@given(
+    collection=items(),
+    params=filters(),
+    max_results=st.integers(1, 100),
+    paging=st.sampled_from(PAGINGS),
+)
 def test_paging_yields_exactly_the_filtered_sorted_set(
-    collection: list[Item], params: dict[str, Any], max_results: int
+    collection: list[Item], params: dict[str, Any], max_results: int, paging: Paging
 ) -> None:
-    pages = page_through(collection, params, max_results)
+    pages = page_through(collection, params, max_results, paging=paging)
     seen = [name for page in pages for name in page]
     assert seen == expected(collection, params)
     assert len(seen) == len(set(seen))
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    collection=items(),
+    params=filters(),
+    max_results=st.integers(1, 10),
+    bounded=st.booleans(),
+)
+def test_aws_cuts_the_page_before_filtering(
+    collection: list[Item], params: dict[str, Any], max_results: int, bounded: bool
+) -> None:
+    # ListTrainingJobs' API reference: MaxResults items are retrieved first, then filtered.
+    # The walk covers every item (or, when CreationTime bounds the scan, those created in
+    # range) MaxResults at a time, whatever the other filters match.
+    paging = Paging(creation_time_bounds_scan=bounded)
+    pages = page_through(collection, params, max_results, paging=paging)
+    in_scope = [
+        item
+        for item in collection
+        if not bounded
+        or (
+            ("CreationTimeAfter" not in params or item.created > params["CreationTimeAfter"])
+            and ("CreationTimeBefore" not in params or item.created < params["CreationTimeBefore"])
+        )
+    ]
+    assert len(pages) == max(1, -(-len(in_scope) // max_results))
+    assert all(len(page) <= max_results for page in pages)
+    if len(expected(collection, params)) < len(in_scope):
+        # Something was filtered out: some page is short (empty pages are allowed too).
+        assert any(len(page) < max_results for page in pages)
+
+
 @settings(max_examples=100, deadline=None)
 @given(collection=items(), params=filters(), max_results=st.integers(1, 10))
-def test_filters_apply_before_paging(
+def test_exact_paging_filters_first(
     collection: list[Item], params: dict[str, Any], max_results: int
 ) -> None:
-    pages = page_through(collection, params, max_results)
+    pages = page_through(collection, params, max_results, paging=EXACT_PAGING)
     # Every page but the last is full, and the last is empty only when nothing matches:
     # no empty or short pages in the middle (Moto's page-then-filter gives those).
     for page in pages[:-1]:
@@ -215,6 +259,20 @@ def test_token_survives_inserts_between_pages(
                 else key_of(item, sort_by) > inserted_at
             )
             assert (item.name in seen) == after
+
+
+def test_a_page_with_no_match_still_has_a_token() -> None:
+    # boto/boto3#2838: NameContains matching none of the newest MaxResults jobs gives an empty
+    # page and a NextToken; the match is further on.
+    collection = [Item(f"job{i:02d}", BASE + i, None, "Completed") for i in range(25)]
+    collection.append(Item("avenger-1", BASE - 1, None, "Completed"))
+    listed = [item.listed() for item in collection]
+    summaries, token = list_page({"NameContains": "avenger"}, listed)
+    assert summaries == [] and token is not None
+    assert page_through(collection, {"NameContains": "avenger"}, 10) == [[], [], ["avenger-1"]]
+    assert page_through(collection, {"NameContains": "avenger"}, 10, paging=EXACT_PAGING) == [
+        ["avenger-1"]
+    ]
 
 
 def test_default_is_newest_first_ten_per_page() -> None:

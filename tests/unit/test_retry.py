@@ -97,10 +97,26 @@ def test_throttling_is_told_apart() -> None:
         ("ValidationException", 'Could not find model "arn:aws:sagemaker:us-east-1:1:model/m".'),
         ("ValidationException", 'Could not find endpoint "e".'),
         ("ValidationException", "Endpoint configuration c does not exist."),
+        # Training, processing and transform jobs too (boto/boto3#2808, ACK generator.yaml).
+        ("ValidationException", "Requested resource not found."),
+        ("ValidationException", "Could not find requested job with name job-1"),
+        (
+            "ResourceNotFound",
+            "Amazon SageMaker can't find a tuning job called t. Type another name.",
+        ),
     ],
 )
-def test_not_found_in_both_of_sagemakers_forms(code: str, message: str) -> None:
+def test_not_found_in_each_of_sagemakers_forms(code: str, message: str) -> None:
     assert is_not_found(client_error(code, message))
+
+
+def test_a_labeling_jobs_validation_exception_is_not_found_whatever_its_message() -> None:
+    # ACK's LabelingJob maps every ValidationException of DescribeLabelingJob to 404; the
+    # message is not documented, so it is not read.
+    error = client_error("ValidationException", "The job gt-1 is unknown")
+    assert is_not_found(error, "DescribeLabelingJob")
+    assert not is_not_found(error, "CreateLabelingJob")
+    assert not is_not_found(error)
 
 
 @pytest.mark.parametrize(
