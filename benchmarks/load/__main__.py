@@ -38,6 +38,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the Markdown report to write (default: benchmarks/README.md for a full run)",
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep each run's files here")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the emulated account's history: N ended jobs of every kind (default 0)",
+    )
+    parser.add_argument(
+        "--list-paging",
+        choices=["aws", "exact"],
+        default=None,
+        help="aws (default): List pages cut before filtering, as SageMaker does",
+    )
+    parser.add_argument(
+        "--creation-time-bounds-scan",
+        action="store_true",
+        help="CreationTime filters bound a List call's scan (undocumented on AWS)",
+    )
     return parser.parse_args(argv)
 
 
@@ -49,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         changes["sizes"] = tuple(int(size) for size in args.sizes.split(","))
     if args.sigterm_size is not None:
         changes["sigterm_size"] = args.sigterm_size
+    if args.history is not None:
+        changes["history"] = args.history
+    if args.list_paging is not None:
+        changes["list_paging"] = args.list_paging
+    if args.creation_time_bounds_scan:
+        changes["creation_time_bounds_scan"] = True
     profile = dataclasses.replace(profile, **changes)  # type: ignore[arg-type]
     strategies = tuple(args.strategies.split(","))
     command = "python -m benchmarks.load " + shlex.join(sys.argv[1:] if argv is None else argv)

@@ -14,7 +14,13 @@ with Describe, so they get the same raised quota: the comparison is conservative
 Besides the emulator's own ``GET /_emulator/stats``, this process records when each Stop*
 request arrived, for which job, and how it was answered (``GET /_bench/stops``): the SIGTERM
 figures are the time from the signal until every job's Stop had been *received* once
-(throttled or not), and until the last one was *accepted*.
+(throttled or not), and until the last one was *accepted*. It also records every List* page
+(``GET /_bench/lists``: when, which operation, whether it carried a token and whether its
+answer did), from which the harness tells sweeps apart: a sweep is a first page and the pages
+that follow its tokens (``metrics.sweep_figures``).
+
+``--history N``, ``--list-paging`` and ``--creation-time-bounds-scan`` set the account as
+``smrun emulator`` does.
 """
 
 from __future__ import annotations
@@ -32,11 +38,13 @@ from pathlib import Path
 from aiohttp import web
 
 from benchmarks.server_process import ServerProcess
+from runner.emulator.listing import Paging
 from runner.emulator.quotas import AWS_LIKE_RATES, Quotas, Rate
 from runner.emulator.server import create_app
 from runner.emulator.state import Emulator, EmulatorConfig
 
 STOPS_KEY = web.AppKey("stops", list)
+LISTS_KEY = web.AppKey("lists", list)
 
 
 def bench_rates(create_rate: float, describe_rate: float) -> dict[str, Rate]:
@@ -64,6 +72,31 @@ async def _record_stops(
     return response
 
 
+@web.middleware
+async def _record_lists(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    target = request.headers.get("X-Amz-Target", "")
+    if not target.startswith("SageMaker.List"):
+        return await handler(request)
+    received = time.time()
+    try:
+        had_token = bool(json.loads(await request.read() or b"{}").get("NextToken"))
+    except ValueError:
+        had_token = False
+    response = await handler(request)
+    body = getattr(response, "body", None)
+    next_token = isinstance(body, bytes) and b'"NextToken"' in body
+    request.app[LISTS_KEY].append(
+        [received, target.partition(".")[2], had_token, next_token, response.status]
+    )
+    return response
+
+
+async def _lists(request: web.Request) -> web.Response:
+    return web.json_response({"lists": request.app[LISTS_KEY]})
+
+
 async def _stops(request: web.Request) -> web.Response:
     return web.json_response({"stops": request.app[STOPS_KEY]})
 
@@ -73,13 +106,17 @@ async def serve(args: argparse.Namespace) -> None:
         profile="aws-like",
         stop_duration=args.stop_duration,
         log_lines=args.log_lines,
+        history=args.history,
+        paging=Paging(args.list_paging, creation_time_bounds_scan=args.creation_time_bounds_scan),
     )
     emulator = Emulator(config)
     emulator.quotas = Quotas(bench_rates(args.create_rate, args.describe_rate))
     app = create_app(emulator)
     app[STOPS_KEY] = []
-    app.middlewares.append(_record_stops)
+    app[LISTS_KEY] = []
+    app.middlewares.extend([_record_stops, _record_lists])
     app.router.add_get("/_bench/stops", _stops)
+    app.router.add_get("/_bench/lists", _lists)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -104,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--describe-rate", type=float, default=100.0)
     parser.add_argument("--stop-duration", type=float, default=1.0)
     parser.add_argument("--log-lines", type=int, default=20)
+    parser.add_argument("--history", type=int, default=0)
+    parser.add_argument("--list-paging", choices=["aws", "exact"], default="aws")
+    parser.add_argument("--creation-time-bounds-scan", action="store_true")
     asyncio.run(serve(parser.parse_args(argv)))
     return 0
 
@@ -112,8 +152,15 @@ class EmulatorProcess(ServerProcess):
     """The harness's handle on one emulator process: start, read its figures, stop."""
 
     def __init__(
-        self, *, create_rate: float, describe_rate: float, stop_duration: float, log: Path
+        self,
+        *,
+        create_rate: float,
+        describe_rate: float,
+        stop_duration: float,
+        log: Path,
+        account: tuple[str, ...] = (),
     ) -> None:
+        """``account``: ``--history``/paging flags of ``main``."""
         self._log = log.open("w")
         command = [
             sys.executable,
@@ -125,14 +172,23 @@ class EmulatorProcess(ServerProcess):
             str(describe_rate),
             "--stop-duration",
             str(stop_duration),
+            *account,
         ]
-        super().__init__(command, stderr=self._log, start_timeout=60)
+        # A long history takes a while to build before the banner.
+        super().__init__(command, stderr=self._log, start_timeout=180)
 
     def stops(self) -> list[tuple[float, int, str]]:
         """(received at, HTTP status, job name) of every Stop* request."""
         return [
             (float(at), int(status), str(name))
             for at, status, name in self.get("/_bench/stops")["stops"]
+        ]
+
+    def lists(self) -> list[tuple[float, str, bool, bool, int]]:
+        """(received at, operation, had a token, answered one, HTTP status) of every List*."""
+        return [
+            (float(at), str(operation), bool(had), bool(gave), int(status))
+            for at, operation, had, gave, status in self.get("/_bench/lists")["lists"]
         ]
 
     def stop(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.load.emulator import EmulatorProcess
-from benchmarks.load.metrics import run_figures, sigterm_figures
+from benchmarks.load.metrics import run_figures, sigterm_figures, sweep_figures
 from benchmarks.load.spec import READY, RunResult, RunSpec
 from benchmarks.load.workload import STRATEGIES, Profile, plan_jobs
 from benchmarks.server_process import REPO
@@ -95,6 +95,7 @@ def run_one(
         describe_rate=profile.describe_rate,
         stop_duration=profile.stop_duration,
         log=workdir / "emulator.log",
+        account=account_flags(profile),
     )
     started = time.time()
     try:
@@ -116,6 +117,7 @@ def run_one(
         result = RunResult.load(result_path) if result_path.exists() else None
         stats = emulator.stats()
         stops = emulator.stops()
+        lists = emulator.lists()
         emulator_cpu = emulator.cpu_seconds()
     finally:
         emulator.stop()
@@ -125,6 +127,7 @@ def run_one(
         )
     else:
         figures = run_figures(profile, spec, result, stats, emulator_cpu)
+        figures["sweeps"] = sweep_figures(lists)
         if code != 0:
             figures["exit_code"] = code
     figures.update(strategy=strategy, size=size, phase=phase)
@@ -135,6 +138,14 @@ def run_one(
     return figures
 
 
+def account_flags(profile: Profile) -> tuple[str, ...]:
+    """The emulator's ``--history``/paging flags for ``profile``'s account."""
+    flags = ["--history", str(profile.history), "--list-paging", profile.list_paging]
+    if profile.creation_time_bounds_scan:
+        flags.append("--creation-time-bounds-scan")
+    return tuple(flags)
+
+
 def _headline(figures: dict[str, Any]) -> str:
     if figures["phase"] == "sigterm":
         return (
@@ -142,8 +153,14 @@ def _headline(figures: dict[str, Any]) -> str:
             f"({figures['jobs_stop_requested']}/{figures['in_flight_at_signal']} jobs), "
             f"{figures['jobs_stop_accepted']} accepted, last at {figures['to_last_stop_accepted_s']} s"
         )
+    sweeps = ", ".join(
+        f"{operation} {entry['sweeps']} sweeps of {entry['pages_per_sweep_mean']} pages "
+        f"(p50 {entry['sweep_s_p50']} s)"
+        for operation, entry in figures.get("sweeps", {}).items()
+    )
     return (
-        f"detected {figures['detected']}/{figures['ended']}, p99 {figures['latency_p99_s']} s, "
+        (f"{sweeps}; " if sweeps else "")
+        + f"detected {figures['detected']}/{figures['ended']}, p99 {figures['latency_p99_s']} s, "
         f"status/job-min {figures['status_calls_per_job_minute']}, "
         f"throttled {figures['throttled']}, cpu {figures.get('cpu_s')} s, "
         f"rss {figures.get('peak_rss_mb')} MB"

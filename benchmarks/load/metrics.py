@@ -49,6 +49,42 @@ def cdf(values: Sequence[float]) -> list[float]:
     return [round(ordered[round(i * last / CDF_POINTS)], 3) for i in range(CDF_POINTS + 1)]
 
 
+def sweep_figures(lists: Sequence[tuple[float, str, bool, bool, int]]) -> dict[str, Any]:
+    """Per List operation: how many sweeps, pages per sweep, and how long a sweep took.
+
+    A sweep is a page asked for without a token and every page after it that followed its
+    token, until an answer had none; throttled pages (sent again) are left out."""
+    figures: dict[str, Any] = {}
+    by_operation: dict[str, list[tuple[float, bool, bool]]] = {}
+    for at, operation, had_token, gave_token, status in lists:
+        if status == 200:
+            by_operation.setdefault(operation, []).append((at, had_token, gave_token))
+    for operation, pages in sorted(by_operation.items()):
+        sweeps: list[tuple[int, float]] = []  # (pages, seconds)
+        start: float | None = None
+        count = 0
+        for at, had_token, gave_token in pages:
+            if not had_token:
+                start, count = at, 0
+            if start is None:
+                continue
+            count += 1
+            if not gave_token:
+                sweeps.append((count, at - start))
+                start = None
+        sizes = [float(size) for size, _ in sweeps]
+        durations = [seconds for _, seconds in sweeps]
+        figures[operation] = {
+            "pages": len(pages),
+            "sweeps": len(sweeps),
+            "pages_per_sweep_mean": _rounded(sum(sizes) / len(sizes) if sizes else None, 1),
+            "pages_per_sweep_max": max(sizes, default=None),
+            "sweep_s_p50": _rounded(percentile(durations, 0.5), 2),
+            "sweep_s_max": _rounded(max(durations, default=None), 2),
+        }
+    return figures
+
+
 def _rounded(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 

@@ -67,6 +67,11 @@ class Profile:
     stop_duration: float = 1.0  # Stopping -> Stopped in the emulator
     drain_limit: float = 60.0  # how long a strategy may spend on logs after its last job ended
     seed: int = 7
+    # The account: ended jobs of every kind preloaded (``runner/emulator/history.py``), and how
+    # List calls page (``runner/emulator/listing.py``: "aws" cuts the page before filtering).
+    history: int = 0
+    list_paging: str = "aws"
+    creation_time_bounds_scan: bool = False
 
     def ramp(self, size: int) -> float:
         return size / self.submit_rate

@@ -9,14 +9,14 @@ Where moto differs from AWS, the emulator follows AWS, and these tests compare n
 * Moto completes every job and endpoint the moment it is created (no InProgress/Creating);
   the emulator runs them for a while. Tests wait for the emulator's jobs to finish before
   comparing statuses.
-* Moto's List* operations page first and filter after, so a filtered page can be empty and
-  still carry a NextToken; the emulator filters, sorts, then pages. Listings are compared
-  unfiltered and in one page, as sets.
+* Moto's List* operations page first and filter after, as AWS does (and the emulator); but
+  the order of its pages and its tokens are its own, so listings are compared unfiltered and
+  in one page, as sets.
 * Moto accepts a second CreateTrainingJob with a name in use; AWS (and the emulator) answers
   ResourceInUse.
 * Moto answers DescribeTrainingJob on an unknown job with ValidationException ("Could not
-  find training job"); the emulator answers ResourceNotFound, the error the service model
-  declares for that operation.
+  find training job"), as AWS does (with "Requested resource not found.", which the emulator
+  answers): the code is the same, the message is not compared.
 * Moto's DescribeProcessingJob leaves out ProcessingResources, which AWS's output shape
   requires; its DescribeTransformJob adds an empty FailureReason and LabelingJobArn.
 * Moto's tuning jobs are Completed at once with a made-up best training job; it launches no
@@ -123,6 +123,17 @@ async def wait_until(check: Callable[[], Awaitable[bool]], within: float = 5.0) 
 
 
 # --- training ---------------------------------------------------------------------------------
+
+
+async def test_a_missing_training_job_is_a_validation_exception_in_both(clients: Clients) -> None:
+    async def scenario(sm: Any) -> dict[str, Any]:
+        with pytest.raises(botocore.exceptions.ClientError) as missing:
+            await sm.describe_training_job(TrainingJobName="contract-never-created")
+        return {"missing": missing.value.response["Error"]}
+
+    ours, theirs = await run_both(clients, scenario)
+    # Not the ResourceNotFound that botocore's model declares (boto/boto3#2808).
+    assert ours["missing"]["Code"] == theirs["missing"]["Code"] == "ValidationException"
 
 
 async def test_training_job(clients: Clients) -> None:

@@ -1,7 +1,6 @@
 """The runner's create/describe path against moto: an emulator written by somebody else.
 
-Moto marks every job Completed at creation and pages List calls before filtering, so this
-checks the path a real account exercises most (lookup, Create with tags, Describe, outputs,
+Moto marks every job Completed at creation, so this checks the path a real account exercises most (lookup, Create with tags, Describe, outputs,
 ListTags for re-attach), not the lifecycle.
 """
 

@@ -183,7 +183,7 @@ def test_exact_paging_filters_first(
 ) -> None:
     pages = page_through(collection, params, max_results, paging=EXACT_PAGING)
     # Every page but the last is full, and the last is empty only when nothing matches:
-    # no empty or short pages in the middle (Moto's page-then-filter gives those).
+    # no empty or short pages in the middle (AWS's page-then-filter gives those).
     for page in pages[:-1]:
         assert len(page) == max_results
     if expected(collection, params):
