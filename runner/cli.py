@@ -109,8 +109,15 @@ def _run_emulator(args: argparse.Namespace) -> int:
         labeling_not_found=args.labeling_not_found,
         history=args.history,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_forever(config, args.host, args.port))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_forever(config, args.host, args.port))
+    except OSError as exc:  # the port is taken, or the host is not ours to bind
+        print(
+            f"smrun emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     return EXIT_OK
 
 
