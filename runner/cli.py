@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from runner.config import AwsTarget  # stdlib only: the CLI stays quick to start
@@ -18,9 +19,10 @@ EXIT_USAGE = 2
 def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "emulator",
-        help="serve the local SageMaker + CloudWatch Logs emulator",
+        help="serve the local SageMaker + CloudWatch Logs + STS emulator",
         description="Serve a local emulator of the SageMaker and CloudWatch Logs APIs "
-        "(AWS JSON 1.1) for clients pointed at it with endpoint_url.",
+        "(AWS JSON 1.1) and of STS GetCallerIdentity and AssumeRole (AWS query) for clients "
+        "pointed at it with endpoint_url.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566, help="0 picks a free port")
@@ -51,6 +53,21 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "--latency", type=float, default=0.0, metavar="SECONDS", help="added to each request"
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for injected faults")
+    parser.add_argument(
+        "--credential-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="AssumeRole credentials expire this soon, whatever DurationSeconds asks "
+        "(emulator only: AWS refuses less than 900)",
+    )
+    parser.add_argument(
+        "--deny-role",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="AssumeRole answers AccessDenied for role ARNs matching this glob; repeatable",
+    )
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
@@ -76,6 +93,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
         log_lines=args.log_lines,
         max_instances_per_type=args.max_instances_per_type,
         faults=faults,
+        credential_seconds=args.credential_seconds,
+        denied_roles=tuple(args.deny_role),
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(config, args.host, args.port))
@@ -206,9 +225,12 @@ def _run_launch(args: argparse.Namespace) -> int:
     from runner.emulator.server import BackgroundEmulator
 
     with BackgroundEmulator() as url:
-        return run_launch(
-            prepared, AwsTarget.local(url, region=args.region or "us-east-1"), local=True
+        # With --assume-role, the placeholder credentials assume it on the emulator's STS.
+        target = replace(
+            AwsTarget.local(url, region=args.region or "us-east-1"),
+            assume_role_arn=args.assume_role,
         )
+        return run_launch(prepared, target, local=True)
 
 
 def _run_status(args: argparse.Namespace) -> int:

@@ -5,8 +5,10 @@ resolution and a service-model load per job; here every job of the process share
 per service, region, endpoint and credentials, whose pool is sized to the runner's concurrency.
 
 Credentials follow the standard AWS chain (environment, profile, IRSA web identity, container,
-instance metadata). With ``assume_role_arn``, the chain's credentials call STS AssumeRole and
-the result refreshes itself before it expires (aiobotocore's refreshable credentials).
+instance metadata), or are the target's static ones. With ``assume_role_arn``, those credentials
+call STS AssumeRole and the result refreshes itself before it expires (aiobotocore's refreshable
+credentials); an AssumeRole that fails for good (access denied, a malformed role ARN) is an
+``AwsCallFailed`` for ``AssumeRole``, with STS's code and message.
 
 ``AwsCaller`` is the only way the core calls AWS: a shared per-operation token bucket, then
 the retry policy, then the client.
@@ -25,9 +27,12 @@ from aiobotocore.session import AioSession, get_session
 from botocore import xform_name
 from botocore.credentials import CredentialProvider
 
-from runner.config import AwsTarget, RunnerConfig
+from runner.config import AwsTarget, RetryPolicy, RunnerConfig
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
+
+# The runner retries (runner.retry); botocore must not retry underneath it.
+_NO_BOTOCORE_RETRIES = {"total_max_attempts": 1, "mode": "standard"}
 
 ASSUME_ROLE_SECONDS = 3600
 
@@ -38,23 +43,35 @@ class AssumedRoleProvider(CredentialProvider):
     METHOD = "smrun-assume-role"
     CANONICAL_NAME = "smrun-assume-role"
 
-    def __init__(self, target: AwsTarget, base_session: AioSession) -> None:
+    def __init__(
+        self, target: AwsTarget, base_session: AioSession, retry: RetryPolicy | None = None
+    ) -> None:
         self._target = target
         self._base = base_session
+        self._retry = retry or RetryPolicy()
 
     async def _fetch(self) -> dict[str, Any]:
         target = self._target
-        assert target.assume_role_arn is not None
+        role = target.assume_role_arn
+        assert role is not None
+        keys = target.static_credentials
         async with self._base.create_client(
             "sts",
             region_name=target.region,
             endpoint_url=target.sts_endpoint_url or target.endpoint_url,
+            config=AioConfig(retries=_NO_BOTOCORE_RETRIES),
+            aws_access_key_id=keys[0] if keys else None,
+            aws_secret_access_key=keys[1] if keys else None,
         ) as sts:
-            answer = await sts.assume_role(
-                RoleArn=target.assume_role_arn,
-                RoleSessionName=target.role_session_name,
-                DurationSeconds=ASSUME_ROLE_SECONDS,
-            )
+
+            async def attempt() -> Any:
+                return await sts.assume_role(
+                    RoleArn=role,
+                    RoleSessionName=target.role_session_name,
+                    DurationSeconds=ASSUME_ROLE_SECONDS,
+                )
+
+            answer = await call_with_retries("AssumeRole", self._retry, attempt)
         credentials = answer["Credentials"]
         expiry: dt.datetime = credentials["Expiration"]
         return {
@@ -70,7 +87,7 @@ class AssumedRoleProvider(CredentialProvider):
         )
 
 
-def make_session(target: AwsTarget) -> AioSession:
+def make_session(target: AwsTarget, retry: RetryPolicy | None = None) -> AioSession:
     session = get_session()
     if target.profile:
         session.set_config_variable("profile", target.profile)
@@ -79,7 +96,7 @@ def make_session(target: AwsTarget) -> AioSession:
         if target.profile:
             base.set_config_variable("profile", target.profile)
         resolver = session.get_component("credential_provider")
-        resolver.providers.insert(0, AssumedRoleProvider(target, base))
+        resolver.providers.insert(0, AssumedRoleProvider(target, base, retry))
     return session
 
 
@@ -89,15 +106,14 @@ class ClientPool:
     def __init__(self, config: RunnerConfig) -> None:
         self._config = config
         # Typed as Any: the stubs overload create_client per service literal.
-        self._session: Any = make_session(config.aws)
+        self._session: Any = make_session(config.aws, config.retry)
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[str, Any] = {}
         self._client_config = AioConfig(
             max_pool_connections=config.max_connections,
             connect_timeout=min(config.retry.call_timeout, 10.0),
             read_timeout=config.retry.call_timeout,
-            # The runner retries (runner.retry); botocore must not retry underneath it.
-            retries={"total_max_attempts": 1, "mode": "standard"},
+            retries=_NO_BOTOCORE_RETRIES,
         )
 
     def _endpoint(self, service: str) -> str | None:
@@ -111,7 +127,8 @@ class ClientPool:
     async def client(self, service: str) -> Any:
         if service not in self._clients:
             target = self._config.aws
-            keys = target.static_credentials
+            # With a role, the static credentials only assume it (AssumedRoleProvider).
+            keys = None if target.assume_role_arn else target.static_credentials
             creating = self._session.create_client(
                 service,
                 region_name=target.region,
