@@ -184,19 +184,20 @@ class Unroutable(Exception):
 
 @functools.cache
 def _services() -> tuple[dict[str, Service], dict[str, Service]]:
-    """The served services by JSON target prefix, and the query ones by signing name."""
+    """The served JSON services by target prefix, and every served service by signing name."""
     by_target: dict[str, Service] = {}
     by_signing_name: dict[str, Service] = {}
     for name in SERVICES:
         model = service_model(name)
         if model.protocol == "json":
             wire: Wire = JsonWire(model.metadata.get("jsonVersion", "1.1"))
-            by_target[model.metadata["targetPrefix"]] = Service(name, wire, OPERATIONS[name])
         elif model.protocol == "query":
             wire = QueryWire(model.metadata["xmlNamespace"])
-            by_signing_name[model.signing_name] = Service(name, wire, OPERATIONS[name])
         else:
             raise RuntimeError(f"the emulator does not speak {name}'s protocol {model.protocol}")
+        service = by_signing_name[model.signing_name] = Service(name, wire, OPERATIONS[name])
+        if isinstance(wire, JsonWire):
+            by_target[model.metadata["targetPrefix"]] = service
     return by_target, by_signing_name
 
 
@@ -234,6 +235,8 @@ def route(headers: Mapping[str, str], raw: bytes) -> Route:
                 "InvalidAction", f"The emulator does not serve {scope[1]} (action {action!r})"
             ),
         )
+    if isinstance(service.wire, JsonWire):  # a JSON service's request without its target
+        raise Unroutable(service.wire, errors.unknown_operation(""))
     handler = service.operations.get(action)
     if handler is None:
         # An action STS does not have: InvalidAction, 400 (the Common Errors of AWS's query API
