@@ -33,6 +33,9 @@ async def make_team(sagemaker: Any, name: str) -> str:
 async def teams(emulator: Any, sagemaker: Any) -> dict[str, Any]:
     """Two teams; four jobs for "labelers" created 10 s apart, one for "reviewers"."""
     clock = emulator.emulator.clock = HandClock()
+    # Whole seconds: clients send timestamps rounded to the millisecond, and the bounds below
+    # are the jobs' own creation times.
+    clock.now = float(int(clock.now))
     labelers = await make_team(sagemaker, "labelers")
     reviewers = await make_team(sagemaker, "reviewers")
     created = {}
