@@ -26,7 +26,9 @@ API_AssumeRole.html) and answers AWS recorded:
 
 Issued credentials last ``DurationSeconds`` (default 3600), or ``EmulatorConfig.
 credential_seconds`` when set: an emulator-only setting, so that tests can see credentials
-expire within seconds (AWS itself refuses less than 900).
+expire within seconds (AWS itself refuses less than 900). The ``aws-like`` profile puts no quota
+on STS: AWS publishes none for these calls that was found (its security blog describes token
+buckets per API without figures).
 """
 
 from __future__ import annotations
