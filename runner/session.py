@@ -8,7 +8,10 @@ Credentials follow the standard AWS chain (environment, profile, IRSA web identi
 instance metadata), or are the target's static ones. With ``assume_role_arn``, those credentials
 call STS AssumeRole and the result refreshes itself before it expires (aiobotocore's refreshable
 credentials); an AssumeRole that fails for good (access denied, a malformed role ARN) is an
-``AwsCallFailed`` for ``AssumeRole``, with STS's code and message.
+``AwsCallFailed`` for ``AssumeRole``, with STS's code and message. A refresh that fails while
+the current credentials have more than botocore's mandatory 10 minutes left keeps them and is
+tried again on a later call (a ``credentials.refresh_failed`` event); inside those 10 minutes
+the call fails with the ``AwsCallFailed``.
 
 ``AwsCaller`` is the only way the core calls AWS: a shared per-operation token bucket, then
 the retry policy, then the client.
@@ -19,8 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
+from dataclasses import replace
 from typing import Any
 
+import structlog
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import AioSession, get_session
@@ -28,13 +34,20 @@ from botocore import xform_name
 from botocore.credentials import CredentialProvider
 
 from runner.config import AwsTarget, RetryPolicy, RunnerConfig
+from runner.errors import RunnerError
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
+
+log = structlog.get_logger("runner.session")
 
 # The runner retries (runner.retry); botocore must not retry underneath it.
 _NO_BOTOCORE_RETRIES = {"total_max_attempts": 1, "mode": "standard"}
 
 ASSUME_ROLE_SECONDS = 3600
+# An AssumeRole is retried for at most this long, then fails: a refresh is due 15 minutes before
+# the credentials expire (botocore's advisory window, 10 for the mandatory one), so a later call
+# tries again long before they do, instead of one call waiting out an STS outage.
+ASSUME_ROLE_RETRY_SECONDS = 60.0
 
 
 class AssumedRoleProvider(CredentialProvider):
@@ -48,7 +61,9 @@ class AssumedRoleProvider(CredentialProvider):
     ) -> None:
         self._target = target
         self._base = base_session
-        self._retry = retry or RetryPolicy()
+        policy = retry or RetryPolicy()
+        elapsed = min(policy.max_elapsed or ASSUME_ROLE_RETRY_SECONDS, ASSUME_ROLE_RETRY_SECONDS)
+        self._retry = replace(policy, max_elapsed=elapsed)
 
     async def _fetch(self) -> dict[str, Any]:
         target = self._target
@@ -87,6 +102,27 @@ class AssumedRoleProvider(CredentialProvider):
         )
 
 
+class _RefreshFailureEvent(logging.Filter):
+    """aiobotocore reports a failed refresh as a stdlib warning with a traceback (to stderr,
+    where nothing configures logging). A failed AssumeRole is already an ``AwsCallFailed``
+    that the call raises (mandatory window) or that is tried again later (advisory window,
+    the current credentials still serve), so it becomes one event instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, RunnerError):
+            return True
+        log.warning(
+            "credentials.refresh_failed",
+            error=str(error),
+            mandatory="mandatory" in record.getMessage(),
+        )
+        return False
+
+
+_REFRESH_FAILURES = _RefreshFailureEvent()
+
+
 def make_session(target: AwsTarget, retry: RetryPolicy | None = None) -> AioSession:
     session = get_session()
     if target.profile:
@@ -97,6 +133,7 @@ def make_session(target: AwsTarget, retry: RetryPolicy | None = None) -> AioSess
             base.set_config_variable("profile", target.profile)
         resolver = session.get_component("credential_provider")
         resolver.providers.insert(0, AssumedRoleProvider(target, base, retry))
+        logging.getLogger("aiobotocore.credentials").addFilter(_REFRESH_FAILURES)  # once
     return session
 
 

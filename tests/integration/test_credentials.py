@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import get_session
+from structlog.testing import capture_logs
 
 from runner import session as runner_session
 from runner.config import AwsTarget, PollPolicy, RateLimits, RetryPolicy, RunnerConfig
@@ -303,3 +304,30 @@ async def test_static_credentials_assume_the_role_rather_than_sign_themselves(
     assert identity["Arn"] == "arn:aws:sts::123456789012:assumed-role/smrun-test/smrun"
     assert listed["TrainingJobSummaries"] == []
     assert fetches.calls == 1
+
+
+async def test_a_refresh_sts_refuses_keeps_the_credentials_until_it_must_then_fails_clearly(
+    emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = emulator.emulator.clock = HandClock()
+    emulator.emulator.config.credential_seconds = 20 * 60
+    pool = ClientPool(role_config(emulator.url, emulator.url))
+    try:
+        sagemaker = await pool.client("sagemaker")
+        set_clock(sagemaker._request_signer._credentials, clock.utc)
+        emulator.emulator.config.denied_roles = (ROLE,)  # the role's trust changed mid-run
+
+        clock.advance(8 * 60)  # 12 minutes left: botocore's advisory window
+        with capture_logs() as advisory:
+            await sagemaker.list_training_jobs()  # the current credentials still serve
+        clock.advance(5 * 60)  # 7 minutes left: the mandatory window
+        with capture_logs() as mandatory, pytest.raises(AwsCallFailed) as caught:
+            await sagemaker.list_training_jobs()
+    finally:
+        await pool.close()
+    assert (caught.value.operation, caught.value.code) == ("AssumeRole", "AccessDenied")
+    failures = [e for e in advisory + mandatory if e["event"] == "credentials.refresh_failed"]
+    assert [e["mandatory"] for e in failures] == [False, True]
+    assert all("AssumeRole failed: AccessDenied" in e["error"] for e in failures)
+    # One event each, not aiobotocore's warning with a traceback.
+    assert not [r for r in caplog.records if r.name.startswith("aiobotocore")]
