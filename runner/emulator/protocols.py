@@ -2,7 +2,8 @@
 
 Every request is a ``POST /``; which service and operation it is for comes from the request:
 
-* AWS JSON (SageMaker, CloudWatch Logs; SQS and EventBridge too): the ``X-Amz-Target`` header,
+* AWS JSON (SageMaker, CloudWatch Logs; SQS and EventBridge in current botocore, not served
+  yet): the ``X-Amz-Target`` header,
   ``<targetPrefix>.<Operation>``, with a JSON body and a JSON answer; an error is
   ``{"__type": code, "message": ...}``.
 * AWS query (STS): a form-encoded body with ``Action`` and ``Version``, the service being the
