@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from runner.config import AwsTarget  # stdlib only: the CLI stays quick to start
@@ -18,9 +19,10 @@ EXIT_USAGE = 2
 def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "emulator",
-        help="serve the local SageMaker + CloudWatch Logs emulator",
+        help="serve the local SageMaker + CloudWatch Logs + STS emulator",
         description="Serve a local emulator of the SageMaker and CloudWatch Logs APIs "
-        "(AWS JSON 1.1) for clients pointed at it with endpoint_url.",
+        "(AWS JSON 1.1) and of STS GetCallerIdentity and AssumeRole (AWS query) for clients "
+        "pointed at it with endpoint_url.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566, help="0 picks a free port")
@@ -76,6 +78,21 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         default="ValidationException",
         help="what DescribeLabelingJob answers for a missing job (undocumented by AWS)",
     )
+    parser.add_argument(
+        "--credential-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="AssumeRole credentials expire this soon, whatever DurationSeconds asks "
+        "(emulator only: AWS refuses less than 900)",
+    )
+    parser.add_argument(
+        "--deny-role",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="AssumeRole answers AccessDenied for role ARNs matching this glob; repeatable",
+    )
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
@@ -108,6 +125,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
         paging=Paging(args.list_paging, creation_time_bounds_scan=args.creation_time_bounds_scan),
         labeling_not_found=args.labeling_not_found,
         history=args.history,
+        credential_seconds=args.credential_seconds,
+        denied_roles=tuple(args.deny_role),
     )
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -245,9 +264,12 @@ def _run_launch(args: argparse.Namespace) -> int:
     from runner.emulator.server import BackgroundEmulator
 
     with BackgroundEmulator() as url:
-        return run_launch(
-            prepared, AwsTarget.local(url, region=args.region or "us-east-1"), local=True
+        # With --assume-role, the placeholder credentials assume it on the emulator's STS.
+        target = replace(
+            AwsTarget.local(url, region=args.region or "us-east-1"),
+            assume_role_arn=args.assume_role,
         )
+        return run_launch(prepared, target, local=True)
 
 
 def _run_status(args: argparse.Namespace) -> int:

@@ -5,8 +5,13 @@ resolution and a service-model load per job; here every job of the process share
 per service, region, endpoint and credentials, whose pool is sized to the runner's concurrency.
 
 Credentials follow the standard AWS chain (environment, profile, IRSA web identity, container,
-instance metadata). With ``assume_role_arn``, the chain's credentials call STS AssumeRole and
-the result refreshes itself before it expires (aiobotocore's refreshable credentials).
+instance metadata), or are the target's static ones. With ``assume_role_arn``, those credentials
+call STS AssumeRole and the result refreshes itself before it expires (aiobotocore's refreshable
+credentials); an AssumeRole that fails for good (access denied, a malformed role ARN) is an
+``AwsCallFailed`` for ``AssumeRole``, with STS's code and message. A refresh that fails while
+the current credentials have more than botocore's mandatory 10 minutes left keeps them and is
+tried again on a later call (a ``credentials.refresh_failed`` event); inside those 10 minutes
+the call fails with the ``AwsCallFailed``.
 
 ``AwsCaller`` is the only way the core calls AWS: a shared per-operation token bucket, then
 the retry policy, then the client.
@@ -17,19 +22,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
+from dataclasses import replace
 from typing import Any
 
+import structlog
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import AioSession, get_session
 from botocore import xform_name
 from botocore.credentials import CredentialProvider
 
-from runner.config import AwsTarget, RunnerConfig
+from runner.config import AwsTarget, RetryPolicy, RunnerConfig
+from runner.errors import RunnerError
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
 
+log = structlog.get_logger("runner.session")
+
+# The runner retries (runner.retry); botocore must not retry underneath it.
+_NO_BOTOCORE_RETRIES = {"total_max_attempts": 1, "mode": "standard"}
+
 ASSUME_ROLE_SECONDS = 3600
+# An AssumeRole is retried for at most this long, then fails: a refresh is due 15 minutes before
+# the credentials expire (botocore's advisory window, 10 for the mandatory one), so a later call
+# tries again long before they do, instead of one call waiting out an STS outage.
+ASSUME_ROLE_RETRY_SECONDS = 60.0
 
 
 class AssumedRoleProvider(CredentialProvider):
@@ -38,23 +56,37 @@ class AssumedRoleProvider(CredentialProvider):
     METHOD = "smrun-assume-role"
     CANONICAL_NAME = "smrun-assume-role"
 
-    def __init__(self, target: AwsTarget, base_session: AioSession) -> None:
+    def __init__(
+        self, target: AwsTarget, base_session: AioSession, retry: RetryPolicy | None = None
+    ) -> None:
         self._target = target
         self._base = base_session
+        policy = retry or RetryPolicy()
+        elapsed = min(policy.max_elapsed or ASSUME_ROLE_RETRY_SECONDS, ASSUME_ROLE_RETRY_SECONDS)
+        self._retry = replace(policy, max_elapsed=elapsed)
 
     async def _fetch(self) -> dict[str, Any]:
         target = self._target
-        assert target.assume_role_arn is not None
+        role = target.assume_role_arn
+        assert role is not None
+        keys = target.static_credentials
         async with self._base.create_client(
             "sts",
             region_name=target.region,
             endpoint_url=target.sts_endpoint_url or target.endpoint_url,
+            config=AioConfig(retries=_NO_BOTOCORE_RETRIES),
+            aws_access_key_id=keys[0] if keys else None,
+            aws_secret_access_key=keys[1] if keys else None,
         ) as sts:
-            answer = await sts.assume_role(
-                RoleArn=target.assume_role_arn,
-                RoleSessionName=target.role_session_name,
-                DurationSeconds=ASSUME_ROLE_SECONDS,
-            )
+
+            async def attempt() -> Any:
+                return await sts.assume_role(
+                    RoleArn=role,
+                    RoleSessionName=target.role_session_name,
+                    DurationSeconds=ASSUME_ROLE_SECONDS,
+                )
+
+            answer = await call_with_retries("AssumeRole", self._retry, attempt)
         credentials = answer["Credentials"]
         expiry: dt.datetime = credentials["Expiration"]
         return {
@@ -70,7 +102,28 @@ class AssumedRoleProvider(CredentialProvider):
         )
 
 
-def make_session(target: AwsTarget) -> AioSession:
+class _RefreshFailureEvent(logging.Filter):
+    """aiobotocore reports a failed refresh as a stdlib warning with a traceback (to stderr,
+    where nothing configures logging). A failed AssumeRole is already an ``AwsCallFailed``
+    that the call raises (mandatory window) or that is tried again later (advisory window,
+    the current credentials still serve), so it becomes one event instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, RunnerError):
+            return True
+        log.warning(
+            "credentials.refresh_failed",
+            error=str(error),
+            mandatory="mandatory" in record.getMessage(),
+        )
+        return False
+
+
+_REFRESH_FAILURES = _RefreshFailureEvent()
+
+
+def make_session(target: AwsTarget, retry: RetryPolicy | None = None) -> AioSession:
     session = get_session()
     if target.profile:
         session.set_config_variable("profile", target.profile)
@@ -79,7 +132,8 @@ def make_session(target: AwsTarget) -> AioSession:
         if target.profile:
             base.set_config_variable("profile", target.profile)
         resolver = session.get_component("credential_provider")
-        resolver.providers.insert(0, AssumedRoleProvider(target, base))
+        resolver.providers.insert(0, AssumedRoleProvider(target, base, retry))
+        logging.getLogger("aiobotocore.credentials").addFilter(_REFRESH_FAILURES)  # once
     return session
 
 
@@ -89,15 +143,14 @@ class ClientPool:
     def __init__(self, config: RunnerConfig) -> None:
         self._config = config
         # Typed as Any: the stubs overload create_client per service literal.
-        self._session: Any = make_session(config.aws)
+        self._session: Any = make_session(config.aws, config.retry)
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[str, Any] = {}
         self._client_config = AioConfig(
             max_pool_connections=config.max_connections,
             connect_timeout=min(config.retry.call_timeout, 10.0),
             read_timeout=config.retry.call_timeout,
-            # The runner retries (runner.retry); botocore must not retry underneath it.
-            retries={"total_max_attempts": 1, "mode": "standard"},
+            retries=_NO_BOTOCORE_RETRIES,
         )
 
     def _endpoint(self, service: str) -> str | None:
@@ -111,7 +164,8 @@ class ClientPool:
     async def client(self, service: str) -> Any:
         if service not in self._clients:
             target = self._config.aws
-            keys = target.static_credentials
+            # With a role, the static credentials only assume it (AssumedRoleProvider).
+            keys = None if target.assume_role_arn else target.static_credentials
             creating = self._session.create_client(
                 service,
                 region_name=target.region,

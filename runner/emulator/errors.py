@@ -1,8 +1,9 @@
-"""Errors the emulator answers with, in AWS's JSON 1.1 error format.
+"""Errors the emulator answers with; ``runner.emulator.protocols`` writes them in the wire
+format of the service asked (a JSON ``__type``, or the query protocol's XML ``ErrorResponse``).
 
 Codes and messages follow what SageMaker and CloudWatch Logs really answer, which is not always
 what the service model suggests (botocore's model lists ``ResourceNotFound`` for every
-Describe of a job). A missing job is answered per kind (``JOB_NOT_FOUND``):
+Describe of a job). A missing job is answered per kind (``jobs.JobKind.not_found``):
 
 * training: ``ValidationException`` "Requested resource not found." (boto/boto3#2808,
   aws/aws-sdk#165; the ACK SageMaker controller's generator.yaml maps TrainingJob's 404 to
@@ -21,6 +22,9 @@ Describe of a job). A missing job is answered per kind (``JOB_NOT_FOUND``):
 A missing model or endpoint is a ``ValidationException`` ("Could not find model ..."), and so is
 a duplicate model or endpoint name, while a duplicate job name is ``ResourceInUse``. Clients
 that work against the emulator therefore work against AWS.
+
+Codes are written as the JSON services spell them; the query protocol spells the common ones
+its own way (``ValidationError``, ``Throttling``, ``ExpiredToken``: see ``protocols``).
 """
 
 from __future__ import annotations
@@ -31,16 +35,13 @@ from runner.validation import Problem
 
 
 class AwsError(Exception):
-    """An error response: ``{"__type": code, "message": message}`` with an HTTP status."""
+    """An error response: a code, a message and an HTTP status."""
 
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
-
-    def body(self) -> dict[str, str]:
-        return {"__type": self.code, "message": self.message}
 
 
 def validation_error(message: str) -> AwsError:
@@ -102,3 +103,19 @@ def internal_failure() -> AwsError:
 
 def unknown_operation(target: str) -> AwsError:
     return AwsError("UnknownOperationException", f"Unknown operation {target}")
+
+
+# Credentials: the messages AWS answers with for an expired or unknown session token (field
+# reports: "An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: The
+# security token included in the request is expired", aws/aws-cli#7870; SageMaker and the other
+# JSON services answer ExpiredTokenException with the same message).
+def expired_token() -> AwsError:
+    return AwsError(
+        "ExpiredTokenException", "The security token included in the request is expired"
+    )
+
+
+def invalid_token() -> AwsError:
+    return AwsError(
+        "UnrecognizedClientException", "The security token included in the request is invalid.", 403
+    )

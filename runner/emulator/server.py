@@ -1,12 +1,15 @@
-"""The emulator's HTTP face: AWS JSON 1.1 over aiohttp.
+"""The emulator's HTTP face: AWS's wire protocols over aiohttp.
 
-Every request is a ``POST /`` whose ``X-Amz-Target`` header names the operation
-(``SageMaker.CreateTrainingJob``, ``Logs_20140328.GetLogEvents``), so an unmodified boto3 or
-aiobotocore client reaches it with ``endpoint_url``. Signatures are not checked.
+Every request is a ``POST /``: an AWS JSON one (SageMaker, CloudWatch Logs) names its operation
+in the ``X-Amz-Target`` header (``SageMaker.CreateTrainingJob``), an AWS query one (STS) in its
+form's ``Action`` with the service in its signature's credential scope (see
+``runner.emulator.protocols``), so an unmodified boto3 or aiobotocore client of any served
+service reaches it with ``endpoint_url``. Signatures are not checked; credentials issued by the
+emulator's AssumeRole are (their session token and expiry, ``runner.emulator.sts``).
 
-One request goes through: count it -> injected latency and faults -> the operation's quota ->
-validation against botocore's input shape -> the handler -> (in tests) a check of the answer
-against the output shape.
+One request goes through, whatever its service: count it -> injected latency and faults -> its
+credentials -> the operation's quota -> validation against botocore's input shape -> the handler
+-> (in tests) a check of the answer against the output shape.
 
 Control endpoints, for tests and benchmarks:
 
@@ -18,27 +21,23 @@ Control endpoints, for tests and benchmarks:
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 import logging
 import signal
 import socket
 import threading
-import uuid
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from runner.emulator import errors
+from runner.emulator import errors, protocols, sts
 from runner.emulator.quotas import Faults
 from runner.emulator.shapes import response_problems
-from runner.emulator.state import OPERATIONS, SERVICES, Emulator, EmulatorConfig
+from runner.emulator.state import Emulator, EmulatorConfig
 from runner.validation import Problem, validate_request
 
 log = logging.getLogger("runner.emulator")
 
-CONTENT_TYPE = "application/x-amz-json-1.1"
 EMULATOR_KEY = web.AppKey("emulator", Emulator)
 
 
@@ -49,31 +48,11 @@ def _load_handlers() -> None:
     del hosting, jobs, logs, tagging, tuning, workteams
 
 
-# One encoder for every response (json.dumps with options builds a new one per call). Responses
-# are trees of fresh dicts and lists, never cyclic, so the cycle check is skipped.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
-# Request ids look like AWS's (a UUID), unique per process: a random prefix and a counter,
-# several times cheaper than a uuid4 per response.
-_REQUEST_ID_PREFIX = str(uuid.uuid4())[:24]
-_request_serial = itertools.count()
 # Bodies of requests already found valid, per operation: a Describe of the same job, sent
 # again and again by a poller, is not validated again. Validation depends on the body alone.
 _VALID_BODIES_MAX = 65_536
 _VALID_BODY_BYTES = 1024
 _valid_bodies: set[tuple[str, str, bytes]] = set()
-
-
-def _request_id() -> str:
-    return f"{_REQUEST_ID_PREFIX}{next(_request_serial) % 2**48:012x}"
-
-
-def _json(body: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(
-        body=_ENCODER.encode(body).encode(),
-        status=status,
-        content_type=CONTENT_TYPE,
-        headers={"x-amzn-RequestId": _request_id()},
-    )
 
 
 def _problems(service: str, name: str, raw: bytes, params: Any) -> list[Problem]:
@@ -89,61 +68,64 @@ def _problems(service: str, name: str, raw: bytes, params: Any) -> list[Problem]
     return problems
 
 
-def _error(error: errors.AwsError) -> web.Response:
-    return _json(error.body(), error.status)
+async def _injected_fault(
+    emulator: Emulator, request: web.Request, service: str, name: str
+) -> errors.AwsError | None:
+    """The fault this request draws, if any (a dropped connection raises)."""
+    faults = emulator.config.faults
+    if not faults.applies_to(service):
+        return None
+    delay = faults.delay()
+    if delay:
+        await asyncio.sleep(delay)
+    fault = faults.draw()
+    if fault == "drop":
+        if request.transport is not None:
+            request.transport.abort()
+        raise ConnectionResetError("emulator: injected dropped connection")
+    if fault == "error":
+        return errors.internal_failure()
+    if fault == "throttle":
+        emulator.throttled[name] += 1
+        return errors.throttled()
+    return None
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
     emulator = request.app[EMULATOR_KEY]
-    target = request.headers.get("X-Amz-Target", "")
-    prefix, _, name = target.partition(".")
-    service = SERVICES.get(prefix)
-    handler = OPERATIONS[service].get(name) if service else None
-    if service is None or handler is None:
-        return _error(errors.unknown_operation(target))
-    emulator.calls[name] += 1
-
-    faults = emulator.config.faults
-    if faults.applies_to(service):
-        delay = faults.delay()
-        if delay:
-            await asyncio.sleep(delay)
-        fault = faults.draw()
-        if fault == "drop":
-            if request.transport is not None:
-                request.transport.abort()
-            raise ConnectionResetError("emulator: injected dropped connection")
-        if fault == "error":
-            return _error(errors.internal_failure())
-        if fault == "throttle":
-            emulator.throttled[name] += 1
-            return _error(errors.throttled())
-    if not emulator.quotas.admit(name):
-        emulator.throttled[name] += 1
-        return _error(errors.throttled())
-
     raw = await request.read()
     try:
-        params = json.loads(raw or b"{}")
-    except ValueError:
-        return _error(errors.AwsError("SerializationException", "Request body is not valid JSON"))
-    problems = _problems(service, name, raw, params)
-    if problems:
-        return _error(errors.invalid_request(problems))
+        route = protocols.route(request.headers, raw)
+    except protocols.Unroutable as refused:
+        return refused.wire.error(refused.error)
+    service, name, wire = route.service.name, route.operation, route.service.wire
+    emulator.calls[name] += 1
     try:
-        response = handler(emulator, params)
+        fault = await _injected_fault(emulator, request, service, name)
+        if fault is not None:
+            return wire.error(fault)
+        sts.CALLER.set(sts.authenticate(emulator, request.headers))
+        if not emulator.quotas.admit(name):
+            emulator.throttled[name] += 1
+            return wire.error(errors.throttled())
+        operation = route.service.operation_model(name)
+        params = wire.params(operation, raw)
+        problems = _problems(service, name, raw, params)
+        if problems:
+            return wire.error(errors.invalid_request(problems))
+        response = route.handler(emulator, params)
     except errors.AwsError as error:
-        return _error(error)
+        return wire.error(error)
     if name.startswith("List"):
         emulator.record_listing(name, response)
     if emulator.config.check_responses:
         wrong = response_problems(service, name, response)
         if wrong:
             log.error("emulator response breaks the output shape: %s", wrong)
-            return _error(
+            return wire.error(
                 errors.AwsError("InternalFailure", f"emulator bug: {'; '.join(wrong)}", 500)
             )
-    return _json(response)
+    return wire.answer(operation, response)
 
 
 async def _stats(request: web.Request) -> web.Response:

@@ -5,6 +5,10 @@ call counters, and the clock. Operation handlers are plain functions ``(emulator
 response``, registered per service with ``@operation("sagemaker", "CreateTrainingJob")``; the
 HTTP layer (``server``) validates the request against botocore's model before a handler sees it,
 so handlers deal only with well-formed input and the service's own rules.
+
+``SERVICES`` names the services served, by botocore's name; everything else about one (its wire
+protocol, JSON target prefix, signing name) is read from botocore's model of it
+(``runner.emulator.protocols``), so serving another service is adding its name and handlers.
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ if TYPE_CHECKING:
     from runner.emulator.hosting import Endpoint, EndpointConfig, Model
     from runner.emulator.jobs import Job
     from runner.emulator.logs import LogStore
+    from runner.emulator.sts import IssuedCredentials
     from runner.emulator.workteams import Workteam
 
 Params = dict[str, Any]
 Response = dict[str, Any]
 Handler = Callable[["Emulator", Params], Response]
 
-SERVICES = {"SageMaker": "sagemaker", "Logs_20140328": "logs"}
-OPERATIONS: dict[str, dict[str, Handler]] = {service: {} for service in SERVICES.values()}
+SERVICES = ("sagemaker", "logs", "sts")
+OPERATIONS: dict[str, dict[str, Handler]] = {service: {} for service in SERVICES}
 
 
 def operation(service: str, name: str) -> Callable[[Handler], Handler]:
@@ -70,6 +75,12 @@ class EmulatorConfig:
     # Ended jobs of every kind preloaded over the past months, as an account's history
     # (``history``): 0 is a new account.
     history: int = 0
+    # STS (runner.emulator.sts). Emulator only: credentials from AssumeRole expire this many
+    # seconds after they are issued, whatever DurationSeconds asked for (AWS refuses less than
+    # 900), so that tests can watch credentials expire; None honours DurationSeconds.
+    credential_seconds: float | None = None
+    role_max_session_seconds: int = 3600  # every role's MaxSessionDuration (IAM's default)
+    denied_roles: tuple[str, ...] = ()  # fnmatch patterns of role ARNs AssumeRole refuses
 
 
 class Emulator:
@@ -92,6 +103,7 @@ class Emulator:
         self.endpoint_configs: dict[str, EndpointConfig] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.workteams: dict[str, Workteam] = {}
+        self.credentials: dict[str, IssuedCredentials] = {}  # by access key id, from AssumeRole
         self.logs: LogStore = LogStore(self)
         # Per List operation: pages served, summaries on them, and pages that had none but a
         # NextToken (what AWS's page-then-filter costs a client; ``listing``).

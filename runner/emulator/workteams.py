@@ -8,15 +8,19 @@ which the emulator does not model beyond its ARN and sub-domain.
 
 A missing work team is a ``ValidationException``, as SageMaker answers for most of its
 non-job resources; the service model lists no not-found error for these operations.
+``ListLabelingJobsForWorkteam`` is the exception: its model and API reference list
+``ResourceNotFound`` ("Resource being access is not found.") for a work team that is not there.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from runner.emulator import errors
+from runner.emulator.jobs import LABELING, Job, describe
 from runner.emulator.lifecycle import tag_dict
 from runner.emulator.listing import Listed, list_page
 from runner.emulator.state import Emulator, Params, Response, operation
@@ -150,3 +154,57 @@ def delete_workteam(em: Emulator, params: Params) -> Response:
     del em.workteams[team.name]
     em.tags.pop(team.arn, None)
     return {"Success": True}
+
+
+def _job_for_workteam(em: Emulator, job: Job, record: dict[str, Any]) -> dict[str, Any]:
+    """A ``LabelingJobForWorkteamSummary``: its counters are the job's own LabelCounters seen
+    from the team's side (tasks in all, labeled by people, waiting for people)."""
+    counters = record["LabelCounters"]
+    task = job.request["HumanTaskConfig"]
+    return {
+        "LabelingJobName": job.name,
+        "JobReferenceCode": record["JobReferenceCode"],
+        "WorkRequesterAccountId": em.config.account_id,
+        "CreationTime": job.created_at,
+        "LabelCounters": {
+            "HumanLabeled": counters["HumanLabeled"],
+            "PendingHuman": counters["Unlabeled"],
+            "Total": counters["TotalLabeled"]
+            + counters["Unlabeled"]
+            + counters["FailedNonRetryableError"],
+        },
+        "NumberOfHumanWorkersPerDataObject": task["NumberOfHumanWorkersPerDataObject"],
+    }
+
+
+@operation("sagemaker", "ListLabelingJobsForWorkteam")
+def list_labeling_jobs_for_workteam(em: Emulator, params: Params) -> Response:
+    """The labeling jobs whose ``HumanTaskConfig.WorkteamArn`` is the team's, oldest first
+    unless told otherwise (the API reference: SortBy CreationTime, SortOrder Ascending by
+    default). ``JobReferenceCodeContains`` matches regardless of case, as NameContains does."""
+    arn = params["WorkteamArn"]
+    if not any(team.arn == arn for team in em.workteams.values()):
+        raise errors.resource_not_found()
+    now = em.now()
+    code_part = (params.get("JobReferenceCodeContains") or "").lower()
+    items = []
+    for job in em.jobs_of(LABELING.key).values():
+        if not job.visible(now) or job.request["HumanTaskConfig"]["WorkteamArn"] != arn:
+            continue
+        record = describe(job, now)
+        if code_part not in record["JobReferenceCode"].lower():
+            continue
+        items.append(
+            Listed(
+                job.name,
+                job.created_at,
+                None,
+                None,
+                functools.partial(_job_for_workteam, em, job, record),
+            )
+        )
+    page, token = list_page(params, items, default_order="Ascending")
+    response: Response = {"LabelingJobSummaryList": page}
+    if token:
+        response["NextToken"] = token
+    return response

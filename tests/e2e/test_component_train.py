@@ -169,3 +169,25 @@ async def test_logs_stream_to_stdout_and_a_failure_shows_its_last_lines(
     for message in planned:
         assert sum(message in line for line in printed) == 1, message
     assert "ERROR: AlgorithmError: NaN" in printed[-1]
+
+
+async def test_train_with_assume_role_runs_as_the_role_and_a_refused_role_fails_clearly(
+    emulator: Any, tmp_path: Path
+) -> None:
+    role = "arn:aws:iam::123456789012:role/kfp-pipeline-runner"
+    code, _, stderr = await run_component(
+        train_args(emulator.url, tmp_path / "ok", job_name="as-role", assume_role=role)
+    )
+    assert code == 0, stderr
+    stats = await fetch_stats(emulator.url)
+    assert stats["calls"]["AssumeRole"] >= 1  # on the emulator's STS, at the endpoint given
+    assert (tmp_path / "ok" / "job_name").read_text() == "as-role"
+
+    emulator.emulator.config.denied_roles = (role,)
+    code, _, stderr = await run_component(
+        train_args(emulator.url, tmp_path / "refused", job_name="refused", assume_role=role)
+    )
+    assert code != 0
+    assert "AssumeRole failed: AccessDenied: User: " in stderr
+    assert "Traceback" not in stderr
+    assert "refused" not in emulator.emulator.jobs["training"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import signal
@@ -182,5 +183,26 @@ def test_profile_and_faults_from_the_command_line() -> None:
             sagemaker.list_training_jobs()
         assert caught.value.response["Error"]["Code"] == "ThrottlingException"
         assert emulator.get("/_emulator/stats")["throttled"] == {"ListTrainingJobs": 1}
+    finally:
+        emulator.kill()
+
+
+def test_the_emulator_serves_sts_to_a_plain_boto3_client() -> None:
+    emulator = EmulatorProcess("--credential-seconds", "60", "--deny-role", "*:role/locked-*")
+    try:
+        config = Config(retries={"mode": "standard", "total_max_attempts": 1})
+        sts = boto3.client("sts", region_name="us-east-1", endpoint_url=emulator.url, config=config)
+        assert sts.get_caller_identity()["Account"] == "123456789012"
+        role = "arn:aws:iam::123456789012:role/runner"
+        answer = sts.assume_role(RoleArn=role, RoleSessionName="cli", DurationSeconds=3600)
+        left = answer["Credentials"]["Expiration"] - dt.datetime.now(dt.UTC)
+        assert left <= dt.timedelta(seconds=60)  # --credential-seconds, not DurationSeconds
+        with pytest.raises(sts.exceptions.ClientError) as caught:
+            sts.assume_role(RoleArn=role.replace("runner", "locked-admin"), RoleSessionName="cli")
+        assert caught.value.response["Error"]["Code"] == "AccessDenied"
+        assert emulator.get("/_emulator/stats")["calls"] == {
+            "GetCallerIdentity": 1,
+            "AssumeRole": 2,
+        }
     finally:
         emulator.kill()

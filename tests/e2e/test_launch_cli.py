@@ -205,3 +205,22 @@ async def test_a_dry_run_shows_the_plan_and_creates_nothing(emulator: Any, tmp_p
     assert code == 0
     code, stdout, _ = await smrun(*launch_args(emulator.url, path, out, "--dry-run"))
     assert code == 0 and "2 to leave (finished)" in stdout
+
+
+async def test_local_with_a_role_assumes_it_on_the_embedded_emulators_sts(tmp_path: Path) -> None:
+    data = manifest(entry("fit", "training", raw_job("training", 0.3)))
+    path = write_manifest(tmp_path, data)
+    role = "arn:aws:iam::123456789012:role/pipeline-runner"
+    args = ["launch", str(path), "--local", "--assume-role", role]
+    code, stdout, stderr = await smrun(*args, "--output", str(tmp_path / "ok"))
+    assert code == 0, stderr[-2000:]
+    assert "Traceback" not in stderr
+
+    # A role ARN STS refuses: each job fails with STS's own words, and no traceback.
+    code, stdout, stderr = await smrun(
+        "launch", str(path), "--local", "--assume-role", "nothing-valid-in-here",
+        "--output", str(tmp_path / "refused"),
+    )  # fmt: skip
+    assert code == 1, stderr[-2000:]
+    assert "AssumeRole failed: ValidationError: nothing-valid-in-here is invalid" in stdout
+    assert "Traceback" not in stderr

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from support import requests as req
+from support.requests import cognito_members
 from support.stats import fetch_stats
 
 ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
@@ -395,18 +396,6 @@ async def test_list_endpoints_filters_and_pages(sagemaker: Any) -> None:
 
 
 # --- work teams -----------------------------------------------------------------------------
-
-
-def cognito_members(group: str = "labelers") -> list[dict[str, Any]]:
-    return [
-        {
-            "CognitoMemberDefinition": {
-                "UserPool": "us-east-1_abcdEFGH",
-                "UserGroup": group,
-                "ClientId": "client123",
-            }
-        }
-    ]
 
 
 async def test_workteam_create_describe_list_delete(sagemaker: Any) -> None:

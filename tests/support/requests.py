@@ -163,3 +163,16 @@ def labeling(name: str, workteam_arn: str, **overrides: Any) -> dict[str, Any]:
     }
     request.update(overrides)
     return request
+
+
+def cognito_members(group: str = "labelers") -> list[dict[str, Any]]:
+    """A work team's MemberDefinitions: one Cognito user group."""
+    return [
+        {
+            "CognitoMemberDefinition": {
+                "UserPool": "us-east-1_abcdEFGH",
+                "UserGroup": group,
+                "ClientId": "client123",
+            }
+        }
+    ]
