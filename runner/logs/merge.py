@@ -38,9 +38,14 @@ _EPOCH_SUFFIX = re.compile(r"-\d{9,}$")  # SageMaker's "algo-1-1700000000"
 
 
 def host_label(job: str, stream: str) -> str:
-    """``<job>/algo-2-1700000000`` -> ``algo-2``; other stream names keep what follows the job."""
-    rest = stream.removeprefix(f"{job}/")
-    return _EPOCH_SUFFIX.sub("", rest) or rest
+    """Which instance wrote a stream of ``job``, from the stream's name (as SageMaker names them,
+    ``runner.kinds.JobKind.log_stream_prefix``): ``<job>/algo-2-1700000000`` -> ``algo-2``,
+    ``<job>/i-0abc-1700000000`` -> ``i-0abc``, ``<job>/i-0abc-1700000000/data-log`` ->
+    ``i-0abc/data-log``; a stream named as its job (labeling) is labelled with that name."""
+    if not stream.startswith(f"{job}/"):
+        return stream
+    instance, slash, below = stream[len(job) + 1 :].partition("/")
+    return (_EPOCH_SUFFIX.sub("", instance) or instance) + slash + below
 
 
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
