@@ -300,7 +300,13 @@ def test_the_merger_lets_a_line_out_once_every_host_is_past_it() -> None:
 
 def test_host_labels_and_instance_counts() -> None:
     assert host_label("job", "job/algo-2-1700000000") == "algo-2"
+    assert host_label("job", "job/algo-12-1700000000") == "algo-12"  # processing's hostnames
+    instance = "i-0123456789abcdef0"
+    assert host_label("job", f"job/{instance}-1700000000") == instance  # a transform's
+    assert host_label("job", f"job/{instance}-1700000000/data-log") == f"{instance}/data-log"
     assert host_label("job", "job/i-0abc/data-log") == "i-0abc/data-log"
+    assert host_label("job", "job") == "job"  # a labeling job's one stream
+    assert host_label("job-1", "job-1/algo-1-1700000000") == "algo-1"
     training = {"ResourceConfig": {"InstanceCount": 4}}
     assert instance_count("training", training) == 4
     groups = {"ResourceConfig": {"InstanceGroups": [{"InstanceCount": 2}, {"InstanceCount": 3}]}}
