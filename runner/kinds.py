@@ -92,6 +92,13 @@ class JobKind:
         return name if self.log_stream_per_job else f"{name}/"
 
 
+def log_stream_of_instance(stream: str) -> bool:
+    """Whether a SageMaker log stream is an instance's own (``<job>/<host>-<epoch>``, or a
+    labeling job's ``<job>``), not one below it (``<...>/data-log``, an inference pipeline's
+    ``<...>/<container>``)."""
+    return stream.count("/") <= 1
+
+
 def log_stream_owner(stream: str) -> str:
     """The job a SageMaker log stream belongs to: its name up to the first "/" (job names
     have none), the whole name for a labeling job's."""

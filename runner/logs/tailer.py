@@ -62,6 +62,7 @@ from runner.kinds import (
     JobKind,
     instance_count,
     kind_named,
+    log_stream_of_instance,
     log_stream_owner,
 )
 from runner.logs.merge import Event, HostMerger, LogLine, Position, Resume, SeenEvents, host_label
@@ -112,7 +113,7 @@ class _JobTail:
         self.expected_streams = (instances or 1) * kind.log_streams_per_instance
         self.sink = sink
         self.streams: dict[str, _Stream] = {}
-        self.merger = HostMerger(policy.merge_hold, self.expected_streams)
+        self.merger = HostMerger(policy.merge_hold, instances)
         self.seen = SeenEvents()
         self.lines = 0
         self.last_new: float | None = None  # monotonic time new events last came in
@@ -146,7 +147,7 @@ class _JobTail:
         name = summary["logStreamName"]
         if name not in self.streams:
             self.streams[name] = _Stream(self.name, summary)
-            self.merger.add_stream(name)
+            self.merger.add_stream(name, paces=log_stream_of_instance(name))
             self.log.debug("logs.stream_found", stream=name)
 
     def take(self, stream: _Stream, events: Sequence[Event], now: float) -> int:

@@ -21,6 +21,7 @@ from runner.kinds import (
     WORKTEAM,
     JobKind,
     kind_named,
+    log_stream_of_instance,
     log_stream_owner,
 )
 from runner.validation import operation_model, service_model
@@ -420,3 +421,5 @@ def test_log_stream_prefixes_and_owners_follow_sagemakers_names() -> None:
     assert log_stream_owner("job-1/algo-1-1700000000") == "job-1"
     assert log_stream_owner("job-1/i-0123456789abcdef0-1700000000/data-log") == "job-1"
     assert log_stream_owner("job-10") != "job-1"  # listed under the prefix "job-1", not its
+    assert log_stream_of_instance("job-1/algo-1-1700000000") and log_stream_of_instance("job-1")
+    assert not log_stream_of_instance("job-1/i-0123456789abcdef0-1700000000/data-log")
