@@ -163,12 +163,13 @@ WORKTEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/team
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["stream-reader", "batch-reader"])
-async def test_labeling_and_transform_logs_found_and_every_line_once(
+async def test_labeling_processing_and_transform_logs_found_and_every_line_once(
     stepped: EmulatorServer, batched: bool
 ) -> None:
     """A labeling job's stream is named as the job, so its listing also finds its namesake's
     ("gt-1" lists "gt-10"); a transform's data-log streams appear after its instances'."""
     requests = {
+        "pp": ("processing", req.processing("pp", instance_count=2)),
         "gt-1": ("labeling", req.labeling("gt-1", WORKTEAM)),
         "gt-10": ("labeling", req.labeling("gt-10", WORKTEAM)),
         "bt": ("transform", req.transform("bt", "bt-model", instance_count=2)),
@@ -193,6 +194,11 @@ async def test_labeling_and_transform_logs_found_and_every_line_once(
         assert not any(line.labelled for line in sink.lines[job])  # one stream: no host label
         summary = sink.summaries[job]
         assert summary.drained and summary.streams == 1 and summary.lines == len(sink.lines[job])
+
+    processing = sink.lines["pp"]
+    assert by_stream(processing) == planned(stepped, "pp", "/aws/sagemaker/ProcessingJobs")
+    assert {line.host for line in processing} == {"algo-1", "algo-2"}
+    assert sink.summaries["pp"].drained and sink.summaries["pp"].streams == 2
 
     lines = sink.lines["bt"]
     streams = planned(stepped, "bt", TRANSFORM_GROUP)
