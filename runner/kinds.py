@@ -59,6 +59,12 @@ class JobKind:
     describe_operation: str | None = None
     describe_wrapper: str | None = None  # DescribeWorkteam nests its answer under "Workteam"
     log_group: str | None = None
+    # How SageMaker names the kind's streams in its log group (the developer guide's table,
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html): one stream
+    # named as the job (labeling), or "<job>/<host>-<epoch>" per instance, each with
+    # ``log_streams_per_instance - 1`` streams below it (a transform's "<...>/data-log").
+    log_stream_per_job: bool = False
+    log_streams_per_instance: int = 1
     name_prefix: str = "job"
     max_name_length: int = 63  # SageMaker's limit for the name field (tuning jobs: 32)
     waits_for_rules: bool = False  # training: Debugger/Profiler rules run after Completed
@@ -79,6 +85,24 @@ class JobKind:
 
     def status_of(self, description: Description) -> str | None:
         return description.get(self.status_field) if self.status_field else None
+
+    def log_stream_prefix(self, name: str) -> str:
+        """The prefix of job ``name``'s streams. Without the "/" (labeling), other jobs whose
+        names start with ``name`` share it: ``log_stream_owner`` tells them apart."""
+        return name if self.log_stream_per_job else f"{name}/"
+
+
+def log_stream_of_instance(stream: str) -> bool:
+    """Whether a SageMaker log stream is an instance's own (``<job>/<host>-<epoch>``, or a
+    labeling job's ``<job>``), not one below it (``<...>/data-log``, an inference pipeline's
+    ``<...>/<container>``)."""
+    return stream.count("/") <= 1
+
+
+def log_stream_owner(stream: str) -> str:
+    """The job a SageMaker log stream belongs to: its name up to the first "/" (job names
+    have none), the whole name for a labeling job's."""
+    return stream.partition("/")[0]
 
 
 # --- output readers ---------------------------------------------------------------------------
@@ -217,6 +241,7 @@ TRANSFORM = JobKind(
     list_operation="ListTransformJobs",
     list_key="TransformJobSummaries",
     log_group="/aws/sagemaker/TransformJobs",
+    log_streams_per_instance=2,  # "<job>/<instance-id>-<epoch>" and its "/data-log"
     name_prefix="BatchTransform",
     read_outputs=_transform_outputs,
     states=_JOB_STATES,
@@ -231,6 +256,7 @@ LABELING = JobKind(
     list_operation="ListLabelingJobs",
     list_key="LabelingJobSummaryList",
     log_group="/aws/sagemaker/LabelingJobs",
+    log_stream_per_job=True,  # "<job>"
     name_prefix="GroundTruth",
     read_outputs=_labeling_outputs,
     states=_JOB_STATES,

@@ -33,12 +33,15 @@ def console_url(region: str, outcome: Outcome) -> str:
 
 
 def logs_url(region: str, outcome: Outcome) -> str | None:
-    group = kind_named(outcome.kind).log_group
+    kind = kind_named(outcome.kind)
+    group = kind.log_group
     if group is None:
         return None
     # CloudWatch's console escapes its fragment with "$" instead of "%".
     encoded_group = quote(quote(group, safe=""), safe="").replace("%", "$")
-    prefix = quote(f"?logStreamNameFilter={outcome.name}/", safe="").replace("%", "$")
+    prefix = quote(f"?logStreamNameFilter={kind.log_stream_prefix(outcome.name)}", safe="").replace(
+        "%", "$"
+    )
     return (
         f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
         f"#logsV2:log-groups/log-group/{encoded_group}/log-events{prefix}"

@@ -27,12 +27,38 @@ Tokens:
     belongs to exactly one window and is returned exactly once.
 ``DescribeLogStreams``, ``DescribeLogGroups``
     The sort key of the last item returned.
+
+Stream names, per kind, as AWS names them (the SageMaker developer guide's table of log groups
+and streams, https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html):
+
+training, ``/aws/sagemaker/TrainingJobs``
+    ``<job>/algo-<n>-<epoch>``, one per instance (a tuning job's training jobs alike).
+processing, ``/aws/sagemaker/ProcessingJobs``
+    ``<job>/<hostname>-<epoch>``; processing containers' hostnames are ``algo-<n>``
+    (``/opt/ml/config/resourceconfig.json``, the guide's "Build your own processing container").
+transform, ``/aws/sagemaker/TransformJobs``
+    ``<job>/<instance-id>-<epoch>`` per instance, an EC2-style id (``i-`` and 17 hex digits,
+    fixed per job and instance), and beside it ``<job>/<instance-id>-<epoch>/data-log``: what
+    the transform data plane writes, not the container. Its lines are those of field reports:
+    ``<ISO time>:[sagemaker logs]: MaxConcurrentTransforms=4, MaxPayloadInMB=6,
+    BatchStrategy=MULTI_RECORD`` once the data plane starts, and ``<bucket>/<key>: <error>``
+    for an input object that failed (here: a failed job's reason, for its input's S3 URI).
+labeling, ``/aws/sagemaker/LabelingJobs``
+    ``<job>``: one stream, no ``/``.
+
+``<epoch>`` is the job's creation time in whole seconds. The SageMaker Python SDK (v2
+``sagemaker/session.py``: ``logs_for_job``, ``logs_for_processing_job``,
+``logs_for_transform_job``) lists ``<job>/`` in ``/aws/sagemaker/<Kind>Jobs`` and reads every
+stream it finds, data-log included. Endpoints' ``/aws/sagemaker/Endpoints/<name>`` group
+(``<variant>/<instance-id>`` streams) is not emulated: hosting writes no logs here.
 """
 
 from __future__ import annotations
 
 import base64
 import bisect
+import datetime
+import hashlib
 import heapq
 import itertools
 import json
@@ -55,6 +81,11 @@ TOKEN_DIGITS = 56  # AWS's GetLogEvents tokens are "f/" or "b/" and 56 digits
 NEVER = 2**62  # a creation time no clock reaches
 DESCRIBE_LIMIT = 50  # DescribeLogStreams and DescribeLogGroups: default and largest page
 PROGRESS_WORD = {"training": "epoch"}  # what a progress line counts; "batch" otherwise
+ONE_STREAM_KINDS = frozenset({"labeling"})  # one stream named as the job
+INSTANCE_ID_KINDS = frozenset({"transform"})  # streams named by EC2 instance id, not algo-<n>
+DATA_LOG_KINDS = frozenset({"transform"})  # a data-log stream beside each instance's
+DATA_LOG_SUFFIX = "/data-log"
+DATA_PLANE = "[sagemaker logs]"
 
 GROUP_NOT_FOUND = "The specified log group does not exist."
 STREAM_NOT_FOUND = "The specified log stream does not exist."
@@ -111,17 +142,15 @@ class Stream:
     group_arn: str
     name: str
     serial: int  # unique in the emulator; part of every event's eventId
-    host_index: int  # i of "algo-i"
+    host_index: int  # the instance's number, from 1
+    host: str  # what names the instance: "algo-2", "i-0123456789abcdef0"
     word: str  # "epoch" or "batch"
     planned_lines: int  # progress lines planned at creation: the N of "epoch k/N"
     timestamps: array[int]  # epoch ms, never decreasing
     ingested: array[int]  # epoch ms, never decreasing
     progress_lines: int
     tail: list[str] = field(default_factory=list)
-
-    @property
-    def host(self) -> str:
-        return f"algo-{self.host_index}"
+    data_log: bool = False  # a transform data plane's stream: no progress, shutdown or late lines
 
     @property
     def created_ms(self) -> int:
@@ -234,6 +263,10 @@ class LogStore:
             if job.failure_reason:
                 stream.add(end_ms, late_ms, f"[host {stream.host}] ERROR: {job.failure_reason}")
             streams.append(stream)
+            if job.kind.key in DATA_LOG_KINDS:
+                # The data plane starts once the container answers: half a slot after its first line.
+                streams.append(self._data_log(job, stream, stream.timestamps[0] + slot_ms // 2))
+        for stream in streams:
             group.add(stream)
         self.job_streams[job.arn] = streams
 
@@ -244,8 +277,13 @@ class LogStore:
             return
         at_ms = to_ms(at)
         late_ms = to_ms(job.schedule.planned_end() + self.emulator.config.late_event_delay)
-        for stream in streams:
+        for stream in list(streams):
             kept = bisect.bisect_right(stream.timestamps, at_ms)
+            if stream.data_log:
+                stream.truncate(kept)
+                if not kept:  # stopped before the data plane wrote: the stream never existed
+                    self._forget(job, stream)
+                continue
             stream.truncate(min(kept, stream.progress_lines))
             stream.add(
                 at_ms,
@@ -259,13 +297,16 @@ class LogStore:
 
     def job_dropped(self, job: Job) -> None:
         """Forget ``job``'s streams: it was never launched (a tuning job stopped before it)."""
-        for stream in self.job_streams.pop(job.arn, []):
-            group = self.groups[stream.group]
-            del group.streams[stream.name]
-            group.names.remove(stream.name)
-            group.created_ms = min(
-                (kept.created_ms for kept in group.streams.values()), default=NEVER
-            )
+        for stream in list(self.job_streams.get(job.arn, [])):
+            self._forget(job, stream)
+        self.job_streams.pop(job.arn, None)
+
+    def _forget(self, job: Job, stream: Stream) -> None:
+        self.job_streams[job.arn].remove(stream)
+        group = self.groups[stream.group]
+        del group.streams[stream.name]
+        group.names.remove(stream.name)
+        group.created_ms = min((kept.created_ms for kept in group.streams.values()), default=NEVER)
 
     # --- for tests -------------------------------------------------------------------------
 
@@ -305,18 +346,54 @@ class LogStore:
         ``first_ms``, each ingested the stream's lag after it. The arrays are built in C:
         ten thousand jobs stay cheap to create."""
         serial = next(self._serials)
+        host = instance_id(job, index) if job.kind.key in INSTANCE_ID_KINDS else f"algo-{index}"
         return Stream(
             group=group.name,
             group_arn=group.arn,
-            name=f"{job.name}/algo-{index}-{int(job.created_at)}",
+            name=stream_name(job, host),
             serial=serial,
             host_index=index,
+            host=host,
             word=PROGRESS_WORD.get(job.kind.key, "batch"),
             planned_lines=lines,
             timestamps=evenly_spaced(first_ms, step_ms, lines),
             ingested=evenly_spaced(first_ms + ingestion_lag_ms(serial), step_ms, lines),
             progress_lines=lines,
         )
+
+    def _data_log(self, job: Job, instance: Stream, start_ms: int) -> Stream:
+        """The data plane's stream beside ``instance``'s: its parameters once it starts, and a
+        failed job's error for its input."""
+        serial = next(self._serials)
+        stream = Stream(
+            group=instance.group,
+            group_arn=instance.group_arn,
+            name=instance.name + DATA_LOG_SUFFIX,
+            serial=serial,
+            host_index=instance.host_index,
+            host=instance.host,
+            word="batch",
+            planned_lines=0,
+            timestamps=array("q"),
+            ingested=array("q"),
+            progress_lines=0,
+            data_log=True,
+        )
+        request = job.request
+        strategy = {"SingleRecord": "SINGLE_RECORD"}.get(request.get("BatchStrategy", ""))
+        parameters = (
+            f"MaxConcurrentTransforms={request.get('MaxConcurrentTransforms', 1)}, "
+            f"MaxPayloadInMB={request.get('MaxPayloadInMB', 6)}, "
+            f"BatchStrategy={strategy or 'MULTI_RECORD'}"
+        )
+        lag = ingestion_lag_ms(serial)
+        stream.add(start_ms, start_ms + lag, data_plane_line(start_ms, parameters))
+        if job.failure_reason:
+            end_ms = to_ms(job.schedule.planned_end())
+            source = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+            failed = f"{source.removeprefix('s3://')}: {job.failure_reason}"
+            stream.add(end_ms, end_ms + lag, data_plane_line(end_ms, failed))
+        return stream
 
     @staticmethod
     def _add_late_lines(stream: Stream, timestamp: int, ingested: int) -> None:
@@ -337,6 +414,24 @@ class LogStore:
             self.groups[name] = group
             bisect.insort(self.group_names, name)
         return group
+
+
+def instance_id(job: Job, index: int) -> str:
+    """An EC2-style instance id (``i-`` and 17 hex digits), the same for a job's instance."""
+    return "i-" + hashlib.sha256(f"{job.arn}#{index}".encode()).hexdigest()[:17]
+
+
+def stream_name(job: Job, host: str) -> str:
+    """The stream of ``job``'s instance ``host``, as SageMaker names it (module docstring)."""
+    if job.kind.key in ONE_STREAM_KINDS:
+        return job.name
+    return f"{job.name}/{host}-{int(job.created_at)}"
+
+
+def data_plane_line(timestamp_ms: int, text: str) -> str:
+    """``2020-03-24T07:41:22.833:[sagemaker logs]: <text>``, the time being the event's (UTC)."""
+    moment = datetime.datetime.fromtimestamp(timestamp_ms / 1000, datetime.UTC)
+    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S')}.{timestamp_ms % 1000:03d}:{DATA_PLANE}: {text}"
 
 
 def group_name_of(identifier: str) -> str:

@@ -19,7 +19,9 @@ clock readings; the unit tests feed it random interleavings. Three pieces:
     read may see host 1 at 12:00:05 before host 2 at 12:00:04 arrives. The merger holds lines
     until every host has been read past them (the watermark), or until they have waited
     ``hold`` seconds, and lets them out in timestamp order. One host's lines always keep their
-    own order.
+    own order. A stream below an instance's (a transform's data-log, which writes a line when
+    its data plane starts and then only on errors) does not hold the watermark back: its lines
+    are merged in, but waiting for it would hold every other line for ``hold``.
 """
 
 from __future__ import annotations
@@ -38,9 +40,14 @@ _EPOCH_SUFFIX = re.compile(r"-\d{9,}$")  # SageMaker's "algo-1-1700000000"
 
 
 def host_label(job: str, stream: str) -> str:
-    """``<job>/algo-2-1700000000`` -> ``algo-2``; other stream names keep what follows the job."""
-    rest = stream.removeprefix(f"{job}/")
-    return _EPOCH_SUFFIX.sub("", rest) or rest
+    """Which instance wrote a stream of ``job``, from the stream's name (as SageMaker names them,
+    ``runner.kinds.JobKind.log_stream_prefix``): ``<job>/algo-2-1700000000`` -> ``algo-2``,
+    ``<job>/i-0abc-1700000000`` -> ``i-0abc``, ``<job>/i-0abc-1700000000/data-log`` ->
+    ``i-0abc/data-log``; a stream named as its job (labeling) is labelled with that name."""
+    if not stream.startswith(f"{job}/"):
+        return stream
+    instance, slash, below = stream[len(job) + 1 :].partition("/")
+    return (_EPOCH_SUFFIX.sub("", instance) or instance) + slash + below
 
 
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -162,6 +169,7 @@ class HostMerger:
         self.hold = hold
         self.expected_streams = expected_streams
         self._frontier: dict[str, int] = {}  # stream -> newest timestamp read from it
+        self._unpaced: set[str] = set()  # streams the watermark does not wait for
         self._heap: list[_Held] = []
         self._arrivals: deque[tuple[float, int]] = deque()  # (arrived, timestamp), in order
         self._sequence = 0
@@ -169,8 +177,11 @@ class HostMerger:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def add_stream(self, stream: str) -> None:
+    def add_stream(self, stream: str, *, paces: bool = True) -> None:
+        """Expect lines from ``stream``; unless it ``paces``, the watermark does not wait for it."""
         self._frontier.setdefault(stream, -1)
+        if not paces:
+            self._unpaced.add(stream)
 
     def add(self, stream: str, lines: Sequence[LogLine], now: float) -> None:
         self.add_stream(stream)
@@ -185,9 +196,10 @@ class HostMerger:
     def watermark(self) -> int | None:
         """Lines at or before this timestamp cannot be preceded by a line still to come."""
         expected = self.expected_streams or 1
-        if len(self._frontier) < expected or not self._frontier:
+        paced = [read for stream, read in self._frontier.items() if stream not in self._unpaced]
+        if len(paced) < expected or not paced:
             return None
-        return min(self._frontier.values())
+        return min(paced)
 
     def next_due(self, now: float) -> float | None:
         """Seconds until a held line has waited ``hold``; None when nothing is held."""

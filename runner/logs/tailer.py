@@ -8,9 +8,12 @@ or that calls as fast as it can, exhausts CloudWatch Logs' account-wide quotas (
 
 Following one job:
 
-* Discover its streams, ``<job>/...`` in its kind's log group, with DescribeLogStreams, until
-  there is one per instance (the count comes from the request or one Describe). A missing log
-  group or stream (ResourceNotFoundException) only means "not yet".
+* Discover its streams in its kind's log group with DescribeLogStreams, listing the prefix
+  SageMaker names them with (``<job>/``; a labeling job's one stream is ``<job>`` itself, so
+  its listing also returns other jobs whose names start with it, and a stream is the job's only
+  when its name up to the first "/" is the job's), until every instance has its streams (one
+  each, two for a transform: its ``/data-log`` too; the count comes from the request or one
+  Describe). A missing log group or stream (ResourceNotFoundException) only means "not yet".
 * Read each stream to its end (see the readers below), and merge the hosts by timestamp
   (``runner.logs.merge.HostMerger``), each line labelled with its host when there are several.
   Nothing is shown twice or dropped: forward tokens, with a (timestamp, count) position to
@@ -52,7 +55,16 @@ from botocore.exceptions import BotoCoreError
 
 from runner.config import LogPolicy
 from runner.errors import AwsCallFailed, ResourceMissing, RunnerError
-from runner.kinds import INSTANCE_PATHS, TRAINING, TUNING, JobKind, instance_count, kind_named
+from runner.kinds import (
+    INSTANCE_PATHS,
+    TRAINING,
+    TUNING,
+    JobKind,
+    instance_count,
+    kind_named,
+    log_stream_of_instance,
+    log_stream_owner,
+)
 from runner.logs.merge import Event, HostMerger, LogLine, Position, Resume, SeenEvents, host_label
 from runner.logs.sinks import LogSink, LogSummary
 from runner.session import AwsCaller
@@ -97,6 +109,8 @@ class _JobTail:
         self.name = name
         self.group: str = kind.log_group
         self.instances = instances
+        # Streams to find before discovery stops: each instance's, and its data-log's.
+        self.expected_streams = (instances or 1) * kind.log_streams_per_instance
         self.sink = sink
         self.streams: dict[str, _Stream] = {}
         self.merger = HostMerger(policy.merge_hold, instances)
@@ -118,7 +132,7 @@ class _JobTail:
             return False
         if self.rediscover:
             return True
-        return len(self.streams) < (self.instances or 1) and now >= self.discover_at
+        return len(self.streams) < self.expected_streams and now >= self.discover_at
 
     def listed(self, now: float, streams_before: int, policy: LogPolicy) -> None:
         """A listing of the job's streams has ended: when to look again, if need be."""
@@ -133,7 +147,7 @@ class _JobTail:
         name = summary["logStreamName"]
         if name not in self.streams:
             self.streams[name] = _Stream(self.name, summary)
-            self.merger.add_stream(name)
+            self.merger.add_stream(name, paces=log_stream_of_instance(name))
             self.log.debug("logs.stream_found", stream=name)
 
     def take(self, stream: _Stream, events: Sequence[Event], now: float) -> int:
@@ -141,7 +155,7 @@ class _JobTail:
         if not events:
             return 0
         stream.position = stream.position.after(int(event["timestamp"]) for event in events)
-        labelled = (self.instances or 0) > 1 or len(self.streams) > 1
+        labelled = self.expected_streams > 1 or len(self.streams) > 1
         lines = [
             LogLine(
                 job=self.name,
@@ -309,7 +323,9 @@ class _Reader:
                     return
                 self._shared_prefix = False
                 log.info("logs.discovery_per_job", group=self.group, prefix=prefix)
-        await asyncio.gather(*(self._list_streams(f"{job.name}/", [job]) for job in pending))
+        await asyncio.gather(
+            *(self._list_streams(job.kind.log_stream_prefix(job.name), [job]) for job in pending)
+        )
 
     async def _list_streams(
         self, prefix: str, jobs: Sequence[_JobTail], max_pages: int | None = None
@@ -336,7 +352,7 @@ class _Reader:
                 self._failed(jobs, "DescribeLogStreams", error)
                 return True
             for summary in page.get("logStreams", []):
-                for job in by_name.get(summary["logStreamName"].partition("/")[0], []):
+                for job in by_name.get(log_stream_owner(summary["logStreamName"]), []):
                     job.found(summary)
             pages += 1
             token = page.get("nextToken")

@@ -8,10 +8,13 @@ expected events are computed from the emulator's own plan (``LogStore.events``).
 from __future__ import annotations
 
 import asyncio
+import datetime
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -389,30 +392,181 @@ async def test_describe_log_streams_orders_and_pages(
     assert error_code(streams_both.value)[0] == "InvalidParameterException"
 
 
-async def test_processing_and_transform_groups(
-    sagemaker: Any, logs: Any, emulator: EmulatorServer, clock: ManualClock
-) -> None:
+PROCESSING_GROUP = "/aws/sagemaker/ProcessingJobs"
+TRANSFORM_GROUP = "/aws/sagemaker/TransformJobs"
+LABELING_GROUP = "/aws/sagemaker/LabelingJobs"
+WORKTEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/team"
+INSTANCE_STREAM = re.compile(rf"^batch/(i-[0-9a-f]{{17}})-{int(START)}$")
+DATA_PLANE_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}):\[sagemaker logs\]: (.*)$")
+
+
+async def stream_list(logs: Any, group: str, **params: Any) -> list[dict[str, Any]]:
+    return (await logs.describe_log_streams(logGroupName=group, **params))["logStreams"]
+
+
+async def create_every_kind(sagemaker: Any, **transform: Any) -> None:
+    """A 2-instance processing job, a 2-instance transform job and two labeling jobs whose names
+    share a prefix: each kind's streams, named as SageMaker names them."""
     await sagemaker.create_processing_job(**req.processing("prep", instance_count=2))
     await sagemaker.create_model(**req.model("m1"))
-    await sagemaker.create_transform_job(**req.transform("batch", "m1"))
+    await sagemaker.create_transform_job(
+        **req.transform("batch", "m1", instance_count=2, MaxConcurrentTransforms=4, **transform)
+    )
+    for name in ("gt", "gt-10"):
+        await sagemaker.create_labeling_job(**req.labeling(name, WORKTEAM))
+
+
+def data_plane(message: str, timestamp: int) -> str:
+    """The text of a data-log line, after checking its time is the event's, as AWS writes it."""
+    found = DATA_PLANE_TIME.match(message)
+    assert found, message
+    moment = datetime.datetime.fromtimestamp(timestamp / 1000, datetime.UTC)
+    assert found[1] == moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{timestamp % 1000:03d}"
+    return found[2]
+
+
+async def test_stream_names_per_kind_as_aws_names_them(
+    sagemaker: Any, logs: Any, emulator: EmulatorServer, clock: ManualClock
+) -> None:
+    await create_every_kind(sagemaker)
     clock.advance(DURATION + LATE_DELAY + 1)
 
     groups = await logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/")
     assert [g["logGroupName"] for g in groups["logGroups"]] == [
-        "/aws/sagemaker/ProcessingJobs",
-        "/aws/sagemaker/TransformJobs",
+        LABELING_GROUP,
+        PROCESSING_GROUP,
+        TRANSFORM_GROUP,
     ]
-    for group, job, hosts in (
-        ("/aws/sagemaker/ProcessingJobs", "prep", 2),
-        ("/aws/sagemaker/TransformJobs", "batch", 1),
+    processing = [s["logStreamName"] for s in await stream_list(logs, PROCESSING_GROUP)]
+    assert processing == stream_names("prep", 2)  # <job>/<hostname>-<epoch>, hostnames algo-<n>
+    labeling = [s["logStreamName"] for s in await stream_list(logs, LABELING_GROUP)]
+    assert labeling == ["gt", "gt-10"]  # <job>, no "/"
+
+    transform = [s["logStreamName"] for s in await stream_list(logs, TRANSFORM_GROUP)]
+    instances = [found[1] for name in transform if (found := INSTANCE_STREAM.match(name))]
+    assert len(set(instances)) == 2
+    expected = [
+        f"batch/{i}-{int(START)}{suffix}" for i in instances for suffix in ("", "/data-log")
+    ]
+    assert sorted(transform) == sorted(expected)
+
+    for group, names in (
+        (PROCESSING_GROUP, processing),
+        (LABELING_GROUP, labeling),
+        (TRANSFORM_GROUP, transform),
     ):
-        listed = await logs.describe_log_streams(logGroupName=group)
-        names = [s["logStreamName"] for s in listed["logStreams"]]
-        assert names == stream_names(job, hosts)
         for name in names:
             events, _ = await read_forward(logs, name, group=group)
             assert pairs(events) == planned(emulator, name, group)
-            assert "loss=" in events[0]["message"]
+            if name.endswith("/data-log"):
+                assert [data_plane(e["message"], e["timestamp"]) for e in events] == [
+                    "MaxConcurrentTransforms=4, MaxPayloadInMB=6, BatchStrategy=MULTI_RECORD"
+                ]
+            else:
+                assert "loss=" in events[0]["message"]
+    # The tailer's prefix for a labeling job also lists its namesakes; its owner is "gt" alone.
+    listed = await stream_list(logs, LABELING_GROUP, logStreamNamePrefix="gt")
+    assert [s["logStreamName"] for s in listed] == ["gt", "gt-10"]
+
+
+async def test_a_transform_data_log_starts_after_its_instance_and_says_what_failed(
+    sagemaker: Any, logs: Any, emulator: EmulatorServer, clock: ManualClock
+) -> None:
+    reason = "ClientError: 413"
+    tags = req.tags(**{"emulator:fail-reason": reason})
+    await sagemaker.create_model(**req.model("m1"))
+    await sagemaker.create_transform_job(
+        **req.transform("batch", "m1", BatchStrategy="SingleRecord", Tags=tags)
+    )
+    instance, data_log = emulator.emulator.logs.streams_of(
+        emulator.emulator.jobs_of("transform")["batch"]
+    )
+    assert data_log == f"{instance}/data-log"
+    instance_start = planned(emulator, instance, TRANSFORM_GROUP)[0][0]
+    data_start = planned(emulator, data_log, TRANSFORM_GROUP)[0][0]
+    assert instance_start < data_start
+
+    clock.now = instance_start / 1000  # the container has written; the data plane not yet
+    assert [s["logStreamName"] for s in await stream_list(logs, TRANSFORM_GROUP)] == [instance]
+    clock.now = data_start / 1000
+    assert [s["logStreamName"] for s in await stream_list(logs, TRANSFORM_GROUP)] == [
+        instance,
+        data_log,
+    ]
+
+    clock.advance(DURATION + LATE_DELAY + 1)
+    assert (await sagemaker.describe_transform_job(TransformJobName="batch"))[
+        "TransformJobStatus"
+    ] == "Failed"
+    events, _ = await read_forward(logs, data_log, group=TRANSFORM_GROUP)
+    assert [data_plane(e["message"], e["timestamp"]) for e in events] == [
+        "MaxConcurrentTransforms=1, MaxPayloadInMB=6, BatchStrategy=SINGLE_RECORD",
+        f"bucket/batch: {reason}",  # the input object, as <bucket>/<key>
+    ]
+    instance_events, _ = await read_forward(logs, instance, group=TRANSFORM_GROUP)
+    assert instance_events[-1]["message"].endswith(f"ERROR: {reason}")
+
+
+async def test_a_transform_stopped_before_its_data_plane_starts_has_no_data_log(
+    sagemaker: Any, logs: Any, emulator: EmulatorServer, clock: ManualClock
+) -> None:
+    await sagemaker.create_model(**req.model("m1"))
+    await sagemaker.create_transform_job(**req.transform("batch", "m1"))
+    job = emulator.emulator.jobs_of("transform")["batch"]
+    instance, data_log = emulator.emulator.logs.streams_of(job)
+    clock.now = planned(emulator, data_log, TRANSFORM_GROUP)[0][0] / 1000 - 0.01
+    await sagemaker.stop_transform_job(TransformJobName="batch")
+    assert emulator.emulator.logs.streams_of(job) == [instance]
+
+    clock.advance(DURATION + LATE_DELAY + 1)
+    assert [s["logStreamName"] for s in await stream_list(logs, TRANSFORM_GROUP)] == [instance]
+    with pytest.raises(ClientError) as missing:
+        await logs.get_log_events(logGroupName=TRANSFORM_GROUP, logStreamName=data_log)
+    assert error_code(missing.value)[0] == "ResourceNotFoundException"
+    events, _ = await read_forward(logs, instance, group=TRANSFORM_GROUP)
+    assert "Received SIGTERM, stopping" in events[-3]["message"]
+
+
+async def test_stream_names_through_plain_boto3(
+    sagemaker: Any, logs: Any, emulator: EmulatorServer, clock: ManualClock
+) -> None:
+    """boto3 (botocore without aiobotocore) reads the same names and lines."""
+    await create_every_kind(sagemaker)
+    clock.advance(DURATION + LATE_DELAY + 1)
+
+    def read_with_boto3() -> dict[str, dict[str, list[str]]]:
+        client = boto3.client("logs", region_name="us-east-1", endpoint_url=emulator.url)
+        found: dict[str, dict[str, list[str]]] = {}
+        for group, prefix in (
+            (LABELING_GROUP, "gt"),
+            (PROCESSING_GROUP, "prep/"),
+            (TRANSFORM_GROUP, "batch/"),
+        ):
+            pages = client.get_paginator("describe_log_streams").paginate(
+                logGroupName=group, logStreamNamePrefix=prefix
+            )
+            found[group] = {
+                stream["logStreamName"]: [
+                    event["message"]
+                    for event in client.get_log_events(
+                        logGroupName=group,
+                        logStreamName=stream["logStreamName"],
+                        startFromHead=True,
+                    )["events"]
+                ]
+                for page in pages
+                for stream in page["logStreams"]
+            }
+        return found
+
+    found = await asyncio.to_thread(read_with_boto3)  # the emulator answers on this loop
+    for group in (LABELING_GROUP, PROCESSING_GROUP, TRANSFORM_GROUP):
+        names = [s["logStreamName"] for s in await stream_list(logs, group)]
+        assert list(found[group]) == names
+        for name, messages in found[group].items():
+            assert messages == [message for _, message in planned(emulator, name, group)][:PAGE]
+    assert list(found[LABELING_GROUP]) == ["gt", "gt-10"]
+    assert sum(name.endswith("/data-log") for name in found[TRANSFORM_GROUP]) == 2
 
 
 async def test_log_lines_tag(

@@ -155,6 +155,108 @@ async def test_the_same_in_batched_mode(stepped: EmulatorServer) -> None:
     assert stats["calls"].get("GetLogEvents", 0) == 0
 
 
+# --- every kind's streams: labeling (no "/") and transform (data-log) -------------------------
+
+LABELING_GROUP = "/aws/sagemaker/LabelingJobs"
+TRANSFORM_GROUP = "/aws/sagemaker/TransformJobs"
+WORKTEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/team"
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["stream-reader", "batch-reader"])
+async def test_labeling_processing_and_transform_logs_found_and_every_line_once(
+    stepped: EmulatorServer, batched: bool
+) -> None:
+    """A labeling job's stream is named as the job, so its listing also finds its namesake's
+    ("gt-1" lists "gt-10"); a transform's data-log streams appear after its instances'."""
+    requests = {
+        "pp": ("processing", req.processing("pp", instance_count=2)),
+        "gt-1": ("labeling", req.labeling("gt-1", WORKTEAM)),
+        "gt-10": ("labeling", req.labeling("gt-10", WORKTEAM)),
+        "bt": ("transform", req.transform("bt", "bt-model", instance_count=2)),
+    }
+    sink = MemorySink()
+    config = runner_config(stepped.url, logs=dataclasses.replace(QUICK, batched=batched))
+    async with Runner(config) as runner:
+        await runner.caller.sagemaker("CreateModel", **req.model("bt-model"))
+        tailer = LogTailer(runner.caller)
+        handles = [await runner.submit(kind, request) for kind, request in requests.values()]
+        outcomes = await asyncio.gather(
+            *(
+                tailer.wait_with_logs(handle, sink, request=request)
+                for handle, (_, request) in zip(handles, requests.values(), strict=True)
+            )
+        )
+    assert all(outcome.succeeded for outcome in outcomes)
+
+    for job in ("gt-1", "gt-10"):
+        assert by_stream(sink.lines[job]) == planned(stepped, job, LABELING_GROUP)
+        assert list(by_stream(sink.lines[job])) == [job]
+        assert not any(line.labelled for line in sink.lines[job])  # one stream: no host label
+        summary = sink.summaries[job]
+        assert summary.drained and summary.streams == 1 and summary.lines == len(sink.lines[job])
+
+    processing = sink.lines["pp"]
+    assert by_stream(processing) == planned(stepped, "pp", "/aws/sagemaker/ProcessingJobs")
+    assert {line.host for line in processing} == {"algo-1", "algo-2"}
+    assert sink.summaries["pp"].drained and sink.summaries["pp"].streams == 2
+
+    lines = sink.lines["bt"]
+    streams = planned(stepped, "bt", TRANSFORM_GROUP)
+    assert by_stream(lines) == streams
+    data_logs = [name for name in streams if name.endswith("/data-log")]
+    assert len(streams) == 4 and len(data_logs) == 2
+    hosts = {line.stream: line.host for line in lines}
+    for data_log in data_logs:
+        instance = data_log.removesuffix("/data-log")
+        assert hosts[instance] == instance.removeprefix("bt/").rsplit("-", 1)[0]
+        assert hosts[data_log] == f"{hosts[instance]}/data-log"
+    assert all(line.text == f"[{line.host}] {line.message}" for line in lines)
+    summary = sink.summaries["bt"]
+    assert summary.drained and summary.streams == 4 and summary.lines == len(lines)
+
+    stats = await fetch_stats(stepped.url)
+    unused = "GetLogEvents" if batched else "FilterLogEvents"
+    assert stats["calls"].get(unused, 0) == 0
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["stream-reader", "batch-reader"])
+async def test_a_transform_data_log_is_followed_while_the_job_runs(batched: bool) -> None:
+    """The data-log stream appears after its instance's: the tail finds it live, not only in
+    the final drain. The emulator's clock moves only by hand: the job cannot end meanwhile."""
+    clock = SteppedClock()
+    policy = dataclasses.replace(QUICK, merge_hold=0.2, batched=batched)
+    async with EmulatorServer(emulator=Emulator(STEPPED, clock=clock)) as server:
+        seen: dict[str, asyncio.Event] = {"instance": asyncio.Event(), "data-log": asyncio.Event()}
+
+        class Signalling(MemorySink):
+            def write(self, lines: Sequence[LogLine]) -> None:
+                super().write(lines)
+                for line in lines:
+                    seen["data-log" if line.stream.endswith("/data-log") else "instance"].set()
+
+        sink = Signalling()
+        request = req.transform("bt-live", "bt-model")
+        async with Runner(runner_config(server.url, logs=policy)) as runner:
+            await runner.caller.sagemaker("CreateModel", **req.model("bt-model"))
+            handle = await runner.submit("transform", request)
+            instance, data_log = list(planned(server, "bt-live", TRANSFORM_GROUP))
+            instance_start = server.emulator.logs.events(TRANSFORM_GROUP, instance)[0][0]
+            data_start = server.emulator.logs.events(TRANSFORM_GROUP, data_log)[0][0]
+            clock.now = (instance_start + 100) / 1000  # readable, and no data-log yet
+            assert clock.now < data_start / 1000
+            tail = asyncio.create_task(
+                LogTailer(runner.caller).follow(handle, sink, request=request)
+            )
+            await asyncio.wait_for(seen["instance"].wait(), 20)
+            clock.now = (data_start + 100) / 1000
+            await asyncio.wait_for(seen["data-log"].wait(), 20)
+            assert not handle.done  # found while the job runs
+            clock.now += STEPPED.job_duration + STEPPED.late_event_delay + 1
+            summary = await asyncio.wait_for(tail, 30)
+        assert summary.drained and summary.streams == 2
+        assert by_stream(sink.lines["bt-live"]) == planned(server, "bt-live", TRANSFORM_GROUP)
+
+
 # --- failures and the end of the tail ---------------------------------------------------------
 
 REAL_TIME = dict(min_interval=0.05, max_interval=0.3, merge_hold=0.5, drain_wait=0.6)

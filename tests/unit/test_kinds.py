@@ -21,6 +21,8 @@ from runner.kinds import (
     WORKTEAM,
     JobKind,
     kind_named,
+    log_stream_of_instance,
+    log_stream_owner,
 )
 from runner.validation import operation_model, service_model
 
@@ -405,3 +407,19 @@ def test_every_kinds_name_limit_is_the_service_models() -> None:
         shape = operation_model("sagemaker", kind.create).input_shape
         assert shape is not None
         assert shape.members[kind.name_field].metadata["max"] == kind.max_name_length, kind.key
+
+
+def test_log_stream_prefixes_and_owners_follow_sagemakers_names() -> None:
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html
+    assert TRAINING.log_stream_prefix("job-1") == "job-1/"
+    assert PROCESSING.log_stream_prefix("job-1") == "job-1/"
+    assert TRANSFORM.log_stream_prefix("job-1") == "job-1/"
+    assert LABELING.log_stream_prefix("job-1") == "job-1"  # its one stream is the job's name
+    assert TRANSFORM.log_streams_per_instance == 2  # each instance's and its data-log
+    assert {TRAINING.log_streams_per_instance, PROCESSING.log_streams_per_instance} == {1}
+    assert log_stream_owner("job-1") == "job-1"
+    assert log_stream_owner("job-1/algo-1-1700000000") == "job-1"
+    assert log_stream_owner("job-1/i-0123456789abcdef0-1700000000/data-log") == "job-1"
+    assert log_stream_owner("job-10") != "job-1"  # listed under the prefix "job-1", not its
+    assert log_stream_of_instance("job-1/algo-1-1700000000") and log_stream_of_instance("job-1")
+    assert not log_stream_of_instance("job-1/i-0123456789abcdef0-1700000000/data-log")

@@ -298,9 +298,40 @@ def test_the_merger_lets_a_line_out_once_every_host_is_past_it() -> None:
     assert [x.message for x in merger.release(10.0)] == ["algo-1#1"]  # held long enough
 
 
+def test_a_data_log_stream_is_merged_in_without_holding_the_instances_back() -> None:
+    instance = "job/i-0abc-1700000000"
+    data_log = f"{instance}/data-log"
+
+    def at(stream: str, timestamp: int, text: str) -> LogLine:
+        return LogLine("job", stream, host_label("job", stream), timestamp, text, True)
+
+    merger = HostMerger(hold=10.0, expected_streams=1)  # one instance
+    merger.add_stream(instance)
+    merger.add_stream(data_log, paces=False)
+    assert merger.release(0.0) == []  # the instance's stream not read yet
+    merger.add(data_log, [at(data_log, 2, "parameters")], now=0.0)
+    merger.add(instance, [at(instance, 1, "start"), at(instance, 5, "batch 1")], now=0.0)
+    released = merger.release(0.0)  # not held for the quiet data-log
+    assert [(x.host, x.message) for x in released] == [
+        ("i-0abc", "start"),
+        ("i-0abc/data-log", "parameters"),
+        ("i-0abc", "batch 1"),
+    ]
+    paced = HostMerger(hold=10.0, expected_streams=1)
+    paced.add(data_log, [at(data_log, 2, "parameters")], now=0.0)
+    paced.add(instance, [at(instance, 1, "start"), at(instance, 5, "batch 1")], now=0.0)
+    assert [x.message for x in paced.release(0.0)] == ["start", "parameters"]  # held for it
+
+
 def test_host_labels_and_instance_counts() -> None:
     assert host_label("job", "job/algo-2-1700000000") == "algo-2"
+    assert host_label("job", "job/algo-12-1700000000") == "algo-12"  # processing's hostnames
+    instance = "i-0123456789abcdef0"
+    assert host_label("job", f"job/{instance}-1700000000") == instance  # a transform's
+    assert host_label("job", f"job/{instance}-1700000000/data-log") == f"{instance}/data-log"
     assert host_label("job", "job/i-0abc/data-log") == "i-0abc/data-log"
+    assert host_label("job", "job") == "job"  # a labeling job's one stream
+    assert host_label("job-1", "job-1/algo-1-1700000000") == "algo-1"
     training = {"ResourceConfig": {"InstanceCount": 4}}
     assert instance_count("training", training) == 4
     groups = {"ResourceConfig": {"InstanceGroups": [{"InstanceCount": 2}, {"InstanceCount": 3}]}}
