@@ -64,6 +64,11 @@ def fast_clock(speedup: float) -> types.SimpleNamespace:
     )
 
 
+def report(line: str) -> None:
+    """A result line, on a line of its own (the SDK's progress dots leave lines unended)."""
+    print(f"\n{line}", flush=True)
+
+
 class Steps:
     """Runs the steps in order and remembers which failed."""
 
@@ -74,17 +79,17 @@ class Steps:
     def run(self, name: str, step: Callable[[], Any], *needs: str) -> Any:
         missing = [need for need in needs if need not in self.results]
         if missing:
-            print(f"SKIP {name}: needs {', '.join(missing)}", flush=True)
+            report(f"SKIP {name}: needs {', '.join(missing)}")
             return None
         began = time.monotonic()
         try:
             result = step()
         except Exception as error:
             traceback.print_exc()
-            print(f"FAIL {name}: {type(error).__name__}: {error}", flush=True)
+            report(f"FAIL {name}: {type(error).__name__}: {error}")
             self.failed.append(name)
             return None
-        print(f"PASS {name} ({time.monotonic() - began:.1f} s)", flush=True)
+        report(f"PASS {name} ({time.monotonic() - began:.1f} s)")
         self.results[name] = result
         return result
 
@@ -229,9 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     steps.run("Estimator.deploy + delete", deploy, "Estimator.fit(logs=True)")
 
     if steps.failed:
-        print(f"FAILED: {', '.join(steps.failed)}", flush=True)
+        report(f"FAILED: {', '.join(steps.failed)}")
         return 1
-    print("ALL PASSED", flush=True)
+    report("ALL PASSED")
     return 0
 
 
