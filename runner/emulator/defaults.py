@@ -29,10 +29,20 @@ must stay optional here, or a client that only works when it is present passes h
 fails on AWS. So a documented default with no sign that Describe echoes it (TransformJob's
 ``MaxConcurrentTransforms`` 1, ``MaxPayloadInMB`` 6, ``ModelClientConfig`` 600 s/3 retries,
 ``BatchStrategy``; a training job's ``ResourceConfig.VolumeSizeInGB``, which the SDK always
-sends; a labeling job's ``StoppingConditions``, which ACK shows the server fills but with no
-documented value) is not filled. The SDK's own tuner code shows one such omission on AWS: it
+sends) is not filled. Field reports agree where they exist: a DescribeTrainingJob without
+``HyperParameters`` when none were given (aws/sagemaker-python-sdk#657), a tuning job's
+training definition with the three ``Enable*`` flags false (aws/sagemaker-python-sdk#1817). The SDK's own tuner code shows one such omission on AWS: it
 adds ``OutputDataConfig.KmsKeyId`` itself when a tuning job's training definition lacks it, so
 that field is filled for training jobs but not inside tuning definitions.
+
+ACK's hooks also show what the server does *not* fill: they copy exactly the fields whose
+server value differed from the spec, so a field next to them that they leave alone (a training
+channel's ``CompressionType``, a processing input's ``S3CompressionType``) is taken to come
+back as sent, even where the API reference documents a default. Two things ACK shows filled
+are left out for want of a value: a labeling job's ``StoppingConditions`` and a serverless
+production variant's ``VolumeSizeInGB``; and ACK's empty ``RepositoryAuthConfig`` inside a
+model container's ``ImageConfig`` is not copied either (an empty structure whose member is
+required in the request).
 
 A field the request set keeps the request's value: defaults only fill what is missing.
 """
@@ -189,8 +199,12 @@ TRAINING: tuple[Filled, ...] = (
         "sdk indexes it",
         create=True,
     ),
+    Filled("InputDataConfig", [], "ack customSetDefaults: an empty list"),
     Filled("InputDataConfig[].RecordWrapperType", "None", "ack customSetDefaults: None"),
-    Filled("InputDataConfig[].CompressionType", "None", "api: the default value is None"),
+    *(
+        Filled(f"{rules}[].VolumeSizeInGB", 0, "ack customSetDefaults: 0")
+        for rules in ("DebugRuleConfigurations", "ProfilerRuleConfigurations")
+    ),
     Filled("ProfilingStatus", _profiling_status, "ack customPostCompare"),
 )
 

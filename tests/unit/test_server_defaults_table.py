@@ -68,7 +68,10 @@ def test_filling_copies_and_keeps_what_was_set() -> None:
         "KmsKeyId": "",
         "CompressionType": "GZIP",
     }
-    assert filled["InputDataConfig"][0]["CompressionType"] == "Gzip"
+    assert filled["InputDataConfig"][0] == {
+        **request["InputDataConfig"][0],
+        "RecordWrapperType": "None",
+    }
     assert filled["StoppingCondition"] == request["StoppingCondition"]
 
 
