@@ -29,11 +29,14 @@ must stay optional here, or a client that only works when it is present passes h
 fails on AWS. So a documented default with no sign that Describe echoes it (TransformJob's
 ``MaxConcurrentTransforms`` 1, ``MaxPayloadInMB`` 6, ``ModelClientConfig`` 600 s/3 retries,
 ``BatchStrategy``; a training job's ``ResourceConfig.VolumeSizeInGB``, which the SDK always
-sends) is not filled. Field reports agree where they exist: a DescribeTrainingJob without
+sends; ``ProfilerConfig.ProfilingIntervalInMilliseconds`` 500 and ``DebugHookConfig``, of
+which ACK shows only that a job created without profiling answers ``ProfilingStatus``) is
+not filled. Field reports agree where they exist: a DescribeTrainingJob without
 ``HyperParameters`` when none were given (aws/sagemaker-python-sdk#657), a tuning job's
-training definition with the three ``Enable*`` flags false (aws/sagemaker-python-sdk#1817). The SDK's own tuner code shows one such omission on AWS: it
-adds ``OutputDataConfig.KmsKeyId`` itself when a tuning job's training definition lacks it, so
-that field is filled for training jobs but not inside tuning definitions.
+training definition with the three ``Enable*`` flags false (aws/sagemaker-python-sdk#1817).
+The SDK's own tuner code shows one omission on AWS: it adds ``OutputDataConfig.KmsKeyId``
+itself when a tuning job's training definition lacks it, so that field is filled for
+training jobs but not inside tuning definitions.
 
 ACK's hooks also show what the server does *not* fill: they copy exactly the fields whose
 server value differed from the spec, so a field next to them that they leave alone (a training
@@ -71,7 +74,7 @@ class Filled:
     field's own parent structure when the request left it out."""
 
     path: str
-    value: Any
+    value: Any  # a constant (each answer gets its own copy), or a ``Computed``
     source: str
     create: bool = False
 
@@ -214,7 +217,7 @@ def _definition(prefix: str) -> tuple[Filled, ...]:
     ``TrainingJobDefinition(s)`` fields."""
     return (
         *(Filled(f"{prefix}.{f.path}", f.value, f.source) for f in _TRAINING_FLAGS),
-        Filled(f"{prefix}.ResourceConfig", _tuning_resource_config, "sdk integration tests"),
+        Filled(f"{prefix}.ResourceConfig", _tuning_resource_config, "sdk (its integration tests)"),
         Filled(f"{prefix}.ResourceConfig.InstanceCount", _instance_count, "ack late_initialize"),
         Filled(
             f"{prefix}.AlgorithmSpecification.MetricDefinitions",

@@ -14,8 +14,8 @@ Nothing here talks to AWS: every client the SDK builds is pointed at the emulato
 reaching AWS), credentials are fake, telemetry is opted out through the SDK's own config
 (``TelemetryOptOut``: its telemetry is a GET to an S3 bucket of AWS's), the estimator gets an
 explicit ``output_path`` and s3:// strings as inputs, so the SDK needs no default bucket (which
-would call STS and S3), and profiling is off (``disable_profiler``), which with an explicit
-output path keeps the SDK from building a default-bucket profiler path.
+would call STS and S3; its profiler and debugger outputs go under the output path too), and
+the image is not a built-in algorithm's (see ``IMAGE``).
 
 The SDK waits with fixed sleeps (``logs_for_job`` reads logs every 10 s and describes every
 30 s; endpoints are polled every 30 s). ``--sdk-clock-speedup N`` gives ``sagemaker.session``
@@ -138,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
             instance_type="ml.m5.xlarge",
             output_path=f"{BUCKET}/output",
             sagemaker_session=session,
-            disable_profiler=True,
             metric_definitions=[{"Name": metric, "Regex": "loss=([0-9.]+)"}],
             hyperparameters={"k": "8"},
             **extra,
