@@ -247,6 +247,45 @@ async def test_tuning_job_keeps_what_the_request_set(sm: Call, name: Callable[[s
     }
 
 
+async def test_each_training_job_definition_gets_its_own_objective(
+    sm: Call, name: Callable[[str], str]
+) -> None:
+    single = tuning_request("unused")
+    definitions = []
+    for definition_name, metric in (("small", "val:acc"), ("large", "val:f1")):
+        definition = {
+            **single["TrainingJobDefinition"],
+            "DefinitionName": definition_name,
+            "TuningObjective": {"Type": "Maximize", "MetricName": metric},
+            "HyperParameterRanges": {
+                "CategoricalParameterRanges": [{"Name": "optimizer", "Values": ["sgd", "adam"]}]
+            },
+        }
+        definitions.append(definition)
+    config = dict(single["HyperParameterTuningJobConfig"])
+    del config["HyperParameterTuningJobObjective"], config["ParameterRanges"]
+    tuning_name = name("hpo-several")
+    await sm(
+        "create_hyper_parameter_tuning_job",
+        HyperParameterTuningJobName=tuning_name,
+        HyperParameterTuningJobConfig=config,
+        TrainingJobDefinitions=definitions,
+    )
+    job = await sm("describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=tuning_name)
+
+    assert "ParameterRanges" not in job["HyperParameterTuningJobConfig"]
+    described = {d["DefinitionName"]: d for d in job["TrainingJobDefinitions"]}
+    for definition_name, metric in (("small", "val:acc"), ("large", "val:f1")):
+        definition = described[definition_name]
+        assert definition["StaticHyperParameters"] == {"_tuning_objective_metric": metric}
+        assert definition["HyperParameterRanges"] == {
+            "CategoricalParameterRanges": [{"Name": "optimizer", "Values": ["sgd", "adam"]}],
+            "ContinuousParameterRanges": [],
+            "IntegerParameterRanges": [],
+        }
+        assert definition["EnableNetworkIsolation"] is False
+
+
 # --- processing, transform, labeling ----------------------------------------------------------
 
 
