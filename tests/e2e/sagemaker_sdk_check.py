@@ -9,9 +9,11 @@ Run with the Python of a throwaway virtualenv that has the SDK (never a project 
 against an emulator started with short jobs, e.g. ``smrun emulator --port 4566
 --job-duration 2 --stop-duration 0.5``. ``tests/e2e/test_sagemaker_sdk.py`` does both.
 
-Nothing here talks to AWS: every client the SDK builds is pointed at the emulator
+Nothing here talks to AWS: the clients the SDK builds are pointed at the emulator
 (``AWS_ENDPOINT_URL``, so a call to a service the emulator lacks fails there instead of
-reaching AWS), credentials are fake, telemetry is opted out through the SDK's own config
+reaching AWS; only a client built with an explicit endpoint escapes it, such as the regional
+STS client of ``Session.default_bucket``, which is why nothing here may need that bucket, and
+why the test runs this script under the network guard), credentials are fake, telemetry is opted out through the SDK's own config
 (``TelemetryOptOut``: its telemetry is a GET to an S3 bucket of AWS's), the estimator gets an
 explicit ``output_path`` and s3:// strings as inputs, so the SDK needs no default bucket (which
 would call STS and S3; its profiler and debugger outputs go under the output path too), and
