@@ -1,4 +1,4 @@
-"""The SageMaker Python SDK v2 against the emulator: fit, attach, tune, transform, deploy.
+"""The SageMaker Python SDK v2 against the emulator: fit, attach, tune, transform, process, deploy.
 
 Run with the Python of a throwaway virtualenv that has the SDK (never a project dependency):
 
@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     import sagemaker
     import sagemaker.session
     from sagemaker.estimator import Estimator
+    from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
     from sagemaker.transformer import Transformer
     from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
 
@@ -219,6 +220,29 @@ def main(argv: list[str] | None = None) -> int:
         transform,
         "Estimator.fit(logs=True)",
     )
+
+    def process() -> Any:
+        processor = Processor(
+            role=ROLE,
+            image_uri=IMAGE,
+            instance_count=1,
+            instance_type="ml.m5.xlarge",
+            sagemaker_session=session,
+        )
+        processor.run(
+            inputs=[ProcessingInput(source=f"{BUCKET}/raw", destination="/opt/ml/processing/in")],
+            outputs=[
+                ProcessingOutput(source="/opt/ml/processing/out", destination=f"{BUCKET}/prepared")
+            ],
+            job_name=f"{name}-process",
+            wait=True,
+            logs=True,
+        )
+        described = processor.latest_job.describe()
+        assert described["ProcessingJobStatus"] == "Completed", described["ProcessingJobStatus"]
+        return processor
+
+    steps.run("Processor.run(wait, logs)", process)
 
     def deploy() -> Any:
         predictor = trained.deploy(

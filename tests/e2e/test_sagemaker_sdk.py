@@ -37,6 +37,7 @@ STEPS = (
     "HyperparameterTuner.best_estimator",
     "HyperparameterTuner.attach + best_estimator",
     "Estimator.transformer().transform(wait, logs) + Transformer.attach",
+    "Processor.run(wait, logs)",
     "Estimator.deploy + delete",
 )
 
@@ -82,6 +83,7 @@ def test_the_sdk_fits_attaches_tunes_transforms_and_deploys(emulator_url: str) -
         "CreateTrainingJob",
         "CreateHyperParameterTuningJob",
         "CreateTransformJob",
+        "CreateProcessingJob",
         "CreateEndpoint",
         "DeleteEndpoint",
         "GetLogEvents",
