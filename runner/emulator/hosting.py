@@ -32,6 +32,7 @@ from functools import partial
 from typing import Any
 
 from runner.emulator import errors
+from runner.emulator.defaults import with_defaults
 from runner.emulator.jobs import DURATION_TAG, FAIL_TAG, tag_float
 from runner.emulator.lifecycle import Phase, Schedule, Transition, plan, tag_dict
 from runner.emulator.listing import Listed, list_page
@@ -207,10 +208,14 @@ def _desired(variant: dict[str, Any], images: dict[str, list[str]], at: float) -
 
 
 def _echo(request: Params, operation_name: str) -> Response:
-    """The request's fields that the Describe output shape has (Tags never)."""
+    """The request's fields that the Describe output shape has (Tags never), with the
+    defaults SageMaker fills in (``defaults``)."""
     output = operation_model("sagemaker", operation_name).output_shape
     members = output.members if output is not None else {}
-    return {key: value for key, value in request.items() if key in members and key != "Tags"}
+    return with_defaults(
+        operation_name,
+        {key: value for key, value in request.items() if key in members and key != "Tags"},
+    )
 
 
 def _register(em: Emulator, arn: str, params: Params) -> dict[str, str]:
@@ -275,7 +280,6 @@ def describe_model(em: Emulator, params: Params) -> Response:
     response = _echo(model.request, "DescribeModel")
     response["ModelArn"] = model.arn
     response["CreationTime"] = model.created_at
-    response.setdefault("EnableNetworkIsolation", False)
     return response
 
 

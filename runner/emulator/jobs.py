@@ -5,7 +5,8 @@ Create/Describe/Stop/List operation names follow, its fields, its phases, and a 
 few Describe fields that are its own. One set of handlers serves every kind.
 
 Describe responses echo the request's fields that the Describe output shape has (as SageMaker
-does), then add the computed ones: status, times, failure reason, outputs.
+does), with the defaults SageMaker fills in where the request left a field out (``defaults``),
+then add the computed ones: status, times, failure reason, outputs.
 
 Per-job behaviour is set with tags:
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.emulator import errors
+from runner.emulator.defaults import with_defaults
 from runner.emulator.lifecycle import Phase, Schedule, Transition, plan, tag_dict
 from runner.emulator.listing import list_indexed
 from runner.emulator.logs import log_lines
@@ -355,10 +357,12 @@ def describe(job: Job, now: float) -> Response:
     List summary carries (``describe_job`` cuts it to the Describe shape)."""
     kind = job.kind
     if job.echo is None:
-        members = _member_names(f"Describe{kind.noun}")
-        job.echo = {
-            key: value for key, value in job.request.items() if key in members and key != "Tags"
-        }
+        operation_name = f"Describe{kind.noun}"
+        members = _member_names(operation_name)
+        job.echo = with_defaults(
+            operation_name,
+            {key: value for key, value in job.request.items() if key in members and key != "Tags"},
+        )
     response = dict(job.echo)
     schedule = job.schedule
     happened = max(bisect.bisect_right(schedule.times, now), 1)  # transitions so far

@@ -128,6 +128,16 @@ def _objective(config: Params, definition: Params) -> Params | None:
     return objective
 
 
+def objective_of(request: Params, definition: Params) -> Params | None:
+    """The tuning objective of one of a tuning request's training job definitions."""
+    return _objective(request["HyperParameterTuningJobConfig"], definition)
+
+
+def objective_metric_definition(metric: str) -> dict[str, str]:
+    """The metric definition a child gets for the objective when its definition has none."""
+    return {"Name": metric, "Regex": f"{re.escape(metric)}=([-+0-9.eE]+)"}
+
+
 def _ranges(config: Params, definition: Params) -> Params:
     ranges: Params = definition.get("HyperParameterRanges") or config.get("ParameterRanges") or {}
     return ranges
@@ -168,7 +178,7 @@ def _combinations(ranges: Params) -> int | None:
     return count
 
 
-def _resource_config(tuning_resources: Params) -> Params:
+def resource_config(tuning_resources: Params) -> Params:
     """A training job's ResourceConfig from a HyperParameterTuningResourceConfig: its first
     instance configuration (the emulator does not spread children over instance types)."""
     first: Params = (tuning_resources.get("InstanceConfigs") or [tuning_resources])[0]
@@ -199,13 +209,13 @@ def _child_request(
     }
     request["TrainingJobName"] = name
     if "ResourceConfig" not in request:
-        request["ResourceConfig"] = _resource_config(
+        request["ResourceConfig"] = resource_config(
             definition.get("HyperParameterTuningResourceConfig") or {}
         )
     metric = objective["MetricName"]
     metric_definitions = request["AlgorithmSpecification"].setdefault("MetricDefinitions", [])
     if not any(entry["Name"] == metric for entry in metric_definitions):
-        metric_definitions.append({"Name": metric, "Regex": f"{re.escape(metric)}=([-+0-9.eE]+)"})
+        metric_definitions.append(objective_metric_definition(metric))
     request["HyperParameters"] = {
         **(definition.get("StaticHyperParameters") or {}),
         **tuned,
@@ -286,7 +296,7 @@ def _check_definition(
             f"{label} must specify exactly one of ResourceConfig or "
             "HyperParameterTuningResourceConfig."
         )
-    if has_tuning_resources and "InstanceType" not in _resource_config(
+    if has_tuning_resources and "InstanceType" not in resource_config(
         definition["HyperParameterTuningResourceConfig"]
     ):
         raise errors.validation_error(

@@ -78,7 +78,8 @@ async def test_model_create_describe_delete(sagemaker: Any) -> None:
 
     model = await sagemaker.describe_model(ModelName="churn-model")
     assert model["ModelArn"] == created["ModelArn"]
-    assert model["PrimaryContainer"] == request["PrimaryContainer"]
+    # The request's container, in the single-model mode SageMaker fills in.
+    assert model["PrimaryContainer"] == {**request["PrimaryContainer"], "Mode": "SingleModel"}
     assert model["ExecutionRoleArn"] == req.ROLE
     assert "CreationTime" in model and "Tags" not in model
 
@@ -109,7 +110,8 @@ async def test_model_takes_primary_container_or_containers_not_both(sagemaker: A
         ModelName="pipeline", ExecutionRoleArn=req.ROLE, Containers=[container, container]
     )
     model = await sagemaker.describe_model(ModelName="pipeline")
-    assert model["Containers"] == [container, container] and "PrimaryContainer" not in model
+    served = {**container, "Mode": "SingleModel"}
+    assert model["Containers"] == [served, served] and "PrimaryContainer" not in model
 
 
 async def test_endpoint_config_needs_existing_models(sagemaker: Any) -> None:

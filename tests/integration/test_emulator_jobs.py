@@ -206,7 +206,11 @@ async def test_processing_job_completes_with_its_outputs(sagemaker: Any, emulato
     clock.now += 2.5
     job = await sagemaker.describe_processing_job(ProcessingJobName="proc-1")
     assert job["ProcessingJobStatus"] == "Completed"
-    assert job["ProcessingOutputConfig"] == request["ProcessingOutputConfig"]
+    # The request's outputs, with the AppManaged default SageMaker fills in.
+    outputs = [
+        {**output, "AppManaged": False} for output in request["ProcessingOutputConfig"]["Outputs"]
+    ]
+    assert job["ProcessingOutputConfig"] == {"Outputs": outputs}
     assert job["ProcessingStartTime"] <= job["ProcessingEndTime"]
 
 

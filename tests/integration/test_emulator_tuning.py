@@ -150,7 +150,11 @@ async def test_children_run_in_waves_and_the_best_one_wins(
     assert "BestTrainingJob" not in job and "HyperParameterTuningEndTime" not in job
     # The request's configuration is echoed.
     assert job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 4
-    assert job["TrainingJobDefinition"]["StaticHyperParameters"] == {"epochs": "3"}
+    # ... with the objective SageMaker adds to the static hyperparameters.
+    assert job["TrainingJobDefinition"]["StaticHyperParameters"] == {
+        "epochs": "3",
+        "_tuning_objective_metric": "validation:accuracy",
+    }
     assert len(await children_of(sagemaker, "waves")) == 2, "the second wave is not launched yet"
 
     clock.advance(10)  # the first wave ends, the second starts
