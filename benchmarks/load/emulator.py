@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -43,8 +44,8 @@ from runner.emulator.quotas import AWS_LIKE_RATES, Quotas, Rate
 from runner.emulator.server import create_app
 from runner.emulator.state import Emulator, EmulatorConfig
 
-STOPS_KEY = web.AppKey("stops", list)
-LISTS_KEY = web.AppKey("lists", list)
+STOPS_KEY: web.AppKey[list[Any]] = web.AppKey("stops", list)
+LISTS_KEY: web.AppKey[list[Any]] = web.AppKey("lists", list)
 
 
 def bench_rates(create_rate: float, describe_rate: float) -> dict[str, Rate]:
@@ -54,43 +55,46 @@ def bench_rates(create_rate: float, describe_rate: float) -> dict[str, Rate]:
     return rates
 
 
-@web.middleware
-async def _record_stops(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    target = request.headers.get("X-Amz-Target", "")
-    if not target.startswith("SageMaker.Stop"):
-        return await handler(request)
-    received = time.time()
-    try:
-        body = json.loads(await request.read() or b"{}")  # aiohttp keeps it for the handler
-        name = next((str(v) for k, v in body.items() if k.endswith("Name")), "")
-    except ValueError:
-        name = ""
-    response = await handler(request)
-    request.app[STOPS_KEY].append([received, response.status, name])
-    return response
+Row = Callable[[float, str, dict[str, Any], web.StreamResponse], list[Any]]
 
 
-@web.middleware
-async def _record_lists(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    target = request.headers.get("X-Amz-Target", "")
-    if not target.startswith("SageMaker.List"):
-        return await handler(request)
-    received = time.time()
-    try:
-        had_token = bool(json.loads(await request.read() or b"{}").get("NextToken"))
-    except ValueError:
-        had_token = False
-    response = await handler(request)
-    body = getattr(response, "body", None)
-    next_token = isinstance(body, bytes) and b'"NextToken"' in body
-    request.app[LISTS_KEY].append(
-        [received, target.partition(".")[2], had_token, next_token, response.status]
-    )
-    return response
+def _recorder(prefix: str, key: web.AppKey[list[Any]], row: Row) -> Any:
+    """A middleware that appends ``row(received, operation, request body, response)`` to
+    ``app[key]`` for every SageMaker request whose operation starts with ``prefix``."""
+
+    @web.middleware
+    async def record(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        target = request.headers.get("X-Amz-Target", "")
+        if not target.startswith(f"SageMaker.{prefix}"):
+            return await handler(request)
+        received = time.time()
+        try:
+            body = json.loads(await request.read() or b"{}")  # aiohttp keeps it for the handler
+        except ValueError:
+            body = {}
+        response = await handler(request)
+        params = body if isinstance(body, dict) else {}
+        request.app[key].append(row(received, target.partition(".")[2], params, response))
+        return response
+
+    return record
+
+
+def _stop_row(
+    received: float, operation: str, body: dict[str, Any], response: web.StreamResponse
+) -> list[Any]:
+    name = next((str(v) for k, v in body.items() if k.endswith("Name")), "")
+    return [received, response.status, name]
+
+
+def _list_row(
+    received: float, operation: str, body: dict[str, Any], response: web.StreamResponse
+) -> list[Any]:
+    answer = getattr(response, "body", None)
+    answered_token = isinstance(answer, bytes) and b'"NextToken"' in answer
+    return [received, operation, bool(body.get("NextToken")), answered_token, response.status]
 
 
 async def _lists(request: web.Request) -> web.Response:
@@ -114,7 +118,9 @@ async def serve(args: argparse.Namespace) -> None:
     app = create_app(emulator)
     app[STOPS_KEY] = []
     app[LISTS_KEY] = []
-    app.middlewares.extend([_record_stops, _record_lists])
+    app.middlewares.extend(
+        [_recorder("Stop", STOPS_KEY, _stop_row), _recorder("List", LISTS_KEY, _list_row)]
+    )
     app.router.add_get("/_bench/stops", _stops)
     app.router.add_get("/_bench/lists", _lists)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
