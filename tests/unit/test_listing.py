@@ -231,9 +231,13 @@ def test_token_survives_inserts_between_pages(
         names = [summary["Name"] for summary in summaries]
         seen.extend(names)
         pages += 1
-        if names:
-            by_name = {item.name: item for item in live}
-            cursor = key_of(by_name[names[-1]], sort_by)
+        # Where the client now is: past the last item AWS *scanned* for this page (the page
+        # is cut before it is filtered), which may lie beyond the last one returned.
+        ordered = sorted((key_of(item, sort_by) for item in live), reverse=descending)
+        if cursor is not None:
+            ordered = [k for k in ordered if (k < cursor if descending else k > cursor)]
+        if ordered[:max_results]:
+            cursor = ordered[:max_results][-1]
         if token is None:
             break
         if pages == pages_before_insert:
