@@ -5,6 +5,7 @@
     ├── JobConflict                  a job with this name exists and was made from another request
     ├── AwsCallFailed                an AWS call failed for good (validation, access, not found...)
     │   └── ResourceMissing          the resource does not exist
+    ├── CredentialsUnavailable       the role to assume could not be assumed (STS refused or failed)
     └── RunnerClosed                 submit() after shutdown() began
 
 Transient trouble (throttling, 5xx, timeouts, dropped connections) never appears here: the
@@ -21,6 +22,7 @@ from runner.validation import RequestInvalid
 
 __all__ = [
     "AwsCallFailed",
+    "CredentialsUnavailable",
     "JobConflict",
     "RequestInvalid",
     "ResourceMissing",
@@ -65,6 +67,17 @@ class AwsCallFailed(RunnerError):
 
 class ResourceMissing(AwsCallFailed):
     """Describe* of something that does not exist."""
+
+
+class CredentialsUnavailable(RunnerError):
+    """STS AssumeRole failed: refused (``code`` is STS's: AccessDenied, ValidationError...) or
+    never answered properly (``code`` is empty). Raised from inside whichever call needed the
+    credentials, so its text names the role rather than that call."""
+
+    def __init__(self, role_arn: str, code: str, message: str) -> None:
+        self.role_arn, self.code, self.aws_message = role_arn, code, message
+        reason = f"{code}: {message}" if code else message
+        super().__init__(f"could not assume role {role_arn} through STS: {reason}")
 
 
 class RunnerClosed(RunnerError):

@@ -19,13 +19,16 @@ import contextlib
 import datetime as dt
 from typing import Any
 
+import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import AioSession, get_session
 from botocore import xform_name
 from botocore.credentials import CredentialProvider
+from botocore.exceptions import BotoCoreError, ClientError
 
 from runner.config import AwsTarget, RunnerConfig
+from runner.errors import CredentialsUnavailable, error_code
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
 
@@ -43,18 +46,29 @@ class AssumedRoleProvider(CredentialProvider):
         self._base = base_session
 
     async def _fetch(self) -> dict[str, Any]:
+        """STS's answer as refreshable-credential metadata; any failure is one
+        ``CredentialsUnavailable`` (an error from a wrong endpoint, a body that does not parse,
+        no base credentials), never botocore's own exception from inside another call."""
         target = self._target
         assert target.assume_role_arn is not None
-        async with self._base.create_client(
-            "sts",
-            region_name=target.region,
-            endpoint_url=target.sts_endpoint_url or target.endpoint_url,
-        ) as sts:
-            answer = await sts.assume_role(
-                RoleArn=target.assume_role_arn,
-                RoleSessionName=target.role_session_name,
-                DurationSeconds=ASSUME_ROLE_SECONDS,
-            )
+        try:
+            async with self._base.create_client(
+                "sts",
+                region_name=target.region,
+                endpoint_url=target.sts_endpoint_url or target.endpoint_url,
+            ) as sts:
+                answer = await sts.assume_role(
+                    RoleArn=target.assume_role_arn,
+                    RoleSessionName=target.role_session_name,
+                    DurationSeconds=ASSUME_ROLE_SECONDS,
+                )
+        except ClientError as error:
+            message = str(error.response.get("Error", {}).get("Message", ""))
+            raise CredentialsUnavailable(
+                target.assume_role_arn, error_code(error), message
+            ) from error
+        except (BotoCoreError, aiohttp.ClientError, OSError) as error:
+            raise CredentialsUnavailable(target.assume_role_arn, "", str(error)) from error
         credentials = answer["Credentials"]
         expiry: dt.datetime = credentials["Expiration"]
         return {
@@ -101,12 +115,14 @@ class ClientPool:
         )
 
     def _endpoint(self, service: str) -> str | None:
+        """None lets botocore resolve it (``AWS_ENDPOINT_URL_<SERVICE>``, config, region)."""
         target = self._config.aws
-        if service == "logs":
-            return target.logs_endpoint_url or target.endpoint_url
-        if service == "sts":
-            return target.sts_endpoint_url or target.endpoint_url
-        return target.endpoint_url
+        own = {
+            "sagemaker": target.sagemaker_endpoint_url,
+            "logs": target.logs_endpoint_url,
+            "sts": target.sts_endpoint_url,
+        }.get(service)
+        return own or target.endpoint_url
 
     async def client(self, service: str) -> Any:
         if service not in self._clients:

@@ -48,7 +48,11 @@ def logs_url(region: str, outcome: Outcome) -> str | None:
 def render(title: str, region: str, outcomes: Iterable[Outcome], error: str | None = None) -> str:
     lines = [f"# {title}", ""]
     if error:
-        lines += [f"**Error:** {error}", ""]
+        # A list of problems (bad input) becomes a Markdown list under its first line.
+        first, *rest = error.splitlines()
+        lines += [f"**Error:** {first}", ""]
+        if rest:
+            lines += [f"- {line.strip().removeprefix('- ')}" for line in rest] + [""]
     for outcome in outcomes:
         verdict = "succeeded" if outcome.succeeded else "failed"
         lines += [

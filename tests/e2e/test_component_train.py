@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from support import requests as req
+from support.components import component_env
 from support.components import run_component as run_named
-from support.environment import subprocess_env
 from support.stats import fetch_stats
 
 CHANNELS = [
@@ -121,7 +121,7 @@ async def test_sigterm_stops_the_job_then_a_restart_reattaches(
         "-m",
         "components.train",
         *args,
-        env=subprocess_env(),
+        env=component_env(args),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
