@@ -70,10 +70,17 @@ class TaskResult:
 class KfpLocalRun:
     """One run of a compiled pipeline, its executors run as local subprocesses."""
 
-    def __init__(self, spec: dict[str, Any], workdir: Path, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        workdir: Path,
+        run_id: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.spec = spec
         self.workdir = workdir
         self.run_id = run_id or str(uuid.uuid4())
+        self.env = env or {}  # for every executor (a pod's env, e.g. AWS_ENDPOINT_URL_SAGEMAKER)
         self.processes: dict[str, asyncio.subprocess.Process] = {}  # task name -> process
 
     async def run(self, arguments: dict[str, Any]) -> dict[str, TaskResult]:
@@ -193,7 +200,7 @@ class KfpLocalRun:
             sys.executable,
             *command[1:],
             cwd=REPO,
-            env=component_env(command),
+            env=component_env(command, self.env),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )

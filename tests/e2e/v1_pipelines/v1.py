@@ -725,4 +725,4 @@ def main(out_dir):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[2] if len(sys.argv) > 2 else "."))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "."))
