@@ -76,6 +76,7 @@ class CredentialsUnavailable(RunnerError):
 
     def __init__(self, role_arn: str, code: str, message: str) -> None:
         self.role_arn, self.code, self.aws_message = role_arn, code, message
+        message = " ".join(message.split())  # one line, whatever the cause's text was
         reason = f"{code}: {message}" if code else message
         super().__init__(f"could not assume role {role_arn} through STS: {reason}")
 

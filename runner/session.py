@@ -26,6 +26,7 @@ from aiobotocore.session import AioSession, get_session
 from botocore import xform_name
 from botocore.credentials import CredentialProvider
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from runner.config import AwsTarget, RunnerConfig
 from runner.errors import CredentialsUnavailable, error_code
@@ -67,7 +68,8 @@ class AssumedRoleProvider(CredentialProvider):
             raise CredentialsUnavailable(
                 target.assume_role_arn, error_code(error), message
             ) from error
-        except (BotoCoreError, aiohttp.ClientError, OSError) as error:
+        except (BotoCoreError, ResponseParserError, aiohttp.ClientError, OSError) as error:
+            # ResponseParserError: an answer that is not STS's (another service's endpoint).
             raise CredentialsUnavailable(target.assume_role_arn, "", str(error)) from error
         credentials = answer["Credentials"]
         expiry: dt.datetime = credentials["Expiration"]

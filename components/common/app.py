@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ from runner.logs import LogSummary, LogTailer, TextSink
 from runner.naming import Identity, request_digest
 from runner.signals import StopOnSignal
 from runner.tracker import Outcome
-from runner.validation import Problem, validate_request
+from runner.validation import Problem, service_model, validate_request
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 LOG_FORMAT_VARIABLE = "SMRUN_LOG_FORMAT"  # "json" for JSON lines; readable lines otherwise
@@ -238,6 +239,7 @@ async def _run(
     # from bad input, and every problem is found at once.
     checking = ComponentRun(spec, inputs, None, run_id, task, checks=parsed.checks)  # type: ignore[arg-type]
     try:
+        check_role_to_assume(inputs, checking.checks)
         if check is not None:
             check(checking)
         checking.checks.raise_if_any()
@@ -255,6 +257,19 @@ async def _run(
                 await signals.wait_for_shutdown()
                 result = (signals.exit_code, {}, f"stopped by {signals.received.name}")
     return _finish(spec, parsed, run, result)
+
+
+def check_role_to_assume(inputs: Mapping[str, Any], checks: InputChecks) -> None:
+    """``assume_role`` must be an IAM role ARN, as SageMaker's own role fields must be (their
+    pattern in botocore's SageMaker model, shape ``RoleArn``): refused here, a malformed one
+    would only fail at STS, inside the first call that needs credentials."""
+    role = inputs.get("assume_role") or ""
+    pattern = service_model("sagemaker").shape_for("RoleArn").metadata["pattern"]
+    if role and re.fullmatch(pattern, role) is None:
+        checks.add(
+            "assume_role",
+            f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {role!r}",
+        )
 
 
 Result = tuple[int, Mapping[str, Any], str | None]  # exit code, outputs, error
@@ -301,7 +316,12 @@ async def _execute(
 
 
 def _failed(code: int, error: Exception, what: str) -> tuple[int, Mapping[str, Any], str]:
-    log.error(f"component.{what}", error=str(error))
+    if isinstance(error, InputError):
+        # The problems themselves follow on stderr (and in the summary): here, which inputs.
+        inputs = list(dict.fromkeys(problem.name or "(request)" for problem in error.problems))
+        log.error(f"component.{what}", problems=len(error.problems), inputs=inputs)
+    else:
+        log.error(f"component.{what}", error=str(error))
     print(f"error: {error}", file=sys.stderr)
     return code, {}, str(error)
 

@@ -71,15 +71,21 @@ class InputChecks:
 
     problems: list[InputProblem] = field(default_factory=list)
     failed_fields: set[str] = field(default_factory=set)
+    # Inputs whose text could not be read: their default stands in, and what the rules say
+    # about that stand-in is not news.
+    unreadable: set[str] = field(default_factory=set)
 
     def add(self, name: str, rule: str) -> None:
-        self.problems.append(InputProblem(name, rule))
+        self.extend([InputProblem(name, rule)])
+
+    def extend(self, problems: Iterable[InputProblem]) -> None:
+        self.problems.extend(p for p in problems if p.name not in self.unreadable)
 
     def attempt(self, build: Callable[..., T], *args: Any, default: D, field: str = "") -> T | D:
         try:
             return build(*args)
         except InputError as error:
-            self.problems.extend(error.problems)
+            self.extend(error.problems)
             if field:
                 self.failed_fields.add(field)
             return default
@@ -116,7 +122,8 @@ def parse_structured(name: str, text: str, expected: type) -> Any:
         try:
             value = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise InputError(name, f"is neither valid JSON nor valid YAML ({exc})") from None
+            reason = " ".join(str(exc).split())  # one line
+            raise InputError(name, f"is neither valid JSON nor valid YAML ({reason})") from None
     if not isinstance(value, expected):
         noun = "a JSON object" if expected is dict else "a JSON array"
         raise InputError(name, f"must be {noun}, got {type(value).__name__}")
@@ -224,6 +231,7 @@ def read_input(item: Input, text: str, checks: InputChecks) -> Any:
         return convert(item, text)
     except InputError as error:
         checks.problems.extend(error.problems)
+        checks.unreadable.add(item.name)
     if item.default is not None:
         try:
             return convert(item, item.default)

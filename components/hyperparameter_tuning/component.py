@@ -343,8 +343,7 @@ def training_job_definition(run: ComponentRun) -> dict[str, Any]:
         "AlgorithmSpecification": checks.attempt(
             algorithm_specification,
             inputs,
-            default={},
-            field=f"{DEFINITION}.AlgorithmSpecification",
+            default={"TrainingInputMode": inputs["training_input_mode"]},
         ),
         "RoleArn": inputs["role"],
         "InputDataConfig": channels,

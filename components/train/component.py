@@ -241,7 +241,9 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
         checks.add("channels", "must have at least one channel")
     request: dict[str, Any] = {
         "AlgorithmSpecification": checks.attempt(
-            algorithm_specification, inputs, default={}, field="AlgorithmSpecification"
+            algorithm_specification,
+            inputs,
+            default={"TrainingInputMode": inputs["training_input_mode"]},
         ),
         "RoleArn": inputs["role"],
         "HyperParameters": checks.attempt(
