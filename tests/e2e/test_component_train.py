@@ -169,3 +169,38 @@ async def test_logs_stream_to_stdout_and_a_failure_shows_its_last_lines(
     for message in planned:
         assert sum(message in line for line in printed) == 1, message
     assert "ERROR: AlgorithmError: NaN" in printed[-1]
+
+
+async def test_every_bad_input_is_named_at_once_and_summarised(
+    emulator: Any, tmp_path: Path
+) -> None:
+    """The issue's case: SageMaker's rules and the component's own, all in one answer, each
+    named by the input the user wrote (the API field in brackets)."""
+    bad = {
+        "volume_size": "-5",
+        "job_name": "not a name!",
+        "training_input_mode": "Stream",
+        "instance_type": "ml.nope",
+        "hyperparameters": json.dumps({"k": 10}),
+        "max_run_time": "soon",
+    }
+    code, _, stderr = await run_component(train_args(emulator.url, tmp_path, **bad))
+    assert code == 2, stderr
+    errors = stderr[stderr.index("error: ") :]
+    assert errors.splitlines()[0] == "error: 6 problems with the inputs:"
+    for expected in (
+        "input 'volume_size' [ResourceConfig.VolumeSizeInGB]: must be at least",
+        "input 'job_name' [TrainingJobName]: must match the pattern",
+        "input 'training_input_mode' [AlgorithmSpecification.TrainingInputMode]: must be one of",
+        "input 'instance_type' [ResourceConfig.InstanceType]: must be one of",
+        "input 'hyperparameters': every value must be a string",
+        "input 'max_run_time': must be a whole number, got 'soon'",
+    ):
+        assert expected in errors, errors
+    assert "Traceback" not in stderr
+    summary = (tmp_path / "summary").read_text()
+    assert "**Error:** 6 problems with the inputs:" in summary
+    assert "- input 'volume_size' [ResourceConfig.VolumeSizeInGB]: must be at least" in summary
+    stats = await fetch_stats(emulator.url)
+    assert stats["calls"] == {} or set(stats["calls"]) <= {"GetStats"}, stats["calls"]
+    assert stats["jobs"] == []

@@ -22,6 +22,7 @@ No ``from __future__ import annotations`` here: kfp reads annotations as real ty
 import asyncio
 import importlib.util
 import inspect
+import itertools
 import json
 import os
 import re
@@ -145,6 +146,34 @@ def kfp1_text(value: Any) -> str:
     return json.dumps(value) if isinstance(value, dict | list) else str(value)
 
 
+# (component input, the upstream output that feeds it): every kind of connection v1 pipelines make.
+V1_CONNECTIONS = {
+    ("hyperparameters", "best_hyperparameters"),
+    ("model_name", "best_job_name"),
+    ("image", "training_image"),
+    ("model_artifact_url", "model_artifact_url"),
+    ("model_name", "job_name"),
+    ("model_name_1", "model_name"),
+    ("model_name_2", "model_name"),
+    ("model_name", "model_name"),
+    ("endpoint_name", "endpoint_name"),
+    ("workteam_arn", "workteam_arn"),
+}
+
+
+def kfp1_connections(workflow: dict[str, Any]) -> set[tuple[str, str]]:
+    """(input, output) pairs of an Argo workflow from kfp 1.8: a container argument
+    ``--<input> {{inputs.parameters.<task>-<output>}}``."""
+    found = set()
+    for template in workflow["spec"]["templates"]:
+        args = (template.get("container") or {}).get("args", [])
+        for flag, value in itertools.pairwise(args):
+            match = re.fullmatch(r"\{\{inputs\.parameters\.([\w-]+)-(\w+)\}\}", str(value))
+            if str(flag).startswith("--") and match:
+                found.add((str(flag)[2:], match.group(2)))
+    return found
+
+
 def connections(spec: dict[str, Any]) -> set[tuple[str, str, str, str]]:
     """(consumer task, input, producer task, output) of every task-to-task connection, nested
     DAGs (an exit handler's) included."""
@@ -210,6 +239,8 @@ async def test_every_v1_pipeline_compiles_with_kfp_1_8(tmp_path: Path) -> None:
     )
     ground_truth = arguments("ground_truth_test")
     assert ("sagemaker-ground-truth", "sagemaker-private-workforce-workteam_arn") in ground_truth
+    every = yaml.safe_load((tmp_path / "every_v1_connection.yaml").read_text())
+    assert kfp1_connections(every) >= V1_CONNECTIONS
 
 
 def test_every_v1_pipeline_compiles_with_kfp_2(
@@ -234,6 +265,8 @@ def test_every_v1_pipeline_compiles_with_kfp_2(
     ground_truth = connections(specs["ground_truth_test"])
     workforce = "sagemaker-private-workforce"
     assert ("sagemaker-ground-truth", "workteam_arn", workforce, "workteam_arn") in ground_truth
+    every = connections(specs["every_v1_connection"])
+    assert {(name, output) for _, name, _, output in every} >= V1_CONNECTIONS
     policies = [
         task.get("triggerPolicy", {}).get("strategy")
         for task in specs["mnist_classification_with_cleanup"]["root"]["dag"]["tasks"].values()

@@ -637,6 +637,85 @@ def ground_truth_test(
     )
 
 
+def every_v1_connection(role_arn="", bucket_name=""):
+    """New: each output-to-input connection v1 pipelines make, in one pipeline."""
+    region, image = "us-east-1", "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
+    channels = [training_input("train", f"s3://{bucket_name}/train")]
+    hpo = sagemaker_hpo_op(
+        region=region,
+        image=image,
+        metric_name="test:msd",
+        metric_type="Minimize",
+        static_parameters={"k": "10"},
+        channels=channels,
+        integer_parameters=[{"Name": "mini_batch_size", "MinValue": "500", "MaxValue": "600"}],
+        output_location=f"s3://{bucket_name}/hpo",
+        max_num_jobs=2,
+        max_parallel_jobs=1,
+        role=role_arn,
+    )
+    best_model = sagemaker_model_op(
+        region=region,
+        model_name=hpo.outputs["best_job_name"],
+        image=hpo.outputs["training_image"],
+        model_artifact_url=hpo.outputs["model_artifact_url"],
+        role=role_arn,
+    )
+    training = sagemaker_train_op(
+        region=region,
+        image=image,
+        hyperparameters=hpo.outputs["best_hyperparameters"],
+        channels=channels,
+        model_artifact_path=f"s3://{bucket_name}/train-output",
+        role=role_arn,
+    )
+    model = sagemaker_model_op(
+        region=region,
+        model_name=training.outputs["job_name"],
+        image=training.outputs["training_image"],
+        model_artifact_url=training.outputs["model_artifact_url"],
+        role=role_arn,
+    )
+    endpoint = sagemaker_deploy_op(
+        region=region, model_name_1=model.output, model_name_2=best_model.output
+    )
+    sagemaker_deploy_op(
+        region=region,
+        endpoint_name=endpoint.output,
+        model_name_1=best_model.output,
+        update_endpoint=True,
+    )
+    sagemaker_batch_transform_op(
+        region=region,
+        model_name=model.output,
+        input_location=f"s3://{bucket_name}/in",
+        output_location=f"s3://{bucket_name}/out",
+    )
+    workteam = sagemaker_workteam_op(
+        region=region,
+        team_name="labelers",
+        description="d",
+        user_pool="us-east-1_AbCdEf123",
+        user_groups="g",
+        client_id="6vgq9ua1pv6klbbrlcmd7sl3fd",
+    )
+    sagemaker_gt_op(
+        region=region,
+        role=role_arn,
+        manifest_location=f"s3://{bucket_name}/in.manifest",
+        output_location=f"s3://{bucket_name}/labels",
+        task_type="image classification",
+        worker_type="private",
+        workteam_arn=workteam.output,
+        label_category_config=f"s3://{bucket_name}/labels.json",
+        ui_template=f"s3://{bucket_name}/ui.template",
+        title="t",
+        description="d",
+        num_workers_per_object=1,
+        time_limit=30,
+    )
+
+
 # Each pipeline function and what v1 passed to @dsl.pipeline (applied by the SDK at hand).
 PIPELINES = [
     (
@@ -697,6 +776,7 @@ PIPELINES = [
             description="the same, with an exit handler",
         ),
     ),
+    (every_v1_connection, dict(name="Every v1 connection")),
     (
         ground_truth_test,
         dict(
