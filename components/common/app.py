@@ -100,6 +100,20 @@ class PodLogSink(TextSink):
     def finish(self, summary: LogSummary) -> None:
         self.summaries[summary.job] = summary
 
+    def unread(self) -> str | None:
+        """Why some job's logs (a tuning job's: its best training job's) could not be read."""
+        for tail in self.summaries.values():
+            if tail.error:
+                return f"{tail.job}: {tail.error}"
+            if not tail.drained and tail.lines == 0:
+                # Cut by the drain limit without one line read: CloudWatch Logs never answered.
+                return (
+                    f"{tail.job}: no answer from CloudWatch Logs within the drain limit; is "
+                    "its endpoint reachable (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, the config "
+                    "file's services section)?"
+                )
+        return None
+
 
 @dataclass
 class ComponentRun:
@@ -182,16 +196,9 @@ class ComponentRun:
         self.outcomes.append(outcome)
         if not outcome.succeeded:
             raise JobFailed(outcome)
-        tail = self.log_sink.summaries.get(outcome.name)
-        if tail is not None and tail.error:
-            raise LogsUnavailable(outcome, tail.error)
-        if tail is not None and not tail.drained and tail.lines == 0:
-            # Cut by the drain limit without one line read: CloudWatch Logs never answered.
-            raise LogsUnavailable(
-                outcome,
-                "no answer from CloudWatch Logs within the drain limit; is its endpoint "
-                "reachable (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, the config's services section)?",
-            )
+        unread = self.log_sink.unread()
+        if unread:
+            raise LogsUnavailable(outcome, unread)
         return outcome
 
 
@@ -233,7 +240,7 @@ async def _run(
     spec: ComponentSpec, execute: Execute, check: Check | None, parsed: ParsedArgs
 ) -> int:
     inputs = parsed.values
-    run_id = None if unfilled(parsed.kfp_run_id) else parsed.kfp_run_id
+    run_id = parsed.run_id
     task = None if unfilled(parsed.kfp_task) else parsed.kfp_task
     # Every request is built and checked before the runner exists: nothing can be created
     # from bad input, and every problem is found at once.

@@ -198,6 +198,15 @@ class ParsedArgs:
     kfp_run_id: str
     kfp_task: str
     checks: InputChecks = field(default_factory=InputChecks)  # what was wrong with the values
+    argo_workflow_uid: str = ""  # the run's id under kfp 1.8 (an Argo workflow)
+
+    @property
+    def run_id(self) -> str | None:
+        """The pipeline run's id: KFP v2's, else the Argo workflow's (kfp 1.8), else None."""
+        for given in (self.kfp_run_id, self.argo_workflow_uid):
+            if not unfilled(given):
+                return given
+        return None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -211,6 +220,7 @@ def parse_args(spec: ComponentSpec, argv: Sequence[str]) -> ParsedArgs:
         parser.add_argument(f"--{item.name}", required=item.required, default=item.default)
     parser.add_argument("--kfp_run_id", default="")
     parser.add_argument("--kfp_task", default="")
+    parser.add_argument("--argo_workflow_uid", default="")
     for output in spec.all_outputs:
         parser.add_argument(f"--{output.name}_output_path", default=None)
     namespace = vars(parser.parse_args(list(argv)))
@@ -221,7 +231,14 @@ def parse_args(spec: ComponentSpec, argv: Sequence[str]) -> ParsedArgs:
         for output in spec.all_outputs
         if namespace[f"{output.name}_output_path"]
     }
-    return ParsedArgs(values, paths, namespace["kfp_run_id"], namespace["kfp_task"], checks)
+    return ParsedArgs(
+        values,
+        paths,
+        namespace["kfp_run_id"],
+        namespace["kfp_task"],
+        checks,
+        namespace["argo_workflow_uid"],
+    )
 
 
 def read_input(item: Input, text: str, checks: InputChecks) -> Any:

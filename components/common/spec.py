@@ -6,8 +6,9 @@ container runs. ``to_yaml`` renders the KFP component file; ``python -m componen
 writes them all and ``--check`` fails when a committed file differs.
 
 Every container also receives the run's identity through KFP's runtime placeholders
-(``{{$.pipeline_job_uuid}}``, ``{{$.pipeline_task_name}}``), which the KFP v2 driver fills in;
-outside KFP they arrive unfilled and the component falls back to v1's generated names.
+(``{{$.pipeline_job_uuid}}``, ``{{$.pipeline_task_name}}``), which the KFP v2 driver fills in,
+and Argo's ``{{workflow.uid}}``, which a kfp 1.8 pipeline's Argo workflow fills in; outside
+KFP they arrive unfilled and the component falls back to v1's generated names.
 
 Outputs keep v1's set: a component that had one output (model, deploy, batch_transform,
 workteam) has exactly that one, so v1 pipelines' ``task.output`` still works (kfp 1.8 and kfp 2
@@ -35,6 +36,9 @@ from runner import __version__
 DEFAULT_IMAGE = f"ghcr.io/smrun/smrun:{__version__}"
 RUN_ID_PLACEHOLDER = "{{$.pipeline_job_uuid}}"
 TASK_PLACEHOLDER = "{{$.pipeline_task_name}}"
+# kfp 1.8 (v1 mode) runs the container from an Argo workflow, which fills this in instead:
+# kfp 1.8's own dsl.RUN_ID_PLACEHOLDER is "{{workflow.uid}}".
+ARGO_RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
 INPUT_TYPES = ("String", "Integer", "Float", "Bool", "JsonObject", "JsonArray")
 
 
@@ -176,6 +180,7 @@ class ComponentSpec:
         for item in self.inputs:
             args += [f"--{item.name}", {"inputValue": item.name}]
         args += ["--kfp_run_id", RUN_ID_PLACEHOLDER, "--kfp_task", TASK_PLACEHOLDER]
+        args += ["--argo_workflow_uid", ARGO_RUN_ID_PLACEHOLDER]
         outputs = self.outputs_with(summary)
         for output in outputs:
             args += [f"--{output.name}_output_path", {"outputPath": output.name}]

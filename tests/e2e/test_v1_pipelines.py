@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import re
+import subprocess
 import time
 import types
 from pathlib import Path
@@ -36,6 +37,7 @@ import yaml
 from kfp import compiler, dsl
 
 from support import requests as req
+from support.argo_local import ArgoLocalRun
 from support.components import run_component
 from support.kfp_local import KfpLocalRun, by_component, explain, flatten
 from support.stats import fetch_stats
@@ -421,3 +423,50 @@ async def test_pod_logs_are_readable_lines_unless_json_is_asked_for(
     assert code == 0, text
     events = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert any(event["event"] == "job.submitted" for event in events)
+
+
+# --- kfp 1.8's own workflows, run as Argo runs them -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kfp1_workflows(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not KFP1_PYTHON.exists():
+        pytest.skip(f"no kfp 1.8 at {KFP1_PYTHON}")
+    out = tmp_path_factory.mktemp("kfp1")
+    subprocess.run(
+        [str(KFP1_PYTHON), str(V1_DIR / "v1.py"), str(out)], check=True, capture_output=True
+    )
+    return out
+
+
+# pipeline -> the v1 integration test whose arguments it runs with (or the sample's own)
+KFP1_RUNS: dict[str, str | dict[str, str]] = {
+    "create_endpoint_pipeline": "kmeans-mnist-endpoint",
+    "update_endpoint_pipeline": "kmeans-mnist-update-endpoint",
+    "batch_transform_pipeline": "kmeans-mnist-batch-transform",
+    "training_pipeline": "simple-mnist-training",
+    "hpo_pipeline": "kmeans-mnist-hpo",
+    "workteam_test": "create-workteam",
+    "mnist_classification_with_cleanup": {"role_arn": req.ROLE, "bucket_name": "bucket"},
+}
+
+
+@pytest.mark.parametrize("pipeline", sorted(KFP1_RUNS))
+async def test_v1_pipelines_compiled_by_kfp_1_8_run_as_argo_runs_them(
+    pipeline: str, kfp1_workflows: Path, emulator: Any, tmp_path: Path
+) -> None:
+    """The literal case: v1's pipeline, compiled by kfp 1.8, run with v1's arguments as kfp
+    1.8's client sent them (all text), only the component paths changed."""
+    given = KFP1_RUNS[pipeline]
+    if isinstance(given, str):
+        given = {**v1_arguments(given), **V1_TEST_OVERRIDES.get(given, {})}
+    workflow = yaml.safe_load((kfp1_workflows / f"{pipeline}.yaml").read_text())
+    run = ArgoLocalRun(workflow, tmp_path, pod_env(emulator.url))
+    result = await run.run({name: kfp1_text(value) for name, value in given.items()})
+    failed = {n: r.stderr[-2000:] for n, r in result.flat().items() if r.state != "Succeeded"}
+    assert not failed, failed
+    stats = await fetch_stats(emulator.url)
+    assert any(call.startswith("Create") for call in stats["calls"]), stats["calls"]
+    # The Argo workflow's uid is the run's id: what a restarted pod and the cleanup go by.
+    for row in stats["jobs"]:
+        assert row["tags"].get("smrun:run-id") == run.uid, row["name"]
