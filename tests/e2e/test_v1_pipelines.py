@@ -448,6 +448,13 @@ KFP1_RUNS: dict[str, str | dict[str, str]] = {
     "hpo_pipeline": "kmeans-mnist-hpo",
     "workteam_test": "create-workteam",
     "mnist_classification_with_cleanup": {"role_arn": req.ROLE, "bucket_name": "bucket"},
+    # The Ground Truth sample's defaults, and what its README has the user fill in.
+    "ground_truth_test": {
+        "role_arn": req.ROLE,
+        "user_pool": "us-west-2_AbCdEf123",
+        "client_id": "6vgq9ua1pv6klbbrlcmd7sl3fd",
+        "user_groups": "labelers",
+    },
 }
 
 
@@ -470,3 +477,13 @@ async def test_v1_pipelines_compiled_by_kfp_1_8_run_as_argo_runs_them(
     # The Argo workflow's uid is the run's id: what a restarted pod and the cleanup go by.
     for row in stats["jobs"]:
         assert row["tags"].get("smrun:run-id") == run.uid, row["name"]
+    if pipeline == "ground_truth_test":  # the labeled manifests, by str() of an output, in JSON
+        manifests = {
+            value
+            for task in result.flat().values()
+            for key, value in task.outputs.items()
+            if key.endswith("output_manifest_location")
+        }
+        (training,) = emulator.emulator.jobs["training"].values()
+        sources = training.request["InputDataConfig"]
+        assert {c["DataSource"]["S3DataSource"]["S3Uri"] for c in sources} == manifests
