@@ -1,6 +1,9 @@
 """The Markdown summary each component leaves for the KFP UI: what ran, how it ended, where to look.
 
-KFP v2 shows a ``system.Markdown`` output artifact in the run's visualizations. The summary has
+KFP v2 shows a ``system.Markdown`` output artifact in the step's visualizations (kubeflow/pipelines
+frontend/src/components/viewers/MetricsVisualizations.tsx), and its launcher uploads output
+artifacts of a failed step too (backend/src/v2/component/launcher_v2.go), so a summary that
+says what was wrong with the inputs is seen as well. The summary has
 one section per job the component ran: final status, failure reason, the SageMaker console and
 CloudWatch Logs links, and the final metric values of training jobs.
 """
