@@ -4,6 +4,13 @@
 #   docker run --rm smrun python -m components.<name> ...     (what KFP component specs run)
 #   docker run --rm -p 4566:4566 smrun smrun emulator --host 0.0.0.0 --port 4566
 #
+# For KFP, tag it for a registry the cluster pulls from, push it, and generate the component
+# files with it (README, "The component image"):
+#
+#   docker build -t "$IMAGE" --build-arg REVISION="$(git rev-parse HEAD)" .
+#   docker push "$IMAGE"
+#   python -m components.generate --image "$IMAGE" --out-dir my-components
+#
 # Two stages: the builder makes a wheel of the project and installs it, with the exact pins of
 # constraints.txt, into a virtualenv at /opt/venv; the final image gets that virtualenv only
 # (no compiler, no source tree, no pip cache) and runs as an unprivileged user.

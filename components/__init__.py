@@ -19,6 +19,11 @@ Pipeline authors load a component by its folder name::
 ``load(name)`` returns what ``kfp.components.load_component_from_file`` returns for that
 component's ``component.yaml``; ``names()`` lists the components there are. kfp is imported
 only when a component is loaded, so the containers never import it.
+
+``load(name, summary=True)`` gives a component that had one v1 output (model, deploy,
+batch_transform, workteam, cleanup) its Markdown summary too, as a second output (so use
+``task.outputs["..."]`` rather than ``task.output``); ``load(name, image="...")`` runs another
+container image, e.g. one pushed to a private registry.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ def names() -> list[str]:
     return sorted(path.parent.name for path in _ROOT.glob("*/component.yaml"))
 
 
-def load(name: str) -> Any:
+def load(name: str, *, summary: bool = False, image: str | None = None) -> Any:
     """The KFP component ``name`` (``"train"``, ``"deploy"``, ``"cleanup"``...), ready to call
     inside a ``@dsl.pipeline``. Raises ValueError for a name that is not a component."""
     path = _ROOT / name / "component.yaml"
@@ -42,4 +47,10 @@ def load(name: str) -> Any:
         raise ValueError(f"no component {name!r}; there are: {', '.join(names())}")
     from kfp import components as kfp_components  # type: ignore[import-untyped]
 
-    return kfp_components.load_component_from_file(str(path))
+    if not summary and image is None:
+        return kfp_components.load_component_from_file(str(path))
+    from components.common.spec import DEFAULT_IMAGE
+    from components.generate import spec_of
+
+    text = spec_of(name).to_yaml(image or DEFAULT_IMAGE, summary=True if summary else None)
+    return kfp_components.load_component_from_text(text)

@@ -17,9 +17,14 @@ class AwsTarget:
     """Where and as whom to call AWS."""
 
     region: str | None = None  # None: the standard chain (AWS_REGION, profile)
-    endpoint_url: str | None = None  # SageMaker (and Logs) endpoint, e.g. the local emulator
+    # Every service's endpoint (SageMaker, Logs, STS), e.g. the local emulator, which serves all.
+    endpoint_url: str | None = None
+    # SageMaker's alone (a VPC interface endpoint, say: v1's endpoint_url); defaults to endpoint_url.
+    sagemaker_endpoint_url: str | None = None
     logs_endpoint_url: str | None = None  # defaults to endpoint_url
     sts_endpoint_url: str | None = None  # defaults to endpoint_url
+    # A service with no endpoint here gets botocore's own resolution: AWS_ENDPOINT_URL_<SERVICE>,
+    # AWS_ENDPOINT_URL, the config file's ``services`` section, then the region's endpoint.
     assume_role_arn: str | None = None  # assumed through STS, refreshed before expiry
     role_session_name: str = "smrun"
     profile: str | None = None
@@ -36,6 +41,7 @@ class AwsTarget:
         shown = "set" if self.static_credentials else None
         return (
             f"AwsTarget(region={self.region!r}, endpoint_url={self.endpoint_url!r}, "
+            f"sagemaker_endpoint_url={self.sagemaker_endpoint_url!r}, "
             f"assume_role_arn={self.assume_role_arn!r}, profile={self.profile!r}, "
             f"static_credentials={shown})"
         )

@@ -4,7 +4,8 @@
     ├── RequestInvalid (ValueError)  a request breaks botocore's model (runner.validation)
     ├── JobConflict                  a job with this name exists and was made from another request
     ├── AwsCallFailed                an AWS call failed for good (validation, access, not found...)
-    │   └── ResourceMissing          the resource does not exist
+    │   ├── ResourceMissing          the resource does not exist
+    │   └── CredentialsUnavailable   the role to assume could not be assumed (STS refused or failed)
     └── RunnerClosed                 submit() after shutdown() began
 
 Transient trouble (throttling, 5xx, timeouts, dropped connections) never appears here: the
@@ -21,6 +22,7 @@ from runner.validation import RequestInvalid
 
 __all__ = [
     "AwsCallFailed",
+    "CredentialsUnavailable",
     "JobConflict",
     "RequestInvalid",
     "ResourceMissing",
@@ -65,6 +67,27 @@ class AwsCallFailed(RunnerError):
 
 class ResourceMissing(AwsCallFailed):
     """Describe* of something that does not exist."""
+
+
+class CredentialsUnavailable(AwsCallFailed):
+    """STS AssumeRole failed for good: refused (``code`` is STS's: AccessDenied,
+    ValidationError...) or never answered properly (``code`` is empty). Raised from inside
+    whichever call needed the credentials, so its text names AssumeRole and the role rather
+    than that call."""
+
+    def __init__(self, role_arn: str, code: str, message: str) -> None:
+        message = " ".join(message.split())  # one line, whatever the cause's text was
+        self.role_arn, self.operation, self.code, self.aws_message = (
+            role_arn,
+            "AssumeRole",
+            code,
+            message,
+        )
+        self.response = None
+        reason = f"{code}: {message}" if code else message
+        RunnerError.__init__(
+            self, f"AssumeRole failed: {reason} (could not assume role {role_arn} through STS)"
+        )
 
 
 class RunnerClosed(RunnerError):

@@ -4,8 +4,10 @@ The core logs through ``structlog.get_logger("runner...")`` with events such as
 ``job.submitted``, ``job.status_changed``, ``job.secondary_status``, ``job.succeeded``,
 ``job.failed`` and ``job.stop_requested``, each bound to the job's ``job`` name and ``kind``;
 the log tailer adds ``logs.*`` events (``logs.read_failed``, ``logs.drain_cut``, ...).
-Entry points call ``configure_logging`` once: JSON lines in containers (no TTY), a readable
-console locally. ``redact_credentials`` runs in every configuration, before rendering.
+Entry points call ``configure_logging`` once: JSON lines for machines, or readable lines for
+people (``render_readable``: timestamp, level, event, then the job, its status and message
+first; colours only on a terminal). ``redact_credentials`` runs in every configuration, before
+rendering.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
+from json import dumps as json_text
 from typing import Any, TextIO
 
 import structlog
@@ -35,6 +38,9 @@ _PAIRED_SECRETS = re.compile(
 )
 # Deeper than this, a structure is logged as its scrubbed text rather than walked.
 _MAX_DEPTH = 20
+# Readable lines show these fields first, in this order: who, then what happened to it.
+_FIRST_FIELDS = ("job", "kind", "status", "previous", "secondary_status", "message", "error")
+_BARE_VALUE = re.compile(r"[^\s\"'=]+")
 
 
 def _scrub_text(text: str) -> str:
@@ -72,16 +78,41 @@ def redact_credentials(
     return event_dict
 
 
+def _field_text(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if _BARE_VALUE.fullmatch(text) else json_text(text, ensure_ascii=False)
+
+
+def render_readable(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> str:
+    """A structlog renderer: one plain line per event, for a log viewer that shows text
+    (the KFP UI's pod log), e.g. ``2026-12-01T10:51:10.2Z info job.status_changed
+    job=mnist-train kind=training status=Completed previous=InProgress``."""
+    fields = dict(event_dict)
+    parts = [
+        str(fields.pop("timestamp", "")),
+        str(fields.pop("level", method_name)),
+        str(fields.pop("event", "")),
+    ]
+    exception = fields.pop("exception", None)
+    names = [name for name in _FIRST_FIELDS if name in fields]
+    names += sorted(name for name in fields if name not in _FIRST_FIELDS)
+    parts += [f"{name}={_field_text(fields[name])}" for name in names]
+    line = " ".join(part for part in parts if part)
+    return f"{line}\n{exception}" if exception else line
+
+
 def configure_logging(
     *, json: bool | None = None, level: int = logging.INFO, file: TextIO | None = None
 ) -> None:
     """Entry points call this once. Events go to ``file`` (stderr by default); ``json=None``
-    picks JSON when that is not a terminal."""
+    picks JSON when that is not a terminal, ``json=False`` readable lines (coloured on a
+    terminal only)."""
     out = file or sys.stderr
-    as_json = (not out.isatty()) if json is None else json
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
-    )
+    terminal = out.isatty()
+    as_json = (not terminal) if json is None else json
+    renderer: Any = structlog.processors.JSONRenderer()
+    if not as_json:
+        renderer = structlog.dev.ConsoleRenderer() if terminal else render_readable
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -26,15 +26,18 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import structlog
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import AioSession, get_session
 from botocore import xform_name
 from botocore.credentials import CredentialProvider
+from botocore.exceptions import BotoCoreError
+from botocore.parsers import ResponseParserError
 
 from runner.config import AwsTarget, RetryPolicy, RunnerConfig
-from runner.errors import RunnerError
+from runner.errors import AwsCallFailed, CredentialsUnavailable, RunnerError
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
 
@@ -66,27 +69,36 @@ class AssumedRoleProvider(CredentialProvider):
         self._retry = replace(policy, max_elapsed=elapsed)
 
     async def _fetch(self) -> dict[str, Any]:
+        """STS's answer as refreshable-credential metadata; any failure is one
+        ``CredentialsUnavailable`` (an error from a wrong endpoint, a body that does not parse,
+        no base credentials), never botocore's own exception from inside another call."""
         target = self._target
         role = target.assume_role_arn
         assert role is not None
         keys = target.static_credentials
-        async with self._base.create_client(
-            "sts",
-            region_name=target.region,
-            endpoint_url=target.sts_endpoint_url or target.endpoint_url,
-            config=AioConfig(retries=_NO_BOTOCORE_RETRIES),
-            aws_access_key_id=keys[0] if keys else None,
-            aws_secret_access_key=keys[1] if keys else None,
-        ) as sts:
+        try:
+            async with self._base.create_client(
+                "sts",
+                region_name=target.region,
+                endpoint_url=target.sts_endpoint_url or target.endpoint_url,
+                config=AioConfig(retries=_NO_BOTOCORE_RETRIES),
+                aws_access_key_id=keys[0] if keys else None,
+                aws_secret_access_key=keys[1] if keys else None,
+            ) as sts:
 
-            async def attempt() -> Any:
-                return await sts.assume_role(
-                    RoleArn=role,
-                    RoleSessionName=target.role_session_name,
-                    DurationSeconds=ASSUME_ROLE_SECONDS,
-                )
+                async def attempt() -> Any:
+                    return await sts.assume_role(
+                        RoleArn=role,
+                        RoleSessionName=target.role_session_name,
+                        DurationSeconds=ASSUME_ROLE_SECONDS,
+                    )
 
-            answer = await call_with_retries("AssumeRole", self._retry, attempt)
+                answer = await call_with_retries("AssumeRole", self._retry, attempt)
+        except AwsCallFailed as error:  # STS refused, for good (after the runner's retries)
+            raise CredentialsUnavailable(role, error.code, error.aws_message) from error
+        except (BotoCoreError, ResponseParserError, aiohttp.ClientError, OSError) as error:
+            # ResponseParserError: an answer that is not STS's (another service's endpoint).
+            raise CredentialsUnavailable(role, "", str(error)) from error
         credentials = answer["Credentials"]
         expiry: dt.datetime = credentials["Expiration"]
         return {
@@ -154,12 +166,14 @@ class ClientPool:
         )
 
     def _endpoint(self, service: str) -> str | None:
+        """None lets botocore resolve it (``AWS_ENDPOINT_URL_<SERVICE>``, config, region)."""
         target = self._config.aws
-        if service == "logs":
-            return target.logs_endpoint_url or target.endpoint_url
-        if service == "sts":
-            return target.sts_endpoint_url or target.endpoint_url
-        return target.endpoint_url
+        own = {
+            "sagemaker": target.sagemaker_endpoint_url,
+            "logs": target.logs_endpoint_url,
+            "sts": target.sts_endpoint_url,
+        }.get(service)
+        return own or target.endpoint_url
 
     async def client(self, service: str) -> Any:
         if service not in self._clients:

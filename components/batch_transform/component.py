@@ -136,6 +136,30 @@ SPEC = ComponentSpec(
             "The AWS KMS key that Amazon SageMaker uses to encrypt data on the storage volume attached to the ML compute instance(s).",
         ),
     ],
+    fields={
+        "TransformJobName": "job_name",
+        "ModelName": "model_name",
+        "MaxConcurrentTransforms": "max_concurrent",
+        "MaxPayloadInMB": "max_payload",
+        "BatchStrategy": "batch_strategy",
+        "Environment": "environment",
+        "TransformInput.DataSource.S3DataSource.S3DataType": "data_type",
+        "TransformInput.DataSource.S3DataSource.S3Uri": "input_location",
+        "TransformInput.ContentType": "content_type",
+        "TransformInput.SplitType": "split_type",
+        "TransformInput.CompressionType": "compression_type",
+        "TransformOutput.S3OutputPath": "output_location",
+        "TransformOutput.Accept": "accept",
+        "TransformOutput.AssembleWith": "assemble_with",
+        "TransformOutput.KmsKeyId": "output_encryption_key",
+        "DataProcessing.InputFilter": "input_filter",
+        "DataProcessing.OutputFilter": "output_filter",
+        "DataProcessing.JoinSource": "join_source",
+        "TransformResources.InstanceType": "instance_type",
+        "TransformResources.InstanceCount": "instance_count",
+        "TransformResources.VolumeKmsKeyId": "resource_encryption_key",
+        "Tags": "tags",
+    },
     outputs=[Output("output_location", "S3 URI of the transform job results.")],
 )
 
@@ -158,6 +182,7 @@ def put(target: dict[str, Any], key: str, value: str) -> None:
 
 
 def build_request(run: ComponentRun) -> dict[str, Any]:
+    """CreateTransformJob from the inputs; ``InputError`` with every problem they have."""
     inputs = run.inputs
     transform_input: dict[str, Any] = {
         "DataSource": {
@@ -199,12 +224,14 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
     if inputs["max_concurrent"]:
         request["MaxConcurrentTransforms"] = inputs["max_concurrent"]
     put(request, "BatchStrategy", inputs["batch_strategy"])
-    environment = string_values("environment", inputs["environment"])
+    environment = run.checks.attempt(
+        string_values, "environment", inputs["environment"], default={}
+    )
     if environment:
         request["Environment"] = environment
     if data_processing:
         request["DataProcessing"] = data_processing
-    return request
+    return run.checked("transform", request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
@@ -213,4 +240,4 @@ async def execute(run: ComponentRun) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    return main(SPEC, execute, argv)
+    return main(SPEC, execute, argv, check=build_request)

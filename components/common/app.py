@@ -1,43 +1,70 @@
 """What every component does around its own request: parse, run, write outputs, exit.
 
-A component module supplies its ``ComponentSpec`` and an ``execute(run)`` coroutine that builds
-its request(s) and calls ``run.job(kind, request)``; ``main`` does the rest:
+A component module supplies its ``ComponentSpec``, a ``check(run)`` that builds its request(s)
+without calling AWS, and an ``execute(run)`` coroutine that builds them and calls
+``run.job(kind, request)``; ``main`` does the rest:
 
-- inputs parsed and checked (``InputError``: exit 2, nothing created);
-- one Runner for the pod, configured from the region/endpoint/role inputs;
+- inputs parsed and checked before anything else: every problem at once (bad values, the
+  component's own rules, then SageMaker's service model, each named by the input that fills
+  the field), exit 2, nothing created, and a summary that lists them;
+- one Runner for the pod, configured from the region/endpoint/role inputs: ``endpoint_url`` is
+  SageMaker's alone (as in v1); CloudWatch Logs and STS find theirs the way botocore does;
 - the run's identity from KFP's placeholders, so a restarted pod re-attaches to its job;
 - the jobs' CloudWatch logs streamed live to stdout, drained before the outcome is reported;
 - SIGTERM/SIGINT stop every job first, then exit 143/130;
 - outputs written to the paths KFP gave before success is reported; exit 0, or 1 when a job
-  failed or was stopped.
+  failed or was stopped, or when its logs or the role to assume could not be had (one line on
+  stderr, never a traceback).
+
+Pod logs are readable lines (timestamp, level, event, job, status, message) unless
+``SMRUN_LOG_FORMAT=json`` asks for JSON lines; the jobs' own CloudWatch lines go to stdout as
+they are.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import structlog
+from botocore.exceptions import BotoCoreError
 
 from components.common import summary
-from components.common.inputs import InputError, ParsedArgs, parse_args, unfilled
+from components.common.inputs import (
+    InputChecks,
+    InputError,
+    InputProblem,
+    ParsedArgs,
+    input_for_field,
+    parse_args,
+    unfilled,
+)
 from components.common.spec import SUMMARY, ComponentSpec
 from runner.config import AwsTarget, RunnerConfig
 from runner.core import Runner
-from runner.errors import AwsCallFailed, JobConflict, RequestInvalid, RunnerError
+from runner.errors import (
+    AwsCallFailed,
+    CredentialsUnavailable,
+    RequestInvalid,
+    RunnerError,
+)
 from runner.events import configure_logging
 from runner.kinds import kind_named
-from runner.logs import LogTailer, TextSink
+from runner.logs import LogSummary, LogTailer, TextSink
 from runner.naming import Identity, request_digest
 from runner.signals import StopOnSignal
 from runner.tracker import Outcome
+from runner.validation import Problem, service_model, validate_request
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+LOG_FORMAT_VARIABLE = "SMRUN_LOG_FORMAT"  # "json" for JSON lines; readable lines otherwise
 log = structlog.get_logger("components")
 
 
@@ -49,6 +76,43 @@ class JobFailed(RunnerError):
         super().__init__(
             f"{outcome.kind} job {outcome.name} ended {outcome.status}: {outcome.failure_reason}"
         )
+
+
+class LogsUnavailable(RunnerError):
+    """The job's CloudWatch logs could not be read (the pod log is how a KFP user sees the
+    job, so the step fails, as v1's did, once the job has ended; a retry re-attaches to it)."""
+
+    def __init__(self, outcome: Outcome, reason: str) -> None:
+        self.outcome = outcome
+        super().__init__(
+            f"{outcome.kind} job {outcome.name} ended {outcome.status}, but its CloudWatch logs "
+            f"could not be read ({reason})"
+        )
+
+
+class PodLogSink(TextSink):
+    """The jobs' lines to stdout, and how each job's tail ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: dict[str, LogSummary] = {}
+
+    def finish(self, summary: LogSummary) -> None:
+        self.summaries[summary.job] = summary
+
+    def unread(self) -> str | None:
+        """Why some job's logs (a tuning job's: its best training job's) could not be read."""
+        for tail in self.summaries.values():
+            if tail.error:
+                return f"{tail.job}: {tail.error}"
+            if not tail.drained and tail.lines == 0:
+                # Cut by the drain limit without one line read: CloudWatch Logs never answered.
+                return (
+                    f"{tail.job}: no answer from CloudWatch Logs within the drain limit; is "
+                    "its endpoint reachable (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, the config "
+                    "file's services section)?"
+                )
+        return None
 
 
 @dataclass
@@ -63,7 +127,8 @@ class ComponentRun:
     outcomes: list[Outcome] = field(default_factory=list)
 
     tailer: LogTailer | None = None  # made on the first job: job logs stream live to stdout
-    log_sink: TextSink = field(default_factory=TextSink)
+    log_sink: PodLogSink = field(default_factory=PodLogSink)
+    checks: InputChecks = field(default_factory=InputChecks)  # problems found in the inputs
 
     def identity(self, kind: str, request: Mapping[str, Any], step: str) -> Identity | None:
         """Who asks for this job: the pipeline run, the task, and what the job does.
@@ -79,8 +144,47 @@ class ComponentRun:
     def user_tags(self) -> list[dict[str, str]]:
         return [{"Key": str(k), "Value": str(v)} for k, v in self.inputs.get("tags", {}).items()]
 
+    def named(self, problem: Problem, fields: Mapping[str, str] | None = None) -> InputProblem:
+        """A service-model problem named by the input that fills its field."""
+        name = input_for_field(self.spec.fields if fields is None else fields, problem.path)
+        return InputProblem(name or "", problem.rule, problem.path or None)
+
+    def model_problems(
+        self,
+        kind: str,
+        request: Mapping[str, Any],
+        *,
+        fields: Mapping[str, str] | None = None,
+        filled_later: Iterable[str] = (),
+    ) -> list[InputProblem]:
+        """What SageMaker's service model finds wrong with ``request``, named by input. The
+        job's name (and ``filled_later``) may still be missing: the runner or the component
+        fills them in before it is sent. Fields whose part of the request already failed a
+        component rule are not reported again."""
+        job_kind = kind_named(kind)
+        may_miss = {job_kind.name_field, *filled_later}
+        failed = self.checks.failed_fields
+        return [
+            self.named(problem, fields)
+            for problem in validate_request("sagemaker", job_kind.create, request)
+            if not (problem.rule == "is required" and problem.path in may_miss)
+            and not any(
+                problem.path == part or problem.path.startswith((f"{part}.", f"{part}["))
+                for part in failed
+            )
+        ]
+
+    def checked(
+        self, kind: str, request: Mapping[str, Any], *, filled_later: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """``request``, once it passes SageMaker's service model; else ``InputError`` with
+        every problem found so far."""
+        self.checks.raise_if_any(self.model_problems(kind, request, filled_later=filled_later))
+        return dict(request)
+
     async def job(self, kind: str, request: Mapping[str, Any], *, step: str = "") -> Outcome:
         """Submit (or re-attach to) one job and wait for it; ``JobFailed`` unless it succeeds."""
+        self.checks.raise_if_any()  # never create anything from inputs with a problem
         handle = await self.runner.submit(
             kind, request, identity=self.identity(kind, request, step)
         )
@@ -92,10 +196,14 @@ class ComponentRun:
         self.outcomes.append(outcome)
         if not outcome.succeeded:
             raise JobFailed(outcome)
+        unread = self.log_sink.unread()
+        if unread:
+            raise LogsUnavailable(outcome, unread)
         return outcome
 
 
 Execute = Callable[[ComponentRun], Awaitable[Mapping[str, Any]]]
+Check = Callable[[ComponentRun], object]
 
 
 def runner_config(
@@ -105,7 +213,7 @@ def runner_config(
     from the environment when set, else the runner's defaults."""
     aws = AwsTarget(
         region=inputs["region"] or None,
-        endpoint_url=inputs.get("endpoint_url") or None,
+        sagemaker_endpoint_url=inputs.get("endpoint_url") or None,
         assume_role_arn=inputs.get("assume_role") or None,
     )
     return RunnerConfig(aws=aws).tuned_from_env(environ)
@@ -128,24 +236,58 @@ def write_outputs(paths: Mapping[str, Path], values: Mapping[str, Any]) -> None:
         temporary.replace(path)  # never a half-written output
 
 
-async def _run(spec: ComponentSpec, execute: Execute, parsed: ParsedArgs) -> int:
+async def _run(
+    spec: ComponentSpec, execute: Execute, check: Check | None, parsed: ParsedArgs
+) -> int:
     inputs = parsed.values
-    run_id = None if unfilled(parsed.kfp_run_id) else parsed.kfp_run_id
+    run_id = parsed.run_id
     task = None if unfilled(parsed.kfp_task) else parsed.kfp_task
+    # Every request is built and checked before the runner exists: nothing can be created
+    # from bad input, and every problem is found at once.
+    checking = ComponentRun(spec, inputs, None, run_id, task, checks=parsed.checks)  # type: ignore[arg-type]
+    try:
+        check_role_to_assume(inputs, checking.checks)
+        if check is not None:
+            check(checking)
+        checking.checks.raise_if_any()
+    except InputError as error:
+        return _finish(spec, parsed, checking, _failed(EXIT_BAD_INPUT, error, "bad_input"))
     async with Runner(runner_config(inputs)) as runner:
         with StopOnSignal(runner) as signals:
             run = ComponentRun(spec, inputs, runner, run_id, task)
             try:
-                code, outputs, error = await _execute(execute, run)
+                result = await _execute(execute, run)
             finally:
                 if run.tailer is not None:
                     await run.tailer.close()
             if signals.received:
                 await signals.wait_for_shutdown()
-                code, error = signals.exit_code, f"stopped by {signals.received.name}"
+                result = (signals.exit_code, {}, f"stopped by {signals.received.name}")
+    return _finish(spec, parsed, run, result)
+
+
+def check_role_to_assume(inputs: Mapping[str, Any], checks: InputChecks) -> None:
+    """``assume_role`` must be an IAM role ARN, as SageMaker's own role fields must be (their
+    pattern in botocore's SageMaker model, shape ``RoleArn``): refused here, a malformed one
+    would only fail at STS, inside the first call that needs credentials."""
+    role = inputs.get("assume_role") or ""
+    pattern = service_model("sagemaker").shape_for("RoleArn").metadata["pattern"]
+    if role and re.fullmatch(pattern, role) is None:
+        checks.add(
+            "assume_role",
+            f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {role!r}",
+        )
+
+
+Result = tuple[int, Mapping[str, Any], str | None]  # exit code, outputs, error
+
+
+def _finish(spec: ComponentSpec, parsed: ParsedArgs, run: ComponentRun, result: Result) -> int:
+    """The summary (always, when asked for), then the outputs (on success only)."""
+    code, outputs, error = result
     summary_path = parsed.output_paths.pop(SUMMARY.name, None)
     if summary_path is not None:
-        text = summary.render(spec.display_name, inputs["region"], run.outcomes, error)
+        text = summary.render(spec.display_name, parsed.values["region"], run.outcomes, error)
         write_outputs({SUMMARY.name: summary_path}, {SUMMARY.name: text})
     if code != EXIT_OK:
         return code
@@ -157,33 +299,53 @@ async def _run(spec: ComponentSpec, execute: Execute, parsed: ParsedArgs) -> int
 async def _execute(
     execute: Execute, run: ComponentRun
 ) -> tuple[int, Mapping[str, Any], str | None]:
-    """(exit code, outputs, error): bad input 2, a failed or stopped job 1."""
+    """(exit code, outputs, error): bad input 2; a failed or stopped job, its logs or the
+    role's credentials not to be had, or AWS refusing a call, 1. Always one line, no traceback."""
     try:
         return EXIT_OK, await execute(run), None
-    except (InputError, RequestInvalid) as error:
-        log.error("component.bad_input", error=str(error))
-        return _failed(EXIT_BAD_INPUT, error)
+    except InputError as error:
+        return _failed(EXIT_BAD_INPUT, error, "bad_input")
+    except RequestInvalid as error:
+        # The request as the runner sends it (its name and tags added) broke the model.
+        named = InputError.of([run.named(problem) for problem in error.problems])
+        return _failed(EXIT_BAD_INPUT, named, "bad_input")
+    except CredentialsUnavailable as error:
+        if error.code in ("ValidationError", "InvalidParameterValue"):
+            refused = InputError("assume_role", str(error), "RoleArn")
+            return _failed(EXIT_BAD_INPUT, refused, "bad_input")
+        return _failed(EXIT_FAILED, error, "credentials_failed")
     except AwsCallFailed as error:
-        log.error("component.aws_error", error=str(error), code=error.code)
         # SageMaker refusing the request itself is bad input too.
-        return _failed(
-            EXIT_BAD_INPUT if error.code == "ValidationException" else EXIT_FAILED, error
-        )
-    except (JobFailed, JobConflict) as error:
-        log.error("component.failed", error=str(error))
-        return _failed(EXIT_FAILED, error)
+        code = EXIT_BAD_INPUT if error.code == "ValidationException" else EXIT_FAILED
+        return _failed(code, error, "aws_error")
+    except (RunnerError, BotoCoreError) as error:  # JobFailed, JobConflict, LogsUnavailable...
+        return _failed(EXIT_FAILED, error, "failed")
 
 
-def _failed(code: int, error: Exception) -> tuple[int, Mapping[str, Any], str]:
+def _failed(code: int, error: Exception, what: str) -> tuple[int, Mapping[str, Any], str]:
+    if isinstance(error, InputError):
+        # The problems themselves follow on stderr (and in the summary): here, which inputs.
+        inputs = list(dict.fromkeys(problem.name or "(request)" for problem in error.problems))
+        log.error(f"component.{what}", problems=len(error.problems), inputs=inputs)
+    else:
+        log.error(f"component.{what}", error=str(error))
     print(f"error: {error}", file=sys.stderr)
     return code, {}, str(error)
 
 
-def main(spec: ComponentSpec, execute: Execute, argv: Sequence[str] | None = None) -> int:
-    configure_logging()
+def main(
+    spec: ComponentSpec,
+    execute: Execute,
+    argv: Sequence[str] | None = None,
+    *,
+    check: Check | None = None,
+) -> int:
+    """Run the component; ``check`` builds its requests from the inputs without calling AWS
+    (raising ``InputError``), so that bad input is found, all of it, before anything runs."""
+    configure_logging(json=os.environ.get(LOG_FORMAT_VARIABLE, "").lower() == "json")
     try:
         parsed = parse_args(spec, sys.argv[1:] if argv is None else argv)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return asyncio.run(_run(spec, execute, parsed))
+    return asyncio.run(_run(spec, execute, check, parsed))

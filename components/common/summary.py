@@ -1,6 +1,9 @@
 """The Markdown summary each component leaves for the KFP UI: what ran, how it ended, where to look.
 
-KFP v2 shows a ``system.Markdown`` output artifact in the run's visualizations. The summary has
+KFP v2 shows a ``system.Markdown`` output artifact in the step's visualizations (kubeflow/pipelines
+frontend/src/components/viewers/MetricsVisualizations.tsx), and its launcher uploads output
+artifacts of a failed step too (backend/src/v2/component/launcher_v2.go), so a summary that
+says what was wrong with the inputs is seen as well. The summary has
 one section per job the component ran: final status, failure reason, the SageMaker console and
 CloudWatch Logs links, and the final metric values of training jobs.
 """
@@ -51,7 +54,11 @@ def logs_url(region: str, outcome: Outcome) -> str | None:
 def render(title: str, region: str, outcomes: Iterable[Outcome], error: str | None = None) -> str:
     lines = [f"# {title}", ""]
     if error:
-        lines += [f"**Error:** {error}", ""]
+        # A list of problems (bad input) becomes a Markdown list under its first line.
+        first, *rest = error.splitlines()
+        lines += [f"**Error:** {first}", ""]
+        if rest:
+            lines += [f"- {line.strip().removeprefix('- ')}" for line in rest] + [""]
     for outcome in outcomes:
         verdict = "succeeded" if outcome.succeeded else "failed"
         lines += [

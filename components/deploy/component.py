@@ -35,6 +35,20 @@ log = structlog.get_logger("components.deploy")
 
 SLOTS = (1, 2, 3)
 DEFAULT_INSTANCE_TYPE = "ml.m4.xlarge"
+# A production variant's fields, and the inputs of slot N that fill them.
+VARIANT_FIELDS = {
+    "VariantName": "variant_name_{slot}",
+    "ModelName": "model_name_{slot}",
+    "InitialInstanceCount": "initial_instance_count_{slot}",
+    "InstanceType": "instance_type_{slot}",
+    "InitialVariantWeight": "initial_variant_weight_{slot}",
+    "AcceleratorType": "accelerator_type_{slot}",
+}
+ENDPOINT_FIELDS = {
+    "EndpointName": "endpoint_name",
+    "EndpointConfigName": "endpoint_config_name",
+    "Tags": "tags",
+}
 
 
 def _variant_inputs(slot: int) -> list[Input]:
@@ -118,6 +132,7 @@ SPEC = ComponentSpec(
         ),
         *(item for slot in SLOTS for item in _variant_inputs(slot)),
     ],
+    fields=ENDPOINT_FIELDS,
     outputs=[Output("endpoint_name", "The created endpoint name.")],
 )
 
@@ -136,8 +151,28 @@ def variant_weight(inputs: Mapping[str, Any], slot: int) -> float:
     return weight
 
 
-def production_variant(inputs: Mapping[str, Any], slot: int) -> dict[str, Any] | None:
+def used_slots(inputs: Mapping[str, Any]) -> list[int]:
+    """The slots with a model, in order: the production variants, one each."""
+    return [slot for slot in SLOTS if inputs[f"model_name_{slot}"].strip()]
+
+
+def config_fields(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """CreateEndpointConfig's fields and the inputs that fill them (variant i is the i-th
+    used slot)."""
+    fields = {
+        "EndpointConfigName": "endpoint_config_name",
+        "KmsKeyId": "resource_encryption_key",
+        "Tags": "endpoint_config_tags",
+    }
+    for index, slot in enumerate(used_slots(inputs)):
+        for field, name in VARIANT_FIELDS.items():
+            fields[f"ProductionVariants[{index}].{field}"] = name.format(slot=slot)
+    return fields
+
+
+def production_variant(run: ComponentRun, slot: int) -> dict[str, Any] | None:
     """The variant of slot ``slot``, or None when its model name is empty."""
+    inputs = run.inputs
     model = inputs[f"model_name_{slot}"].strip()
     if not model:
         return None
@@ -146,28 +181,28 @@ def production_variant(inputs: Mapping[str, Any], slot: int) -> dict[str, Any] |
         "ModelName": model,
         "InitialInstanceCount": inputs[f"initial_instance_count_{slot}"],
         "InstanceType": inputs[f"instance_type_{slot}"] or DEFAULT_INSTANCE_TYPE,
-        "InitialVariantWeight": variant_weight(inputs, slot),
+        "InitialVariantWeight": run.checks.attempt(variant_weight, inputs, slot, default=1.0),
     }
     if inputs[f"accelerator_type_{slot}"]:
         variant["AcceleratorType"] = inputs[f"accelerator_type_{slot}"]
     return variant
 
 
-def endpoint_config_request(inputs: Mapping[str, Any]) -> dict[str, Any]:
+def endpoint_config_request(run: ComponentRun) -> dict[str, Any]:
     """CreateEndpointConfig without its name (given or derived later)."""
+    inputs = run.inputs
     if not inputs["model_name_1"].strip():
-        raise InputError("model_name_1", "must name the model to host (at least one is needed)")
+        run.checks.add("model_name_1", "must name the model to host (at least one is needed)")
     variants: list[dict[str, Any]] = []
     for slot in SLOTS:
-        variant = production_variant(inputs, slot)
+        variant = production_variant(run, slot)
         if variant is None:
             continue
-        for earlier in variants:
-            if earlier["VariantName"] == variant["VariantName"]:
-                raise InputError(
-                    f"variant_name_{slot}",
-                    f"variant names must differ; {variant['VariantName']!r} is used twice",
-                )
+        if any(earlier["VariantName"] == variant["VariantName"] for earlier in variants):
+            run.checks.add(
+                f"variant_name_{slot}",
+                f"variant names must differ; {variant['VariantName']!r} is used twice",
+            )
         variants.append(variant)
     request: dict[str, Any] = {
         "ProductionVariants": variants,
@@ -224,20 +259,35 @@ async def create_config(
     return fallback
 
 
-async def execute(run: ComponentRun) -> dict[str, Any]:
+def build_requests(run: ComponentRun) -> tuple[dict[str, Any], dict[str, Any]]:
+    """CreateEndpointConfig and CreateEndpoint as far as the inputs give them (names may be
+    generated later); ``InputError`` with every problem of both."""
     inputs = run.inputs
-    config_request = endpoint_config_request(inputs)
-    if inputs["endpoint_config_name"]:
-        config_request["EndpointConfigName"] = inputs["endpoint_config_name"]
-    config_name = prepared_name(run, "endpoint_config", config_request, "config")
-    config_request.pop("EndpointConfigName", None)
-
-    endpoint_request: dict[str, Any] = {
-        "EndpointConfigName": config_name,
-        "Tags": run.user_tags(),
-    }
+    config_request = endpoint_config_request(run)
+    endpoint_request: dict[str, Any] = {"Tags": run.user_tags()}
+    for request, name in (
+        (config_request, "EndpointConfigName"),
+        (endpoint_request, "EndpointConfigName"),
+    ):
+        if inputs["endpoint_config_name"]:
+            request[name] = inputs["endpoint_config_name"]
     if inputs["endpoint_name"]:
         endpoint_request["EndpointName"] = inputs["endpoint_name"]
+    run.checks.raise_if_any(
+        [
+            *run.model_problems("endpoint_config", config_request, fields=config_fields(inputs)),
+            *run.model_problems("endpoint", endpoint_request, filled_later=("EndpointConfigName",)),
+        ]
+    )
+    return config_request, endpoint_request
+
+
+async def execute(run: ComponentRun) -> dict[str, Any]:
+    inputs = run.inputs
+    config_request, endpoint_request = build_requests(run)
+    config_name = prepared_name(run, "endpoint_config", config_request, "config")
+    config_request.pop("EndpointConfigName", None)
+    endpoint_request["EndpointConfigName"] = config_name
     endpoint_name = prepared_name(run, "endpoint", endpoint_request, "endpoint")
     endpoint_request["EndpointName"] = endpoint_name
 
@@ -259,4 +309,4 @@ async def execute(run: ComponentRun) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    return main(SPEC, execute, argv)
+    return main(SPEC, execute, argv, check=build_requests)

@@ -215,6 +215,33 @@ SPEC = ComponentSpec(
             "The price that you pay for each task performed by a public worker in USD. Specify to the tenth fractions of a cent. Format as '0.000'.",
         ),
     ],
+    fields={
+        "LabelingJobName": "job_name",
+        "LabelAttributeName": "label_attribute_name",
+        "InputConfig.DataSource.S3DataSource.ManifestS3Uri": "manifest_location",
+        "InputConfig.DataAttributes": "no_adult_content",
+        "OutputConfig.S3OutputPath": "output_location",
+        "OutputConfig.KmsKeyId": "output_encryption_key",
+        "RoleArn": "role",
+        "LabelCategoryConfigS3Uri": "label_category_config",
+        "StoppingConditions.MaxHumanLabeledObjectCount": "max_human_labeled_objects",
+        "StoppingConditions.MaxPercentageOfInputDatasetLabeled": "max_percent_objects",
+        "LabelingJobAlgorithmsConfig.InitialActiveLearningModelArn": "initial_model_arn",
+        "LabelingJobAlgorithmsConfig.LabelingJobResourceConfig": "resource_encryption_key",
+        "HumanTaskConfig.WorkteamArn": "workteam_arn",
+        "HumanTaskConfig.PublicWorkforceTaskPrice": "workforce_task_price",
+        "HumanTaskConfig.UiConfig": "ui_template",
+        "HumanTaskConfig.PreHumanTaskLambdaArn": "pre_human_task_function",
+        "HumanTaskConfig.AnnotationConsolidationConfig": "post_human_task_function",
+        "HumanTaskConfig.TaskKeywords": "task_keywords",
+        "HumanTaskConfig.TaskTitle": "title",
+        "HumanTaskConfig.TaskDescription": "description",
+        "HumanTaskConfig.NumberOfHumanWorkersPerDataObject": "num_workers_per_object",
+        "HumanTaskConfig.TaskTimeLimitInSeconds": "time_limit",
+        "HumanTaskConfig.TaskAvailabilityLifetimeInSeconds": "task_availibility",
+        "HumanTaskConfig.MaxConcurrentTaskCount": "max_concurrent_tasks",
+        "Tags": "tags",
+    },
     outputs=[
         Output(
             "output_manifest_location",
@@ -319,10 +346,15 @@ def workforce(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"WorkteamArn": inputs["workteam_arn"].strip()}
 
 
-def human_task_config(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    pre, post = task_lambdas(inputs)
+def human_task_config(run: ComponentRun) -> dict[str, Any]:
+    inputs, checks = run.inputs, run.checks
+    pre, post = checks.attempt(
+        task_lambdas, inputs, default=("", ""), field="HumanTaskConfig.PreHumanTaskLambdaArn"
+    )
+    if not post:
+        checks.failed_fields.add("HumanTaskConfig.AnnotationConsolidationConfig")
     config: dict[str, Any] = {
-        **workforce(inputs),
+        **checks.attempt(workforce, inputs, default={}, field="HumanTaskConfig.WorkteamArn"),
         "UiConfig": {"UiTemplateS3Uri": inputs["ui_template"]},
         "PreHumanTaskLambdaArn": pre,
         "TaskTitle": inputs["title"],
@@ -385,8 +417,8 @@ def stopping_conditions(inputs: Mapping[str, Any]) -> dict[str, int]:
 
 def build_request(run: ComponentRun) -> dict[str, Any]:
     """The CreateLabelingJob request; LabelAttributeName left out when it is to be the job's
-    name (``execute`` fills it in once the name is known)."""
-    inputs = run.inputs
+    name (``execute`` fills it in once the name is known). ``InputError`` with every problem."""
+    inputs, checks = run.inputs, run.checks
     task = task_key(inputs["task_type"])
     input_config: dict[str, Any] = {
         "DataSource": {"S3DataSource": {"ManifestS3Uri": inputs["manifest_location"]}}
@@ -401,22 +433,24 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
         "InputConfig": input_config,
         "OutputConfig": output_config,
         "RoleArn": inputs["role"],
-        "HumanTaskConfig": human_task_config(inputs),
+        "HumanTaskConfig": human_task_config(run),
         "Tags": run.user_tags(),
     }
     if inputs["label_attribute_name"]:
-        request["LabelAttributeName"] = check_label_attribute(inputs["label_attribute_name"], task)
+        request["LabelAttributeName"] = checks.attempt(
+            check_label_attribute, inputs["label_attribute_name"], task, default=""
+        )
     if inputs["job_name"]:
         request["LabelingJobName"] = inputs["job_name"]
     if inputs["label_category_config"]:
         request["LabelCategoryConfigS3Uri"] = inputs["label_category_config"]
-    conditions = stopping_conditions(inputs)
+    conditions = checks.attempt(stopping_conditions, inputs, default={})
     if conditions:
         request["StoppingConditions"] = conditions
-    algorithms = algorithms_config(inputs, task)
+    algorithms = checks.attempt(algorithms_config, inputs, task, default=None)
     if algorithms:
         request["LabelingJobAlgorithmsConfig"] = algorithms
-    return request
+    return run.checked("labeling", request, filled_later=("LabelAttributeName",))
 
 
 def name_the_job(run: ComponentRun, request: dict[str, Any]) -> dict[str, Any]:
@@ -452,4 +486,4 @@ async def execute(run: ComponentRun) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    return main(SPEC, execute, argv)
+    return main(SPEC, execute, argv, check=build_request)

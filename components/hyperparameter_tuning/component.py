@@ -29,10 +29,14 @@ from components.common.spec import (
     vpc_inputs,
 )
 from components.train.component import (
+    DEFINITION_FIELDS,
     algorithm_specification,
     spot_settings,
     string_values,
 )
+
+TUNING_CONFIG = "HyperParameterTuningJobConfig"
+DEFINITION = "TrainingJobDefinition"
 
 SPEC = ComponentSpec(
     module="hyperparameter_tuning",
@@ -208,13 +212,33 @@ SPEC = ComponentSpec(
             "List of previously completed or stopped hyperparameter tuning jobs to be used as a starting point.",
         ),
     ],
+    fields={
+        **{f"{DEFINITION}.{path}": name for path, name in DEFINITION_FIELDS.items()},
+        f"{DEFINITION}.StaticHyperParameters": "static_parameters",
+        f"{DEFINITION}.OutputDataConfig.S3OutputPath": "output_location",
+        "HyperParameterTuningJobName": "job_name",
+        f"{TUNING_CONFIG}.Strategy": "strategy",
+        f"{TUNING_CONFIG}.HyperParameterTuningJobObjective.Type": "metric_type",
+        f"{TUNING_CONFIG}.HyperParameterTuningJobObjective.MetricName": "metric_name",
+        f"{TUNING_CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs": "max_num_jobs",
+        f"{TUNING_CONFIG}.ResourceLimits.MaxParallelTrainingJobs": "max_parallel_jobs",
+        f"{TUNING_CONFIG}.ParameterRanges.IntegerParameterRanges": "integer_parameters",
+        f"{TUNING_CONFIG}.ParameterRanges.ContinuousParameterRanges": "continuous_parameters",
+        f"{TUNING_CONFIG}.ParameterRanges.CategoricalParameterRanges": "categorical_parameters",
+        f"{TUNING_CONFIG}.TrainingJobEarlyStoppingType": "early_stopping_type",
+        "WarmStartConfig.WarmStartType": "warm_start_type",
+        "WarmStartConfig.ParentHyperParameterTuningJobs": "parent_hpo_jobs",
+        "Tags": "tags",
+    },
     outputs=[
         Output("hpo_job_name", "The name of the hyperparameter tuning job."),
         Output("model_artifact_url", "The model artifacts URL of the best training job."),
         Output("best_job_name", "The name of the best training job of the tuning job."),
         Output(
             "best_hyperparameters",
-            "The hyperparameters of the best training job, as a JSON object.",
+            "The hyperparameters of the best training job, as a JSON object (connects to "
+            "train's hyperparameters).",
+            "JsonObject",
         ),
         Output(
             "training_image",
@@ -240,7 +264,7 @@ def _as_text(name: str, where: str, value: Any) -> str:
     raise InputError(name, f"{where} must be a string or a number, got {value!r}")
 
 
-def _range(name: str, index: int, entry: Any, *, bounded: bool) -> dict[str, Any]:
+def _range(name: str, index: int, entry: Any, bounded: bool) -> dict[str, Any]:
     where = f"entry {index}"
     if not isinstance(entry, dict):
         raise InputError(name, f"{where} must be a JSON object, got {entry!r}")
@@ -262,15 +286,24 @@ def _range(name: str, index: int, entry: Any, *, bounded: bool) -> dict[str, Any
     return checked
 
 
-def parameter_ranges(inputs: Mapping[str, Any]) -> dict[str, Any]:
+def parameter_ranges(run: ComponentRun) -> dict[str, Any]:
     """ParameterRanges from v1's three lists; an empty list is left out."""
     ranges: dict[str, Any] = {}
     for name, key, bounded in RANGE_INPUTS:
         entries = [
-            _range(name, index, entry, bounded=bounded) for index, entry in enumerate(inputs[name])
+            run.checks.attempt(
+                _range,
+                name,
+                index,
+                entry,
+                bounded,
+                default=None,
+                field=f"{TUNING_CONFIG}.ParameterRanges.{key}",
+            )
+            for index, entry in enumerate(run.inputs[name])
         ]
         if entries:
-            ranges[key] = entries
+            ranges[key] = [entry for entry in entries if entry is not None]
     return ranges
 
 
@@ -297,14 +330,21 @@ def warm_start_config(inputs: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def training_job_definition(inputs: Mapping[str, Any]) -> dict[str, Any]:
+def training_job_definition(run: ComponentRun) -> dict[str, Any]:
+    inputs, checks = run.inputs, run.checks
     channels = inputs["channels"]
     if not channels:
-        raise InputError("channels", "must have at least one channel")
+        checks.add("channels", "must have at least one channel")
     stopping: dict[str, Any] = {"MaxRuntimeInSeconds": inputs["max_run_time"]}
     definition: dict[str, Any] = {
-        "StaticHyperParameters": string_values("static_parameters", inputs["static_parameters"]),
-        "AlgorithmSpecification": algorithm_specification(inputs),
+        "StaticHyperParameters": checks.attempt(
+            string_values, "static_parameters", inputs["static_parameters"], default={}
+        ),
+        "AlgorithmSpecification": checks.attempt(
+            algorithm_specification,
+            inputs,
+            default={"TrainingInputMode": inputs["training_input_mode"]},
+        ),
         "RoleArn": inputs["role"],
         "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": inputs["output_location"]},
@@ -317,18 +357,19 @@ def training_job_definition(inputs: Mapping[str, Any]) -> dict[str, Any]:
         "EnableNetworkIsolation": inputs["network_isolation"],
         "EnableInterContainerTrafficEncryption": inputs["traffic_encryption"],
     }
-    definition.update(spot_settings(inputs, stopping))
+    definition.update(checks.attempt(spot_settings, inputs, stopping, default={}))
     if inputs["output_encryption_key"]:
         definition["OutputDataConfig"]["KmsKeyId"] = inputs["output_encryption_key"]
     if inputs["resource_encryption_key"]:
         definition["ResourceConfig"]["VolumeKmsKeyId"] = inputs["resource_encryption_key"]
-    vpc = vpc_config(inputs)
+    vpc = checks.attempt(vpc_config, inputs, default=None, field=f"{DEFINITION}.VpcConfig")
     if vpc:
         definition["VpcConfig"] = vpc
     return definition
 
 
 def build_request(run: ComponentRun) -> dict[str, Any]:
+    """CreateHyperParameterTuningJob from the inputs; ``InputError`` with every problem."""
     inputs = run.inputs
     config: dict[str, Any] = {
         "Strategy": inputs["strategy"],
@@ -340,20 +381,22 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
             "MaxNumberOfTrainingJobs": inputs["max_num_jobs"],
             "MaxParallelTrainingJobs": inputs["max_parallel_jobs"],
         },
-        "ParameterRanges": parameter_ranges(inputs),
+        "ParameterRanges": parameter_ranges(run),
         "TrainingJobEarlyStoppingType": inputs["early_stopping_type"],
     }
     request: dict[str, Any] = {
         "HyperParameterTuningJobConfig": config,
-        "TrainingJobDefinition": training_job_definition(inputs),
+        "TrainingJobDefinition": training_job_definition(run),
         "Tags": run.user_tags(),
     }
     if inputs["job_name"]:
         request["HyperParameterTuningJobName"] = inputs["job_name"]
-    warm_start = warm_start_config(inputs)
+    warm_start = run.checks.attempt(
+        warm_start_config, inputs, default=None, field="WarmStartConfig"
+    )
     if warm_start:
         request["WarmStartConfig"] = warm_start
-    return request
+    return run.checked("tuning", request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
@@ -379,4 +422,4 @@ async def execute(run: ComponentRun) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    return main(SPEC, execute, argv)
+    return main(SPEC, execute, argv, check=build_request)

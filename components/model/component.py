@@ -26,6 +26,7 @@ from components.common.spec import (
     Output,
     common_inputs,
     role_input,
+    vpc_fields,
     vpc_inputs,
 )
 
@@ -78,6 +79,19 @@ SPEC = ComponentSpec(
         *vpc_inputs(),
         Input("network_isolation", "Bool", "True", "Isolates the model container."),
     ],
+    fields={
+        "ModelName": "model_name",
+        "ExecutionRoleArn": "role",
+        "PrimaryContainer.ContainerHostname": "container_host_name",
+        "PrimaryContainer.Image": "image",
+        "PrimaryContainer.ModelDataUrl": "model_artifact_url",
+        "PrimaryContainer.Environment": "environment",
+        "PrimaryContainer.ModelPackageName": "model_package",
+        "Containers": "secondary_containers",
+        "EnableNetworkIsolation": "network_isolation",
+        "Tags": "tags",
+        **vpc_fields(),
+    },
     outputs=[Output("model_name", "The model name SageMaker created.")],
 )
 
@@ -139,7 +153,8 @@ def containers(inputs: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def build_request(run: ComponentRun) -> dict[str, Any]:
-    inputs = run.inputs
+    """CreateModel from the inputs; ``InputError`` with every problem they have."""
+    inputs, checks = run.inputs, run.checks
     request: dict[str, Any] = {
         "ModelName": inputs["model_name"],
         "ExecutionRoleArn": inputs["role"],
@@ -147,13 +162,15 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
         "Tags": run.user_tags(),
     }
     if inputs["secondary_containers"]:
-        request["Containers"] = containers(inputs)
+        request["Containers"] = checks.attempt(containers, inputs, default=[], field="Containers")
     else:
-        request["PrimaryContainer"] = primary_container(inputs)
-    vpc = vpc_config(inputs)
+        request["PrimaryContainer"] = checks.attempt(
+            primary_container, inputs, default={}, field="PrimaryContainer"
+        )
+    vpc = checks.attempt(vpc_config, inputs, default=None, field="VpcConfig")
     if vpc:
         request["VpcConfig"] = vpc
-    return request
+    return run.checked("model", request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
@@ -162,4 +179,4 @@ async def execute(run: ComponentRun) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    return main(SPEC, execute, argv)
+    return main(SPEC, execute, argv, check=build_request)

@@ -23,6 +23,7 @@ from components.common.spec import (
     Output,
     common_inputs,
     role_input,
+    vpc_fields,
     vpc_inputs,
 )
 
@@ -110,6 +111,26 @@ SPEC = ComponentSpec(
             "Encrypts all communications between ML compute instances in distributed training.",
         ),
     ],
+    fields={
+        "ProcessingJobName": "job_name",
+        "RoleArn": "role",
+        "AppSpecification.ImageUri": "image",
+        "AppSpecification.ContainerEntrypoint": "container_entrypoint",
+        "AppSpecification.ContainerArguments": "container_arguments",
+        "ProcessingResources.ClusterConfig.InstanceType": "instance_type",
+        "ProcessingResources.ClusterConfig.InstanceCount": "instance_count",
+        "ProcessingResources.ClusterConfig.VolumeSizeInGB": "volume_size",
+        "ProcessingResources.ClusterConfig.VolumeKmsKeyId": "resource_encryption_key",
+        "StoppingCondition.MaxRuntimeInSeconds": "max_run_time",
+        "Environment": "environment",
+        "ProcessingInputs": "input_config",
+        "ProcessingOutputConfig.Outputs": "output_config",
+        "ProcessingOutputConfig.KmsKeyId": "output_encryption_key",
+        "NetworkConfig.EnableNetworkIsolation": "network_isolation",
+        "NetworkConfig.EnableInterContainerTrafficEncryption": "traffic_encryption",
+        **vpc_fields("NetworkConfig."),
+        "Tags": "tags",
+    },
     outputs=[
         Output("job_name", "Processing job name."),
         Output(
@@ -140,14 +161,19 @@ def string_items(name: str, items: Sequence[Any]) -> list[str]:
 
 
 def build_request(run: ComponentRun) -> dict[str, Any]:
-    inputs = run.inputs
+    """CreateProcessingJob from the inputs; ``InputError`` with every problem they have."""
+    inputs, checks = run.inputs, run.checks
     if not inputs["image"].strip():
-        raise InputError("image", "must name the processing container image")
+        checks.add("image", "must name the processing container image")
     app: dict[str, Any] = {"ImageUri": inputs["image"]}
-    entrypoint = string_items("container_entrypoint", inputs["container_entrypoint"])
+    entrypoint = checks.attempt(
+        string_items, "container_entrypoint", inputs["container_entrypoint"], default=[]
+    )
     if entrypoint:
         app["ContainerEntrypoint"] = entrypoint
-    arguments = string_items("container_arguments", inputs["container_arguments"])
+    arguments = checks.attempt(
+        string_items, "container_arguments", inputs["container_arguments"], default=[]
+    )
     if arguments:
         app["ContainerArguments"] = arguments
 
@@ -163,7 +189,7 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
         "EnableNetworkIsolation": inputs["network_isolation"],
         "EnableInterContainerTrafficEncryption": inputs["traffic_encryption"],
     }
-    vpc = vpc_config(inputs)
+    vpc = checks.attempt(vpc_config, inputs, default=None, field="NetworkConfig.VpcConfig")
     if vpc:
         network["VpcConfig"] = vpc
 
@@ -182,14 +208,14 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
     outputs, output_key = inputs["output_config"], inputs["output_encryption_key"]
     if outputs or output_key:
         if not outputs:
-            raise InputError("output_encryption_key", "needs at least one output in output_config")
+            checks.add("output_encryption_key", "needs at least one output in output_config")
         request["ProcessingOutputConfig"] = {"Outputs": outputs}
         if output_key:
             request["ProcessingOutputConfig"]["KmsKeyId"] = output_key
-    environment = string_values("environment", inputs["environment"])
+    environment = checks.attempt(string_values, "environment", inputs["environment"], default={})
     if environment:
         request["Environment"] = environment
-    return request
+    return run.checked("processing", request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
@@ -201,4 +227,4 @@ async def execute(run: ComponentRun) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    return main(SPEC, execute, argv)
+    return main(SPEC, execute, argv, check=build_request)

@@ -21,8 +21,31 @@ from components.common.spec import (
     Output,
     common_inputs,
     role_input,
+    vpc_fields,
     vpc_inputs,
 )
+
+# The training job definition's fields, as the train and tuning components fill them.
+DEFINITION_FIELDS = {
+    "AlgorithmSpecification.TrainingImage": "image",
+    "AlgorithmSpecification.AlgorithmName": "algorithm_name",
+    "AlgorithmSpecification.TrainingInputMode": "training_input_mode",
+    "AlgorithmSpecification.MetricDefinitions": "metric_definitions",
+    "RoleArn": "role",
+    "InputDataConfig": "channels",
+    "OutputDataConfig.KmsKeyId": "output_encryption_key",
+    "ResourceConfig.InstanceType": "instance_type",
+    "ResourceConfig.InstanceCount": "instance_count",
+    "ResourceConfig.VolumeSizeInGB": "volume_size",
+    "ResourceConfig.VolumeKmsKeyId": "resource_encryption_key",
+    "StoppingCondition.MaxRuntimeInSeconds": "max_run_time",
+    "StoppingCondition.MaxWaitTimeInSeconds": "max_wait_time",
+    "EnableManagedSpotTraining": "spot_instance",
+    "CheckpointConfig": "checkpoint_config",
+    "EnableNetworkIsolation": "network_isolation",
+    "EnableInterContainerTrafficEncryption": "traffic_encryption",
+    **vpc_fields(),
+}
 
 SPEC = ComponentSpec(
     module="train",
@@ -139,6 +162,15 @@ SPEC = ComponentSpec(
             "List of configuration information for debugging rules.",
         ),
     ],
+    fields={
+        **DEFINITION_FIELDS,
+        "TrainingJobName": "job_name",
+        "HyperParameters": "hyperparameters",
+        "OutputDataConfig.S3OutputPath": "model_artifact_path",
+        "DebugHookConfig": "debug_hook_config",
+        "DebugRuleConfigurations": "debug_rule_config",
+        "Tags": "tags",
+    },
     outputs=[
         Output("model_artifact_url", "The model artifacts URL."),
         Output("job_name", "The training job name."),
@@ -201,15 +233,22 @@ def spot_settings(inputs: Mapping[str, Any], stopping: dict[str, Any]) -> dict[s
 
 
 def build_request(run: ComponentRun) -> dict[str, Any]:
-    inputs = run.inputs
+    """CreateTrainingJob from the inputs; ``InputError`` with every problem they have."""
+    inputs, checks = run.inputs, run.checks
     stopping: dict[str, Any] = {"MaxRuntimeInSeconds": inputs["max_run_time"]}
     channels = inputs["channels"]
     if not channels:
-        raise InputError("channels", "must have at least one channel")
+        checks.add("channels", "must have at least one channel")
     request: dict[str, Any] = {
-        "AlgorithmSpecification": algorithm_specification(inputs),
+        "AlgorithmSpecification": checks.attempt(
+            algorithm_specification,
+            inputs,
+            default={"TrainingInputMode": inputs["training_input_mode"]},
+        ),
         "RoleArn": inputs["role"],
-        "HyperParameters": string_values("hyperparameters", inputs["hyperparameters"]),
+        "HyperParameters": checks.attempt(
+            string_values, "hyperparameters", inputs["hyperparameters"], default={}
+        ),
         "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": inputs["model_artifact_path"]},
         "ResourceConfig": {
@@ -222,21 +261,21 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
         "EnableInterContainerTrafficEncryption": inputs["traffic_encryption"],
         "Tags": run.user_tags(),
     }
-    request.update(spot_settings(inputs, stopping))
+    request.update(checks.attempt(spot_settings, inputs, stopping, default={}))
     if inputs["job_name"]:
         request["TrainingJobName"] = inputs["job_name"]
     if inputs["resource_encryption_key"]:
         request["ResourceConfig"]["VolumeKmsKeyId"] = inputs["resource_encryption_key"]
     if inputs["output_encryption_key"]:
         request["OutputDataConfig"]["KmsKeyId"] = inputs["output_encryption_key"]
-    vpc = vpc_config(inputs)
+    vpc = checks.attempt(vpc_config, inputs, default=None, field="VpcConfig")
     if vpc:
         request["VpcConfig"] = vpc
     if inputs["debug_hook_config"]:
         request["DebugHookConfig"] = inputs["debug_hook_config"]
     if inputs["debug_rule_config"]:
         request["DebugRuleConfigurations"] = inputs["debug_rule_config"]
-    return request
+    return run.checked("training", request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
@@ -249,4 +288,4 @@ async def execute(run: ComponentRun) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    return main(SPEC, execute, argv)
+    return main(SPEC, execute, argv, check=build_request)

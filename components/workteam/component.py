@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from components.common.app import ComponentRun, main
-from components.common.inputs import InputError, csv_list
+from components.common.inputs import InputError, InputProblem, csv_list
 from components.common.spec import ComponentSpec, Input, Output, common_inputs
 
 log = structlog.get_logger("components.workteam")
@@ -57,6 +57,15 @@ SPEC = ComponentSpec(
             "The ARN for the SNS topic to which notifications should be published.",
         ),
     ],
+    fields={
+        "WorkteamName": "team_name",
+        "Description": "description",
+        "MemberDefinitions.CognitoMemberDefinition.UserPool": "user_pool",
+        "MemberDefinitions.CognitoMemberDefinition.UserGroup": "user_groups",
+        "MemberDefinitions.CognitoMemberDefinition.ClientId": "client_id",
+        "NotificationConfiguration.NotificationTopicArn": "sns_topic",
+        "Tags": "tags",
+    },
     outputs=[Output("workteam_arn", "The ARN of the workteam.")],
 )
 
@@ -65,12 +74,17 @@ def member_definitions(inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One Cognito member definition per user group, all of one user pool and app client."""
     pool, client = inputs["user_pool"].strip(), inputs["client_id"].strip()
     groups = csv_list(inputs["user_groups"])
-    if not pool:
-        raise InputError("user_pool", "a private work team needs the Cognito user pool")
-    if not client:
-        raise InputError("client_id", "a private work team needs the Cognito app client id")
-    if not groups:
-        raise InputError("user_groups", "a private work team needs at least one user group")
+    missing = [
+        InputProblem(name, f"a private work team needs {what}")
+        for name, what, given in (
+            ("user_pool", "the Cognito user pool", pool),
+            ("client_id", "the Cognito app client id", client),
+            ("user_groups", "at least one user group", groups),
+        )
+        if not given
+    ]
+    if missing:
+        raise InputError.of(missing)
     return [
         {"CognitoMemberDefinition": {"UserPool": pool, "UserGroup": group, "ClientId": client}}
         for group in groups
@@ -78,19 +92,22 @@ def member_definitions(inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def build_request(run: ComponentRun) -> dict[str, Any]:
-    inputs = run.inputs
+    """CreateWorkteam from the inputs; ``InputError`` with every problem they have."""
+    inputs, checks = run.inputs, run.checks
     name = inputs["team_name"].strip()
     if not name:
-        raise InputError("team_name", "must not be empty")
+        checks.add("team_name", "must not be empty")
     request: dict[str, Any] = {
         "WorkteamName": name,
-        "MemberDefinitions": member_definitions(inputs),
+        "MemberDefinitions": checks.attempt(
+            member_definitions, inputs, default=[], field="MemberDefinitions"
+        ),
         "Description": inputs["description"],
         "Tags": run.user_tags(),
     }
     if inputs["sns_topic"]:
         request["NotificationConfiguration"] = {"NotificationTopicArn": inputs["sns_topic"]}
-    return request
+    return run.checked("workteam", request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
@@ -102,4 +119,4 @@ async def execute(run: ComponentRun) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    return main(SPEC, execute, argv)
+    return main(SPEC, execute, argv, check=build_request)

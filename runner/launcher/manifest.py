@@ -583,16 +583,24 @@ def _component_request(
         try:
             inputs[item.name] = convert(item, text)
         except InputError as exc:
-            problems.append(Problem(f"{path}.{exc.name}", exc.rule))
+            problems.extend(_input_problems(path, exc))
     if len(problems) > found:
         return None
     run = ComponentRun(spec, inputs, runner=None, run_id=None, task=None)  # type: ignore[arg-type]
     try:
         request: dict[str, Any] = module.build_request(run)
     except InputError as exc:
-        problems.append(Problem(f"{path}.{exc.name}", exc.rule))
+        problems.extend(_input_problems(path, exc))
         return None
     return request
+
+
+def _input_problems(path: str, error: Any) -> list[Problem]:
+    """A component's ``InputError``: every problem, at its input, the API field in brackets."""
+    return [
+        Problem(f"{path}.{p.name}", f"[{p.field}] {p.rule}" if p.field else p.rule)
+        for p in error.problems
+    ]
 
 
 def _as_text(value: Any) -> str:

@@ -78,7 +78,17 @@ MIN_SHARED_PREFIX = 4  # a shorter common prefix of job names would list too man
 MAX_SHARED_PAGES = 40
 PAGE_LIMIT = 1000  # events per GetLogEvents page we ask for (AWS allows up to 10,000)
 # These do not pass by waiting: the job's tail gives up (the job itself is not affected).
-GIVE_UP_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"})
+# InvalidSignatureException is what an endpoint of another service answers a Logs request
+# ("Credential should be scoped to correct service: 'sagemaker'", HTTP 400; field reports such
+# as JuliaCloud/AWS.jl#334, disneystreaming/smithy4s#1568): Logs pointed at SageMaker's endpoint.
+GIVE_UP_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+    }
+)
 
 
 class _Stream:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from support import requests as req
-from support.environment import subprocess_env
+from support.components import component_env
 from support.stats import fetch_stats
 
 RUN = "run-1234"
@@ -32,7 +32,7 @@ async def run_cleanup(url: str, out: Path, *extra: str) -> tuple[int, str]:
         "-m",
         "components.cleanup",
         *args,
-        env=subprocess_env(),
+        env=component_env(args),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -245,3 +245,28 @@ async def test_bad_input_exits_2_and_creates_nothing(
     stats = await fetch_stats(emulator.url)
     assert "CreateEndpointConfig" not in stats["calls"] and "CreateEndpoint" not in stats["calls"]
     assert stats["jobs"] == [] and emulator.emulator.endpoint_configs == {}
+
+
+async def test_bad_variants_are_named_by_their_slot_inputs(emulator: Any, tmp_path: Path) -> None:
+    """Slot 2 unused, slot 3 used: the config's second variant is slot 3's inputs."""
+    code, stderr = await run_component(
+        deploy_args(
+            emulator.url,
+            tmp_path,
+            model_name_3="third",
+            instance_type_3="ml.nope",
+            initial_instance_count_3="0",
+            endpoint_name="bad name!",
+            initial_variant_weight_1="heavy",
+        )
+    )
+    assert code == 2, stderr
+    for expected in (
+        "input 'instance_type_3' [ProductionVariants[1].InstanceType]: must be one of",
+        "input 'initial_instance_count_3' [ProductionVariants[1].InitialInstanceCount]:",
+        "input 'endpoint_name' [EndpointName]: must match the pattern",
+        "input 'initial_variant_weight_1': must be a number, got 'heavy'",
+    ):
+        assert expected in stderr, stderr
+    calls = (await fetch_stats(emulator.url))["calls"]
+    assert not any(call.startswith(("Create", "Describe")) for call in calls), calls

@@ -146,7 +146,7 @@ async def test_public_workforce_with_auto_labeling(emulator: Any, tmp_path: Path
 def request_for(**overrides: str) -> dict[str, Any]:
     """The request the component would send, built in-process (no runner, nothing sent)."""
     parsed = parse_args(SPEC, gt_args("http://unused", Path("unused"), **overrides))
-    run = ComponentRun(SPEC, parsed.values, runner=None, run_id=None, task=None)  # type: ignore[arg-type]
+    run = ComponentRun(SPEC, parsed.values, None, None, None, checks=parsed.checks)  # type: ignore[arg-type]
     return name_the_job(run, build_request(run))
 
 

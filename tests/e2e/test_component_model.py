@@ -42,8 +42,8 @@ async def run_component(args: list[str]) -> tuple[int, str, str]:
 
 def request_of(out: Path, **overrides: str) -> dict[str, Any]:
     """The request the component builds from these arguments, in-process."""
-    inputs = parse_args(SPEC, model_args("http://unused", out, **overrides)).values
-    run = ComponentRun(SPEC, inputs, runner=None, run_id=None, task=None)  # type: ignore[arg-type]
+    parsed = parse_args(SPEC, model_args("http://unused", out, **overrides))
+    run = ComponentRun(SPEC, parsed.values, None, None, None, checks=parsed.checks)  # type: ignore[arg-type]
     return build_request(run)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from support import requests as req
+from support.components import component_env
 from support.components import run_component as run_named
-from support.environment import subprocess_env
 from support.stats import fetch_stats
 
 CHANNELS = [
@@ -55,8 +55,8 @@ def train_args(url: str, out: Path, **overrides: str) -> list[str]:
     return args
 
 
-async def run_component(args: list[str]) -> tuple[int, str, str]:
-    return await run_named("train", args)
+async def run_component(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    return await run_named("train", args, env)
 
 
 async def test_train_succeeds_and_writes_v1_outputs(emulator: Any, tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ async def test_sigterm_stops_the_job_then_a_restart_reattaches(
         "-m",
         "components.train",
         *args,
-        env=subprocess_env(),
+        env=component_env(args),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -175,19 +175,57 @@ async def test_train_with_assume_role_runs_as_the_role_and_a_refused_role_fails_
     emulator: Any, tmp_path: Path
 ) -> None:
     role = "arn:aws:iam::123456789012:role/kfp-pipeline-runner"
+    # endpoint_url is SageMaker's alone, as in v1: STS is found through botocore's own
+    # per-service setting.
+    sts = {"AWS_ENDPOINT_URL_STS": emulator.url}
     code, _, stderr = await run_component(
-        train_args(emulator.url, tmp_path / "ok", job_name="as-role", assume_role=role)
+        train_args(emulator.url, tmp_path / "ok", job_name="as-role", assume_role=role), sts
     )
     assert code == 0, stderr
     stats = await fetch_stats(emulator.url)
-    assert stats["calls"]["AssumeRole"] >= 1  # on the emulator's STS, at the endpoint given
+    assert stats["calls"]["AssumeRole"] >= 1  # on the emulator's STS
     assert (tmp_path / "ok" / "job_name").read_text() == "as-role"
 
     emulator.emulator.config.denied_roles = (role,)
     code, _, stderr = await run_component(
-        train_args(emulator.url, tmp_path / "refused", job_name="refused", assume_role=role)
+        train_args(emulator.url, tmp_path / "refused", job_name="refused", assume_role=role), sts
     )
     assert code != 0
     assert "AssumeRole failed: AccessDenied: User: " in stderr
     assert "Traceback" not in stderr
     assert "refused" not in emulator.emulator.jobs["training"]
+
+
+async def test_every_bad_input_is_named_at_once_and_summarised(
+    emulator: Any, tmp_path: Path
+) -> None:
+    """The issue's case: SageMaker's rules and the component's own, all in one answer, each
+    named by the input the user wrote (the API field in brackets)."""
+    bad = {
+        "volume_size": "-5",
+        "job_name": "not a name!",
+        "training_input_mode": "Stream",
+        "instance_type": "ml.nope",
+        "hyperparameters": json.dumps({"k": 10}),
+        "max_run_time": "soon",
+    }
+    code, _, stderr = await run_component(train_args(emulator.url, tmp_path, **bad))
+    assert code == 2, stderr
+    errors = stderr[stderr.index("error: ") :]
+    assert errors.splitlines()[0] == "error: 6 problems with the inputs:"
+    for expected in (
+        "input 'volume_size' [ResourceConfig.VolumeSizeInGB]: must be at least",
+        "input 'job_name' [TrainingJobName]: must match the pattern",
+        "input 'training_input_mode' [AlgorithmSpecification.TrainingInputMode]: must be one of",
+        "input 'instance_type' [ResourceConfig.InstanceType]: must be one of",
+        "input 'hyperparameters': every value must be a string",
+        "input 'max_run_time': must be a whole number, got 'soon'",
+    ):
+        assert expected in errors, errors
+    assert "Traceback" not in stderr
+    summary = (tmp_path / "summary").read_text()
+    assert "**Error:** 6 problems with the inputs:" in summary
+    assert "- input 'volume_size' [ResourceConfig.VolumeSizeInGB]: must be at least" in summary
+    stats = await fetch_stats(emulator.url)
+    assert stats["calls"] == {} or set(stats["calls"]) <= {"GetStats"}, stats["calls"]
+    assert stats["jobs"] == []

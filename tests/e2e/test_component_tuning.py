@@ -152,8 +152,8 @@ async def test_tuning_succeeds_and_writes_v1_outputs(emulator: Any, tmp_path: Pa
 def request_of(url: str, out: Path, **overrides: str) -> dict[str, Any]:
     """The request the component builds from these arguments, in-process: for rules that need
     no job to be checked."""
-    inputs = parse_args(SPEC, tuning_args(url, out, **overrides)).values
-    run = ComponentRun(SPEC, inputs, runner=None, run_id=None, task=None)  # type: ignore[arg-type]
+    parsed = parse_args(SPEC, tuning_args(url, out, **overrides))
+    run = ComponentRun(SPEC, parsed.values, None, None, None, checks=parsed.checks)  # type: ignore[arg-type]
     return build_request(run)
 
 

@@ -83,7 +83,7 @@ def test_input_rules_are_checked_before_anything_is_sent() -> None:
     }
     for name, (value, rule) in cases.items():
         parsed = parse_args(SPEC, workteam_args("http://unused", Path("unused"), **{name: value}))
-        run = ComponentRun(SPEC, parsed.values, runner=None, run_id=None, task=None)  # type: ignore[arg-type]
+        run = ComponentRun(SPEC, parsed.values, None, None, None, checks=parsed.checks)  # type: ignore[arg-type]
         with pytest.raises(InputError) as caught:
             build_request(run)
         assert caught.value.name == name and rule in caught.value.rule

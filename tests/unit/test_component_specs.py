@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from kfp import compiler, components, dsl
 
 import components as smrun_components
+from components.common.spec import DEFAULT_IMAGE
 from components.generate import COMPONENTS, ROOT, main, spec_of
 
 # The v1 components' published interface (names, types, defaults), kept beside the components.
@@ -98,3 +100,67 @@ def test_load_gives_pipeline_authors_every_component_by_name() -> None:
     for wrong in ("nope", "../train", "common"):
         with pytest.raises(ValueError, match="no component"):
             smrun_components.load(wrong)
+
+
+def _v1_outputs(display_name: str) -> list[str]:
+    """The outputs of one component in the v1 reference ("Outputs: a, b")."""
+    section = V1_REFERENCE.read_text().split(f'(v1 name: "{display_name}")')[1].split("\n### ")[0]
+    (line,) = [line for line in section.splitlines() if line.startswith("Outputs:")]
+    return [name.strip() for name in line.removeprefix("Outputs:").split(",")]
+
+
+@pytest.mark.skipif(
+    not V1_REFERENCE.exists(), reason="the v1 reference lives outside the repository"
+)
+@pytest.mark.parametrize("name", sorted(set(COMPONENTS) - NEW_COMPONENTS))
+def test_the_outputs_are_v1s_plus_the_summary_only_where_v1_had_several(name: str) -> None:
+    spec = spec_of(name)
+    loaded = components.load_component_from_file(str(ROOT / name / "component.yaml"))
+    v1_outputs = _v1_outputs(spec.display_name)
+    expected = v1_outputs + (["summary"] if len(v1_outputs) > 1 else [])
+    assert list(loaded.component_spec.outputs) == expected
+
+
+def test_the_summary_variant_is_a_markdown_artifact_the_ui_shows(tmp_path: Path) -> None:
+    """KFP's UI renders a system.Markdown output artifact in the step's visualizations."""
+    for name in ("model", "deploy", "batch_transform", "workteam", "cleanup"):
+        committed = ROOT / name / "component-with-summary.yaml"
+        loaded = smrun_components.load(name, summary=True)
+        assert (
+            loaded.component_spec
+            == components.load_component_from_file(str(committed)).component_spec
+        )
+        assert list(loaded.component_spec.outputs)[-1] == "summary"
+    model = smrun_components.load("model", summary=True)
+
+    @dsl.pipeline(name="summary-variant")
+    def pipeline() -> None:
+        model(
+            region="us-east-1", model_name="m", role="arn:aws:iam::123456789012:role/r", image="i"
+        )
+
+    target = tmp_path / "pipeline.yaml"
+    compiler.Compiler().compile(pipeline, str(target))
+    spec = yaml.safe_load(target.read_text())
+    (component,) = [c for c in spec["components"].values() if "executorLabel" in c]
+    artifact = component["outputDefinitions"]["artifacts"]["summary"]
+    assert artifact["artifactType"]["schemaTitle"] == "system.Markdown"
+    assert "model_name" in component["outputDefinitions"]["parameters"]
+
+
+def test_the_image_is_chosen_when_the_files_are_generated(tmp_path: Path) -> None:
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml/smrun:1.2.3"
+    assert main(["--image", image, "--out-dir", str(tmp_path)]) == 0
+    written = sorted(tmp_path.glob("*/component*.yaml"))
+    assert {path.parent.name for path in written} == set(COMPONENTS)
+    for path in written:
+        assert yaml.safe_load(path.read_text())["implementation"]["container"]["image"] == image
+    # The committed files keep the default image, and --check says so.
+    assert main(["--check"]) == 0
+    assert main(["--check", "--out-dir", str(tmp_path)]) == 1
+    assert main(["--check", "--out-dir", str(tmp_path), "--image", image]) == 0
+    assert (
+        smrun_components.load("train", image=image).component_spec.implementation.container.image
+        == image
+    )
+    assert DEFAULT_IMAGE in (ROOT / "train" / "component.yaml").read_text()

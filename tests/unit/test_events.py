@@ -254,3 +254,29 @@ async def test_the_runner_emits_dotted_job_events(emulator: Any) -> None:
     assert statuses[0] == "InProgress" and statuses[-1] == "Completed"
     succeeded = job_events[-1]
     assert succeeded["log_level"] == "info" and succeeded["status"] == "Completed"
+
+
+def test_readable_lines_put_the_time_the_event_and_the_job_first() -> None:
+    from runner.events import render_readable
+
+    line = render_readable(
+        None,
+        "info",
+        {
+            "timestamp": "2026-12-01T10:51:10.2Z",
+            "level": "info",
+            "event": "job.secondary_status",
+            "message": "Downloading - Downloading input data",
+            "secondary_status": "Downloading",
+            "kind": "training",
+            "job": "mnist-train",
+            "attempt": 2,
+            "empty": "",
+        },
+    )
+    assert line == (
+        "2026-12-01T10:51:10.2Z info job.secondary_status job=mnist-train kind=training "
+        'secondary_status=Downloading message="Downloading - Downloading input data" '
+        'attempt=2 empty=""'
+    )
+    assert "\n" not in render_readable(None, "info", {"event": "x", "message": "a\nb"})

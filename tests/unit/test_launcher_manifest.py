@@ -320,7 +320,8 @@ def test_component_rules_after_conversion_are_reported() -> None:
 def test_the_built_request_is_checked_against_the_service_model() -> None:
     data = manifest({"kind": "train", "inputs": train_inputs(role="not-an-arn-but-long-enough")})
     (problem,) = problems_of(data)
-    assert problem.startswith("jobs[0].request.RoleArn: must match the pattern")
+    # Named by the component input that fills the field, the field in brackets.
+    assert problem.startswith("jobs[0].inputs.role: [RoleArn] must match the pattern")
 
 
 def test_user_tags_are_checked_alongside_the_runners() -> None:
