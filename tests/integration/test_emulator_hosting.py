@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from support import requests as req
+from support.clock import HandClock
 from support.requests import cognito_members
 from support.stats import fetch_stats
 
@@ -350,15 +351,21 @@ async def test_endpoint_errors_name_what_is_missing(sagemaker: Any) -> None:
     )
 
 
-async def test_list_endpoints_filters_and_pages(sagemaker: Any) -> None:
+async def test_list_endpoints_filters_and_pages(sagemaker: Any, emulator: Any) -> None:
+    # On a hand-moved clock: the endpoints are created 0.1 s apart and listed when both fast
+    # ones are InService (1 s each) and the slow one is still Creating, whatever the machine.
+    clock = emulator.emulator.clock = HandClock()
     await deploy(sagemaker, "fast-a")
+    clock.advance(0.1)
     await sagemaker.create_endpoint(
         EndpointName="fast-b", EndpointConfigName="fast-a-config", Tags=QUICK
     )
+    clock.advance(0.1)
     slow = req.tags(**{"emulator:duration-seconds": 30})
     await sagemaker.create_endpoint(
         EndpointName="slow-c", EndpointConfigName="fast-a-config", Tags=slow
     )
+    clock.advance(1.5)
     await wait_for_endpoint(sagemaker, "fast-b", "InService")
 
     in_service = await sagemaker.list_endpoints(
