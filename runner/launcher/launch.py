@@ -9,7 +9,8 @@ already exists with the same request is re-attached, never created twice), journ
 ``submitted``, follow the job, journal how it ended, give the room back. The journal always
 hears of a change before anything else does (tally, view, events, report), so a launch killed
 at any moment resumes from its journal: pending and error entries are submitted, submitted and
-running ones re-attached, finished ones left alone.
+running ones re-attached, finished ones left alone, unless ``retry`` reruns them as new jobs
+(the rules, and how an edited manifest is told apart: ``runner.launcher.resume``).
 
 ``ResourceLimitExceeded`` on Create is backpressure: the entry gives its room back, the quota
 pauses, and the entry is submitted again after an exponential back-off (tenacity) or as soon
@@ -49,9 +50,10 @@ from runner.launcher.journal import (
     JournalError,
     Row,
 )
-from runner.launcher.manifest import Entry, Manifest
+from runner.launcher.manifest import Entry, Manifest, ManifestInvalid
 from runner.launcher.progress import Failure, LineView, ProgressView, Tally
 from runner.launcher.report import ReportFiles, all_succeeded, write_reports
+from runner.launcher.resume import plan_resume
 from runner.logs import FileSink, LogSink, LogTailer, TeeSink, TextSink
 from runner.tracker import JobHandle, Outcome
 
@@ -75,6 +77,7 @@ class LaunchOptions:
     backoff_initial: float = 5.0  # after ResourceLimitExceeded
     backoff_max: float = 120.0
     tick: float = 0.5  # how often running statuses and `smrun stop` requests are looked at
+    retry: frozenset[str] = frozenset()  # rerun these as new jobs: failed, stopped, changed
 
 
 @dataclass(frozen=True)
@@ -161,9 +164,11 @@ class Launch:
     async def run(self) -> LaunchResult:
         """Submit and follow every unfinished entry; return once all have ended, or the
         launch was interrupted and has stopped (or left) its jobs."""
-        rows = await self.journal.call(
-            Journal.plan, [(e.id, e.kind, e.job_name, e.digest) for e in self.manifest.entries]
-        )
+        known = await self.journal.call(Journal.rows)
+        resume = plan_resume(self.manifest, known, self.options.retry)
+        if resume.problems:  # the command checked this before; the journal may have moved
+            raise ManifestInvalid(resume.problems, f"{self.manifest.source} (resume)")
+        rows = await self.journal.call(Journal.plan, [d.planned() for d in resume.decisions])
         await self.journal.call(Journal.set_meta, STOP_REQUESTED, False)
         self._states = {row.id: row.state for row in rows}
         self.tally.counts = dict.fromkeys(STATES, 0)
@@ -225,6 +230,11 @@ class Launch:
 
     def close(self) -> None:
         self.journal.close()
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs submitted by (or re-attached to) this launch that have not ended."""
+        return sum(1 for handle in self._handles.values() if not handle.done)
 
     def interrupt(self, reason: str) -> None:
         """Stop the batch: admit nothing more, then stop every job in flight, or (with
@@ -297,6 +307,8 @@ class Launch:
                 if state is None or self._stopping:
                     return False
                 reason = f"not submitted: {before}, which it comes after, ended {state}"
+                if state in (FAILED, STOPPED):
+                    reason += f" (--retry {state} reruns it, and this one after it)"
                 await self._record(entry.id, ERROR, Journal.error, reason)
                 self.tally.failed(Failure(entry.id, entry.job_name, "not submitted", reason))
                 log.warning("launch.dependency_failed", entry=entry.id, after=before, state=state)
@@ -332,7 +344,7 @@ class Launch:
                     await self.admission.acquire(ticket, force=reattach)
                     try:
                         handle = await self.runner.submit(
-                            entry.kind, entry.request, identity=entry.identity
+                            entry.kind, entry.request, identity=entry.identity_for(row.retries)
                         )
                     except AwsCallFailed as error:
                         refusal = error.aws_message

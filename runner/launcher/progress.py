@@ -159,9 +159,12 @@ def render(tally: Tally) -> RenderableType:
 class LiveView:
     """A rich live display on a terminal, redrawn a few times a second."""
 
-    def __init__(self, console: Console, refresh_per_second: float = 4.0) -> None:
+    def __init__(
+        self, console: Console, refresh_per_second: float = 4.0, *, paths: str = ""
+    ) -> None:
         self.console = console
         self.refresh_per_second = refresh_per_second
+        self.paths = paths  # where the output and the journal are, shown from the start
 
     async def run(self, tally: Tally) -> None:
         with Live(

@@ -300,7 +300,10 @@ async def test_an_entry_is_submitted_only_after_those_it_comes_after_succeed(
         "report": "error",  # and so on down the line
     }
     reasons = {row.id: row.failure_reason for row in result.rows}
-    assert reasons["fit-1"] == "not submitted: prep-1, which it comes after, ended failed"
+    assert reasons["fit-1"] == (
+        "not submitted: prep-1, which it comes after, ended failed "
+        "(--retry failed reruns it, and this one after it)"
+    )
     assert reasons["report"] == "not submitted: fit-1, which it comes after, ended error"
     jobs = {row["name"]: row for row in (await fetch_stats(emulator.url))["jobs"]}
     by_id = {row.id: row.job_name for row in result.rows}

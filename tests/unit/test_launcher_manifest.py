@@ -107,7 +107,7 @@ def test_process_inputs_become_the_components_request() -> None:
         )
     )
     (entry,) = result.entries
-    assert entry.id == "process-0"
+    assert entry.id == "processing-0"  # ids use the kind's own name, not its alias
     assert entry.kind == "processing"
     assert entry.request["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 3
     assert entry.request["Environment"] == {"MODE": "fast"}
@@ -176,7 +176,7 @@ def test_default_inputs_a_component_lacks_are_ignored_but_own_ones_are_not() -> 
     assert parse_manifest({"defaults": defaults, "jobs": [ok]}).entries
     bad = {"kind": "process", "inputs": {"image": IMAGE, "channels": CHANNELS}}
     assert problems_of({"defaults": defaults, "jobs": [bad]}) == [
-        "jobs[0].inputs.channels: is not an input of process (see its SPEC)"
+        "jobs[0].inputs.channels: is not an input of the process component"
     ]
 
 
@@ -277,7 +277,7 @@ def test_every_problem_is_reported_with_its_path() -> None:
         {"kind": "nope", "request": {}},
         {"kind": "train", "inputs": train_inputs(instance_count="two", spot_instance="maybe")},
         {"kind": "train", "inputs": {"image": IMAGE}},
-        {"kind": "training", "inputs": {}},
+        {"kind": "endpoint", "inputs": {}},
         {"kind": "process", "request": {}, "inputs": {}, "colour": "red"},
         {"kind": "process", "inputs": {"image": IMAGE}, "count": 0, "matrix": {"a": []}},
         "not a mapping",
@@ -287,12 +287,12 @@ def test_every_problem_is_reported_with_its_path() -> None:
     expected_fragments = [
         "extra: is not a manifest field",
         "jobs[1].request.ProcessingResources.ClusterConfig.InstanceType: must be one of [",
-        "jobs[2].kind: must be one of [",
+        "jobs[2].kind: 'nope' is not a job kind (valid: ",
         "jobs[3].inputs.instance_count: must be a whole number, got 'two'",
         "jobs[3].inputs.spot_instance: must be True or False",
         "jobs[4].inputs.channels: is required",
         "jobs[4].inputs.model_artifact_path: is required",
-        "jobs[5].kind: inputs need a component kind",
+        "jobs[5].inputs: endpoint takes a request; inputs are for ",
         "jobs[6].colour: is not an entry field",
         "jobs[6]: give either request or inputs, not both",
         "jobs[7].matrix.a: must be a non-empty list of values",
@@ -320,7 +320,8 @@ def test_component_rules_after_conversion_are_reported() -> None:
 def test_the_built_request_is_checked_against_the_service_model() -> None:
     data = manifest({"kind": "train", "inputs": train_inputs(role="not-an-arn-but-long-enough")})
     (problem,) = problems_of(data)
-    assert problem.startswith("jobs[0].request.RoleArn: must match the pattern")
+    # Named by the input the user wrote, not by the request field the component built.
+    assert problem.startswith("jobs[0].inputs.role: must match the pattern")
 
 
 def test_user_tags_are_checked_alongside_the_runners() -> None:
@@ -350,8 +351,9 @@ def test_yaml_and_json_files_load_alike(tmp_path: Path) -> None:
     assert from_yaml.batch_id != from_json.batch_id  # another path is another batch
     assert load_manifest(as_yaml).batch_id == from_yaml.batch_id  # stable
     assert from_yaml.entries[0].identity == Identity(from_yaml.batch_id, "fit")
+    # An edit is the same batch: the journal tells which entries changed.
     as_yaml.write_text(yaml.safe_dump(data) + "\n# edited\n")
-    assert load_manifest(as_yaml).batch_id != from_yaml.batch_id
+    assert load_manifest(as_yaml).batch_id == from_yaml.batch_id
 
 
 def test_batch_field_names_the_batch(tmp_path: Path) -> None:
@@ -400,7 +402,7 @@ def test_defaults_problems() -> None:
     }
     assert sorted(problems_of(data)) == [
         "defaults.inputs: must be a mapping, got list",
-        "defaults.name: cannot be a default (valid: inputs, kind, request)",
+        "defaults.name: is not a default (valid: inputs, kind, request)",
     ]
 
 
@@ -493,7 +495,8 @@ def test_limits_in_the_manifest_are_checked_and_kept() -> None:
     assert ok.limits == {"processing": 3, "training:ml.p3.2xlarge": 8}
     found = problems_of({**data, "limits": {"procesing": 3, "training": 0, "transform:x": 1}})
     assert found == [
-        "limits.procesing: 'procesing' is not a job kind (valid: training, tuning, processing, "
+        "limits.procesing: 'procesing' is not a job kind (did you mean 'processing'?) "
+        "(valid: training, tuning, processing, "
         "transform, labeling, model, endpoint_config, endpoint, endpoint_update, workteam)",
         "limits.training: must be a whole number of at least 1, got 0",
         "limits.transform:x: 'x' is not an instance type (like ml.m5.xlarge)",
