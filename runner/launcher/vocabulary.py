@@ -53,7 +53,7 @@ def kind_names() -> list[str]:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'training'?)`` for the nearest choices, or ``""`` when none is near."""
-    return _hint(difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6))
+    return _hint(difflib.get_close_matches(word, list(dict.fromkeys(choices)), n=2, cutoff=0.6))
 
 
 def kind_hint(word: str) -> str:

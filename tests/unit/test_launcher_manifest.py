@@ -501,3 +501,119 @@ def test_limits_in_the_manifest_are_checked_and_kept() -> None:
         "limits.training: must be a whole number of at least 1, got 0",
         "limits.transform:x: 'x' is not an instance type (like ml.m5.xlarge)",
     ]
+
+
+# --- one vocabulary, the user's own words, no cascades ---------------------------------------
+
+
+def test_kinds_and_their_aliases_are_one_vocabulary() -> None:
+    as_kind = parse_manifest(manifest({"kind": "training", "name": "t", "inputs": train_inputs()}))
+    as_alias = parse_manifest(manifest({"kind": "train", "name": "t", "inputs": train_inputs()}))
+    assert as_kind.entries[0].request == as_alias.entries[0].request
+    assert as_kind.entries[0].component == "train" and as_kind.entries[0].kind == "training"
+    raw = parse_manifest(manifest({"kind": "process", "request": raw_processing()}))
+    assert (raw.entries[0].kind, raw.entries[0].component) == ("processing", None)
+    limited = parse_manifest(
+        {
+            **manifest({"kind": "processing", "request": raw_processing()}),
+            "limits": {"train": 2, "process:ml.c5.xlarge": 4},
+        }
+    )
+    assert limited.limits == {"training": 2, "processing:ml.c5.xlarge": 4}
+
+
+def test_misspellings_get_the_nearest_names() -> None:
+    found = problems_of(
+        manifest(
+            {"kind": "trainig", "request": {}},
+            {"kind": "processing", "request": raw_processing(), "matirx": {"a": [1]}},
+            {"kind": "training", "inputs": train_inputs(instance_tpe="ml.m5.xlarge")},
+            {"kind": "processing", "name": "prep", "request": raw_processing()},
+            {"kind": "processing", "after": "prepp", "request": raw_processing()},
+        )
+    )
+    assert found[0].startswith("jobs[0].kind: 'trainig' is not a job kind (did you mean 'training'")
+    assert found[1].startswith("jobs[1].matirx: is not an entry field (did you mean 'matrix'?)")
+    assert found[2] == (
+        "jobs[2].inputs.instance_tpe: is not an input of the train component "
+        "(did you mean 'instance_type' or 'instance_count'?)"
+    )
+    assert (
+        found[3] == "jobs[4].after: no entry named 'prepp' in the manifest (did you mean 'prep'?)"
+    )
+
+
+def test_a_broken_entry_causes_no_second_problem_in_those_after_it() -> None:
+    found = problems_of(
+        manifest(
+            {
+                "kind": "training",
+                "name": "xgb",
+                "matrix": {"eta": ["0.1", "0.2"]},
+                "inputs": train_inputs(instance_count="two"),
+            },
+            {
+                "kind": "processing",
+                "name": "report",
+                "after": ["xgb", "xgb-eta-0-1"],
+                "request": raw_processing(),
+            },
+            {"kind": "processing", "after": "nothing", "request": raw_processing()},
+        )
+    )
+    assert found == [
+        "jobs[0](xgb-eta-0-1 and 1 more).inputs.instance_count: must be a whole number, got 'two'",
+        "jobs[2].after: no entry named 'nothing' in the manifest",
+    ]
+
+
+def test_a_bad_value_in_a_components_request_is_named_by_its_input() -> None:
+    (problem,) = problems_of(
+        manifest({"kind": "training", "inputs": train_inputs(instance_type="ml.huge")})
+    )
+    assert problem.startswith("jobs[0].inputs.instance_type: must be one of [")
+
+
+# --- one region ------------------------------------------------------------------------------
+
+
+def test_the_manifests_region_is_the_batchs_and_reaches_every_component() -> None:
+    data = manifest(
+        {
+            "kind": "training",
+            "name": "x",
+            "inputs": {**train_inputs(), "algorithm_name": "xgboost", "image": ""},
+        },
+        region="eu-west-1",
+    )
+    del data["defaults"]["inputs"]["region"]
+    parsed = parse_manifest(data, fallback_region="us-east-1")
+    assert parsed.region == "eu-west-1"
+    image = parsed.entries[0].request["AlgorithmSpecification"]["TrainingImage"]
+    assert ".eu-west-1." in image  # the built-in algorithm's image for the batch's region
+    assert parse_manifest(data, region="eu-west-1").region == "eu-west-1"
+    # Nothing in the manifest: the AWS chain's region.
+    del data["region"]
+    assert parse_manifest(data, fallback_region="ap-south-1").region == "ap-south-1"
+    # No region anywhere: the algorithm's image cannot be resolved.
+    assert problems_of(data) == ["jobs[0].inputs.region: is required"]
+
+
+def test_two_regions_for_one_batch_are_problems() -> None:
+    data = manifest(
+        {"kind": "training", "inputs": train_inputs(region="us-west-2")},
+        {"kind": "processing", "request": raw_processing()},
+        region="eu-west-1",
+    )
+    with pytest.raises(ManifestInvalid) as caught:
+        parse_manifest(data, region="eu-central-1")
+    assert [str(p) for p in caught.value.problems] == [
+        "region: is 'eu-west-1' but --region is 'eu-central-1': a batch runs in one",
+        "defaults.inputs.region: is 'us-east-1' but --region is 'eu-central-1': a batch runs "
+        "in one",
+        "jobs[0].inputs.region: is 'us-west-2' but the batch runs in 'eu-central-1': one "
+        "region per batch",
+    ]
+    assert problems_of(data)[0] == (
+        "defaults.inputs.region: is 'us-east-1' but region is 'eu-west-1': a batch runs in one"
+    )
