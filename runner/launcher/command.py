@@ -251,7 +251,11 @@ def show_plan(
             f"{len(checked.resume.dropped)} journaled entries are no longer in the manifest "
             f"and are left as they are: {', '.join(checked.resume.dropped[:10])}"
         )
-    console.print(f"output: {checked.output}   journal: {checked.journal_path}")
+    console.print(
+        f"output: {checked.output}   journal: {checked.journal_path}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if show_requests:
         runner = Runner(RunnerConfig(aws=checked.target()))
         for decision in checked.resume.decisions:
@@ -314,7 +318,7 @@ def run_launch(
         paths = f"output: {prepared.output}   journal: {prepared.journal.path}"
         view: ProgressView = LiveView(console, paths=paths) if live else LineView()
         if not live:
-            console.print(paths, highlight=False)
+            console.print(paths, highlight=False, soft_wrap=True)
         config = launch_config(target, local=local, concurrency=prepared.options.concurrency)
         started = time.monotonic()
         result = asyncio.run(_launch(prepared, config, view, console))
@@ -403,9 +407,15 @@ def _print_summary(
         )
     if result.reports is not None:
         console.print(
-            f"reports: {result.reports.jsonl}, {result.reports.csv}, {result.reports.summary}"
+            f"reports: {result.reports.jsonl}, {result.reports.csv}, {result.reports.summary}",
+            highlight=False,
+            soft_wrap=True,
         )
-    console.print(f"journal: {prepared.journal.path}   wall time: {wall_s:.1f}s")
+    console.print(
+        f"journal: {prepared.journal.path}   wall time: {wall_s:.1f}s",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 # --- status, stop and logs -------------------------------------------------------------------

@@ -275,7 +275,8 @@ class Journal:
             start = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM entries").fetchone()[0]
             for offset, item in enumerate(items):
                 body = None if item.body is None else _encode(item.body)
-                matrix = _encode(item.matrix) if item.matrix else None
+                # The sweep's own key order: the report's columns follow it.
+                matrix = json.dumps(dict(item.matrix), default=str) if item.matrix else None
                 known = db.execute(
                     "SELECT kind, job_name, request_digest, state, attempts FROM entries "
                     "WHERE id = ?",

@@ -1,8 +1,12 @@
 """The batch's results, from its journal: JSON Lines and CSV of every job, and a summary.
 
 Reports are derived from the journal alone, so they can be written again at any time
-(``smrun status --report``) and a resumed batch's report covers every entry, whichever run
-finished it. Files are written to a temporary name and renamed: a reader never sees half.
+and a resumed batch's report covers every entry, whichever run finished it. Files are written
+to a temporary name and renamed: a reader never sees half.
+
+``report.csv`` has, after the fixed ``COLUMNS``, a ``matrix.<key>`` column per sweep key and a
+``metric.<name>`` column per final metric (``FinalMetricDataList``) any job reported, so a sweep
+can be sorted by its result in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ COLUMNS = (
     "ended_at",
     "duration_s",
     "attempts",
+    "retries",
     "failure_reason",
     "outputs",
 )
+MATRIX_PREFIX, METRIC_PREFIX = "matrix.", "metric."
 
 
 @dataclass(frozen=True)
@@ -73,9 +79,24 @@ def job_record(row: Row) -> dict[str, Any]:
         "ended_at": row.ended_at,
         "duration_s": _duration(row),
         "attempts": row.attempts,
+        "retries": row.retries,
         "failure_reason": row.failure_reason,
         "outputs": row.outputs or {},
+        "matrix": row.matrix or {},
     }
+
+
+def _metrics(row: Row) -> dict[str, Any]:
+    found = (row.outputs or {}).get("metrics")
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _csv_row(record: dict[str, Any], row: Row) -> dict[str, Any]:
+    flat = {key: record[key] for key in COLUMNS}
+    flat["outputs"] = json.dumps(record["outputs"], sort_keys=True)
+    flat.update({f"{MATRIX_PREFIX}{k}": v for k, v in record["matrix"].items()})
+    flat.update({f"{METRIC_PREFIX}{k}": v for k, v in _metrics(row).items()})
+    return flat
 
 
 def all_succeeded(rows: Sequence[Row]) -> bool:
@@ -131,11 +152,14 @@ def write_reports(batch_id: str, rows: Sequence[Row], directory: str | Path) -> 
         jsonl=target / "report.jsonl", csv=target / "report.csv", summary=target / "summary.json"
     )
     _atomic_write(files.jsonl, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    flat = [_csv_row(record, row) for record, row in zip(records, rows, strict=True)]
+    extra = dict.fromkeys(key for item in flat for key in item if key not in COLUMNS)
+    matrix = [k for k in extra if k.startswith(MATRIX_PREFIX)]
+    metrics = sorted(k for k in extra if k.startswith(METRIC_PREFIX))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=[*COLUMNS, *matrix, *metrics])
     writer.writeheader()
-    for record in records:
-        writer.writerow({**record, "outputs": json.dumps(record["outputs"], sort_keys=True)})
+    writer.writerows(flat)
     _atomic_write(files.csv, buffer.getvalue())
     _atomic_write(files.summary, json.dumps(summary(batch_id, rows), indent=2) + "\n")
     return files

@@ -309,3 +309,58 @@ async def test_an_entry_is_submitted_only_after_those_it_comes_after_succeed(
     by_id = {row.id: row.job_name for row in result.rows}
     assert jobs[by_id["fit-0"]]["created_at"] >= jobs[by_id["prep-0"]]["ended_at"]
     assert by_id["fit-1"] not in jobs and by_id["report"] not in jobs
+
+
+async def test_retry_stopped_reruns_them_as_new_jobs_and_their_dependents_wait(
+    emulator: Any, tmp_path: Path
+) -> None:
+    data = manifest(
+        entry("fit", "training", raw_job("training", 60), count=2),
+        {
+            "name": "score",
+            "kind": "processing",
+            "after": "fit",
+            "request": raw_job("processing", 0.3),
+        },
+    )
+
+    def both_running(run: Launch) -> str | None:
+        return "SIGINT" if run.tally.counts.get("running", 0) == 2 else None
+
+    first = await launch(emulator.url, data, tmp_path, interrupt_when=both_running)
+    states = {row.id: row.state for row in first.rows}
+    assert states == {"fit-0": "stopped", "fit-1": "stopped", "score": "pending"}
+    old_names = {row.id: row.job_name for row in first.rows}
+
+    # Without --retry, stopped entries are finished: their dependent cannot run, and says why.
+    plain = await launch(emulator.url, data, tmp_path)
+    reasons = {row.id: row.failure_reason for row in plain.rows}
+    assert reasons["score"] == (
+        "not submitted: fit-0, which it comes after, ended stopped "
+        "(--retry stopped reruns it, and this one after it)"
+    )
+    assert created(await fetch_stats(emulator.url)) == 2
+
+    # --retry stopped: new jobs under new names; the dependent waits for them, then runs.
+    # (The emulator's duration tag is no part of the request's digest: the same entries.)
+    quick = manifest(
+        entry("fit", "training", raw_job("training", 0.5), count=2),
+        {
+            "name": "score",
+            "kind": "processing",
+            "after": "fit",
+            "request": raw_job("processing", 0.3),
+        },
+    )
+    result = await launch(emulator.url, quick, tmp_path, retry=frozenset({"stopped"}))
+    by_id = {row.id: row for row in result.rows}
+    stats = await fetch_stats(emulator.url)
+    jobs = {job["name"]: job for job in stats["jobs"]}
+    for fit in ("fit-0", "fit-1"):
+        row = by_id[fit]
+        assert row.state == "succeeded" and row.retries == 1
+        assert row.job_name != old_names[fit] and f"{fit}-retry-1" in row.job_name
+        assert jobs[old_names[fit]]["stop_requested_at"]  # the old job stays as it ended
+        assert jobs[by_id["score"].job_name]["created_at"] >= jobs[row.job_name]["ended_at"]
+    assert by_id["score"].state == "succeeded"
+    assert created(stats) == 4 and created(stats, "ProcessingJob") == 1

@@ -72,3 +72,42 @@ def test_the_status_table_and_the_live_picture_render(tmp_path: Path) -> None:
     assert "2/4 done" in picture and "2.0/min" in picture and "ETA 1m00s" in picture
     assert "paused: training:ml.p3.2xlarge" in picture and "latest failures" in picture
     assert tally.snapshot()["per_minute"] == 2.0
+
+
+def test_report_csv_has_a_column_per_matrix_key_and_final_metric(tmp_path: Path) -> None:
+    from runner.launcher.journal import Planned
+
+    with Journal(tmp_path / "j.sqlite", "b1") as journal:
+        journal.plan(
+            [
+                Planned("x-1", "training", "job-1", "d1", None, {"eta": "0.1", "depth": 4}),
+                Planned("x-2", "training", "job-2", "d2", None, {"eta": "0.2", "depth": 8}),
+                Planned("prep", "processing", "job-3", "d3"),
+            ]
+        )
+        for entry_id, loss in (("x-1", 0.5), ("x-2", 0.25)):
+            journal.submitted(entry_id)
+            journal.ended(
+                entry_id,
+                "succeeded",
+                status="Completed",
+                outputs={"metrics": {"validation:loss": loss, "train:loss": loss / 2}},
+            )
+        files = write_reports("b1", journal.rows(), tmp_path / "out")
+    with files.csv.open() as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert reader.fieldnames is not None
+    assert reader.fieldnames[-4:] == [
+        "matrix.eta",
+        "matrix.depth",
+        "metric.train:loss",
+        "metric.validation:loss",
+    ]
+    assert [(r["id"], r["matrix.eta"], r["metric.validation:loss"]) for r in rows] == [
+        ("x-1", "0.1", "0.5"),
+        ("x-2", "0.2", "0.25"),
+        ("prep", "", ""),
+    ]
+    record = json.loads(files.jsonl.read_text().splitlines()[1])
+    assert record["matrix"] == {"eta": "0.2", "depth": 8} and record["retries"] == 0
