@@ -124,6 +124,10 @@ class Admission:
         now = time.monotonic()
         return sorted(key for key, until in self._paused.items() if until > now)
 
+    def in_use(self, key: str) -> int:
+        """Jobs (a kind's key) or instances (a type's key) the batch holds under ``key``."""
+        return self._used.get(key, 0)
+
     def _keys(self, ticket: Ticket) -> list[str]:
         return [ticket.kind, *ticket.type_keys]
 

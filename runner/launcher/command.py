@@ -51,16 +51,16 @@ from runner.launcher.launch import (
 )
 from runner.launcher.manifest import Manifest, ManifestInvalid, load_manifest
 from runner.launcher.preflight import NO_REGION, chain_region, credentials_problem
-from runner.launcher.progress import LineView, LiveView, ProgressView
+from runner.launcher.progress import LineView, LiveView, ProgressView, end_screen
 from runner.launcher.report import all_succeeded, job_record, status_table, summary
 from runner.launcher.resume import RETRY_CHOICES, ResumePlan, plan_resume
+from runner.logs import FileSink
 from runner.session import AwsCaller
 
 log = structlog.get_logger("runner.launcher")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TARGET_META = "target"  # journal meta: where the batch runs, for `smrun status`/`stop`
-SUMMARY_ROWS = 60  # rows of the final table on the console; the reports have every job
 RUNS_DIR = Path("smrun-runs")  # where a batch's directory goes by default: RUNS_DIR/<batch id>
 LOCAL_REGION = "us-east-1"  # the emulator's region when nothing else names one
 # The local emulator answers at once and has no quotas: follow its short jobs briskly, and
@@ -381,6 +381,7 @@ async def _launch(
                 interrupted=launch.interrupted,
                 left_running=True,
                 reports=None,
+                billable_s=launch.tally.billable_s,
             )
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -391,12 +392,22 @@ async def _launch(
 def _print_summary(
     console: Console, result: LaunchResult, prepared: Prepared, wall_s: float
 ) -> None:
-    rows = result.rows
-    if len(rows) > SUMMARY_ROWS:  # what did not succeed first: the table is cut
-        rows = [r for r in rows if r.state != "succeeded"] + [
-            r for r in rows if r.state == "succeeded"
-        ]
-    console.print(status_table(result.batch_id, rows, limit=SUMMARY_ROWS))
+    """The compact end screen; the full table is in report.csv (and ``smrun status``)."""
+    sink = FileSink(prepared.output / "logs") if prepared.options.job_logs else None
+
+    def log_path(job_name: str) -> str:
+        return str(sink.path_for(job_name)) if sink is not None else "(--no-job-logs)"
+
+    console.print(
+        end_screen(
+            result.batch_id,
+            result.rows,
+            wall_s=wall_s,
+            billable_s=result.billable_s,
+            log_path=log_path if sink is not None else None,
+            report=str(result.reports.csv) if result.reports is not None else None,
+        )
+    )
     if result.interrupted:
         what = "left running" if result.left_running else "stopped"
         console.print(
@@ -405,14 +416,8 @@ def _print_summary(
             + ("" if result.left_running else " (--retry stopped reruns the stopped ones)")
             + "[/]"
         )
-    if result.reports is not None:
-        console.print(
-            f"reports: {result.reports.jsonl}, {result.reports.csv}, {result.reports.summary}",
-            highlight=False,
-            soft_wrap=True,
-        )
     console.print(
-        f"journal: {prepared.journal.path}   wall time: {wall_s:.1f}s",
+        f"journal: {prepared.journal.path}   status: smrun status {prepared.output}",
         highlight=False,
         soft_wrap=True,
     )
@@ -550,7 +555,6 @@ def show_logs(
     """Print the log file of ``entry`` (an entry id or job name); with ``follow``, keep
     printing until its job has ended and the launch has drained its last lines."""
     from runner.launcher.journal import SETTLED
-    from runner.logs import FileSink
 
     out = out or sys.stdout
     with open_journal(batch if batch is not None else _latest_journal()) as journal:

@@ -51,7 +51,7 @@ from runner.launcher.journal import (
     Row,
 )
 from runner.launcher.manifest import Entry, Manifest, ManifestInvalid
-from runner.launcher.progress import Failure, LineView, ProgressView, Tally
+from runner.launcher.progress import Failure, LineView, Pause, ProgressView, RunningJob, Tally
 from runner.launcher.report import ReportFiles, all_succeeded, write_reports
 from runner.launcher.resume import plan_resume
 from runner.logs import FileSink, LogSink, LogTailer, TeeSink, TextSink
@@ -88,6 +88,7 @@ class LaunchResult:
     interrupted: str | None  # the signal or request that interrupted the launch
     left_running: bool
     reports: ReportFiles | None
+    billable_s: int = 0  # BillableTimeInSeconds of the jobs this launch saw end
 
     @property
     def all_succeeded(self) -> bool:
@@ -141,6 +142,11 @@ class Launch:
         limits = {**manifest.limits, **self.options.limits}
         self.admission = Admission(self.options.concurrency, limits)
         self.tally = Tally(manifest.batch_id, counts={})
+        self._instances = {  # entry id -> "2 x ml.m5.xlarge", for the live view
+            e.id: ", ".join(f"{n} x {t}" for t, n in instance_usage(e.kind, e.request).items())
+            for e in manifest.entries
+        }
+        self._kinds = {e.id: e.kind for e in manifest.entries}
         self.interrupted: str | None = None
         self._states: dict[str, str] = {}  # entry id -> journal state, as last written
         self._handles: dict[str, JobHandle] = {}  # entries submitted, not yet ended
@@ -226,6 +232,7 @@ class Launch:
             interrupted=self.interrupted,
             left_running=self.interrupted is not None and self.options.leave_running,
             reports=reports,
+            billable_s=self.tally.billable_s,
         )
 
     def close(self) -> None:
@@ -371,6 +378,9 @@ class Launch:
     async def _follow(self, entry: Entry, handle: JobHandle) -> None:
         self._tail_logs(entry, handle)
         outcome = await handle.wait()
+        billable = outcome.description.get("BillableTimeInSeconds")
+        if isinstance(billable, int):
+            self.tally.billable_s += billable
         state = _end_state(outcome, KINDS[entry.kind].states.stopped)
         if state == ERROR:
             reason = f"lost track of the job: {outcome.failure_reason}"
@@ -396,6 +406,17 @@ class Launch:
             state=state,
             status=outcome.status,
             **({"failure_reason": outcome.failure_reason} if outcome.failure_reason else {}),
+        )
+
+    def _running(self, entry_id: str, handle: JobHandle) -> RunningJob:
+        return RunningJob(
+            entry_id=entry_id,
+            job_name=handle.name,
+            kind=self._kinds[entry_id],
+            instances=self._instances[entry_id],
+            status=handle.status,
+            secondary=handle.secondary_status,
+            created_at=handle.created_at,
         )
 
     # --- logs --------------------------------------------------------------------------------
@@ -439,7 +460,15 @@ class Launch:
         while True:
             await asyncio.sleep(self.options.tick)
             self.tally.waiting = self.admission.waiting
-            self.tally.paused = self.admission.paused
+            self.tally.paused = [
+                Pause(key, self.admission.in_use(key), self.admission.limits.get(key))
+                for key in self.admission.paused
+            ]
+            self.tally.running = [
+                self._running(entry_id, handle)
+                for entry_id, handle in self._handles.items()
+                if not handle.done
+            ]
             for entry_id, handle in list(self._handles.items()):
                 status = handle.status
                 if (

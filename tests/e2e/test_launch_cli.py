@@ -95,7 +95,8 @@ async def test_kill_9_mid_run_then_rerun_creates_each_job_once(
 
     code, stdout, stderr = await smrun(*launch_args(emulator.url, path, out, "--concurrency", "8"))
     assert code == 1, stderr[-2000:]  # the two planned failures
-    assert "20 jobs (18 succeeded, 2 failed)" in stdout
+    assert "20 jobs:  18 succeeded  2 failed" in stdout
+    assert "full table: " in stdout and "report.csv" in stdout
     stats = await fetch_stats(emulator.url)
     assert stats["calls"]["CreateTrainingJob"] == 20  # one Create per entry, across both runs
     states = journal_states(journal)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from pathlib import Path
 
 from rich.console import Console
 
 from runner.launcher.journal import Journal
-from runner.launcher.progress import Failure, Tally, render
 from runner.launcher.report import status_table, summary, write_reports
 
 
@@ -54,24 +52,13 @@ def test_summary_counts_by_state_and_kind(tmp_path: Path) -> None:
     assert result["all_succeeded"] is False and result["finished"] == 2
 
 
-def test_the_status_table_and_the_live_picture_render(tmp_path: Path) -> None:
+def test_the_status_table_renders(tmp_path: Path) -> None:
     console = Console(width=200, record=True)
     with journal_with_outcomes(tmp_path) as journal:
         console.print(status_table("b1", journal.rows(), limit=3))
-        tally = Tally("b1", counts=journal.counts())
     text = console.export_text()
     assert "batch b1: 4 jobs (1 pending, 1 running, 1 succeeded, 1 failed)" in text
     assert "AlgorithmError: NaN" in text and "and 1 more" in text
-
-    tally.started = time.monotonic() - 60
-    tally.ended_times.extend([time.monotonic() - 30, time.monotonic() - 10])
-    tally.failed(Failure("e1", "job-1", "Failed", "AlgorithmError: NaN"))
-    tally.waiting, tally.paused = 3, ["training:ml.p3.2xlarge"]
-    console.print(render(tally))
-    picture = console.export_text()
-    assert "2/4 done" in picture and "2.0/min" in picture and "ETA 1m00s" in picture
-    assert "paused: training:ml.p3.2xlarge" in picture and "latest failures" in picture
-    assert tally.snapshot()["per_minute"] == 2.0
 
 
 def test_report_csv_has_a_column_per_matrix_key_and_final_metric(tmp_path: Path) -> None:
