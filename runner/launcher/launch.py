@@ -50,7 +50,7 @@ from runner.launcher.journal import (
     JournalError,
     Row,
 )
-from runner.launcher.manifest import Entry, Manifest, ManifestInvalid
+from runner.launcher.manifest import Entry, Manifest, ManifestInvalid, fill_outputs
 from runner.launcher.progress import Failure, LineView, Pause, ProgressView, RunningJob, Tally
 from runner.launcher.report import ReportFiles, all_succeeded, write_reports
 from runner.launcher.resume import plan_resume
@@ -149,6 +149,7 @@ class Launch:
         self._kinds = {e.id: e.kind for e in manifest.entries}
         self.interrupted: str | None = None
         self._states: dict[str, str] = {}  # entry id -> journal state, as last written
+        self._outputs: dict[str, dict[str, Any]] = {}
         self._handles: dict[str, JobHandle] = {}  # entries submitted, not yet ended
         # Entry id -> its state once this launch is done with it (None: left unfinished).
         self._ended: dict[str, asyncio.Future[str | None]] = {}
@@ -177,6 +178,8 @@ class Launch:
         rows = await self.journal.call(Journal.plan, [d.planned() for d in resume.decisions])
         await self.journal.call(Journal.set_meta, STOP_REQUESTED, False)
         self._states = {row.id: row.state for row in rows}
+        # Entry id -> its journaled outputs, for the {{ outputs.<entry>.<name> }} after it.
+        self._outputs = {row.id: row.outputs for row in rows if row.outputs}
         self.tally.counts = dict.fromkeys(STATES, 0)
         for state in self._states.values():
             self.tally.counts[state] += 1
@@ -285,7 +288,10 @@ class Launch:
         try:
             if row.state in (PENDING, ERROR) and not await self._dependencies_met(entry):
                 return
-            handle = await self._submit(entry, row, ticket)
+            request = await self._with_outputs(entry)
+            if request is None:
+                return
+            handle = await self._submit(entry, row, ticket, request)
             if handle is not None:
                 await self._follow(entry, handle)
         except asyncio.CancelledError:
@@ -324,7 +330,24 @@ class Launch:
             self.tally.blocked -= 1
         return not self._stopping
 
-    async def _submit(self, entry: Entry, row: Row, ticket: Ticket) -> JobHandle | None:
+    async def _with_outputs(self, entry: Entry) -> dict[str, Any] | None:
+        """The entry's request with the upstream outputs it names filled in (the journal has
+        them: those entries succeeded first); None, journaled as an error, when one lacks it."""
+        if not entry.uses_outputs:
+            return entry.request
+        try:
+            request: dict[str, Any] = fill_outputs(entry.request, self._outputs)
+        except KeyError as missing:
+            reason = f"not submitted: {missing.args[0]}"
+            await self._record(entry.id, ERROR, Journal.error, reason)
+            self.tally.failed(Failure(entry.id, entry.job_name, "not submitted", reason))
+            log.error("launch.output_missing", entry=entry.id, reason=reason)
+            return None
+        return request
+
+    async def _submit(
+        self, entry: Entry, row: Row, ticket: Ticket, request: Mapping[str, Any]
+    ) -> JobHandle | None:
         reattach = row.state in (SUBMITTED, RUNNING)
         refusal = ""
 
@@ -351,7 +374,7 @@ class Launch:
                     await self.admission.acquire(ticket, force=reattach)
                     try:
                         handle = await self.runner.submit(
-                            entry.kind, entry.request, identity=entry.identity_for(row.retries)
+                            entry.kind, request, identity=entry.identity_for(row.retries)
                         )
                     except AwsCallFailed as error:
                         refusal = error.aws_message
@@ -395,6 +418,7 @@ class Launch:
                 failure_reason=outcome.failure_reason,
                 outputs=dict(outcome.outputs),
             )
+            self._outputs[entry.id] = dict(outcome.outputs)
         if state != SUCCEEDED:
             self.tally.failed(
                 Failure(entry.id, handle.name, outcome.status, outcome.failure_reason or "")

@@ -50,6 +50,11 @@ cycles are problems like any other.
 
 Placeholders: a string that is exactly ``{{ matrix.k }}`` or ``{{ index }}`` becomes the value
 itself (a number stays a number); inside a longer string the value is written as text.
+``{{ outputs.<entry>.<name> }}`` is an output of another entry (``model_artifact_url``,
+``output_artifacts.features``: a dotted path into its journaled outputs), filled in when this
+entry is submitted; the entry then comes ``after`` that one. Until then it stands as
+``s3://smrun-outputs/<entry>/<name>`` (``output_token``), which the service-model check takes
+as valid wherever it stands (the real value is checked when the request is sent).
 """
 
 from __future__ import annotations
@@ -95,8 +100,11 @@ ENTRY_KEYS = frozenset({"kind", "name", "request", "inputs", "matrix", "count", 
 DEFAULT_KEYS = frozenset({"kind", "request", "inputs"})
 MAX_COUNT = 10_000
 WHOLE = "(manifest)"  # the path of a problem with the manifest as a whole
-_PLACEHOLDER = re.compile(r"\{\{\s*(index|matrix\.([A-Za-z0-9_\-]+))\s*\}\}")
-_WHOLE_PLACEHOLDER = re.compile(r"^\s*\{\{\s*(index|matrix\.([A-Za-z0-9_\-]+))\s*\}\}\s*$")
+_NAMES = r"(index|matrix\.([A-Za-z0-9_\-]+)|outputs\.([A-Za-z0-9_\-]+)\.([A-Za-z0-9_.\-]+))"
+_PLACEHOLDER = re.compile(r"\{\{\s*" + _NAMES + r"\s*\}\}")
+_WHOLE_PLACEHOLDER = re.compile(r"^\s*\{\{\s*" + _NAMES + r"\s*\}\}\s*$")
+OUTPUT_TOKEN_PREFIX = "s3://smrun-outputs/"
+_OUTPUT_TOKEN = re.compile(re.escape(OUTPUT_TOKEN_PREFIX) + r"([A-Za-z0-9_\-]+)/([A-Za-z0-9_.\-]+)")
 
 
 class ManifestInvalid(ValueError):
@@ -129,6 +137,8 @@ class Entry:
     body_key: str = "request"
     body: Mapping[str, Any] = field(default_factory=dict)
     matrix: Mapping[str, Any] = field(default_factory=dict)
+    # (entry id, output name) pairs of {{ outputs.<entry>.<name> }} in the request
+    uses_outputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def job_name(self) -> str:
@@ -473,6 +483,7 @@ def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
                     body_key=body_key,
                     body=filled,
                     matrix=dict(combo),
+                    uses_outputs=tuple(output_references(request)),
                 )
             )
     if len(problems) > found:
@@ -589,6 +600,22 @@ def _resolve_after(entries: list[Entry], problems: list[Problem], broken: set[st
             elif entry.id in found:
                 problems.append(Problem(f"{entry.source}.after", f"{name!r} is the entry itself"))
             wanted.extend(i for i in found if i not in wanted and i != entry.id)
+        for upstream, name in entry.uses_outputs:
+            where = f"{entry.source}.{entry.body_key}"
+            if upstream == entry.id:
+                problems.append(Problem(where, f"uses its own output {name!r}"))
+            elif upstream not in ids:
+                if not _names_broken(upstream, broken):
+                    hint = did_you_mean(upstream, ids)
+                    problems.append(
+                        Problem(
+                            where,
+                            f"uses outputs.{upstream}.{name}: no entry {upstream!r}{hint} "
+                            "(name one entry id, not a sweep)",
+                        )
+                    )
+            elif upstream not in wanted:
+                wanted.append(upstream)  # it comes after the entry whose output it takes
         resolved.append(replace(entry, after=tuple(wanted)))
     cycle = _find_cycle({entry.id: entry.after for entry in resolved})
     if cycle:
@@ -649,6 +676,8 @@ def _substitute(value: Any, values: Mapping[str, Any], path: str, problems: list
 def _lookup(
     match: re.Match[str], values: Mapping[str, Any], path: str, problems: list[Problem]
 ) -> Any:
+    if match.group(3) is not None:  # an upstream entry's output: filled in at submission
+        return output_token(match.group(3), match.group(4))
     if match.group(1) == "index":
         if "index" not in values:
             problems.append(Problem(path, "uses {{ index }} but the entry has no count"))
@@ -661,6 +690,55 @@ def _lookup(
         problems.append(Problem(path, f"uses matrix.{key}, not in the entry's matrix ({known})"))
         return match.group(0)
     return matrix[key]
+
+
+def output_token(entry_id: str, name: str) -> str:
+    """What ``{{ outputs.<entry>.<name> }}`` stands as until the entry's outputs are known."""
+    return f"{OUTPUT_TOKEN_PREFIX}{entry_id}/{name}"
+
+
+def output_references(value: Any) -> list[tuple[str, str]]:
+    """The ``(entry id, output name)`` pairs that ``value`` (a request) waits for."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, Mapping):
+        for item in value.values():
+            found.extend(output_references(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(output_references(item))
+    elif isinstance(value, str):
+        found.extend((m.group(1), m.group(2)) for m in _OUTPUT_TOKEN.finditer(value))
+    return list(dict.fromkeys(found))
+
+
+def _output_value(outputs: Mapping[str, Any], name: str) -> Any:
+    value: Any = outputs
+    for part in name.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def fill_outputs(value: Any, outputs: Mapping[str, Mapping[str, Any]]) -> Any:
+    """``value`` (a request) with every output token replaced by the upstream entry's output.
+    Raises KeyError naming the first output that ``outputs`` (entry id -> outputs) lacks."""
+    if isinstance(value, Mapping):
+        return {k: fill_outputs(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill_outputs(v, outputs) for v in value]
+    if not isinstance(value, str) or OUTPUT_TOKEN_PREFIX not in value:
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        entry_id, name = match.group(1), match.group(2)
+        found = _output_value(outputs.get(entry_id) or {}, name)
+        if found is None or isinstance(found, Mapping | list):
+            known = ", ".join(sorted(outputs.get(entry_id) or {})) or "none"
+            raise KeyError(f"{entry_id} has no output {name!r} (its outputs: {known})")
+        return _text(found)
+
+    return _OUTPUT_TOKEN.sub(one, value)
 
 
 def _text(value: Any) -> str:
@@ -768,6 +846,9 @@ def _validate(
         if user_tags is None or _well_formed_tags(user_tags):
             body["Tags"] = merge_tags(user_tags, tags)
     for problem in validate_request("sagemaker", job_kind.create, body):
+        held = _value_at(body, problem.path) if problem.path else None
+        if isinstance(held, str) and OUTPUT_TOKEN_PREFIX in held:
+            continue  # an upstream output, checked when it is known
         if inputs is not None:
             problems.append(_as_input_problem(problem, body, inputs, at))
         else:

@@ -364,3 +364,31 @@ async def test_retry_stopped_reruns_them_as_new_jobs_and_their_dependents_wait(
         assert jobs[by_id["score"].job_name]["created_at"] >= jobs[row.job_name]["ended_at"]
     assert by_id["score"].state == "succeeded"
     assert created(stats) == 4 and created(stats, "ProcessingJob") == 1
+
+
+async def test_an_entry_is_sent_with_the_outputs_of_the_entry_it_takes_them_from(
+    emulator: Any, client_factory: Any, tmp_path: Path
+) -> None:
+    score = raw_job("processing", 0.3)
+    score["AppSpecification"]["ContainerArguments"] = [
+        "--model={{ outputs.fit.model_artifact_url }}"
+    ]
+    data = manifest(
+        entry("fit", "training", raw_job("training", 0.3)),
+        entry("score", "processing", score),
+    )
+    result = await launch(emulator.url, data, tmp_path)
+    assert result.all_succeeded, result.counts
+    rows = {row.id: row for row in result.rows}
+    artifact = (rows["fit"].outputs or {})["model_artifact_url"]
+    assert artifact.startswith("s3://")
+    async with client_factory("sagemaker") as sagemaker:
+        sent = await sagemaker.describe_processing_job(ProcessingJobName=rows["score"].job_name)
+    assert sent["AppSpecification"]["ContainerArguments"] == [f"--model={artifact}"]
+    jobs = {job["name"]: job for job in (await fetch_stats(emulator.url))["jobs"]}
+    assert jobs[rows["score"].job_name]["created_at"] >= jobs[rows["fit"].job_name]["ended_at"]
+
+    # A relaunch of the finished batch leaves both alone: no second job.
+    again = await launch(emulator.url, data, tmp_path)
+    assert again.all_succeeded
+    assert created(await fetch_stats(emulator.url), "ProcessingJob") == 1

@@ -617,3 +617,66 @@ def test_two_regions_for_one_batch_are_problems() -> None:
     assert problems_of(data)[0] == (
         "defaults.inputs.region: is 'us-east-1' but region is 'eu-west-1': a batch runs in one"
     )
+
+
+# --- upstream outputs ------------------------------------------------------------------------
+
+
+def test_an_entry_takes_an_upstream_entrys_outputs_and_comes_after_it() -> None:
+    from runner.launcher.manifest import fill_outputs
+
+    model = raw_processing(
+        AppSpecification={
+            "ImageUri": IMAGE,
+            "ContainerArguments": ["--model={{ outputs.fit.model_artifact_url }}"],
+        },
+        ProcessingInputs=[
+            {
+                "InputName": "features",
+                "S3Input": {
+                    "S3Uri": "{{ outputs.prep.output_artifacts.features }}",
+                    "LocalPath": "/opt/ml/processing/input",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+    )
+    parsed = parse_manifest(
+        manifest(
+            {"kind": "processing", "name": "prep", "request": raw_processing()},
+            {"kind": "training", "name": "fit", "inputs": train_inputs()},
+            {"kind": "processing", "name": "score", "request": model},
+        )
+    )
+    score = parsed.entry("score")
+    assert score.after == ("fit", "prep")  # implied by the outputs it takes
+    assert score.uses_outputs == (
+        ("fit", "model_artifact_url"),
+        ("prep", "output_artifacts.features"),
+    )
+    outputs = {
+        "fit": {"model_artifact_url": "s3://m/fit/model.tar.gz"},
+        "prep": {"output_artifacts": {"features": "s3://f/prep"}},
+    }
+    filled = fill_outputs(score.request, outputs)
+    assert filled["AppSpecification"]["ContainerArguments"] == ["--model=s3://m/fit/model.tar.gz"]
+    assert filled["ProcessingInputs"][0]["S3Input"]["S3Uri"] == "s3://f/prep"
+    with pytest.raises(KeyError, match="fit has no output 'model_artifact_url'"):
+        fill_outputs(score.request, {"fit": {"job_name": "x"}})
+
+
+def test_outputs_of_an_unknown_entry_are_a_problem_with_a_hint() -> None:
+    request = raw_processing(
+        AppSpecification={"ImageUri": IMAGE, "ContainerArguments": ["{{ outputs.fitt.x }}"]}
+    )
+    found = problems_of(
+        manifest(
+            {"kind": "processing", "name": "fit", "request": raw_processing()},
+            {"kind": "processing", "name": "score", "request": request},
+        )
+    )
+    assert found == [
+        "jobs[1].request: uses outputs.fitt.x: no entry 'fitt' (did you mean 'fit'?) "
+        "(name one entry id, not a sweep)"
+    ]
