@@ -316,12 +316,21 @@ def run_launch(
             },
         )
         paths = f"output: {prepared.output}   journal: {prepared.journal.path}"
-        view: ProgressView = LiveView(console, paths=paths) if live else LineView()
+        stop_hint = "Ctrl-C stops every job in flight" + (
+            " (--leave-running: leaves them running)" if prepared.options.leave_running else ""
+        )
+        view: ProgressView = (
+            LiveView(console, paths=f"{paths}\n{stop_hint}") if live else LineView()
+        )
         if not live:
             console.print(paths, highlight=False, soft_wrap=True)
         config = launch_config(target, local=local, concurrency=prepared.options.concurrency)
         started = time.monotonic()
-        result = asyncio.run(_launch(prepared, config, view, console))
+        try:
+            result = asyncio.run(_launch(prepared, config, view, console))
+        except ManifestInvalid as moved:  # the journal changed after the checks: nothing sent
+            print(f"smrun launch: {moved}", file=sys.stderr)
+            return EXIT_USAGE
     finally:
         if events is not None:
             events.close()

@@ -170,7 +170,7 @@ def _cut(text: str | Text, style: str = "") -> Text:
 def _header(tally: Tally) -> RenderableType:
     eta = tally.eta()
     if tally.finished == tally.total:
-        eta_text = "done"
+        eta_text = "all ended, reading the last log lines"
     elif eta is None:
         eta_text = "ETA after the first job ends"
     else:
@@ -287,8 +287,7 @@ def render(tally: Tally, paths: str = "") -> RenderableType:
     parts.extend(_notes(tally))
     if tally.failures:
         parts.append(_failures(tally))
-    if paths:
-        parts.append(_cut(paths, style="dim"))
+    parts.extend(_cut(line, style="dim") for line in paths.splitlines())
     return Group(*parts)
 
 

@@ -199,10 +199,18 @@ async def test_an_interrupt_stops_every_job_in_flight_and_submits_no_more(
 ) -> None:
     data = manifest(entry("long", "training", raw_job("training", 60), count=12))
 
+    seen: list[Any] = []
+
     def all_running(run: Launch) -> str | None:
-        return "SIGTERM" if run.tally.counts.get("running", 0) >= 5 else None
+        # What the live view shows of them: SageMaker's secondary status and their instances.
+        training = [job for job in run.tally.running if job.secondary == "Training"]
+        if run.tally.counts.get("running", 0) >= 5 and len(training) == 5:
+            seen.extend(training)
+            return "SIGTERM"
+        return None
 
     result = await launch(emulator.url, data, tmp_path, concurrency=5, interrupt_when=all_running)
+    assert {(job.kind, job.instances) for job in seen} == {("training", "1 x ml.m5.xlarge")}
     assert result.interrupted == "SIGTERM" and not result.left_running
     states = [row.state for row in result.rows]
     assert states.count("stopped") == 5 and states.count("pending") == 7
