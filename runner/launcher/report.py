@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
 from runner.launcher.journal import FINISHED, STATES, Row
@@ -28,6 +29,7 @@ from runner.launcher.journal import FINISHED, STATES, Row
 __all__ = [
     "COLUMNS",
     "ReportFiles",
+    "StatusTable",
     "all_succeeded",
     "job_record",
     "status_table",
@@ -165,28 +167,57 @@ def write_reports(batch_id: str, rows: Sequence[Row], directory: str | Path) -> 
     return files
 
 
-def status_table(batch_id: str, rows: Iterable[Row], *, limit: int | None = None) -> Table:
+# Columns of the status table with the width they keep; entry, job name and detail share the
+# rest of the line (and are cut to it: report.csv has them whole).
+_FIXED_COLUMNS = {"kind": 10, "state": 9, "status": 10, "took": 7}
+_SHARED_COLUMNS = {"entry": 0.3, "job name": 0.35, "detail": 0.35}
+_ORDER = ("entry", "kind", "job name", "state", "status", "took", "detail")
+
+
+class StatusTable:
+    """The batch as a table, one line per job at any console width."""
+
+    def __init__(self, batch_id: str, rows: Sequence[Row], limit: int | None = None) -> None:
+        self.batch_id = batch_id
+        self.rows = list(rows)
+        self.limit = limit
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows = self.rows
+        counts = summary(self.batch_id, rows)["states"]
+        shown = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
+        table = Table(
+            title=f"batch {self.batch_id}: {len(rows)} jobs ({shown or 'empty'})",
+            title_justify="left",
+            box=None,
+            padding=(0, 1),
+        )
+        free = options.max_width - sum(_FIXED_COLUMNS.values()) - 2 * len(_ORDER)
+        for column in _ORDER:
+            width = _FIXED_COLUMNS.get(column) or max(int(free * _SHARED_COLUMNS[column]), 6)
+            table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=width)
+        for row in rows[: self.limit] if self.limit is not None else rows:
+            took = _duration(row)
+            detail = row.failure_reason or ", ".join(
+                f"{k}={v}"
+                for k, v in (row.outputs or {}).items()
+                if k not in ("metrics", "job_name")
+            )
+            table.add_row(
+                row.id,
+                row.kind,
+                row.job_name,
+                row.state,
+                row.status or "",
+                "" if took is None else f"{took:.1f}s",
+                detail,
+            )
+        if self.limit is not None and len(rows) > self.limit:
+            table.caption = f"... and {len(rows) - self.limit} more (see report.csv)"
+            table.caption_justify = "left"
+        yield table
+
+
+def status_table(batch_id: str, rows: Iterable[Row], *, limit: int | None = None) -> StatusTable:
     """The batch as a table: one line per entry (the first ``limit``), and counts in the title."""
-    rows = list(rows)
-    counts = summary(batch_id, rows)["states"]
-    shown = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
-    table = Table(title=f"batch {batch_id}: {len(rows)} jobs ({shown or 'empty'})")
-    for column in ("entry", "kind", "job name", "state", "status", "took", "detail"):
-        table.add_column(column, overflow="fold")
-    for row in rows[:limit] if limit is not None else rows:
-        took = _duration(row)
-        detail = row.failure_reason or ", ".join(
-            f"{k}={v}" for k, v in (row.outputs or {}).items() if k not in ("metrics", "job_name")
-        )
-        table.add_row(
-            row.id,
-            row.kind,
-            row.job_name,
-            row.state,
-            row.status or "",
-            "" if took is None else f"{took:.1f}s",
-            detail[:80],
-        )
-    if limit is not None and len(rows) > limit:
-        table.caption = f"... and {len(rows) - limit} more (see report.csv)"
-    return table
+    return StatusTable(batch_id, list(rows), limit)

@@ -124,3 +124,23 @@ def test_the_end_screen_is_compact(tmp_path: Path, width: int) -> None:
     assert lines[2].startswith("failed    fit-0  AlgorithmError: loss is NaN")
     assert lines[3].strip() == "log: smrun-runs/b1/logs/TrainingJob-fit-0.log"
     assert lines[-1] == "full table: smrun-runs/b1/report.csv"
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_smrun_status_table_is_one_line_per_job(tmp_path: Path, width: int) -> None:
+    from runner.launcher.report import status_table
+
+    with Journal(tmp_path / "j.sqlite", "b1") as journal:
+        journal.plan(
+            [
+                (f"xgb-eta-0-{i}-depth-{i}", "training", f"TrainingJob-xgb-{i}-" + "a" * 30, "d")
+                for i in range(3)
+            ]
+        )
+        journal.submitted("xgb-eta-0-0-depth-0")
+        journal.ended("xgb-eta-0-0-depth-0", "failed", status="Failed", failure_reason=LONG)
+        rows = journal.rows()
+    lines = picture(status_table("b1", rows), width)
+    assert lines[0].startswith("batch b1: 3 jobs (2 pending, 1 failed)")
+    assert len(lines) == 2 + 3  # title, header, a line per job
+    assert "failed" in lines[2] and "Failed" in lines[2] and "training" in lines[2]
