@@ -205,7 +205,18 @@ def check_launch(request: LaunchRequest) -> Checked:
         problems.append(str(error))
     output = request.output or default_output(manifest)
     journal_path = request.journal or output / "journal.sqlite"
-    resume = plan_resume(manifest, _journaled(journal_path, manifest.batch_id), options.retry)
+    holder = attached_pid(journal_path)
+    if holder is not None:
+        problems.append(
+            f"another launch (pid {holder if holder > 0 else 'unknown'}) is running on "
+            f"{journal_path}; wait for it, or smrun stop it"
+        )
+    try:
+        journaled = _journaled(journal_path, manifest.batch_id)
+    except UsageError as error:
+        problems.append(str(error))
+        journaled = []
+    resume = plan_resume(manifest, journaled, options.retry)
     if resume.problems:
         problems.append(str(ManifestInvalid(resume.problems, f"{manifest.source} (resume)")))
     if problems:

@@ -176,6 +176,10 @@ class Launch:
         if resume.problems:  # the command checked this before; the journal may have moved
             raise ManifestInvalid(resume.problems, f"{self.manifest.source} (resume)")
         rows = await self.journal.call(Journal.plan, [d.planned() for d in resume.decisions])
+        if resume.dropped:
+            log.warning(
+                "launch.entries_dropped", count=len(resume.dropped), ids=resume.dropped[:20]
+            )
         await self.journal.call(Journal.set_meta, STOP_REQUESTED, False)
         self._states = {row.id: row.state for row in rows}
         # Entry id -> its journaled outputs, for the {{ outputs.<entry>.<name> }} after it.

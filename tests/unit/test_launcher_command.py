@@ -155,6 +155,9 @@ def test_status_says_whether_a_launch_is_attached(
     lock = LaunchLock(path)
     try:
         assert attached_pid(path) == os.getpid()
+        # A launch (or its dry run) of the batch now is refused by the same checks.
+        text = problems(LaunchRequest(manifest=write(tmp_path, two_jobs()), journal=path))
+        assert f"another launch (pid {os.getpid()}) is running on {path}" in text
         with pytest.raises(LockHeld, match=f"another launch .pid {os.getpid()}. is running"):
             LaunchLock(path)
         show_status(path, as_json=True)
