@@ -282,3 +282,18 @@ async def test_the_manifests_region_is_where_the_batch_runs_and_logs_can_be_read
     assert code == 0 and "[host algo-1] epoch 1/20" in stdout
     code, stdout, _ = await smrun("--version")
     assert code == 0 and stdout.startswith("smrun ")
+
+
+async def test_logs_follow_prints_a_running_jobs_lines_until_it_ends(
+    emulator: Any, tmp_path: Path
+) -> None:
+    data = manifest(entry("fit", "training", raw_job("training", 3.0, log_lines=30)))
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    journal = out / "journal.sqlite"
+    process = await start_smrun(*launch_args(emulator.url, path, out))
+    await wait_for(lambda: journal_states(journal).get("fit") == "running")
+    code, followed, stderr = await smrun("logs", "fit", "--batch", str(out), "-f")
+    await process.communicate()
+    assert code == 0 and process.returncode == 0, stderr
+    written = next((out / "logs").glob("*.log")).read_text()
+    assert followed == written and written.count("\n") >= 30
