@@ -213,6 +213,12 @@ class Launch:
                 await asyncio.gather(*self._entry_tasks.values(), return_exceptions=True)
             if self._shutdown is not None:
                 await self._shutdown
+            # `smrun stop` may have stopped every job itself before the watcher saw its
+            # request: the batch was still stopped from outside, and says so.
+            if self.interrupted is None and await self.journal.call(
+                Journal.meta, STOP_REQUESTED, False
+            ):
+                self.interrupted = "smrun stop"
             await self._wait_for_tails()
         finally:
             watcher.cancel()
