@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from runner.config import AwsTarget  # stdlib only: the CLI stays quick to start
@@ -162,9 +161,10 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         "launch",
         help="run a manifest of SageMaker jobs as one resumable batch",
         description="Validate the manifest, then submit and follow every job under the limits, "
-        "journaling each step: running the same command again resumes the batch without "
-        "duplicating a job. Exit 0 when every job succeeded, 1 when some did not, 2 on a bad "
-        "manifest (nothing created), 130/143 when interrupted.",
+        "journaling each step: running the same command again (edited or not) resumes the "
+        "batch without duplicating a job; finished entries are left alone unless --retry "
+        "reruns them as new jobs. Exit 0 when every job succeeded, 1 when some did not, 2 on "
+        "bad input (nothing created), 130/143 when interrupted.",
     )
     parser.add_argument("manifest", type=Path, help="the manifest (YAML or JSON)")
     parser.add_argument(
@@ -175,8 +175,16 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         action="append",
         default=[],
         metavar="KIND[:TYPE]=N",
-        help="at most N jobs of a kind (training=20), or N instances of a type for a kind "
-        "(training:ml.p3.2xlarge=8, as account quotas count them); repeatable",
+        help="at most N jobs of a kind (training=20, or train=20), or N instances of a type "
+        "for a kind (training:ml.p3.2xlarge=8, as account quotas count them); repeatable",
+    )
+    parser.add_argument(
+        "--retry",
+        action="append",
+        default=[],
+        metavar="WHAT",
+        help="rerun finished entries as new jobs (new names): failed, stopped, or changed "
+        "(entries edited since they ran); repeatable or comma-separated",
     )
     parser.add_argument("--journal", type=Path, default=None, help="default: OUTPUT/journal.sqlite")
     parser.add_argument(
@@ -198,7 +206,13 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="validate and show what would be submitted or re-attached; create nothing",
+        help="run every check a launch runs and show what it would submit, re-attach, rerun "
+        "or leave; create nothing",
+    )
+    parser.add_argument(
+        "--show-requests",
+        action="store_true",
+        help="with --dry-run: print each request as it would be sent (name and tags added)",
     )
     parser.add_argument(
         "--leave-running",
@@ -207,12 +221,19 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     )
 
 
+BATCH_HELP = "the batch: its output directory, its journal file, or its id (smrun-runs/<id>)"
+
+
 def _status_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "status", help="a batch's jobs, from its journal", description="Show a batch's jobs."
+        "status",
+        help="a batch's jobs, from its journal",
+        description="Show a batch's jobs, and whether a launch is attached to it.",
     )
-    parser.add_argument("journal", type=Path)
-    parser.add_argument("--json", action="store_true", help="the summary as JSON")
+    parser.add_argument("batch", help=BATCH_HELP)
+    parser.add_argument(
+        "--json", action="store_true", help="as JSON: the counts, and a record per job"
+    )
 
 
 def _stop_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -222,61 +243,73 @@ def _stop_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Ask the launch running on this journal to stop, and send Stop for every "
         "job the journal has in flight (to where the batch ran, unless flags say otherwise).",
     )
-    parser.add_argument("journal", type=Path)
+    parser.add_argument("batch", help=BATCH_HELP)
     _target_arguments(parser)
 
 
-def _run_launch(args: argparse.Namespace) -> int:
-    from runner.launcher.admission import parse_limit
-    from runner.launcher.command import UsageError, prepare_launch, run_launch, show_plan
-    from runner.launcher.launch import LaunchOptions
+def _logs_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "logs",
+        help="one entry's job logs",
+        description="Print the log file the launch wrote for an entry (by entry id or job "
+        "name); with -f, keep printing new lines until the entry's job has ended.",
+    )
+    parser.add_argument("entry", help="an entry id or job name")
+    parser.add_argument(
+        "--batch", default=None, help=BATCH_HELP + "; default: the latest under smrun-runs/"
+    )
+    parser.add_argument("-f", "--follow", action="store_true", help="follow until the job ends")
 
+
+def _run_launch(args: argparse.Namespace) -> int:
+    from runner.launcher.command import (
+        LaunchRequest,
+        UsageError,
+        check_launch,
+        prepare_launch,
+        run_launch,
+        show_plan,
+    )
+
+    request = LaunchRequest(
+        manifest=args.manifest,
+        journal=args.journal,
+        output=args.output,
+        batch_id=args.batch_id,
+        region=args.region,
+        endpoint_url=args.endpoint_url,
+        assume_role_arn=args.assume_role,
+        local=args.local,
+        concurrency=args.concurrency,
+        limits=args.limit,
+        retry=args.retry,
+        follow=args.follow,
+        job_logs=not args.no_job_logs,
+        leave_running=args.leave_running,
+    )
     try:
+        if args.show_requests and not args.dry_run:
+            raise UsageError("--show-requests: only with --dry-run")
+        checked = check_launch(request)
         if args.dry_run:
-            return show_plan(
-                args.manifest, journal_path=args.journal, output=args.output, batch_id=args.batch_id
-            )
-        if args.concurrency < 1:
-            raise UsageError("--concurrency: must be at least 1")
-        try:
-            limits = dict(parse_limit(text) for text in args.limit)
-        except ValueError as error:
-            raise UsageError(f"--limit: {error}") from None
-        options = LaunchOptions(
-            concurrency=args.concurrency,
-            limits=limits,
-            job_logs=not args.no_job_logs,
-            follow=args.follow,
-            leave_running=args.leave_running,
-        )
-        prepared = prepare_launch(
-            args.manifest,
-            journal_path=args.journal,
-            output=args.output,
-            options=options,
-            batch_id=args.batch_id,
-        )
+            return show_plan(checked, show_requests=args.show_requests)
+        prepared = prepare_launch(checked)
     except UsageError as error:
         print(f"smrun launch: {error}", file=sys.stderr)
         return EXIT_USAGE
     if not args.local:
-        return run_launch(prepared, _target(args))
+        return run_launch(prepared, checked.target())
     from runner.emulator.server import BackgroundEmulator
 
     with BackgroundEmulator() as url:
-        # With --assume-role, the placeholder credentials assume it on the emulator's STS.
-        target = replace(
-            AwsTarget.local(url, region=args.region or "us-east-1"),
-            assume_role_arn=args.assume_role,
-        )
-        return run_launch(prepared, target, local=True)
+        return run_launch(prepared, checked.target(url), local=True)
 
 
 def _run_status(args: argparse.Namespace) -> int:
     from runner.launcher.command import UsageError, show_status
 
     try:
-        return show_status(args.journal, as_json=args.json)
+        return show_status(args.batch, as_json=args.json)
     except UsageError as error:
         print(f"smrun status: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -288,10 +321,22 @@ def _run_stop(args: argparse.Namespace) -> int:
     # Without target flags, the batch is stopped where its journal says it ran.
     given = args.region or args.endpoint_url or args.assume_role
     try:
-        return stop_batch(args.journal, _target(args) if given else None)
+        return stop_batch(args.batch, _target(args) if given else None)
     except UsageError as error:
         print(f"smrun stop: {error}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _run_logs(args: argparse.Namespace) -> int:
+    from runner.launcher.command import UsageError, show_logs
+
+    try:
+        return show_logs(args.entry, batch=args.batch, follow=args.follow)
+    except UsageError as error:
+        print(f"smrun logs: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 128 + 2
 
 
 COMMANDS = {
@@ -299,15 +344,27 @@ COMMANDS = {
     "launch": _run_launch,
     "status": _run_status,
     "stop": _run_stop,
+    "logs": _run_logs,
 }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("smrun")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smrun", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"smrun {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _launch_parser(subparsers)
     _status_parser(subparsers)
     _stop_parser(subparsers)
+    _logs_parser(subparsers)
     _emulator_parser(subparsers)
     return parser
 

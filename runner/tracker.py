@@ -155,6 +155,16 @@ class JobHandle:
         return self._job.status
 
     @property
+    def secondary_status(self) -> str | None:
+        """SageMaker's SecondaryStatus (Downloading, Training, ...), for kinds that have one."""
+        return self._job.secondary
+
+    @property
+    def created_at(self) -> float:
+        """When the job was created (SageMaker's CreationTime once seen), epoch seconds."""
+        return self._job.created_at or self._job.submitted_at
+
+    @property
     def done(self) -> bool:
         return self._job.outcome.done()
 

@@ -26,20 +26,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.kinds import KINDS
+from runner.launcher.vocabulary import canonical_kind, kind_hint
 
-__all__ = ["Admission", "AdmissionClosed", "Ticket", "limit_problem", "parse_limit"]
+__all__ = [
+    "Admission",
+    "AdmissionClosed",
+    "Ticket",
+    "canonical_limit",
+    "limit_problem",
+    "parse_limit",
+]
 
 
 class AdmissionClosed(Exception):
     """The batch is stopping: no more jobs are admitted."""
 
 
+def canonical_limit(key: str) -> str:
+    """``train:ml.p3.2xlarge`` -> ``training:ml.p3.2xlarge``: a limit key under the kind's own
+    name (an unknown kind is left as written)."""
+    kind, sep, instance_type = key.strip().partition(":")
+    return f"{canonical_kind(kind) or kind}{sep}{instance_type}"
+
+
 def limit_problem(key: str, value: Any) -> str | None:
-    """What is wrong with limit ``key: value`` (``training: 20``,
+    """What is wrong with limit ``key: value`` (``training: 20``, ``train: 20``,
     ``training:ml.p3.2xlarge: 8``), or None."""
     kind, _, instance_type = key.partition(":")
-    if kind not in KINDS:
-        return f"{kind!r} is not a job kind (valid: {', '.join(KINDS)})"
+    if canonical_kind(kind) is None:
+        hint = kind_hint(kind)
+        return f"{kind!r} is not a job kind{hint} (valid: {', '.join(KINDS)})"
     if ":" in key and not instance_type.startswith("ml."):
         return f"{instance_type!r} is not an instance type (like ml.m5.xlarge)"
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -48,7 +64,8 @@ def limit_problem(key: str, value: Any) -> str | None:
 
 
 def parse_limit(text: str) -> tuple[str, int]:
-    """``"training=20"`` or ``"training:ml.p3.2xlarge=8"`` -> ``(key, limit)``."""
+    """``"training=20"``, ``"train=20"`` or ``"training:ml.p3.2xlarge=8"`` -> ``(key, limit)``,
+    the key under the kind's own name."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip() or not value.strip().isdigit():
         raise ValueError(
@@ -57,7 +74,7 @@ def parse_limit(text: str) -> tuple[str, int]:
     problem = limit_problem(key.strip(), int(value))
     if problem:
         raise ValueError(f"limit {text!r}: {problem}")
-    return key.strip(), int(value)
+    return canonical_limit(key), int(value)
 
 
 @dataclass(eq=False)
@@ -106,6 +123,10 @@ class Admission:
     def paused(self) -> list[str]:
         now = time.monotonic()
         return sorted(key for key, until in self._paused.items() if until > now)
+
+    def in_use(self, key: str) -> int:
+        """Jobs (a kind's key) or instances (a type's key) the batch holds under ``key``."""
+        return self._used.get(key, 0)
 
     def _keys(self, ticket: Ticket) -> list[str]:
         return [ticket.kind, *ticket.type_keys]

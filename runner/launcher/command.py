@@ -1,14 +1,18 @@
-"""``smrun launch``, ``smrun status`` and ``smrun stop``, behind the CLI's argument parsing.
+"""``smrun launch``, ``status``, ``stop`` and ``logs``, behind the CLI's argument parsing.
 
 The CLI parses flags, and for ``--local`` starts the emulator; everything else is here:
 
-- ``prepare_launch`` loads and validates the manifest and opens the journal, before anything
-  starts (a bad manifest: exit 2, every problem listed, nothing created);
+- ``check_launch`` runs every check a launch makes, writing nothing: the flags, the manifest,
+  the region and credentials (``preflight``), ``--follow``, and the journal's resume rules
+  (``resume``: an edited entry is refused, naming the field). ``--dry-run`` is exactly this,
+  then ``show_plan``; every problem at once, exit 2;
+- ``prepare_launch`` then takes the journal's lock (``attached``) and opens the journal;
 - ``run_launch`` runs the batch with a live view on a terminal (events then go to
   ``<output>/events.jsonl``) or progress lines otherwise, stops every job on the first
-  SIGINT/SIGTERM (or leaves them, with ``--leave-running``), writes the reports and prints the
-  summary;
-- ``show_status`` and ``stop_batch`` work from a journal alone.
+  SIGINT/SIGTERM (or leaves them, with ``--leave-running``) after saying so, writes the
+  reports and prints the summary;
+- ``show_status``, ``stop_batch`` and ``show_logs`` work from a journal alone, found from a
+  directory, a journal file or a batch id (``find_journal``).
 
 Exit codes: 0 every job succeeded, 1 some did not, 2 bad input, 128 + signal when interrupted.
 """
@@ -19,7 +23,9 @@ import asyncio
 import json
 import signal
 import sys
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +39,9 @@ from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerError
 from runner.events import configure_logging
 from runner.kinds import KINDS
-from runner.launcher.journal import RUNNING, SUBMITTED, Journal, JournalError
+from runner.launcher.admission import parse_limit
+from runner.launcher.attached import LaunchLock, LockHeld, attached_pid
+from runner.launcher.journal import RUNNING, SUBMITTED, Journal, JournalError, Row
 from runner.launcher.launch import (
     STOP_REQUESTED,
     Launch,
@@ -42,15 +50,19 @@ from runner.launcher.launch import (
     followed_entry,
 )
 from runner.launcher.manifest import Manifest, ManifestInvalid, load_manifest
-from runner.launcher.progress import LineView, LiveView, ProgressView
-from runner.launcher.report import all_succeeded, status_table, summary
+from runner.launcher.preflight import NO_REGION, chain_region, credentials_problem
+from runner.launcher.progress import LineView, LiveView, ProgressView, end_screen
+from runner.launcher.report import all_succeeded, job_record, status_table, summary
+from runner.launcher.resume import RETRY_CHOICES, ResumePlan, plan_resume
+from runner.logs import FileSink
 from runner.session import AwsCaller
 
 log = structlog.get_logger("runner.launcher")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TARGET_META = "target"  # journal meta: where the batch runs, for `smrun status`/`stop`
-SUMMARY_ROWS = 60  # rows of the final table on the console; the reports have every job
+RUNS_DIR = Path("smrun-runs")  # where a batch's directory goes by default: RUNS_DIR/<batch id>
+LOCAL_REGION = "us-east-1"  # the emulator's region when nothing else names one
 # The local emulator answers at once and has no quotas: follow its short jobs briskly, and
 # call it without client-side rate limits.
 LOCAL_POLL = PollPolicy(initial=0.5, maximum=2.0, sweep_interval=1.0, sweep_overlap=3.0)
@@ -60,14 +72,67 @@ class UsageError(Exception):
     """Bad input to a command (exit 2): a manifest, a journal or a flag."""
 
 
+@dataclass(frozen=True)
+class LaunchRequest:
+    """What ``smrun launch`` was asked, before any check."""
+
+    manifest: Path
+    journal: Path | None = None
+    output: Path | None = None
+    batch_id: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    assume_role_arn: str | None = None
+    local: bool = False
+    concurrency: int = 50
+    limits: Sequence[str] = ()
+    retry: Sequence[str] = ()
+    follow: str | None = None
+    job_logs: bool = True
+    leave_running: bool = False
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A launch that passed every check: what it would run, where, and with which journal."""
+
+    request: LaunchRequest
+    manifest: Manifest
+    region: str
+    output: Path
+    journal_path: Path
+    options: LaunchOptions
+    resume: ResumePlan
+
+    def target(self, local_url: str | None = None) -> AwsTarget:
+        """Where the jobs go: the one region, and the emulator at ``local_url`` (--local)."""
+        if local_url is not None:
+            # With --assume-role, the placeholder credentials assume it on the emulator's STS.
+            return replace(
+                AwsTarget.local(local_url, region=self.region),
+                assume_role_arn=self.request.assume_role_arn,
+            )
+        return AwsTarget(
+            region=self.region,
+            endpoint_url=self.request.endpoint_url,
+            assume_role_arn=self.request.assume_role_arn,
+        )
+
+
 @dataclass
 class Prepared:
-    """A validated manifest and its open journal, ready to launch."""
+    """A checked launch holding its journal (and the journal's lock), ready to run."""
 
     manifest: Manifest
     journal: Journal
     output: Path
     options: LaunchOptions
+    lock: LaunchLock | None = field(default=None, repr=False)
+
+    def release(self) -> None:
+        self.journal.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def _console() -> Console:
@@ -76,80 +141,163 @@ def _console() -> Console:
 
 
 def default_output(manifest: Manifest) -> Path:
-    return Path("smrun-runs") / manifest.batch_id
+    return RUNS_DIR / manifest.batch_id
 
 
-def read_manifest(path: str | Path, batch_id: str | None = None) -> Manifest:
-    try:
-        return load_manifest(path, batch_id=batch_id)
-    except ManifestInvalid as invalid:
-        raise UsageError(str(invalid)) from None
-
-
-def show_plan(
-    manifest_path: str | Path,
-    *,
-    journal_path: str | Path | None,
-    output: str | Path | None,
-    batch_id: str | None = None,
-    console: Console | None = None,
-) -> int:
-    """``--dry-run``: validate, then show what a launch would do with each entry (submit,
-    re-attach, leave finished), creating nothing (not even the journal)."""
-    console = console or _console()
-    manifest = read_manifest(manifest_path, batch_id)
-    out = Path(output) if output else default_output(manifest)
-    path = Path(journal_path) if journal_path else out / "journal.sqlite"
-    known: dict[str, str] = {}
-    if path.exists():  # else nothing is created: the launch would start the journal
+def _options(request: LaunchRequest, problems: list[str]) -> LaunchOptions:
+    if request.concurrency < 1:
+        problems.append(f"--concurrency: must be at least 1, got {request.concurrency}")
+    limits: dict[str, int] = {}
+    for text in request.limits:
         try:
-            with Journal(path, manifest.batch_id) as journal:
-                known = {row.id: row.state for row in journal.rows()}
-        except (JournalError, OSError) as error:
-            raise UsageError(f"journal {path}: {error}") from None
-    actions = {
-        "pending": "submit",
-        "error": "submit again",
-        "submitted": "re-attach",
-        "running": "re-attach",
-    }
-    table = Table(title=f"batch {manifest.batch_id}: {len(manifest.entries)} entries (dry run)")
-    for column in ("entry", "kind", "job name", "after", "journal", "a launch would"):
-        table.add_column(column, overflow="fold")
-    plan: dict[str, int] = {}
-    for entry in manifest.entries:
-        state = known.get(entry.id, "new")
-        action = "submit" if state == "new" else actions.get(state, "leave (finished)")
-        plan[action] = plan.get(action, 0) + 1
-        table.add_row(entry.id, entry.kind, entry.job_name, ", ".join(entry.after), state, action)
-    console.print(table)
-    console.print("; ".join(f"{count} to {action}" for action, count in plan.items()))
-    return EXIT_OK
+            key, limit = parse_limit(text)
+        except ValueError as error:
+            problems.append(f"--limit: {error}")
+        else:
+            limits[key] = limit
+    retry = {part.strip() for text in request.retry for part in text.split(",") if part.strip()}
+    for wrong in sorted(retry - set(RETRY_CHOICES)):
+        problems.append(f"--retry: {wrong!r} is not one of {', '.join(RETRY_CHOICES)}")
+    return LaunchOptions(
+        concurrency=max(request.concurrency, 1),
+        limits=limits,
+        job_logs=request.job_logs,
+        follow=request.follow,
+        leave_running=request.leave_running,
+        retry=frozenset(retry & set(RETRY_CHOICES)),
+    )
 
 
-def prepare_launch(
-    manifest_path: str | Path,
-    *,
-    journal_path: str | Path | None,
-    output: str | Path | None,
-    options: LaunchOptions,
-    batch_id: str | None = None,
-) -> Prepared:
-    """Load and validate the manifest, open (or resume) its journal. Raises UsageError."""
-    manifest = read_manifest(manifest_path, batch_id)
-    out = Path(output) if output else default_output(manifest)
-    out.mkdir(parents=True, exist_ok=True)
-    path = Path(journal_path) if journal_path else out / "journal.sqlite"
+def _journaled(path: Path, batch_id: str) -> list[Row]:
+    """The journal's rows, read without writing (the dry run creates nothing)."""
+    if not path.exists():
+        return []
     try:
-        journal = Journal(path, manifest.batch_id)
+        with Journal.existing(path, read_only=True) as journal:
+            if journal.batch_id != batch_id:
+                raise UsageError(
+                    f"journal {path}: journal of batch {journal.batch_id!r}, not {batch_id!r}"
+                )
+            return journal.rows()
     except (JournalError, OSError) as error:
         raise UsageError(f"journal {path}: {error}") from None
+
+
+def check_launch(request: LaunchRequest) -> Checked:
+    """Every check a launch makes before it writes anything; UsageError lists every problem."""
+    problems: list[str] = []
+    options = _options(request, problems)
+    fallback = chain_region() or (LOCAL_REGION if request.local else None)
+    try:
+        manifest = load_manifest(
+            request.manifest,
+            batch_id=request.batch_id,
+            region=request.region,
+            fallback_region=fallback,
+        )
+    except ManifestInvalid as invalid:
+        raise UsageError("\n".join([*problems, str(invalid)])) from None
+    if manifest.region is None:
+        problems.append(NO_REGION)
+    if not request.local:
+        problem = credentials_problem()
+        if problem:
+            problems.append(problem)
     try:
         followed_entry(manifest, options.follow)
     except ValueError as error:
-        journal.close()
-        raise UsageError(str(error)) from None
-    return Prepared(manifest, journal, out, replace(options, output=out))
+        problems.append(str(error))
+    output = request.output or default_output(manifest)
+    journal_path = request.journal or output / "journal.sqlite"
+    holder = attached_pid(journal_path)
+    if holder is not None:
+        problems.append(
+            f"another launch (pid {holder if holder > 0 else 'unknown'}) is running on "
+            f"{journal_path}; wait for it, or smrun stop it"
+        )
+    try:
+        journaled = _journaled(journal_path, manifest.batch_id)
+    except UsageError as error:
+        problems.append(str(error))
+        journaled = []
+    resume = plan_resume(manifest, journaled, options.retry)
+    if resume.problems:
+        problems.append(str(ManifestInvalid(resume.problems, f"{manifest.source} (resume)")))
+    if problems:
+        raise UsageError("\n".join(problems))
+    return Checked(
+        request,
+        manifest,
+        manifest.region or LOCAL_REGION,
+        output,
+        journal_path,
+        replace(options, output=output),
+        resume,
+    )
+
+
+def show_plan(
+    checked: Checked, *, show_requests: bool = False, console: Console | None = None
+) -> int:
+    """``--dry-run``: what a launch would do with each entry (submit, re-attach, rerun, leave),
+    after the same checks, creating nothing (not even the journal)."""
+    console = console or _console()
+    manifest = checked.manifest
+    table = Table(
+        title=f"batch {manifest.batch_id}: {len(manifest.entries)} entries in "
+        f"{checked.region} (dry run)"
+    )
+    for column in ("entry", "kind", "job name", "after", "journal", "a launch would"):
+        table.add_column(column, overflow="fold")
+    for decision in checked.resume.decisions:
+        entry = decision.entry
+        table.add_row(
+            entry.id,
+            entry.kind,
+            decision.job_name,
+            ", ".join(entry.after),
+            decision.state,
+            decision.action,
+        )
+    console.print(table)
+    console.print("; ".join(f"{n} to {action}" for action, n in checked.resume.count().items()))
+    if checked.resume.dropped:
+        console.print(
+            f"{len(checked.resume.dropped)} journaled entries are no longer in the manifest "
+            f"and are left as they are: {', '.join(checked.resume.dropped[:10])}"
+        )
+    console.print(
+        f"output: {checked.output}   journal: {checked.journal_path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if show_requests:
+        runner = Runner(RunnerConfig(aws=checked.target()))
+        for decision in checked.resume.decisions:
+            entry = decision.entry
+            _, body, _ = runner.prepare(
+                entry.kind, entry.request, identity=entry.identity_for(decision.retries)
+            )
+            operation = KINDS[entry.kind].create
+            console.print(f"[bold]{entry.id}[/]: {operation}", highlight=False)
+            console.print_json(json.dumps(body, sort_keys=True, default=str))
+    return EXIT_OK
+
+
+def prepare_launch(checked: Checked) -> Prepared:
+    """Take the journal's lock and open (or resume) the journal. Raises UsageError."""
+    checked.output.mkdir(parents=True, exist_ok=True)
+    checked.journal_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = LaunchLock(checked.journal_path)
+    except LockHeld as held:
+        raise UsageError(str(held)) from None
+    try:
+        journal = Journal(checked.journal_path, checked.manifest.batch_id)
+    except (JournalError, OSError) as error:
+        lock.release()
+        raise UsageError(f"journal {checked.journal_path}: {error}") from None
+    return Prepared(checked.manifest, journal, checked.output, checked.options, lock)
 
 
 def launch_config(target: AwsTarget, *, local: bool, concurrency: int) -> RunnerConfig:
@@ -166,34 +314,66 @@ def run_launch(
     console = console or _console()
     live = console.is_terminal
     events = None
-    if live:
-        events = (prepared.output / "events.jsonl").open("a", encoding="utf-8")
-        configure_logging(json=True, file=events)
-    else:
-        configure_logging()
-    prepared.journal.set_meta(
-        TARGET_META,
-        {
-            "region": target.region,
-            "endpoint_url": target.endpoint_url,
-            "assume_role_arn": target.assume_role_arn,
-            "local": local,
-        },
-    )
-    view: ProgressView = LiveView(console) if live else LineView()
-    config = launch_config(target, local=local, concurrency=prepared.options.concurrency)
     try:
-        result = asyncio.run(_launch(prepared, config, view))
+        if live:
+            events = (prepared.output / "events.jsonl").open("a", encoding="utf-8")
+            configure_logging(json=True, file=events)
+        else:
+            configure_logging()
+        prepared.journal.set_meta(
+            TARGET_META,
+            {
+                "region": target.region,
+                "endpoint_url": target.endpoint_url,
+                "assume_role_arn": target.assume_role_arn,
+                "local": local,
+                "output": str(prepared.output.resolve()),
+            },
+        )
+        paths = f"output: {prepared.output}   journal: {prepared.journal.path}"
+        stop_hint = "Ctrl-C stops every job in flight" + (
+            " (--leave-running: leaves them running)" if prepared.options.leave_running else ""
+        )
+        view: ProgressView = (
+            LiveView(console, paths=f"{paths}\n{stop_hint}") if live else LineView()
+        )
+        if not live:
+            console.print(paths, highlight=False, soft_wrap=True)
+        config = launch_config(target, local=local, concurrency=prepared.options.concurrency)
+        started = time.monotonic()
+        try:
+            result = asyncio.run(_launch(prepared, config, view, console))
+        except ManifestInvalid as moved:  # the journal changed after the checks: nothing sent
+            print(f"smrun launch: {moved}", file=sys.stderr)
+            return EXIT_USAGE
     finally:
         if events is not None:
             events.close()
-    _print_summary(console, result, prepared)
+        prepared.release()
+    _print_summary(console, result, prepared, time.monotonic() - started)
     if result.interrupted in (signal.SIGINT.name, signal.SIGTERM.name):
         return 128 + int(signal.Signals[result.interrupted])
     return EXIT_OK if result.all_succeeded else EXIT_FAILED
 
 
-async def _launch(prepared: Prepared, config: RunnerConfig, view: ProgressView) -> LaunchResult:
+def interrupt_notice(launch: Launch, received: str) -> str:
+    """What the first SIGINT/SIGTERM is about to do, said before it does it."""
+    in_flight = launch.in_flight
+    if launch.options.leave_running:
+        return (
+            f"{received}: leaving {in_flight} job(s) running in SageMaker and submitting no "
+            "more; run the same command again to re-attach to them"
+        )
+    return (
+        f"{received}: stopping {in_flight} job(s) in flight and submitting no more; "
+        "press Ctrl-C again to stop waiting (jobs still stopping stay journaled in flight). "
+        "Run the same command to resume; add --retry stopped to rerun the stopped ones"
+    )
+
+
+async def _launch(
+    prepared: Prepared, config: RunnerConfig, view: ProgressView, console: Console
+) -> LaunchResult:
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     async with Runner(config) as runner:
@@ -201,8 +381,12 @@ async def _launch(prepared: Prepared, config: RunnerConfig, view: ProgressView) 
 
         def on_signal(received: signal.Signals) -> None:
             if launch.interrupted is None:
+                console.print(f"[yellow]{interrupt_notice(launch, received.name)}[/]")
                 launch.interrupt(received.name)
             elif main is not None:  # a second signal: stop waiting for Stopped
+                console.print(
+                    f"[yellow]{received.name} again: no longer waiting for jobs to stop[/]"
+                )
                 log.warning("launch.signal_again", signal=received.name)
                 main.cancel()
 
@@ -221,6 +405,7 @@ async def _launch(prepared: Prepared, config: RunnerConfig, view: ProgressView) 
                 interrupted=launch.interrupted,
                 left_running=True,
                 reports=None,
+                billable_s=launch.tally.billable_s,
             )
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -228,55 +413,108 @@ async def _launch(prepared: Prepared, config: RunnerConfig, view: ProgressView) 
             launch.close()
 
 
-def _print_summary(console: Console, result: LaunchResult, prepared: Prepared) -> None:
-    rows = result.rows
-    if len(rows) > SUMMARY_ROWS:  # what did not succeed first: the table is cut
-        rows = [r for r in rows if r.state != "succeeded"] + [
-            r for r in rows if r.state == "succeeded"
-        ]
-    console.print(status_table(result.batch_id, rows, limit=SUMMARY_ROWS))
+def _print_summary(
+    console: Console, result: LaunchResult, prepared: Prepared, wall_s: float
+) -> None:
+    """The compact end screen; the full table is in report.csv (and ``smrun status``)."""
+    sink = FileSink(prepared.output / "logs") if prepared.options.job_logs else None
+
+    def log_path(job_name: str) -> str:
+        return str(sink.path_for(job_name)) if sink is not None else "(--no-job-logs)"
+
+    console.print(
+        end_screen(
+            result.batch_id,
+            result.rows,
+            wall_s=wall_s,
+            billable_s=result.billable_s,
+            log_path=log_path if sink is not None else None,
+            report=str(result.reports.csv) if result.reports is not None else None,
+        )
+    )
     if result.interrupted:
         what = "left running" if result.left_running else "stopped"
         console.print(
             f"[yellow]interrupted ({result.interrupted}): jobs in flight were {what}; "
-            f"run the same command again to resume[/]"
+            f"run the same command again to resume"
+            + ("" if result.left_running else " (--retry stopped reruns the stopped ones)")
+            + "[/]"
         )
-    if result.reports is not None:
-        console.print(
-            f"reports: {result.reports.jsonl}, {result.reports.csv}, {result.reports.summary}"
-        )
-    console.print(f"journal: {prepared.journal.path}")
+    console.print(
+        f"journal: {prepared.journal.path}   status: smrun status {prepared.output}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
-# --- status and stop -------------------------------------------------------------------------
+# --- status, stop and logs -------------------------------------------------------------------
 
 
-def open_journal(path: str | Path) -> Journal:
+def find_journal(where: str | Path) -> Path:
+    """The journal ``where`` names: a journal file, a batch's output directory, or a batch id
+    (``smrun-runs/<id>``). Raises UsageError naming what was tried."""
+    path = Path(where)
+    if path.is_file():
+        return path
+    candidates = [path / "journal.sqlite"] if path.is_dir() else []
+    candidates.append(RUNS_DIR / str(where) / "journal.sqlite")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    tried = ", ".join(str(c) for c in [path, *candidates])
+    raise UsageError(f"{where}: no such journal (looked for {tried})")
+
+
+def open_journal(where: str | Path) -> Journal:
     try:
-        return Journal.existing(path)
+        return Journal.existing(find_journal(where))
     except JournalError as error:
         raise UsageError(str(error)) from None
 
 
-def show_status(path: str | Path, *, as_json: bool = False, console: Console | None = None) -> int:
-    """Print the batch as a table (or its summary as JSON); exit 0 when every job succeeded."""
+def attachment(journal: Journal) -> str:
+    """Whether a launch follows the batch now; in flight without one is said plainly."""
+    pid = attached_pid(journal.path)
+    if pid is not None:
+        return f"a launch is attached (pid {pid})" if pid > 0 else "a launch is attached"
+    in_flight = journal.counts()
+    if in_flight[SUBMITTED] or in_flight[RUNNING]:
+        return (
+            "no launch is attached: jobs shown in flight are as last journaled; "
+            "run the launch again to re-attach and follow them"
+        )
+    return "no launch is attached"
+
+
+def show_status(where: str | Path, *, as_json: bool = False, console: Console | None = None) -> int:
+    """Print the batch as a table (or as JSON, a record per job); exit 0 when every job
+    succeeded."""
     console = console or _console()
-    with open_journal(path) as journal:
+    with open_journal(where) as journal:
         rows = journal.rows()
+        pid = attached_pid(journal.path)
         if as_json:
-            sys.stdout.write(json.dumps(summary(journal.batch_id, rows), indent=2) + "\n")
+            document = {
+                **summary(journal.batch_id, rows),
+                "journal": str(journal.path),
+                "attached_pid": pid if pid and pid > 0 else None,
+                "attached": pid is not None,
+                "jobs": [job_record(row) for row in rows],
+            }
+            sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
             console.print(status_table(journal.batch_id, rows))
+            console.print(attachment(journal), highlight=False)
     return EXIT_OK if all_succeeded(rows) else EXIT_FAILED
 
 
 def stop_batch(
-    path: str | Path, target: AwsTarget | None = None, *, console: Console | None = None
+    where: str | Path, target: AwsTarget | None = None, *, console: Console | None = None
 ) -> int:
     """Ask a launch running on this journal to stop, and send Stop for every job in flight
     (a launch that is not running records how they ended when it is resumed)."""
     console = console or _console()
-    with open_journal(path) as journal:
+    with open_journal(where) as journal:
         journal.set_meta(STOP_REQUESTED, True)
         rows = journal.rows(SUBMITTED, RUNNING)
         recorded = journal.meta(TARGET_META) or {}
@@ -322,3 +560,59 @@ async def _send_stops(rows: list[Any], config: RunnerConfig) -> list[tuple[str, 
         return list(await asyncio.gather(*(stop(row) for row in rows)))
     finally:
         await caller.close()
+
+
+LOGS_POLL_S = 0.5  # how often `smrun logs -f` looks at the file
+LOGS_QUIET_S = 10.0  # after the job ended, with a launch still attached: its late lines' drain
+
+
+def _latest_journal() -> Path:
+    found = sorted(RUNS_DIR.glob("*/journal.sqlite"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise UsageError(f"no batch under {RUNS_DIR}/: name one with --batch")
+    return found[-1]
+
+
+def show_logs(
+    entry: str, *, batch: str | Path | None = None, follow: bool = False, out: Any = None
+) -> int:
+    """Print the log file of ``entry`` (an entry id or job name); with ``follow``, keep
+    printing until its job has ended and the launch has drained its last lines."""
+    from runner.launcher.journal import SETTLED
+
+    out = out or sys.stdout
+    with open_journal(batch if batch is not None else _latest_journal()) as journal:
+        rows = journal.rows()
+        row = next((r for r in rows if entry in (r.id, r.job_name)), None)
+        if row is None:
+            names = ", ".join(r.id for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+            raise UsageError(f"{entry!r}: no entry or job of that name (entries: {names})")
+        recorded = journal.meta(TARGET_META) or {}
+        directory = Path(recorded.get("output") or journal.path.parent) / "logs"
+        if not directory.is_dir():
+            raise UsageError(f"{directory}: no job logs (was the batch run with --no-job-logs?)")
+        path = FileSink(directory).path_for(row.job_name)
+        position, quiet_since = 0, time.monotonic()
+        while True:
+            if path.exists():
+                with path.open(encoding="utf-8", errors="replace") as logs:
+                    logs.seek(position)
+                    text = logs.read()
+                    position = logs.tell()
+                if text:
+                    out.write(text)
+                    out.flush()
+                    quiet_since = time.monotonic()
+            if not follow:
+                break
+            ended = journal.get(row.id).state in SETTLED
+            attached = attached_pid(journal.path) is not None
+            if ended and (not attached or time.monotonic() - quiet_since > LOGS_QUIET_S):
+                break
+            if not attached and not ended:
+                out.write(f"-- no launch is attached: {row.id} is journaled {row.state}\n")
+                break
+            time.sleep(LOGS_POLL_S)
+        if not path.exists():
+            print(f"smrun logs: {row.id} ({row.job_name}) has no log lines yet", file=sys.stderr)
+    return EXIT_OK

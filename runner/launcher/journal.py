@@ -9,9 +9,13 @@ States::
 
     pending -> submitted -> running -> succeeded | failed | stopped
           \\-> error (could not submit; retried on resume) -> submitted
+    failed | stopped | succeeded | error -> pending (a rerun, ``--retry``: retries + 1)
 
 ``unfinished()`` lists the entries a resumed launch must deal with: pending and error ones to
 submit, submitted and running ones to re-attach to (the runner finds them by name and digest).
+Each row keeps what the manifest said (``body``: the entry's inputs or request, filled in), so
+that an edited manifest can be told field by field (``runner.launcher.resume``), and
+``retries``, the number of reruns: each rerun is a new job under a new name.
 Opening the same file twice (a resume, or a report while a launch runs) is safe.
 """
 
@@ -26,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -38,10 +42,11 @@ __all__ = [
     "AsyncJournal",
     "Journal",
     "JournalError",
+    "Planned",
     "Row",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PENDING, SUBMITTED, RUNNING = "pending", "submitted", "running"
 SUCCEEDED, FAILED, STOPPED, ERROR = "succeeded", "failed", "stopped", "error"
 STATES = (PENDING, SUBMITTED, RUNNING, SUCCEEDED, FAILED, STOPPED, ERROR)
@@ -82,11 +87,21 @@ CREATE TABLE IF NOT EXISTS entries (
     submitted_at TEXT,
     ended_at TEXT,
     updated_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    body TEXT,
+    matrix TEXT,
+    retries INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Columns added since schema version 1, added to a version-1 journal when it is opened.
+_ADDED_COLUMNS = {
+    "body": "TEXT",
+    "matrix": "TEXT",
+    "retries": "INTEGER NOT NULL DEFAULT 0",
+}
+RERUNNABLE = frozenset({SUCCEEDED, FAILED, STOPPED, ERROR})  # may go back to pending (retry)
 
 
 class JournalError(RuntimeError):
@@ -108,10 +123,27 @@ class Row:
     ended_at: str | None
     updated_at: str
     attempts: int
+    body: dict[str, Any] | None = None  # {"key": "inputs"|"request", "value": {...}}
+    matrix: dict[str, Any] | None = None
+    retries: int = 0  # reruns asked with --retry; 0: the first run
 
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+
+class Planned(NamedTuple):
+    """An entry as ``Journal.plan`` records it. ``retry``: a finished entry to run again, as a
+    new job under ``job_name``; otherwise a journaled entry must be unchanged unless it was
+    never sent (pending, or an error before any Create)."""
+
+    id: str
+    kind: str
+    job_name: str
+    request_digest: str
+    body: Mapping[str, Any] | None = None
+    matrix: Mapping[str, Any] | None = None
+    retry: bool = False
 
 
 def _now() -> str:
@@ -122,30 +154,48 @@ class Journal:
     """The journal of one batch, in the SQLite file at ``path``. Use as a context manager, or
     ``close()`` it."""
 
-    def __init__(self, path: str | Path, batch_id: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, batch_id: str, *, timeout: float = 30.0, read_only: bool = False
+    ) -> None:
         self.path = Path(path)
         self.batch_id = batch_id
         # isolation_level=None: no implicit transactions; each write is BEGIN IMMEDIATE/COMMIT.
         # check_same_thread=False: AsyncJournal hands the connection to its one worker thread;
         # the connection is still used by one thread at a time.
+        target = f"{self.path.resolve().as_uri()}?mode=ro" if read_only else str(self.path)
         self._db = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            target,
+            timeout=timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=read_only,
         )
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise JournalError(f"{self.path}: cannot use WAL mode (got {mode})")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._setup()
+            if not read_only:
+                mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise JournalError(f"{self.path}: cannot use WAL mode (got {mode})")
+                self._db.execute("PRAGMA synchronous = FULL")
+                self._db.execute("PRAGMA foreign_keys = ON")
+                self._setup()
+            self._select = self._select_list()
         except BaseException:
             self._db.close()
             raise
 
+    def _select_list(self) -> str:
+        """The columns rows are read with; a journal opened read-only may predate some."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
+        missing = {"retries": "0"}
+        return ", ".join(
+            name if name in have else missing.get(name, "NULL") for name in self._COLUMNS
+        )
+
     @classmethod
-    def existing(cls, path: str | Path) -> Journal:
-        """The journal already at ``path``, whatever its batch (``smrun status``/``stop``)."""
+    def existing(cls, path: str | Path, *, read_only: bool = False) -> Journal:
+        """The journal already at ``path``, whatever its batch (``smrun status``/``stop``);
+        ``read_only``: opened without writing anything (``--dry-run``)."""
         path = Path(path)
         if not path.is_file():
             raise JournalError(f"{path}: no such journal")
@@ -156,7 +206,7 @@ class Journal:
             raise JournalError(f"{path}: not an smrun journal ({error})") from None
         if found is None:
             raise JournalError(f"{path}: not an smrun journal (no batch recorded)")
-        return cls(path, found[0])
+        return cls(path, found[0], read_only=read_only)
 
     def __enter__(self) -> Journal:
         return self
@@ -184,13 +234,18 @@ class Journal:
                 if statement.strip():
                     db.execute(statement)
             versions = [row[0] for row in db.execute("SELECT version FROM schema_version")]
-            if not versions:
-                db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif max(versions) > SCHEMA_VERSION:
+            if versions and max(versions) > SCHEMA_VERSION:
                 raise JournalError(
                     f"{self.path}: schema version {max(versions)} is newer than this smrun "
                     f"({SCHEMA_VERSION}); upgrade smrun"
                 )
+            if not versions or max(versions) < SCHEMA_VERSION:
+                have = {row[1] for row in db.execute("PRAGMA table_info(entries)")}
+                for column, declaration in _ADDED_COLUMNS.items():
+                    if column not in have:
+                        db.execute(f"ALTER TABLE entries ADD COLUMN {column} {declaration}")
+                db.execute("DELETE FROM schema_version")
+                db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
             batches = [row[0] for row in db.execute("SELECT id FROM batch")]
             if not batches:
                 db.execute(
@@ -208,32 +263,58 @@ class Journal:
 
     # --- planning ----------------------------------------------------------------------------
 
-    def plan(self, entries: Iterable[tuple[str, str, str, str]]) -> list[Row]:
-        """Record ``(id, kind, job_name, request_digest)`` entries as pending, in one
-        transaction; entries already journaled are kept as they are. Raises JournalError when
-        an entry's request or job name differs from the one journaled (the manifest changed
-        under the same batch id)."""
-        items = list(entries)
+    def plan(self, entries: Iterable[Planned | tuple[Any, ...]]) -> list[Row]:
+        """Record the manifest's entries, in one transaction: new ones as pending; pending ones
+        (and errors before any Create) take the manifest's current request; ``retry`` ones go
+        back to pending as a new job (``retries`` + 1); the rest are kept as they are. Raises
+        JournalError when a kept entry's request or job name differs from the journaled one
+        (``runner.launcher.resume`` reports that, field by field, before a launch starts)."""
+        items = [Planned(*item) for item in entries]
         now = _now()
         with self._write() as db:
             start = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM entries").fetchone()[0]
-            for offset, (entry_id, kind, job_name, digest) in enumerate(items):
+            for offset, item in enumerate(items):
+                body = None if item.body is None else _encode(item.body)
+                # The sweep's own key order: the report's columns follow it.
+                matrix = json.dumps(dict(item.matrix), default=str) if item.matrix else None
                 known = db.execute(
-                    "SELECT kind, job_name, request_digest FROM entries WHERE id = ?", (entry_id,)
+                    "SELECT kind, job_name, request_digest, state, attempts FROM entries "
+                    "WHERE id = ?",
+                    (item.id,),
                 ).fetchone()
+                fields = (item.kind, item.job_name, item.request_digest, body, matrix)
                 if known is None:
                     db.execute(
                         "INSERT INTO entries (id, position, kind, job_name, request_digest, "
-                        "state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (entry_id, start + offset, kind, job_name, digest, PENDING, now),
+                        "body, matrix, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (item.id, start + offset, *fields, PENDING, now),
                     )
-                elif tuple(known) != (kind, job_name, digest):
+                    continue
+                kind, job_name, digest, state, attempts = known
+                unsent = state == PENDING or (state == ERROR and attempts == 0)
+                if item.retry:
+                    if state not in RERUNNABLE:
+                        raise JournalError(f"entry {item.id!r} is {state}: it cannot be rerun")
+                    db.execute(
+                        "UPDATE entries SET kind = ?, job_name = ?, request_digest = ?, "
+                        "body = ?, matrix = ?, state = ?, status = NULL, failure_reason = NULL, "
+                        "outputs = NULL, submitted_at = NULL, ended_at = NULL, updated_at = ?, "
+                        "retries = retries + 1 WHERE id = ?",
+                        (*fields, PENDING, now, item.id),
+                    )
+                elif (kind, job_name, digest) == fields[:3] or unsent:
+                    db.execute(
+                        "UPDATE entries SET kind = ?, job_name = ?, request_digest = ?, "
+                        "body = COALESCE(?, body), matrix = COALESCE(?, matrix) WHERE id = ?",
+                        (*fields, item.id),
+                    )
+                else:
                     raise JournalError(
-                        f"entry {entry_id!r} was journaled as {known[0]} job {known[1]} "
-                        f"(digest {known[2][:12]}), now {kind} job {job_name} "
-                        f"(digest {digest[:12]}); use a new batch id"
+                        f"entry {item.id!r} was journaled as {kind} job {job_name} "
+                        f"(digest {digest[:12]}), now {item.kind} job {item.job_name} "
+                        f"(digest {item.request_digest[:12]}); use a new batch id"
                     )
-        return [self.get(entry_id) for entry_id, *_ in items]
+        return [self.get(item.id) for item in items]
 
     # --- transitions -------------------------------------------------------------------------
 
@@ -263,7 +344,7 @@ class Journal:
         """The job ended: ``state`` is succeeded, failed or stopped; ``status`` SageMaker's."""
         if state not in FINISHED:
             raise JournalError(f"{state!r} is not an end state ({', '.join(sorted(FINISHED))})")
-        encoded = None if outputs is None else json.dumps(outputs, sort_keys=True, default=str)
+        encoded = None if outputs is None else _encode(outputs)
         return self._transition(
             entry_id,
             state,
@@ -308,13 +389,26 @@ class Journal:
     # --- reading -----------------------------------------------------------------------------
 
     _COLUMNS = (
-        "id, kind, job_name, request_digest, state, status, failure_reason, outputs, "
-        "submitted_at, ended_at, updated_at, attempts"
+        "id",
+        "kind",
+        "job_name",
+        "request_digest",
+        "state",
+        "status",
+        "failure_reason",
+        "outputs",
+        "submitted_at",
+        "ended_at",
+        "updated_at",
+        "attempts",
+        "body",
+        "matrix",
+        "retries",
     )
 
     def get(self, entry_id: str) -> Row:
         found = self._db.execute(
-            f"SELECT {self._COLUMNS} FROM entries WHERE id = ?", (entry_id,)
+            f"SELECT {self._select} FROM entries WHERE id = ?", (entry_id,)
         ).fetchone()
         if found is None:
             raise KeyError(entry_id)
@@ -325,7 +419,7 @@ class Journal:
         unknown = set(states) - set(STATES)
         if unknown:
             raise ValueError(f"unknown state(s): {', '.join(sorted(unknown))}")
-        query = f"SELECT {self._COLUMNS} FROM entries"
+        query = f"SELECT {self._select} FROM entries"
         if states:
             query += f" WHERE state IN ({', '.join('?' for _ in states)})"
         return [_row(r) for r in self._db.execute(query + " ORDER BY position", states)]
@@ -343,6 +437,14 @@ class Journal:
         return counts
 
 
+def _encode(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _decoded(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else dict(json.loads(text))
+
+
 def _row(values: tuple[Any, ...]) -> Row:
     return Row(
         id=values[0],
@@ -352,11 +454,14 @@ def _row(values: tuple[Any, ...]) -> Row:
         state=values[4],
         status=values[5],
         failure_reason=values[6],
-        outputs=None if values[7] is None else json.loads(values[7]),
+        outputs=_decoded(values[7]),
         submitted_at=values[8],
         ended_at=values[9],
         updated_at=values[10],
         attempts=int(values[11]),
+        body=_decoded(values[12]),
+        matrix=_decoded(values[13]),
+        retries=int(values[14]),
     )
 
 

@@ -9,7 +9,8 @@ already exists with the same request is re-attached, never created twice), journ
 ``submitted``, follow the job, journal how it ended, give the room back. The journal always
 hears of a change before anything else does (tally, view, events, report), so a launch killed
 at any moment resumes from its journal: pending and error entries are submitted, submitted and
-running ones re-attached, finished ones left alone.
+running ones re-attached, finished ones left alone, unless ``retry`` reruns them as new jobs
+(the rules, and how an edited manifest is told apart: ``runner.launcher.resume``).
 
 ``ResourceLimitExceeded`` on Create is backpressure: the entry gives its room back, the quota
 pauses, and the entry is submitted again after an exponential back-off (tenacity) or as soon
@@ -49,9 +50,10 @@ from runner.launcher.journal import (
     JournalError,
     Row,
 )
-from runner.launcher.manifest import Entry, Manifest
-from runner.launcher.progress import Failure, LineView, ProgressView, Tally
+from runner.launcher.manifest import Entry, Manifest, ManifestInvalid, fill_outputs
+from runner.launcher.progress import Failure, LineView, Pause, ProgressView, RunningJob, Tally
 from runner.launcher.report import ReportFiles, all_succeeded, write_reports
+from runner.launcher.resume import plan_resume
 from runner.logs import FileSink, LogSink, LogTailer, TeeSink, TextSink
 from runner.tracker import JobHandle, Outcome
 
@@ -75,6 +77,7 @@ class LaunchOptions:
     backoff_initial: float = 5.0  # after ResourceLimitExceeded
     backoff_max: float = 120.0
     tick: float = 0.5  # how often running statuses and `smrun stop` requests are looked at
+    retry: frozenset[str] = frozenset()  # rerun these as new jobs: failed, stopped, changed
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class LaunchResult:
     interrupted: str | None  # the signal or request that interrupted the launch
     left_running: bool
     reports: ReportFiles | None
+    billable_s: int = 0  # BillableTimeInSeconds of the jobs this launch saw end
 
     @property
     def all_succeeded(self) -> bool:
@@ -138,8 +142,14 @@ class Launch:
         limits = {**manifest.limits, **self.options.limits}
         self.admission = Admission(self.options.concurrency, limits)
         self.tally = Tally(manifest.batch_id, counts={})
+        self._instances = {  # entry id -> "2 x ml.m5.xlarge", for the live view
+            e.id: ", ".join(f"{n} x {t}" for t, n in instance_usage(e.kind, e.request).items())
+            for e in manifest.entries
+        }
+        self._kinds = {e.id: e.kind for e in manifest.entries}
         self.interrupted: str | None = None
         self._states: dict[str, str] = {}  # entry id -> journal state, as last written
+        self._outputs: dict[str, dict[str, Any]] = {}
         self._handles: dict[str, JobHandle] = {}  # entries submitted, not yet ended
         # Entry id -> its state once this launch is done with it (None: left unfinished).
         self._ended: dict[str, asyncio.Future[str | None]] = {}
@@ -161,11 +171,19 @@ class Launch:
     async def run(self) -> LaunchResult:
         """Submit and follow every unfinished entry; return once all have ended, or the
         launch was interrupted and has stopped (or left) its jobs."""
-        rows = await self.journal.call(
-            Journal.plan, [(e.id, e.kind, e.job_name, e.digest) for e in self.manifest.entries]
-        )
+        known = await self.journal.call(Journal.rows)
+        resume = plan_resume(self.manifest, known, self.options.retry)
+        if resume.problems:  # the command checked this before; the journal may have moved
+            raise ManifestInvalid(resume.problems, f"{self.manifest.source} (resume)")
+        rows = await self.journal.call(Journal.plan, [d.planned() for d in resume.decisions])
+        if resume.dropped:
+            log.warning(
+                "launch.entries_dropped", count=len(resume.dropped), ids=resume.dropped[:20]
+            )
         await self.journal.call(Journal.set_meta, STOP_REQUESTED, False)
         self._states = {row.id: row.state for row in rows}
+        # Entry id -> its journaled outputs, for the {{ outputs.<entry>.<name> }} after it.
+        self._outputs = {row.id: row.outputs for row in rows if row.outputs}
         self.tally.counts = dict.fromkeys(STATES, 0)
         for state in self._states.values():
             self.tally.counts[state] += 1
@@ -195,6 +213,12 @@ class Launch:
                 await asyncio.gather(*self._entry_tasks.values(), return_exceptions=True)
             if self._shutdown is not None:
                 await self._shutdown
+            # `smrun stop` may have stopped every job itself before the watcher saw its
+            # request: the batch was still stopped from outside, and says so.
+            if self.interrupted is None and await self.journal.call(
+                Journal.meta, STOP_REQUESTED, False
+            ):
+                self.interrupted = "smrun stop"
             await self._wait_for_tails()
         finally:
             watcher.cancel()
@@ -221,10 +245,16 @@ class Launch:
             interrupted=self.interrupted,
             left_running=self.interrupted is not None and self.options.leave_running,
             reports=reports,
+            billable_s=self.tally.billable_s,
         )
 
     def close(self) -> None:
         self.journal.close()
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs submitted by (or re-attached to) this launch that have not ended."""
+        return sum(1 for handle in self._handles.values() if not handle.done)
 
     def interrupt(self, reason: str) -> None:
         """Stop the batch: admit nothing more, then stop every job in flight, or (with
@@ -268,7 +298,10 @@ class Launch:
         try:
             if row.state in (PENDING, ERROR) and not await self._dependencies_met(entry):
                 return
-            handle = await self._submit(entry, row, ticket)
+            request = await self._with_outputs(entry)
+            if request is None:
+                return
+            handle = await self._submit(entry, row, ticket, request)
             if handle is not None:
                 await self._follow(entry, handle)
         except asyncio.CancelledError:
@@ -297,6 +330,8 @@ class Launch:
                 if state is None or self._stopping:
                     return False
                 reason = f"not submitted: {before}, which it comes after, ended {state}"
+                if state in (FAILED, STOPPED):
+                    reason += f" (--retry {state} reruns it, and this one after it)"
                 await self._record(entry.id, ERROR, Journal.error, reason)
                 self.tally.failed(Failure(entry.id, entry.job_name, "not submitted", reason))
                 log.warning("launch.dependency_failed", entry=entry.id, after=before, state=state)
@@ -305,7 +340,24 @@ class Launch:
             self.tally.blocked -= 1
         return not self._stopping
 
-    async def _submit(self, entry: Entry, row: Row, ticket: Ticket) -> JobHandle | None:
+    async def _with_outputs(self, entry: Entry) -> dict[str, Any] | None:
+        """The entry's request with the upstream outputs it names filled in (the journal has
+        them: those entries succeeded first); None, journaled as an error, when one lacks it."""
+        if not entry.uses_outputs:
+            return entry.request
+        try:
+            request: dict[str, Any] = fill_outputs(entry.request, self._outputs)
+        except KeyError as missing:
+            reason = f"not submitted: {missing.args[0]}"
+            await self._record(entry.id, ERROR, Journal.error, reason)
+            self.tally.failed(Failure(entry.id, entry.job_name, "not submitted", reason))
+            log.error("launch.output_missing", entry=entry.id, reason=reason)
+            return None
+        return request
+
+    async def _submit(
+        self, entry: Entry, row: Row, ticket: Ticket, request: Mapping[str, Any]
+    ) -> JobHandle | None:
         reattach = row.state in (SUBMITTED, RUNNING)
         refusal = ""
 
@@ -332,7 +384,7 @@ class Launch:
                     await self.admission.acquire(ticket, force=reattach)
                     try:
                         handle = await self.runner.submit(
-                            entry.kind, entry.request, identity=entry.identity
+                            entry.kind, request, identity=entry.identity_for(row.retries)
                         )
                     except AwsCallFailed as error:
                         refusal = error.aws_message
@@ -359,6 +411,9 @@ class Launch:
     async def _follow(self, entry: Entry, handle: JobHandle) -> None:
         self._tail_logs(entry, handle)
         outcome = await handle.wait()
+        billable = outcome.description.get("BillableTimeInSeconds")
+        if isinstance(billable, int):
+            self.tally.billable_s += billable
         state = _end_state(outcome, KINDS[entry.kind].states.stopped)
         if state == ERROR:
             reason = f"lost track of the job: {outcome.failure_reason}"
@@ -373,6 +428,7 @@ class Launch:
                 failure_reason=outcome.failure_reason,
                 outputs=dict(outcome.outputs),
             )
+            self._outputs[entry.id] = dict(outcome.outputs)
         if state != SUCCEEDED:
             self.tally.failed(
                 Failure(entry.id, handle.name, outcome.status, outcome.failure_reason or "")
@@ -384,6 +440,17 @@ class Launch:
             state=state,
             status=outcome.status,
             **({"failure_reason": outcome.failure_reason} if outcome.failure_reason else {}),
+        )
+
+    def _running(self, entry_id: str, handle: JobHandle) -> RunningJob:
+        return RunningJob(
+            entry_id=entry_id,
+            job_name=handle.name,
+            kind=self._kinds[entry_id],
+            instances=self._instances[entry_id],
+            status=handle.status,
+            secondary=handle.secondary_status,
+            created_at=handle.created_at,
         )
 
     # --- logs --------------------------------------------------------------------------------
@@ -427,7 +494,15 @@ class Launch:
         while True:
             await asyncio.sleep(self.options.tick)
             self.tally.waiting = self.admission.waiting
-            self.tally.paused = self.admission.paused
+            self.tally.paused = [
+                Pause(key, self.admission.in_use(key), self.admission.limits.get(key))
+                for key in self.admission.paused
+            ]
+            self.tally.running = [
+                self._running(entry_id, handle)
+                for entry_id, handle in self._handles.items()
+                if not handle.done
+            ]
             for entry_id, handle in list(self._handles.items()):
                 status = handle.status
                 if (

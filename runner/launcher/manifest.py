@@ -1,17 +1,18 @@
 """Read a launcher manifest (YAML or JSON) into validated entries, or every problem it has.
 
-    batch: nightly-sweep            # optional; else derived from the file's path and content
+    batch: nightly-sweep            # optional; else derived from the file's path (not content)
+    region: us-east-1               # optional; the one region every job of the batch runs in
     limits: {training: 20, "training:ml.p3.2xlarge": 8}   # jobs of a kind, instances of a type
     defaults:                       # deep-merged into every entry; the entry wins
-      inputs: {region: us-east-1, role: arn:aws:iam::123456789012:role/sm}
+      inputs: {role: arn:aws:iam::123456789012:role/sm}
     jobs:
-      - kind: train                 # a component (train, process, batch_transform, ...)
+      - kind: training              # with inputs: the kind's component (here ``train``)
         name: xgb                   # stable id within the manifest; default <kind>-<index>
         matrix: {lr: ["0.1", "0.3"], depth: ["4", "8"]}   # one entry per combination
         inputs:                     # the component's inputs, checked by its rules
           hyperparameters: {eta: "{{ matrix.lr }}", max_depth: "{{ matrix.depth }}"}
           ...
-      - kind: processing            # a runner kind, with the raw SageMaker request
+      - kind: processing            # with request: the raw SageMaker request
         count: 3                    # three copies; {{ index }} is 0, 1, 2
         request: {...}
       - kind: transform
@@ -19,13 +20,25 @@
         after: ["prep-{{ index }}"]  # submitted once those succeeded (entry ids or names)
         request: {...}
 
+Kinds are the runner's (``training``, ``processing``, ``transform``, ``tuning``, ``model``,
+``labeling``, ``workteam``, ``endpoint_config``, ``endpoint``); the v1 component names
+(``train``, ``process``, ``batch_transform``, ...) are aliases (``runner.launcher.vocabulary``).
+
 Entries with ``inputs`` are converted and checked with the component's ``SPEC`` (defaults
 from the spec) and turned into a request by the component's own ``build_request``. Every
 request is then checked against botocore's model, as the runner would send it (name and tags
 added). Nothing is submitted from here: ``load_manifest`` returns a ``Manifest`` or raises
 ``ManifestInvalid`` listing every problem, each with its path in the manifest
 (``jobs[3].inputs.instance_count: must be a whole number, got 'two'``). A problem in one
-expansion of a sweep names it: ``jobs[0](xgb-lr-0.1).request.RoleArn``.
+expansion of a sweep names it: ``jobs[0](xgb-lr-0.1).request.RoleArn``. A problem the service
+model finds in a component's request is named by the input that holds the bad value
+(``inputs.instance_type``, not ``request.ResourceConfig.InstanceType``); an entry that is
+broken itself causes no second problem in the entries that come ``after`` it.
+
+Region: one per batch, decided once: ``--region`` (``region=``), else the manifest's
+``region``, else ``defaults.inputs.region``, else the AWS chain (``fallback_region=``). A region
+written anywhere else in the manifest that differs is a problem; component entries without
+their own ``region`` input get the batch's (their images are resolved for it).
 
 Defaults' ``inputs`` apply to entries that use ``inputs`` and are ignored where the component
 has no such input (so ``region`` and ``role`` can be shared by every component); defaults'
@@ -37,6 +50,11 @@ cycles are problems like any other.
 
 Placeholders: a string that is exactly ``{{ matrix.k }}`` or ``{{ index }}`` becomes the value
 itself (a number stays a number); inside a longer string the value is written as text.
+``{{ outputs.<entry>.<name> }}`` is an output of another entry (``model_artifact_url``,
+``output_artifacts.features``: a dotted path into its journaled outputs), filled in when this
+entry is submitted; the entry then comes ``after`` that one. Until then it stands as
+``s3://smrun-outputs/<entry>/<name>`` (``output_token``), which the service-model check takes
+as valid wherever it stands (the real value is checked when the request is sent).
 """
 
 from __future__ import annotations
@@ -53,7 +71,8 @@ from typing import Any
 import yaml
 
 from runner.kinds import ENDPOINT_UPDATE, KINDS, JobKind
-from runner.launcher.admission import limit_problem
+from runner.launcher.admission import canonical_limit, limit_problem
+from runner.launcher.vocabulary import COMPONENTS, canonical_kind, did_you_mean, kind_hint
 from runner.naming import (
     DIGEST_TAG,
     IDENTITY_TAG,
@@ -68,32 +87,24 @@ from runner.naming import (
 from runner.validation import Problem, validate_request
 
 __all__ = [
-    "COMPONENT_KINDS",
     "Entry",
     "Manifest",
     "ManifestInvalid",
+    "dedupe_problems",
     "load_manifest",
     "parse_manifest",
 ]
 
-# Component name -> the runner kind of the job its build_request makes.
-COMPONENT_KINDS: dict[str, str] = {
-    "train": "training",
-    "process": "processing",
-    "batch_transform": "transform",
-    "hyperparameter_tuning": "tuning",
-    "model": "model",
-    "ground_truth": "labeling",
-    "workteam": "workteam",
-}
-
-TOP_KEYS = frozenset({"batch", "defaults", "jobs", "limits"})
+TOP_KEYS = frozenset({"batch", "defaults", "jobs", "limits", "region"})
 ENTRY_KEYS = frozenset({"kind", "name", "request", "inputs", "matrix", "count", "after"})
 DEFAULT_KEYS = frozenset({"kind", "request", "inputs"})
 MAX_COUNT = 10_000
 WHOLE = "(manifest)"  # the path of a problem with the manifest as a whole
-_PLACEHOLDER = re.compile(r"\{\{\s*(index|matrix\.([A-Za-z0-9_\-]+))\s*\}\}")
-_WHOLE_PLACEHOLDER = re.compile(r"^\s*\{\{\s*(index|matrix\.([A-Za-z0-9_\-]+))\s*\}\}\s*$")
+_NAMES = r"(index|matrix\.([A-Za-z0-9_\-]+)|outputs\.([A-Za-z0-9_\-]+)\.([A-Za-z0-9_.\-]+))"
+_PLACEHOLDER = re.compile(r"\{\{\s*" + _NAMES + r"\s*\}\}")
+_WHOLE_PLACEHOLDER = re.compile(r"^\s*\{\{\s*" + _NAMES + r"\s*\}\}\s*$")
+OUTPUT_TOKEN_PREFIX = "s3://smrun-outputs/"
+_OUTPUT_TOKEN = re.compile(re.escape(OUTPUT_TOKEN_PREFIX) + r"([A-Za-z0-9_\-]+)/([A-Za-z0-9_.\-]+)")
 
 
 class ManifestInvalid(ValueError):
@@ -109,7 +120,11 @@ class ManifestInvalid(ValueError):
 @dataclass(frozen=True)
 class Entry:
     """One job of the batch: its stable id, runner kind, request (without the name and tags
-    the runner adds) and identity ``(batch_id, id)``, from which its job name derives."""
+    the runner adds) and identity ``(batch_id, id)``, from which its job name derives.
+
+    ``body`` is what the manifest said, placeholders filled (the inputs or the request under
+    ``body_key``): what an edit is compared on. ``matrix`` holds the sweep values it was made
+    with, for the reports."""
 
     id: str
     kind: str
@@ -119,15 +134,37 @@ class Entry:
     source: str = ""  # where in the manifest: "jobs[2]"
     group: str = ""  # the entry's name before matrix/count expansion
     after: tuple[str, ...] = ()  # ids of the entries that must succeed first
+    body_key: str = "request"
+    body: Mapping[str, Any] = field(default_factory=dict)
+    matrix: Mapping[str, Any] = field(default_factory=dict)
+    # (entry id, output name) pairs of {{ outputs.<entry>.<name> }} in the request
+    uses_outputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def job_name(self) -> str:
         """The name the runner will give the job: the request's own, or the derived one."""
+        return self.job_name_for(0)
+
+    @property
+    def names_itself(self) -> bool:
+        """The request gives its job's name: every attempt would be that one job."""
+        return bool(self.request.get(KINDS[self.kind].name_field))
+
+    def identity_for(self, retry: int) -> Identity:
+        """The identity of the entry's ``retry``-th rerun (0: its first run): each rerun
+        (``--retry``) is a new job under a new name, never the old one again."""
+        if retry == 0:
+            return self.identity
+        return Identity(self.identity.scope, f"{self.identity.key}-retry-{retry}")
+
+    def job_name_for(self, retry: int) -> str:
         job_kind = KINDS[self.kind]
         given = self.request.get(job_kind.name_field)
         if given:
             return str(given)
-        return deterministic_name(self.identity, job_kind.name_prefix, job_kind.max_name_length)
+        return deterministic_name(
+            self.identity_for(retry), job_kind.name_prefix, job_kind.max_name_length
+        )
 
     @property
     def digest(self) -> str:
@@ -141,6 +178,7 @@ class Manifest:
     source: str = ""
     # "training" -> jobs in flight, "training:ml.p3.2xlarge" -> instances (launcher admission)
     limits: Mapping[str, int] = field(default_factory=dict)
+    region: str | None = None  # where every job of the batch runs; None: left to the caller
 
     def entry(self, entry_id: str) -> Entry:
         for entry in self.entries:
@@ -152,7 +190,13 @@ class Manifest:
 # --- loading ---------------------------------------------------------------------------------
 
 
-def load_manifest(path: str | Path, *, batch_id: str | None = None) -> Manifest:
+def load_manifest(
+    path: str | Path,
+    *,
+    batch_id: str | None = None,
+    region: str | None = None,
+    fallback_region: str | None = None,
+) -> Manifest:
     """Read and validate the manifest at ``path``. Raises ManifestInvalid with every problem."""
     file = Path(path)
     source = str(file)
@@ -165,16 +209,21 @@ def load_manifest(path: str | Path, *, batch_id: str | None = None) -> Manifest:
     except (ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if file.suffix.lower() == ".json" else "YAML"
         raise ManifestInvalid([Problem(WHOLE, f"is not valid {kind} ({exc})")], source) from None
-    derived = derived_batch_id(file, text)
-    return parse_manifest(data, batch_id=batch_id, default_batch_id=derived, source=source)
+    return parse_manifest(
+        data,
+        batch_id=batch_id,
+        default_batch_id=derived_batch_id(file),
+        source=source,
+        region=region,
+        fallback_region=fallback_region,
+    )
 
 
-def derived_batch_id(path: Path, text: str) -> str:
-    """``<file stem>-<12 hex>`` of the absolute path and content: the same file, unchanged,
-    is the same batch (so a relaunch resumes it); an edited manifest is a new batch."""
-    digest = hashlib.sha256(json.dumps([str(path.resolve()), text]).encode("utf-8")).hexdigest()[
-        :12
-    ]
+def derived_batch_id(path: Path) -> str:
+    """``<file stem>-<12 hex>`` of the file's absolute path, not of its content: an edited
+    manifest is still the same batch, so a relaunch resumes it (and the journal tells which
+    entries changed); the same file elsewhere is another batch."""
+    digest = hashlib.sha256(str(path.resolve()).encode("utf-8")).hexdigest()[:12]
     stem = slug(path.stem)[:40].strip("-")
     return f"{stem}-{digest}" if stem else f"batch-{digest}"
 
@@ -185,16 +234,19 @@ def parse_manifest(
     batch_id: str | None = None,
     default_batch_id: str | None = None,
     source: str = "manifest",
+    region: str | None = None,
+    fallback_region: str | None = None,
 ) -> Manifest:
     """Validate already-parsed manifest data. The batch id is ``batch_id``, else the
-    manifest's ``batch``, else ``default_batch_id``, else a digest of the data."""
+    manifest's ``batch``, else ``default_batch_id``, else a digest of the data. The region:
+    ``region`` (a flag), else the manifest's, else ``fallback_region`` (the AWS chain)."""
     problems: list[Problem] = []
     if not isinstance(data, Mapping):
         raise ManifestInvalid(
             [Problem(WHOLE, f"must be a mapping with a 'jobs' list, got {_type(data)}")], source
         )
     for key in sorted(set(map(str, data)) - TOP_KEYS):
-        problems.append(Problem(key, f"is not a manifest field (valid: {_names(TOP_KEYS)})"))
+        problems.append(Problem(key, _not_a_field("a manifest field", key, TOP_KEYS)))
 
     batch = batch_id or _batch_field(data.get("batch"), problems)
     if not batch:
@@ -211,9 +263,7 @@ def parse_manifest(
         problems.append(Problem("defaults", f"must be a mapping, got {_type(defaults)}"))
         defaults = {}
     for key in sorted(set(map(str, defaults)) - DEFAULT_KEYS):
-        problems.append(
-            Problem(f"defaults.{key}", f"cannot be a default (valid: {_names(DEFAULT_KEYS)})")
-        )
+        problems.append(Problem(f"defaults.{key}", _not_a_field("a default", key, DEFAULT_KEYS)))
     for key in ("request", "inputs"):
         if key in defaults and not isinstance(defaults[key], Mapping):
             problems.append(
@@ -221,18 +271,54 @@ def parse_manifest(
             )
 
     limits = _limits(data.get("limits"), problems)
+    batch_region = _region(data, defaults, region, problems) or fallback_region
     jobs = data.get("jobs")
     entries: list[Entry] = []
     if not isinstance(jobs, list) or not jobs:
         problems.append(Problem("jobs", "must be a non-empty list of jobs"))
     else:
+        broken: set[str] = set()  # names of entries with problems of their own
+        context = _Context(defaults, batch, batch_region, problems, broken)
         for index, raw in enumerate(jobs):
-            entries.extend(_entries(index, raw, defaults, batch, problems))
+            entries.extend(_entries(index, raw, context))
         _check_unique(entries, problems)
-        entries = _resolve_after(entries, problems)
+        entries = _resolve_after(entries, problems, broken)
     if problems:
-        raise ManifestInvalid(_dedupe(problems), source)
-    return Manifest(batch_id=batch, entries=entries, source=source, limits=limits)
+        raise ManifestInvalid(dedupe_problems(problems), source)
+    return Manifest(
+        batch_id=batch, entries=entries, source=source, limits=limits, region=batch_region
+    )
+
+
+def _region(
+    data: Mapping[str, Any], defaults: Mapping[str, Any], flag: str | None, problems: list[Problem]
+) -> str | None:
+    """The batch's one region from the flag and the manifest; a disagreement is a problem."""
+    named: list[tuple[str, str]] = []
+    top = data.get("region")
+    if top is not None and (not isinstance(top, str) or not top.strip()):
+        problems.append(Problem("region", "must be a region name like us-east-1"))
+    elif top is not None:
+        named.append(("region", top.strip()))
+    inputs = defaults.get("inputs")
+    if isinstance(inputs, Mapping) and isinstance(inputs.get("region"), str) and inputs["region"]:
+        named.append(("defaults.inputs.region", inputs["region"].strip()))
+    if flag:
+        for path, value in named:
+            if value != flag:
+                problems.append(
+                    Problem(path, f"is {value!r} but --region is {flag!r}: a batch runs in one")
+                )
+        return flag
+    if not named:
+        return None
+    first_path, first = named[0]
+    for path, value in named[1:]:
+        if value != first:
+            problems.append(
+                Problem(path, f"is {value!r} but {first_path} is {first!r}: a batch runs in one")
+            )
+    return first
 
 
 def _limits(value: Any, problems: list[Problem]) -> dict[str, int]:
@@ -247,7 +333,7 @@ def _limits(value: Any, problems: list[Problem]) -> dict[str, int]:
         if problem:
             problems.append(Problem(f"limits.{key}", problem))
         else:
-            limits[str(key)] = int(limit)
+            limits[canonical_limit(str(key))] = int(limit)
     return limits
 
 
@@ -263,34 +349,55 @@ def _batch_field(value: Any, problems: list[Problem]) -> str | None:
 # --- one entry -------------------------------------------------------------------------------
 
 
-def _entries(
-    index: int, raw: Any, defaults: Mapping[str, Any], batch: str, problems: list[Problem]
-) -> list[Entry]:
+@dataclass
+class _Context:
+    """What every entry is read with."""
+
+    defaults: Mapping[str, Any]
+    batch: str
+    region: str | None
+    problems: list[Problem]
+    broken: set[str]  # names of entries with problems of their own (no cascade from them)
+
+
+def _kind(where: str, text: Any, uses_inputs: bool, problems: list[Problem]) -> str | None:
+    """The runner kind an entry's ``kind`` names (an alias included), or None with a problem."""
+    if not isinstance(text, str) or not text:
+        problems.append(Problem(f"{where}.kind", "is required: a job kind, like training"))
+        return None
+    kind = canonical_kind(text)
+    if kind is None:
+        hint = kind_hint(text)
+        problems.append(
+            Problem(f"{where}.kind", f"{text!r} is not a job kind{hint} (valid: {_names(KINDS)})")
+        )
+        return None
+    if uses_inputs and kind not in COMPONENTS:
+        problems.append(
+            Problem(
+                f"{where}.inputs",
+                f"{kind} takes a request; inputs are for {_names(COMPONENTS)}",
+            )
+        )
+        return None
+    return kind
+
+
+def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
     where = f"jobs[{index}]"
+    problems = context.problems
     if not isinstance(raw, Mapping):
         problems.append(Problem(where, f"must be a mapping, got {_type(raw)}"))
         return []
     found = len(problems)
     for key in sorted(set(map(str, raw)) - ENTRY_KEYS):
-        problems.append(
-            Problem(f"{where}.{key}", f"is not an entry field (valid: {_names(ENTRY_KEYS)})")
-        )
-    entry = _merged(raw, defaults)
-
-    kind_text = entry.get("kind")
-    component: str | None = None
-    kind: str | None = None
-    if not isinstance(kind_text, str) or not kind_text:
-        problems.append(Problem(f"{where}.kind", "is required: a job kind or a component name"))
-    elif kind_text in COMPONENT_KINDS:
-        component, kind = kind_text, COMPONENT_KINDS[kind_text]
-    elif kind_text in KINDS:
-        kind = kind_text
-    else:
-        choices = _names([*KINDS, *COMPONENT_KINDS])
-        problems.append(Problem(f"{where}.kind", f"must be one of [{choices}] (got {kind_text!r})"))
-
+        problems.append(Problem(f"{where}.{key}", _not_a_field("an entry field", key, ENTRY_KEYS)))
+    entry = _merged(raw, context.defaults)
     has_request, has_inputs = "request" in raw, "inputs" in raw
+    kind_text = entry.get("kind")
+    kind = _kind(where, kind_text, has_inputs and not has_request, problems)
+    component = COMPONENTS.get(kind or "") if has_inputs else None
+
     if has_request and has_inputs:
         problems.append(Problem(where, "give either request or inputs, not both"))
     elif not has_request and not has_inputs:
@@ -299,16 +406,8 @@ def _entries(
     body = entry.get(body_key, {})
     if not isinstance(body, Mapping):
         problems.append(Problem(f"{where}.{body_key}", f"must be a mapping, got {_type(body)}"))
-    if has_inputs and kind is not None and component is None:
-        problems.append(
-            Problem(
-                f"{where}.kind",
-                f"inputs need a component kind ({_names(COMPONENT_KINDS)}); "
-                f"{kind_text!r} takes a request",
-            )
-        )
 
-    name = raw.get("name", f"{kind_text}-{index}" if isinstance(kind_text, str) else "")
+    name = raw.get("name", f"{kind or kind_text}-{index}" if isinstance(kind_text, str) else "")
     if not isinstance(name, str) or not slug(name):
         problems.append(Problem(f"{where}.name", "must be a name with letters or digits"))
         name = f"job-{index}"
@@ -321,10 +420,15 @@ def _entries(
     combos = _combinations(where, raw.get("matrix"), problems)
     count = _count(where, raw.get("count"), problems)
     if len(problems) > found or kind is None or not isinstance(body, Mapping):
+        context.broken.add(slug(name))
         return []
+    if component is not None:
+        body = _with_region(body, raw.get("inputs") or {}, f"{where}.inputs", context)
 
     default_inputs = (
-        dict(defaults.get("inputs") or {}) if isinstance(defaults.get("inputs"), Mapping) else {}
+        dict(context.defaults.get("inputs") or {})
+        if isinstance(context.defaults.get("inputs"), Mapping)
+        else {}
     )
     own_inputs = set(map(str, raw.get("inputs") or {})) if has_inputs else set()
     results: list[Entry] = []
@@ -344,7 +448,7 @@ def _entries(
             waits_for = _substitute(after, values, f"{at}.after", problems)
             if len(problems) > before:
                 continue
-            identity = Identity(batch, entry_id)
+            identity = Identity(context.batch, entry_id)
             if component is not None:
                 request = _component_request(
                     component,
@@ -358,7 +462,14 @@ def _entries(
                     continue
             else:
                 request = filled
-            _validate(KINDS[kind], request, identity, f"{at}.request", problems)
+            _validate(
+                KINDS[kind],
+                request,
+                identity,
+                at,
+                inputs=filled if component else None,
+                problems=problems,
+            )
             results.append(
                 Entry(
                     entry_id,
@@ -369,9 +480,32 @@ def _entries(
                     source=where,
                     group=slug(name),
                     after=tuple(str(a) for a in waits_for),
+                    body_key=body_key,
+                    body=filled,
+                    matrix=dict(combo),
+                    uses_outputs=tuple(output_references(request)),
                 )
             )
+    if len(problems) > found:
+        context.broken.add(slug(name))
     return results
+
+
+def _with_region(
+    body: Mapping[str, Any], own: Mapping[str, Any], path: str, context: _Context
+) -> Mapping[str, Any]:
+    """A component entry's inputs with the batch's region; its own other region is a problem."""
+    if context.region is None:
+        return body
+    given = own.get("region") if isinstance(own, Mapping) else None
+    if isinstance(given, str) and given and given != context.region:
+        context.problems.append(
+            Problem(
+                f"{path}.region",
+                f"is {given!r} but the batch runs in {context.region!r}: one region per batch",
+            )
+        )
+    return {**body, "region": context.region}
 
 
 def _merged(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -444,8 +578,9 @@ def _check_unique(entries: list[Entry], problems: list[Problem]) -> None:
             )
 
 
-def _resolve_after(entries: list[Entry], problems: list[Problem]) -> list[Entry]:
-    """Each entry's ``after`` names as entry ids; unknown names and cycles are problems."""
+def _resolve_after(entries: list[Entry], problems: list[Problem], broken: set[str]) -> list[Entry]:
+    """Each entry's ``after`` names as entry ids; unknown names and cycles are problems. A
+    name of an entry that has problems of its own is not reported again."""
     ids = {entry.id for entry in entries}
     groups: dict[str, list[str]] = {}
     for entry in entries:
@@ -455,13 +590,32 @@ def _resolve_after(entries: list[Entry], problems: list[Problem]) -> list[Entry]
         wanted: list[str] = []
         for name in entry.after:
             found = [name] if name in ids else groups.get(slug(name), [])
-            if not found:
+            if not found and not _names_broken(name, broken):
+                hint = did_you_mean(name, [*groups, *ids])
                 problems.append(
-                    Problem(f"{entry.source}.after", f"no entry named {name!r} in the manifest")
+                    Problem(
+                        f"{entry.source}.after", f"no entry named {name!r} in the manifest{hint}"
+                    )
                 )
             elif entry.id in found:
                 problems.append(Problem(f"{entry.source}.after", f"{name!r} is the entry itself"))
             wanted.extend(i for i in found if i not in wanted and i != entry.id)
+        for upstream, name in entry.uses_outputs:
+            where = f"{entry.source}.{entry.body_key}"
+            if upstream == entry.id:
+                problems.append(Problem(where, f"uses its own output {name!r}"))
+            elif upstream not in ids:
+                if not _names_broken(upstream, broken):
+                    hint = did_you_mean(upstream, ids)
+                    problems.append(
+                        Problem(
+                            where,
+                            f"uses outputs.{upstream}.{name}: no entry {upstream!r}{hint} "
+                            "(name one entry id, not a sweep)",
+                        )
+                    )
+            elif upstream not in wanted:
+                wanted.append(upstream)  # it comes after the entry whose output it takes
         resolved.append(replace(entry, after=tuple(wanted)))
     cycle = _find_cycle({entry.id: entry.after for entry in resolved})
     if cycle:
@@ -470,6 +624,12 @@ def _resolve_after(entries: list[Entry], problems: list[Problem]) -> list[Entry]
             Problem(f"{first.source}.after", f"entries wait for each other: {' -> '.join(cycle)}")
         )
     return resolved
+
+
+def _names_broken(name: str, broken: set[str]) -> bool:
+    """``name`` is (an expansion of) an entry that could not be read."""
+    key = slug(name)
+    return any(key == group or key.startswith(f"{group}-") for group in broken)
 
 
 def _find_cycle(edges: Mapping[str, tuple[str, ...]]) -> list[str] | None:
@@ -516,6 +676,8 @@ def _substitute(value: Any, values: Mapping[str, Any], path: str, problems: list
 def _lookup(
     match: re.Match[str], values: Mapping[str, Any], path: str, problems: list[Problem]
 ) -> Any:
+    if match.group(3) is not None:  # an upstream entry's output: filled in at submission
+        return output_token(match.group(3), match.group(4))
     if match.group(1) == "index":
         if "index" not in values:
             problems.append(Problem(path, "uses {{ index }} but the entry has no count"))
@@ -528,6 +690,55 @@ def _lookup(
         problems.append(Problem(path, f"uses matrix.{key}, not in the entry's matrix ({known})"))
         return match.group(0)
     return matrix[key]
+
+
+def output_token(entry_id: str, name: str) -> str:
+    """What ``{{ outputs.<entry>.<name> }}`` stands as until the entry's outputs are known."""
+    return f"{OUTPUT_TOKEN_PREFIX}{entry_id}/{name}"
+
+
+def output_references(value: Any) -> list[tuple[str, str]]:
+    """The ``(entry id, output name)`` pairs that ``value`` (a request) waits for."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, Mapping):
+        for item in value.values():
+            found.extend(output_references(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(output_references(item))
+    elif isinstance(value, str):
+        found.extend((m.group(1), m.group(2)) for m in _OUTPUT_TOKEN.finditer(value))
+    return list(dict.fromkeys(found))
+
+
+def _output_value(outputs: Mapping[str, Any], name: str) -> Any:
+    value: Any = outputs
+    for part in name.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def fill_outputs(value: Any, outputs: Mapping[str, Mapping[str, Any]]) -> Any:
+    """``value`` (a request) with every output token replaced by the upstream entry's output.
+    Raises KeyError naming the first output that ``outputs`` (entry id -> outputs) lacks."""
+    if isinstance(value, Mapping):
+        return {k: fill_outputs(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill_outputs(v, outputs) for v in value]
+    if not isinstance(value, str) or OUTPUT_TOKEN_PREFIX not in value:
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        entry_id, name = match.group(1), match.group(2)
+        found = _output_value(outputs.get(entry_id) or {}, name)
+        if found is None or isinstance(found, Mapping | list):
+            known = ", ".join(sorted(outputs.get(entry_id) or {})) or "none"
+            raise KeyError(f"{entry_id} has no output {name!r} (its outputs: {known})")
+        return _text(found)
+
+    return _OUTPUT_TOKEN.sub(one, value)
 
 
 def _text(value: Any) -> str:
@@ -560,8 +771,9 @@ def _component_request(
     found = len(problems)
     for name in sorted(set(map(str, given)) - set(known)):
         if name in own or name not in from_defaults:
+            hint = did_you_mean(name, known)
             problems.append(
-                Problem(f"{path}.{name}", f"is not an input of {component} (see its SPEC)")
+                Problem(f"{path}.{name}", f"is not an input of the {component} component{hint}")
             )
     inputs: dict[str, Any] = {}
     for item in spec.inputs:
@@ -619,10 +831,13 @@ def _validate(
     job_kind: JobKind,
     request: Mapping[str, Any],
     identity: Identity,
-    path: str,
+    at: str,
+    *,
+    inputs: Mapping[str, Any] | None,
     problems: list[Problem],
 ) -> None:
-    """Check the request as the runner would send it: with its name and the runner's tags."""
+    """Check the request as the runner would send it: with its name and the runner's tags.
+    A problem in a request built from ``inputs`` is named by the input that holds the value."""
     body = dict(request)
     if not body.get(job_kind.name_field) and job_kind is not ENDPOINT_UPDATE:
         body[job_kind.name_field] = deterministic_name(
@@ -639,8 +854,47 @@ def _validate(
         if user_tags is None or _well_formed_tags(user_tags):
             body["Tags"] = merge_tags(user_tags, tags)
     for problem in validate_request("sagemaker", job_kind.create, body):
-        where = f"{path}.{problem.path}" if problem.path else path
-        problems.append(Problem(where, problem.rule))
+        held = _value_at(body, problem.path) if problem.path else None
+        if isinstance(held, str) and OUTPUT_TOKEN_PREFIX in held:
+            continue  # an upstream output, checked when it is known
+        if inputs is not None:
+            problems.append(_as_input_problem(problem, body, inputs, at))
+        else:
+            where = f"{at}.request.{problem.path}" if problem.path else f"{at}.request"
+            problems.append(Problem(where, problem.rule))
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _value_at(request: Mapping[str, Any], path: str) -> Any:
+    """The value at ``ResourceConfig.InstanceType`` / ``Tags[2].Key`` in ``request``, or None."""
+    value: Any = request
+    for match in _PATH_PART.finditer(path):
+        key, index = match.groups()
+        if key is not None and isinstance(value, Mapping):
+            value = value.get(key)
+        elif index is not None and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            return None
+    return value
+
+
+def _as_input_problem(
+    problem: Problem, request: Mapping[str, Any], inputs: Mapping[str, Any], at: str
+) -> Problem:
+    """A service-model problem of a component's request, under the input the user wrote: the
+    one whose value is the bad value, else the request field as the component built it."""
+    value = _value_at(request, problem.path) if problem.path else None
+    if value is not None:
+        for name, given in inputs.items():
+            if given == value or (
+                isinstance(given, str | int | float) and str(given) == str(value)
+            ):
+                return Problem(f"{at}.inputs.{name}", problem.rule)
+    field_name = problem.path or "(request)"
+    return Problem(f"{at}.inputs", f"the request built from them: {field_name}: {problem.rule}")
 
 
 def _well_formed_tags(tags: Any) -> bool:
@@ -658,10 +912,14 @@ def _names(names: Any) -> str:
     return ", ".join(sorted(names))
 
 
+def _not_a_field(what: str, key: str, valid: frozenset[str]) -> str:
+    return f"is not {what}{did_you_mean(key, valid)} (valid: {_names(valid)})"
+
+
 _EXPANSION = re.compile(r"^(jobs\[\d+\])\(([^)]*)\)(.*)$")
 
 
-def _dedupe(problems: list[Problem]) -> list[Problem]:
+def dedupe_problems(problems: list[Problem]) -> list[Problem]:
     """Each problem once; the same problem in many expansions of a sweep as one line that
     names the first expansion and counts the others."""
     groups: dict[tuple[str, str, str], list[str]] = {}

@@ -1,8 +1,12 @@
 """The batch's results, from its journal: JSON Lines and CSV of every job, and a summary.
 
 Reports are derived from the journal alone, so they can be written again at any time
-(``smrun status --report``) and a resumed batch's report covers every entry, whichever run
-finished it. Files are written to a temporary name and renamed: a reader never sees half.
+and a resumed batch's report covers every entry, whichever run finished it. Files are written
+to a temporary name and renamed: a reader never sees half.
+
+``report.csv`` has, after the fixed ``COLUMNS``, a ``matrix.<key>`` column per sweep key and a
+``metric.<name>`` column per final metric (``FinalMetricDataList``) any job reported, so a sweep
+can be sorted by its result in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
 from runner.launcher.journal import FINISHED, STATES, Row
@@ -24,6 +29,7 @@ from runner.launcher.journal import FINISHED, STATES, Row
 __all__ = [
     "COLUMNS",
     "ReportFiles",
+    "StatusTable",
     "all_succeeded",
     "job_record",
     "status_table",
@@ -41,9 +47,11 @@ COLUMNS = (
     "ended_at",
     "duration_s",
     "attempts",
+    "retries",
     "failure_reason",
     "outputs",
 )
+MATRIX_PREFIX, METRIC_PREFIX = "matrix.", "metric."
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,24 @@ def job_record(row: Row) -> dict[str, Any]:
         "ended_at": row.ended_at,
         "duration_s": _duration(row),
         "attempts": row.attempts,
+        "retries": row.retries,
         "failure_reason": row.failure_reason,
         "outputs": row.outputs or {},
+        "matrix": row.matrix or {},
     }
+
+
+def _metrics(row: Row) -> dict[str, Any]:
+    found = (row.outputs or {}).get("metrics")
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _csv_row(record: dict[str, Any], row: Row) -> dict[str, Any]:
+    flat = {key: record[key] for key in COLUMNS}
+    flat["outputs"] = json.dumps(record["outputs"], sort_keys=True)
+    flat.update({f"{MATRIX_PREFIX}{k}": v for k, v in record["matrix"].items()})
+    flat.update({f"{METRIC_PREFIX}{k}": v for k, v in _metrics(row).items()})
+    return flat
 
 
 def all_succeeded(rows: Sequence[Row]) -> bool:
@@ -131,38 +154,70 @@ def write_reports(batch_id: str, rows: Sequence[Row], directory: str | Path) -> 
         jsonl=target / "report.jsonl", csv=target / "report.csv", summary=target / "summary.json"
     )
     _atomic_write(files.jsonl, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    flat = [_csv_row(record, row) for record, row in zip(records, rows, strict=True)]
+    extra = dict.fromkeys(key for item in flat for key in item if key not in COLUMNS)
+    matrix = [k for k in extra if k.startswith(MATRIX_PREFIX)]
+    metrics = sorted(k for k in extra if k.startswith(METRIC_PREFIX))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=[*COLUMNS, *matrix, *metrics])
     writer.writeheader()
-    for record in records:
-        writer.writerow({**record, "outputs": json.dumps(record["outputs"], sort_keys=True)})
+    writer.writerows(flat)
     _atomic_write(files.csv, buffer.getvalue())
     _atomic_write(files.summary, json.dumps(summary(batch_id, rows), indent=2) + "\n")
     return files
 
 
-def status_table(batch_id: str, rows: Iterable[Row], *, limit: int | None = None) -> Table:
+# Columns of the status table with the width they keep; entry, job name and detail share the
+# rest of the line (and are cut to it: report.csv has them whole).
+_FIXED_COLUMNS = {"kind": 10, "state": 9, "status": 10, "took": 7}
+_SHARED_COLUMNS = {"entry": 0.3, "job name": 0.35, "detail": 0.35}
+_ORDER = ("entry", "kind", "job name", "state", "status", "took", "detail")
+
+
+class StatusTable:
+    """The batch as a table, one line per job at any console width."""
+
+    def __init__(self, batch_id: str, rows: Sequence[Row], limit: int | None = None) -> None:
+        self.batch_id = batch_id
+        self.rows = list(rows)
+        self.limit = limit
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows = self.rows
+        counts = summary(self.batch_id, rows)["states"]
+        shown = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
+        table = Table(
+            title=f"batch {self.batch_id}: {len(rows)} jobs ({shown or 'empty'})",
+            title_justify="left",
+            box=None,
+            padding=(0, 1),
+        )
+        free = options.max_width - sum(_FIXED_COLUMNS.values()) - 2 * len(_ORDER)
+        for column in _ORDER:
+            width = _FIXED_COLUMNS.get(column) or max(int(free * _SHARED_COLUMNS[column]), 6)
+            table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=width)
+        for row in rows[: self.limit] if self.limit is not None else rows:
+            took = _duration(row)
+            detail = row.failure_reason or ", ".join(
+                f"{k}={v}"
+                for k, v in (row.outputs or {}).items()
+                if k not in ("metrics", "job_name")
+            )
+            table.add_row(
+                row.id,
+                row.kind,
+                row.job_name,
+                row.state,
+                row.status or "",
+                "" if took is None else f"{took:.1f}s",
+                detail,
+            )
+        if self.limit is not None and len(rows) > self.limit:
+            table.caption = f"... and {len(rows) - self.limit} more (see report.csv)"
+            table.caption_justify = "left"
+        yield table
+
+
+def status_table(batch_id: str, rows: Iterable[Row], *, limit: int | None = None) -> StatusTable:
     """The batch as a table: one line per entry (the first ``limit``), and counts in the title."""
-    rows = list(rows)
-    counts = summary(batch_id, rows)["states"]
-    shown = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
-    table = Table(title=f"batch {batch_id}: {len(rows)} jobs ({shown or 'empty'})")
-    for column in ("entry", "kind", "job name", "state", "status", "took", "detail"):
-        table.add_column(column, overflow="fold")
-    for row in rows[:limit] if limit is not None else rows:
-        took = _duration(row)
-        detail = row.failure_reason or ", ".join(
-            f"{k}={v}" for k, v in (row.outputs or {}).items() if k not in ("metrics", "job_name")
-        )
-        table.add_row(
-            row.id,
-            row.kind,
-            row.job_name,
-            row.state,
-            row.status or "",
-            "" if took is None else f"{took:.1f}s",
-            detail[:80],
-        )
-    if limit is not None and len(rows) > limit:
-        table.caption = f"... and {len(rows) - limit} more (see report.csv)"
-    return table
+    return StatusTable(batch_id, list(rows), limit)

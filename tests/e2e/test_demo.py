@@ -36,7 +36,7 @@ def test_make_demo_runs_the_batch_to_the_end(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # The summary: every job accounted for, the planned failures named.
-    assert "batch smrun-demo: 50 jobs (47 succeeded, 3 failed)" in done.stdout
+    assert "batch smrun-demo  50 jobs:  47 succeeded  3 failed" in done.stdout
     assert "AlgorithmError: loss is NaN" in done.stdout
     # The followed job's logs reached the console, host by host.
     followed = [line for line in done.stdout.splitlines() if "kmeans-k-8-epochs-6" in line]

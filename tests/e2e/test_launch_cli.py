@@ -27,20 +27,20 @@ def write_manifest(tmp_path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-async def start_smrun(*args: str) -> asyncio.subprocess.Process:
+async def start_smrun(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "runner.cli",
         *args,
-        env=subprocess_env(SMRUN_SWEEP_INTERVAL="0.5"),
+        env=env or subprocess_env(SMRUN_SWEEP_INTERVAL="0.5"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
 
 
-async def smrun(*args: str) -> tuple[int, str, str]:
-    process = await start_smrun(*args)
+async def smrun(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    process = await start_smrun(*args, env=env)
     stdout, stderr = await process.communicate()
     return process.returncode or 0, stdout.decode(), stderr.decode()
 
@@ -90,9 +90,13 @@ async def test_kill_9_mid_run_then_rerun_creates_each_job_once(
     states = journal_states(journal)
     assert "pending" in states.values() and set(states.values()) - {"pending", "succeeded"}
 
+    code, stdout, _ = await smrun("status", str(out))  # the directory names the batch
+    assert "no launch is attached: jobs shown in flight are as last journaled" in stdout
+
     code, stdout, stderr = await smrun(*launch_args(emulator.url, path, out, "--concurrency", "8"))
     assert code == 1, stderr[-2000:]  # the two planned failures
-    assert "20 jobs (18 succeeded, 2 failed)" in stdout
+    assert "20 jobs:  18 succeeded  2 failed" in stdout
+    assert "full table: " in stdout and "report.csv" in stdout
     stats = await fetch_stats(emulator.url)
     assert stats["calls"]["CreateTrainingJob"] == 20  # one Create per entry, across both runs
     states = journal_states(journal)
@@ -135,7 +139,10 @@ async def test_sigterm_stops_every_job_and_exits_143(emulator: Any, tmp_path: Pa
     process.send_signal(signal.SIGTERM)
     stdout, stderr = await process.communicate()
     assert process.returncode == 143, stderr.decode()[-2000:]
+    # Said before it is done, then what was done and what a rerun does.
+    assert "SIGTERM: stopping 4 job(s) in flight and submitting no more" in stdout.decode()
     assert "interrupted (SIGTERM)" in stdout.decode()
+    assert "--retry stopped reruns the stopped ones" in stdout.decode()
     stats = await fetch_stats(emulator.url)
     assert len(stats["jobs"]) == 4 and all(job["stop_requested_at"] for job in stats["jobs"])
     states = sorted(journal_states(journal).values())
@@ -224,3 +231,88 @@ async def test_local_with_a_role_assumes_it_on_the_embedded_emulators_sts(tmp_pa
     assert code == 1, stderr[-2000:]
     assert "AssumeRole failed: ValidationError: nothing-valid-in-here is invalid" in stdout
     assert "Traceback" not in stderr
+
+
+async def test_an_edited_manifest_resumes_its_batch_and_an_edited_entry_exits_2(
+    emulator: Any, tmp_path: Path
+) -> None:
+    data = manifest(
+        entry("prep", "processing", raw_job("processing", 0.3)),
+        entry("fit", "training", raw_job("training", 0.3), count=2),
+    )
+    del data["batch"]  # the batch is the manifest's path, whatever its content
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    code, _, stderr = await smrun(*launch_args(emulator.url, path, out))
+    assert code == 0, stderr[-2000:]
+
+    path.write_text("# a comment is no edit\n" + yaml.safe_dump(data))
+    code, stdout, _ = await smrun(*launch_args(emulator.url, path, out, "--dry-run"))
+    assert code == 0 and "3 to leave (finished)" in stdout
+
+    for fit in data["jobs"][1:]:
+        fit["request"]["HyperParameters"] = {"eta": "0.3"}
+    path.write_text(yaml.safe_dump(data))
+    field = "jobs[1](fit-0 and 1 more).request.HyperParameters"
+    for extra in (["--dry-run"], []):
+        code, stdout, stderr = await smrun(*launch_args(emulator.url, path, out, *extra))
+        assert code == 2, (extra, stdout, stderr)
+        assert f"{field}: changed since the batch ran it (succeeded)" in stderr
+        assert "--retry changed" in stderr and "Traceback" not in stderr
+    assert (await fetch_stats(emulator.url))["calls"]["CreateTrainingJob"] == 2
+
+    code, stdout, stderr = await smrun(*launch_args(emulator.url, path, out, "--retry", "changed"))
+    assert code == 0, stderr[-2000:]
+    stats = await fetch_stats(emulator.url)
+    assert stats["calls"]["CreateTrainingJob"] == 4 and stats["calls"]["CreateProcessingJob"] == 1
+    assert sum("fit-0-retry-1" in job["name"] for job in stats["jobs"]) == 1
+
+    code, stdout, _ = await smrun("status", str(out), "--json")
+    jobs = {job["id"]: job for job in json.loads(stdout)["jobs"]}
+    assert jobs["fit-1"]["retries"] == 1 and "fit-1-retry-1" in jobs["fit-1"]["job_name"]
+
+
+async def test_no_credentials_is_one_problem_before_the_journal(tmp_path: Path) -> None:
+    env = subprocess_env()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(name)
+    data = manifest(entry("fit", "training", raw_job("training", 0.3), count=20))
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    for extra in (["--dry-run"], []):
+        code, _, stderr = await smrun(
+            *launch_args("http://127.0.0.1:9", path, out, *extra), env=env
+        )
+        assert code == 2 and stderr.count("no AWS credentials found") == 1, stderr
+    assert not out.exists()
+
+
+async def test_the_manifests_region_is_where_the_batch_runs_and_logs_can_be_read(
+    emulator: Any, tmp_path: Path
+) -> None:
+    data = {**manifest(entry("fit", "training", raw_job("training", 0.3))), "region": "eu-west-1"}
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    code, stdout, stderr = await smrun(*launch_args(emulator.url, path, out))
+    assert code == 0, stderr[-2000:]
+    assert f"output: {out}   journal: {out / 'journal.sqlite'}" in stdout  # from the start
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        (target,) = db.execute("SELECT value FROM meta WHERE key = 'target'").fetchone()
+    assert json.loads(target)["region"] == "eu-west-1"  # the environment says us-east-1
+
+    code, stdout, _ = await smrun("logs", "fit", "--batch", str(out))
+    assert code == 0 and "[host algo-1] epoch 1/20" in stdout
+    code, stdout, _ = await smrun("--version")
+    assert code == 0 and stdout.startswith("smrun ")
+
+
+async def test_logs_follow_prints_a_running_jobs_lines_until_it_ends(
+    emulator: Any, tmp_path: Path
+) -> None:
+    data = manifest(entry("fit", "training", raw_job("training", 3.0, log_lines=30)))
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    journal = out / "journal.sqlite"
+    process = await start_smrun(*launch_args(emulator.url, path, out))
+    await wait_for(lambda: journal_states(journal).get("fit") == "running")
+    code, followed, stderr = await smrun("logs", "fit", "--batch", str(out), "-f")
+    await process.communicate()
+    assert code == 0 and process.returncode == 0, stderr
+    written = next((out / "logs").glob("*.log")).read_text()
+    assert followed == written and written.count("\n") >= 30

@@ -199,10 +199,18 @@ async def test_an_interrupt_stops_every_job_in_flight_and_submits_no_more(
 ) -> None:
     data = manifest(entry("long", "training", raw_job("training", 60), count=12))
 
+    seen: list[Any] = []
+
     def all_running(run: Launch) -> str | None:
-        return "SIGTERM" if run.tally.counts.get("running", 0) >= 5 else None
+        # What the live view shows of them: SageMaker's secondary status and their instances.
+        training = [job for job in run.tally.running if job.secondary == "Training"]
+        if run.tally.counts.get("running", 0) >= 5 and len(training) == 5:
+            seen.extend(training)
+            return "SIGTERM"
+        return None
 
     result = await launch(emulator.url, data, tmp_path, concurrency=5, interrupt_when=all_running)
+    assert {(job.kind, job.instances) for job in seen} == {("training", "1 x ml.m5.xlarge")}
     assert result.interrupted == "SIGTERM" and not result.left_running
     states = [row.state for row in result.rows]
     assert states.count("stopped") == 5 and states.count("pending") == 7
@@ -300,9 +308,95 @@ async def test_an_entry_is_submitted_only_after_those_it_comes_after_succeed(
         "report": "error",  # and so on down the line
     }
     reasons = {row.id: row.failure_reason for row in result.rows}
-    assert reasons["fit-1"] == "not submitted: prep-1, which it comes after, ended failed"
+    assert reasons["fit-1"] == (
+        "not submitted: prep-1, which it comes after, ended failed "
+        "(--retry failed reruns it, and this one after it)"
+    )
     assert reasons["report"] == "not submitted: fit-1, which it comes after, ended error"
     jobs = {row["name"]: row for row in (await fetch_stats(emulator.url))["jobs"]}
     by_id = {row.id: row.job_name for row in result.rows}
     assert jobs[by_id["fit-0"]]["created_at"] >= jobs[by_id["prep-0"]]["ended_at"]
     assert by_id["fit-1"] not in jobs and by_id["report"] not in jobs
+
+
+async def test_retry_stopped_reruns_them_as_new_jobs_and_their_dependents_wait(
+    emulator: Any, tmp_path: Path
+) -> None:
+    data = manifest(
+        entry("fit", "training", raw_job("training", 60), count=2),
+        {
+            "name": "score",
+            "kind": "processing",
+            "after": "fit",
+            "request": raw_job("processing", 0.3),
+        },
+    )
+
+    def both_running(run: Launch) -> str | None:
+        return "SIGINT" if run.tally.counts.get("running", 0) == 2 else None
+
+    first = await launch(emulator.url, data, tmp_path, interrupt_when=both_running)
+    states = {row.id: row.state for row in first.rows}
+    assert states == {"fit-0": "stopped", "fit-1": "stopped", "score": "pending"}
+    old_names = {row.id: row.job_name for row in first.rows}
+
+    # Without --retry, stopped entries are finished: their dependent cannot run, and says why.
+    plain = await launch(emulator.url, data, tmp_path)
+    reasons = {row.id: row.failure_reason for row in plain.rows}
+    assert reasons["score"] == (
+        "not submitted: fit-0, which it comes after, ended stopped "
+        "(--retry stopped reruns it, and this one after it)"
+    )
+    assert created(await fetch_stats(emulator.url)) == 2
+
+    # --retry stopped: new jobs under new names; the dependent waits for them, then runs.
+    # (The emulator's duration tag is no part of the request's digest: the same entries.)
+    quick = manifest(
+        entry("fit", "training", raw_job("training", 0.5), count=2),
+        {
+            "name": "score",
+            "kind": "processing",
+            "after": "fit",
+            "request": raw_job("processing", 0.3),
+        },
+    )
+    result = await launch(emulator.url, quick, tmp_path, retry=frozenset({"stopped"}))
+    by_id = {row.id: row for row in result.rows}
+    stats = await fetch_stats(emulator.url)
+    jobs = {job["name"]: job for job in stats["jobs"]}
+    for fit in ("fit-0", "fit-1"):
+        row = by_id[fit]
+        assert row.state == "succeeded" and row.retries == 1
+        assert row.job_name != old_names[fit] and f"{fit}-retry-1" in row.job_name
+        assert jobs[old_names[fit]]["stop_requested_at"]  # the old job stays as it ended
+        assert jobs[by_id["score"].job_name]["created_at"] >= jobs[row.job_name]["ended_at"]
+    assert by_id["score"].state == "succeeded"
+    assert created(stats) == 4 and created(stats, "ProcessingJob") == 1
+
+
+async def test_an_entry_is_sent_with_the_outputs_of_the_entry_it_takes_them_from(
+    emulator: Any, client_factory: Any, tmp_path: Path
+) -> None:
+    score = raw_job("processing", 0.3)
+    score["AppSpecification"]["ContainerArguments"] = [
+        "--model={{ outputs.fit.model_artifact_url }}"
+    ]
+    data = manifest(
+        entry("fit", "training", raw_job("training", 0.3)),
+        entry("score", "processing", score),
+    )
+    result = await launch(emulator.url, data, tmp_path)
+    assert result.all_succeeded, result.counts
+    rows = {row.id: row for row in result.rows}
+    artifact = (rows["fit"].outputs or {})["model_artifact_url"]
+    assert artifact.startswith("s3://")
+    async with client_factory("sagemaker") as sagemaker:
+        sent = await sagemaker.describe_processing_job(ProcessingJobName=rows["score"].job_name)
+    assert sent["AppSpecification"]["ContainerArguments"] == [f"--model={artifact}"]
+    jobs = {job["name"]: job for job in (await fetch_stats(emulator.url))["jobs"]}
+    assert jobs[rows["score"].job_name]["created_at"] >= jobs[rows["fit"].job_name]["ended_at"]
+
+    # A relaunch of the finished batch leaves both alone: no second job.
+    again = await launch(emulator.url, data, tmp_path)
+    assert again.all_succeeded
+    assert created(await fetch_stats(emulator.url), "ProcessingJob") == 1

@@ -142,7 +142,9 @@ async def test_reattached_jobs_count_whatever_the_limits() -> None:
 
 
 def test_limits_name_a_job_kind_and_an_instance_type() -> None:
-    with pytest.raises(ValueError, match="'train' is not a job kind"):
-        parse_limit("train=3")
+    assert parse_limit("train=3") == ("training", 3)  # an alias, under the kind's own name
+    assert parse_limit("process:ml.c5.xlarge=4") == ("processing:ml.c5.xlarge", 4)
+    with pytest.raises(ValueError, match=r"'trainig' is not a job kind \(did you mean 'training'"):
+        parse_limit("trainig=3")
     with pytest.raises(ValueError, match=r"'p3\.2xlarge' is not an instance type"):
         parse_limit("training:p3.2xlarge=3")

@@ -24,7 +24,7 @@ def plan(journal: Journal, *ids: str) -> None:
 
 def test_schema_and_pragmas(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.db", "b1") as journal:
-        assert journal.schema_version == 1
+        assert journal.schema_version == 2
         mode = journal._db.execute("PRAGMA journal_mode").fetchone()[0]
         sync = journal._db.execute("PRAGMA synchronous").fetchone()[0]
         assert (mode, sync) == ("wal", 2)  # 2 is FULL

@@ -107,7 +107,7 @@ def test_process_inputs_become_the_components_request() -> None:
         )
     )
     (entry,) = result.entries
-    assert entry.id == "process-0"
+    assert entry.id == "processing-0"  # ids use the kind's own name, not its alias
     assert entry.kind == "processing"
     assert entry.request["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 3
     assert entry.request["Environment"] == {"MODE": "fast"}
@@ -176,7 +176,7 @@ def test_default_inputs_a_component_lacks_are_ignored_but_own_ones_are_not() -> 
     assert parse_manifest({"defaults": defaults, "jobs": [ok]}).entries
     bad = {"kind": "process", "inputs": {"image": IMAGE, "channels": CHANNELS}}
     assert problems_of({"defaults": defaults, "jobs": [bad]}) == [
-        "jobs[0].inputs.channels: is not an input of process (see its SPEC)"
+        "jobs[0].inputs.channels: is not an input of the process component"
     ]
 
 
@@ -277,7 +277,7 @@ def test_every_problem_is_reported_with_its_path() -> None:
         {"kind": "nope", "request": {}},
         {"kind": "train", "inputs": train_inputs(instance_count="two", spot_instance="maybe")},
         {"kind": "train", "inputs": {"image": IMAGE}},
-        {"kind": "training", "inputs": {}},
+        {"kind": "endpoint", "inputs": {}},
         {"kind": "process", "request": {}, "inputs": {}, "colour": "red"},
         {"kind": "process", "inputs": {"image": IMAGE}, "count": 0, "matrix": {"a": []}},
         "not a mapping",
@@ -287,12 +287,12 @@ def test_every_problem_is_reported_with_its_path() -> None:
     expected_fragments = [
         "extra: is not a manifest field",
         "jobs[1].request.ProcessingResources.ClusterConfig.InstanceType: must be one of [",
-        "jobs[2].kind: must be one of [",
+        "jobs[2].kind: 'nope' is not a job kind (valid: ",
         "jobs[3].inputs.instance_count: must be a whole number, got 'two'",
         "jobs[3].inputs.spot_instance: must be True or False",
         "jobs[4].inputs.channels: is required",
         "jobs[4].inputs.model_artifact_path: is required",
-        "jobs[5].kind: inputs need a component kind",
+        "jobs[5].inputs: endpoint takes a request; inputs are for ",
         "jobs[6].colour: is not an entry field",
         "jobs[6]: give either request or inputs, not both",
         "jobs[7].matrix.a: must be a non-empty list of values",
@@ -351,8 +351,9 @@ def test_yaml_and_json_files_load_alike(tmp_path: Path) -> None:
     assert from_yaml.batch_id != from_json.batch_id  # another path is another batch
     assert load_manifest(as_yaml).batch_id == from_yaml.batch_id  # stable
     assert from_yaml.entries[0].identity == Identity(from_yaml.batch_id, "fit")
+    # An edit is the same batch: the journal tells which entries changed.
     as_yaml.write_text(yaml.safe_dump(data) + "\n# edited\n")
-    assert load_manifest(as_yaml).batch_id != from_yaml.batch_id
+    assert load_manifest(as_yaml).batch_id == from_yaml.batch_id
 
 
 def test_batch_field_names_the_batch(tmp_path: Path) -> None:
@@ -401,7 +402,7 @@ def test_defaults_problems() -> None:
     }
     assert sorted(problems_of(data)) == [
         "defaults.inputs: must be a mapping, got list",
-        "defaults.name: cannot be a default (valid: inputs, kind, request)",
+        "defaults.name: is not a default (valid: inputs, kind, request)",
     ]
 
 
@@ -494,8 +495,191 @@ def test_limits_in_the_manifest_are_checked_and_kept() -> None:
     assert ok.limits == {"processing": 3, "training:ml.p3.2xlarge": 8}
     found = problems_of({**data, "limits": {"procesing": 3, "training": 0, "transform:x": 1}})
     assert found == [
-        "limits.procesing: 'procesing' is not a job kind (valid: training, tuning, processing, "
+        "limits.procesing: 'procesing' is not a job kind (did you mean 'processing'?) "
+        "(valid: training, tuning, processing, "
         "transform, labeling, model, endpoint_config, endpoint, endpoint_update, workteam)",
         "limits.training: must be a whole number of at least 1, got 0",
         "limits.transform:x: 'x' is not an instance type (like ml.m5.xlarge)",
+    ]
+
+
+# --- one vocabulary, the user's own words, no cascades ---------------------------------------
+
+
+def test_kinds_and_their_aliases_are_one_vocabulary() -> None:
+    as_kind = parse_manifest(manifest({"kind": "training", "name": "t", "inputs": train_inputs()}))
+    as_alias = parse_manifest(manifest({"kind": "train", "name": "t", "inputs": train_inputs()}))
+    assert as_kind.entries[0].request == as_alias.entries[0].request
+    assert as_kind.entries[0].component == "train" and as_kind.entries[0].kind == "training"
+    raw = parse_manifest(manifest({"kind": "process", "request": raw_processing()}))
+    assert (raw.entries[0].kind, raw.entries[0].component) == ("processing", None)
+    limited = parse_manifest(
+        {
+            **manifest({"kind": "processing", "request": raw_processing()}),
+            "limits": {"train": 2, "process:ml.c5.xlarge": 4},
+        }
+    )
+    assert limited.limits == {"training": 2, "processing:ml.c5.xlarge": 4}
+
+
+def test_misspellings_get_the_nearest_names() -> None:
+    found = problems_of(
+        manifest(
+            {"kind": "trainig", "request": {}},
+            {"kind": "processing", "request": raw_processing(), "matirx": {"a": [1]}},
+            {"kind": "training", "inputs": train_inputs(instance_tpe="ml.m5.xlarge")},
+            {"kind": "processing", "name": "prep", "request": raw_processing()},
+            {"kind": "processing", "after": "prepp", "request": raw_processing()},
+        )
+    )
+    assert found[0].startswith("jobs[0].kind: 'trainig' is not a job kind (did you mean 'training'")
+    assert found[1].startswith("jobs[1].matirx: is not an entry field (did you mean 'matrix'?)")
+    assert found[2] == (
+        "jobs[2].inputs.instance_tpe: is not an input of the train component "
+        "(did you mean 'instance_type' or 'instance_count'?)"
+    )
+    assert (
+        found[3] == "jobs[4].after: no entry named 'prepp' in the manifest (did you mean 'prep'?)"
+    )
+
+
+def test_a_broken_entry_causes_no_second_problem_in_those_after_it() -> None:
+    found = problems_of(
+        manifest(
+            {
+                "kind": "training",
+                "name": "xgb",
+                "matrix": {"eta": ["0.1", "0.2"]},
+                "inputs": train_inputs(instance_count="two"),
+            },
+            {
+                "kind": "processing",
+                "name": "report",
+                "after": ["xgb", "xgb-eta-0-1"],
+                "request": raw_processing(),
+            },
+            {"kind": "processing", "after": "nothing", "request": raw_processing()},
+        )
+    )
+    assert found == [
+        "jobs[0](xgb-eta-0-1 and 1 more).inputs.instance_count: must be a whole number, got 'two'",
+        "jobs[2].after: no entry named 'nothing' in the manifest",
+    ]
+
+
+def test_a_bad_value_in_a_components_request_is_named_by_its_input() -> None:
+    (problem,) = problems_of(
+        manifest({"kind": "training", "inputs": train_inputs(instance_type="ml.huge")})
+    )
+    # The input the user wrote, and the request field it fills in brackets (as components say).
+    assert problem.startswith(
+        "jobs[0].inputs.instance_type: [ResourceConfig.InstanceType] must be one of ["
+    )
+
+
+# --- one region ------------------------------------------------------------------------------
+
+
+def test_the_manifests_region_is_the_batchs_and_reaches_every_component() -> None:
+    data = manifest(
+        {
+            "kind": "training",
+            "name": "x",
+            "inputs": {**train_inputs(), "algorithm_name": "xgboost", "image": ""},
+        },
+        region="eu-west-1",
+    )
+    del data["defaults"]["inputs"]["region"]
+    parsed = parse_manifest(data, fallback_region="us-east-1")
+    assert parsed.region == "eu-west-1"
+    image = parsed.entries[0].request["AlgorithmSpecification"]["TrainingImage"]
+    assert ".eu-west-1." in image  # the built-in algorithm's image for the batch's region
+    assert parse_manifest(data, region="eu-west-1").region == "eu-west-1"
+    # Nothing in the manifest: the AWS chain's region.
+    del data["region"]
+    assert parse_manifest(data, fallback_region="ap-south-1").region == "ap-south-1"
+    # No region anywhere: the algorithm's image cannot be resolved.
+    assert problems_of(data) == ["jobs[0].inputs.region: is required"]
+
+
+def test_two_regions_for_one_batch_are_problems() -> None:
+    data = manifest(
+        {"kind": "training", "inputs": train_inputs(region="us-west-2")},
+        {"kind": "processing", "request": raw_processing()},
+        region="eu-west-1",
+    )
+    with pytest.raises(ManifestInvalid) as caught:
+        parse_manifest(data, region="eu-central-1")
+    assert [str(p) for p in caught.value.problems] == [
+        "region: is 'eu-west-1' but --region is 'eu-central-1': a batch runs in one",
+        "defaults.inputs.region: is 'us-east-1' but --region is 'eu-central-1': a batch runs "
+        "in one",
+        "jobs[0].inputs.region: is 'us-west-2' but the batch runs in 'eu-central-1': one "
+        "region per batch",
+    ]
+    assert problems_of(data)[0] == (
+        "defaults.inputs.region: is 'us-east-1' but region is 'eu-west-1': a batch runs in one"
+    )
+
+
+# --- upstream outputs ------------------------------------------------------------------------
+
+
+def test_an_entry_takes_an_upstream_entrys_outputs_and_comes_after_it() -> None:
+    from runner.launcher.manifest import fill_outputs
+
+    model = raw_processing(
+        AppSpecification={
+            "ImageUri": IMAGE,
+            "ContainerArguments": ["--model={{ outputs.fit.model_artifact_url }}"],
+        },
+        ProcessingInputs=[
+            {
+                "InputName": "features",
+                "S3Input": {
+                    "S3Uri": "{{ outputs.prep.output_artifacts.features }}",
+                    "LocalPath": "/opt/ml/processing/input",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+    )
+    parsed = parse_manifest(
+        manifest(
+            {"kind": "processing", "name": "prep", "request": raw_processing()},
+            {"kind": "training", "name": "fit", "inputs": train_inputs()},
+            {"kind": "processing", "name": "score", "request": model},
+        )
+    )
+    score = parsed.entry("score")
+    assert score.after == ("fit", "prep")  # implied by the outputs it takes
+    assert score.uses_outputs == (
+        ("fit", "model_artifact_url"),
+        ("prep", "output_artifacts.features"),
+    )
+    outputs = {
+        "fit": {"model_artifact_url": "s3://m/fit/model.tar.gz"},
+        "prep": {"output_artifacts": {"features": "s3://f/prep"}},
+    }
+    filled = fill_outputs(score.request, outputs)
+    assert filled["AppSpecification"]["ContainerArguments"] == ["--model=s3://m/fit/model.tar.gz"]
+    assert filled["ProcessingInputs"][0]["S3Input"]["S3Uri"] == "s3://f/prep"
+    with pytest.raises(KeyError, match="fit has no output 'model_artifact_url'"):
+        fill_outputs(score.request, {"fit": {"job_name": "x"}})
+
+
+def test_outputs_of_an_unknown_entry_are_a_problem_with_a_hint() -> None:
+    request = raw_processing(
+        AppSpecification={"ImageUri": IMAGE, "ContainerArguments": ["{{ outputs.fitt.x }}"]}
+    )
+    found = problems_of(
+        manifest(
+            {"kind": "processing", "name": "fit", "request": raw_processing()},
+            {"kind": "processing", "name": "score", "request": request},
+        )
+    )
+    assert found == [
+        "jobs[1].request: uses outputs.fitt.x: no entry 'fitt' (did you mean 'fit'?) "
+        "(name one entry id, not a sweep)"
     ]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from pathlib import Path
 
 from rich.console import Console
 
 from runner.launcher.journal import Journal
-from runner.launcher.progress import Failure, Tally, render
 from runner.launcher.report import status_table, summary, write_reports
 
 
@@ -54,21 +52,49 @@ def test_summary_counts_by_state_and_kind(tmp_path: Path) -> None:
     assert result["all_succeeded"] is False and result["finished"] == 2
 
 
-def test_the_status_table_and_the_live_picture_render(tmp_path: Path) -> None:
+def test_the_status_table_renders(tmp_path: Path) -> None:
     console = Console(width=200, record=True)
     with journal_with_outcomes(tmp_path) as journal:
         console.print(status_table("b1", journal.rows(), limit=3))
-        tally = Tally("b1", counts=journal.counts())
     text = console.export_text()
     assert "batch b1: 4 jobs (1 pending, 1 running, 1 succeeded, 1 failed)" in text
     assert "AlgorithmError: NaN" in text and "and 1 more" in text
 
-    tally.started = time.monotonic() - 60
-    tally.ended_times.extend([time.monotonic() - 30, time.monotonic() - 10])
-    tally.failed(Failure("e1", "job-1", "Failed", "AlgorithmError: NaN"))
-    tally.waiting, tally.paused = 3, ["training:ml.p3.2xlarge"]
-    console.print(render(tally))
-    picture = console.export_text()
-    assert "2/4 done" in picture and "2.0/min" in picture and "ETA 1m00s" in picture
-    assert "paused: training:ml.p3.2xlarge" in picture and "latest failures" in picture
-    assert tally.snapshot()["per_minute"] == 2.0
+
+def test_report_csv_has_a_column_per_matrix_key_and_final_metric(tmp_path: Path) -> None:
+    from runner.launcher.journal import Planned
+
+    with Journal(tmp_path / "j.sqlite", "b1") as journal:
+        journal.plan(
+            [
+                Planned("x-1", "training", "job-1", "d1", None, {"eta": "0.1", "depth": 4}),
+                Planned("x-2", "training", "job-2", "d2", None, {"eta": "0.2", "depth": 8}),
+                Planned("prep", "processing", "job-3", "d3"),
+            ]
+        )
+        for entry_id, loss in (("x-1", 0.5), ("x-2", 0.25)):
+            journal.submitted(entry_id)
+            journal.ended(
+                entry_id,
+                "succeeded",
+                status="Completed",
+                outputs={"metrics": {"validation:loss": loss, "train:loss": loss / 2}},
+            )
+        files = write_reports("b1", journal.rows(), tmp_path / "out")
+    with files.csv.open() as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert reader.fieldnames is not None
+    assert reader.fieldnames[-4:] == [
+        "matrix.eta",
+        "matrix.depth",
+        "metric.train:loss",
+        "metric.validation:loss",
+    ]
+    assert [(r["id"], r["matrix.eta"], r["metric.validation:loss"]) for r in rows] == [
+        ("x-1", "0.1", "0.5"),
+        ("x-2", "0.2", "0.25"),
+        ("prep", "", ""),
+    ]
+    record = json.loads(files.jsonl.read_text().splitlines()[1])
+    assert record["matrix"] == {"eta": "0.2", "depth": 8} and record["retries"] == 0
