@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support.components import component_env
+from support.components import start_container
 
 REPO = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"\{\{(inputs|workflow)\.parameters\.([\w-]+)\}\}")
@@ -112,15 +111,7 @@ class ArgoLocalRun:
 
         container = template["container"]
         command = [fill(str(part)) for part in [*container["command"], *container.get("args", [])]]
-        assert command[0] in ("python3", "python"), command
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *command[1:],
-            cwd=REPO,
-            env=component_env(command, self.env),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_container(command, self.env, REPO)
         _, stderr = await process.communicate()
         if process.returncode != 0:
             return ArgoResult(name, "Failed", stderr=stderr.decode())

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from support.environment import subprocess_env
 
@@ -30,6 +31,22 @@ def component_env(args: Sequence[str], extra: Mapping[str, str] | None = None) -
     ``extra`` says otherwise), guard on."""
     url = endpoint_url_of(args)
     return subprocess_env(**{**(logs_endpoint_env(url) if url else {}), **(extra or {})})
+
+
+async def start_container(
+    command: Sequence[str], env: Mapping[str, str] | None, cwd: Path
+) -> asyncio.subprocess.Process:
+    """A container's ``python -m components.<name> ...`` command (as a pipeline spec writes
+    it) started with this interpreter, the way a launcher runs a task: stderr piped."""
+    assert command[0] in ("python3", "python"), command
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        *command[1:],
+        cwd=cwd,
+        env=component_env(command, env),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def run_component(

@@ -16,13 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support.components import component_env
+from support.components import start_container
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -195,15 +194,7 @@ class KfpLocalRun:
             return text
 
         command = [fill(part) for part in [*container["command"], *container.get("args", [])]]
-        assert command[0] in ("python3", "python"), command
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *command[1:],
-            cwd=REPO,
-            env=component_env(command, self.env),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_container(command, self.env, REPO)
         self.processes[name] = process
         _, stderr = await process.communicate()
         code = process.returncode
