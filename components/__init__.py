@@ -41,10 +41,16 @@ def names() -> list[str]:
 
 def load(name: str, *, summary: bool = False, image: str | None = None) -> Any:
     """The KFP component ``name`` (``"train"``, ``"deploy"``, ``"cleanup"``...), ready to call
-    inside a ``@dsl.pipeline``. Raises ValueError for a name that is not a component."""
+    inside a ``@dsl.pipeline``. Raises ValueError for a name that is not a component, or an
+    ``image`` that is not a container image reference."""
     path = _ROOT / name / "component.yaml"
     if "/" in name or "\\" in name or not path.is_file():
         raise ValueError(f"no component {name!r}; there are: {', '.join(names())}")
+    from components.common.spec import image_problem
+
+    problem = None if image is None else image_problem(image)
+    if problem:
+        raise ValueError(f"image: {problem}")
     from kfp import components as kfp_components  # type: ignore[import-untyped]
 
     if not summary and image is None:

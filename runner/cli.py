@@ -5,14 +5,49 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from runner.config import AwsTarget  # stdlib only: the CLI stays quick to start
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+
+
+def _number(
+    kind: type[int] | type[float], low: float, low_allowed: bool, high: float | None = None
+) -> Callable[[str], float]:
+    """An argparse ``type``: a finite ``kind`` from ``low`` (allowed or not) to ``high``, so a
+    value out of range is argparse's one-line usage error (exit 2), before anything starts."""
+    if high is not None:
+        wanted = f"from {low:g} to {high:g}"
+    else:
+        wanted = f"{low:g} or more" if low_allowed else f"more than {low:g}"
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}"
+            ) from None
+        too_low = value < low if low_allowed else value <= low
+        if not math.isfinite(value) or too_low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {wanted} (got {text})")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+PORT = _number(int, 0, True, 65535)  # TCP's port range; 0 picks a free one
+SECONDS = _number(float, 0, False)
+DELAY = _number(float, 0, True)
+COUNT = _number(int, 0, True)
+POSITIVE_COUNT = _number(int, 1, True)
+FRACTION = _number(float, 0, True, 1)
 
 
 def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,39 +57,43 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         description="Serve a local emulator of the SageMaker and CloudWatch Logs APIs "
         "(AWS JSON 1.1) and of STS GetCallerIdentity and AssumeRole (AWS query) for clients "
         "pointed at it with endpoint_url.",
+        allow_abbrev=False,
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=4566, help="0 picks a free port")
+    parser.add_argument("--port", type=PORT, default=4566, help="0 to 65535; 0 picks a free port")
     parser.add_argument(
-        "--job-duration", type=float, default=5.0, metavar="SECONDS", help="how long a job runs"
+        "--job-duration", type=SECONDS, default=5.0, metavar="SECONDS", help="how long a job runs"
     )
-    parser.add_argument("--stop-duration", type=float, default=1.0, metavar="SECONDS")
+    parser.add_argument("--stop-duration", type=SECONDS, default=1.0, metavar="SECONDS")
     parser.add_argument(
         "--profile", choices=["fast", "aws-like"], default="fast", help="API quotas"
     )
-    parser.add_argument("--log-lines", type=int, default=20, help="log lines per host per job")
+    parser.add_argument(
+        "--log-lines", type=COUNT, default=20, metavar="N", help="log lines per host per job"
+    )
     parser.add_argument(
         "--max-instances-per-type",
-        type=int,
+        type=POSITIVE_COUNT,
         default=None,
+        metavar="N",
         help="cap on in-flight instances per kind and instance type (ResourceLimitExceeded)",
     )
     parser.add_argument(
-        "--throttle-rate", type=float, default=0.0, help="fraction of requests throttled"
+        "--throttle-rate", type=FRACTION, default=0.0, help="fraction of requests throttled"
     )
     parser.add_argument(
-        "--error-rate", type=float, default=0.0, help="fraction answered with a 500"
+        "--error-rate", type=FRACTION, default=0.0, help="fraction answered with a 500"
     )
     parser.add_argument(
-        "--drop-rate", type=float, default=0.0, help="fraction of connections dropped"
+        "--drop-rate", type=FRACTION, default=0.0, help="fraction of connections dropped"
     )
     parser.add_argument(
-        "--latency", type=float, default=0.0, metavar="SECONDS", help="added to each request"
+        "--latency", type=DELAY, default=0.0, metavar="SECONDS", help="added to each request"
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for injected faults")
     parser.add_argument(
         "--history",
-        type=int,
+        type=COUNT,
         default=0,
         metavar="N",
         help="preload N ended jobs of every kind, created over the past months",
@@ -79,7 +118,7 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     )
     parser.add_argument(
         "--credential-seconds",
-        type=float,
+        type=SECONDS,
         default=None,
         metavar="SECONDS",
         help="AssumeRole credentials expire this soon, whatever DurationSeconds asks "
@@ -100,9 +139,6 @@ def _run_emulator(args: argparse.Namespace) -> int:
     from runner.emulator.server import serve_forever
     from runner.emulator.state import EmulatorConfig
 
-    if args.history < 0:
-        print("smrun emulator: --history must be 0 or more", file=sys.stderr)
-        return EXIT_USAGE
     try:
         faults = Faults(
             throttle_rate=args.throttle_rate,

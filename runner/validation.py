@@ -6,7 +6,15 @@ patterns and enum values. ``validate_request`` runs both, so that bad input is r
 locally with the same rules SageMaker would apply, and nothing is created.
 
 Problems are reported one per field, as ``Problem(path, rule)``, where ``path`` names the
-field in the request (``ResourceConfig.InstanceCount``, ``Tags[2].Key``).
+field in the request (``ResourceConfig.InstanceCount``, ``Tags[2].Key``). A problem of a rule
+AWS checks on the server also carries AWS's own words for it (``Problem.aws``), which the
+emulator answers with: "Value 'a:b' at 'roleSessionName' failed to satisfy constraint: Member
+must satisfy regular expression pattern: [\\w+=,.@-]*", members in lower camel case and list
+items as ``tags.1.member.key``, joined by "; " after "N validation errors detected: ". Field
+reports of AWS's answers: zalando-stups/aws-credentials-service#7 and
+aws-actions/configure-aws-credentials#1306 (the pattern), tenesys/awsconsole#2 (length),
+goldstack/goldstack#425 ("Value '600' at 'durationSeconds' ... Member must have value greater
+than or equal to 900"), hashicorp/terraform-provider-aws#41023 (list members, the separator).
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.session
@@ -26,10 +34,11 @@ __all__ = ["Problem", "RequestInvalid", "operation_model", "service_model", "val
 
 @dataclass(frozen=True)
 class Problem:
-    """One broken rule: where in the request, and what the rule is."""
+    """One broken rule: where in the request, and what the rule is (and AWS's words for it)."""
 
     path: str
     rule: str
+    aws: str | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.path or '(request)'}: {self.rule}"
@@ -96,12 +105,15 @@ def _botocore_problems(params: Mapping[str, Any], shape: Shape) -> Iterator[Prob
         return
     for kind, dotted, details in errors:
         path = dotted.lstrip(".")
-        yield _botocore_problem(kind, path, details)
+        yield _botocore_problem(kind, path, details, params)
 
 
-def _botocore_problem(kind: str, path: str, details: dict[str, Any]) -> Problem:
+def _botocore_problem(
+    kind: str, path: str, details: dict[str, Any], params: Mapping[str, Any]
+) -> Problem:
     if kind == "missing required field":
-        return Problem(_join(path, details["required_name"]), "is required")
+        missing = _join(path, details["required_name"])
+        return Problem(missing, "is required", _aws_words(None, missing, "not be null"))
     if kind == "unknown field":
         valid = ", ".join(details.get("valid_names", []))
         return Problem(
@@ -114,12 +126,56 @@ def _botocore_problem(kind: str, path: str, details: dict[str, Any]) -> Problem:
         got = type(details["param"]).__name__
         return Problem(path, f"must be of type {valid} (got {got} {details['param']!r})")
     if kind == "invalid range":
-        return Problem(path, f"must be at least {details['min_allowed']} (got {details['param']})")
-    if kind == "invalid length":
+        least = details["min_allowed"]
         return Problem(
-            path, f"must have length at least {details['min_allowed']} (has {details['param']})"
+            path,
+            f"must be at least {least} (got {details['param']})",
+            _aws_words(details["param"], path, f"have value greater than or equal to {least}"),
+        )
+    if kind == "invalid length":
+        least = details["min_allowed"]
+        value = _value_at(params, path)
+        words = f"have length greater than or equal to {least}"
+        return Problem(
+            path,
+            f"must have length at least {least} (has {details['param']})",
+            _aws_words(value, path, words) if isinstance(value, str) else None,
         )
     return Problem(path, f"{kind}: {details}")
+
+
+def aws_member_path(path: str) -> str | None:
+    """``path`` as AWS's validation messages name a member (``Tags[0].Key`` ->
+    ``tags.1.member.key``); None for a map's entry, which AWS names otherwise."""
+    if "(key " in path:
+        return None
+    names = []
+    for segment in path.split("."):
+        name, *rest = re.split(r"\[(\d+)\]", segment)
+        names.append(name[:1].lower() + name[1:])
+        names += [f"{int(index) + 1}.member" for index in rest[::2]]
+    return ".".join(names)
+
+
+def _aws_words(value: Any, path: str, constraint: str, *, sensitive: bool = False) -> str | None:
+    member = aws_member_path(path)
+    if member is None:
+        return None
+    shown = "" if sensitive else (" null" if value is None else f" '{value}'")
+    return f"Value{shown} at '{member}' failed to satisfy constraint: Member must {constraint}"
+
+
+def _value_at(params: Mapping[str, Any], path: str) -> Any:
+    """The value at a botocore path (``Tags[0].Key``), or None."""
+    value: Any = params
+    for segment in path.split("."):
+        name, *rest = re.split(r"\[(\d+)\]", segment)
+        value = value.get(name) if isinstance(value, Mapping) else None
+        for index in rest[::2]:
+            value = (
+                value[int(index)] if isinstance(value, list) and int(index) < len(value) else None
+            )
+    return value
 
 
 def _join(prefix: str, name: str) -> str:
@@ -158,19 +214,47 @@ def _constraint_problems(value: Any, shape: Shape, path: str) -> Iterator[Proble
         and "max" in meta
         and value > meta["max"]
     ):
-        yield Problem(path, f"must be at most {meta['max']} (got {value})")
+        most = meta["max"]
+        yield Problem(
+            path,
+            f"must be at most {most} (got {value})",
+            _aws_words(value, path, f"have value less than or equal to {most}"),
+        )
 
 
 def _string_problems(value: str, shape: Shape, path: str) -> Iterator[Problem]:
     meta = shape.metadata
+    sensitive = bool(meta.get("sensitive"))
     if "max" in meta and len(value) > meta["max"]:
-        yield Problem(path, f"must be at most {meta['max']} characters long (is {len(value)})")
+        yield Problem(
+            path,
+            f"must be at most {meta['max']} characters long (is {len(value)})",
+            _aws_words(
+                value,
+                path,
+                f"have length less than or equal to {meta['max']}",
+                sensitive=sensitive,
+            ),
+        )
     enum = getattr(shape, "enum", None)
     if enum and value not in enum:
         shown = ", ".join(enum[:12]) + (", ..." if len(enum) > 12 else "")
-        yield Problem(path, f"must be one of [{shown}] (got {value!r})")
+        yield Problem(
+            path,
+            f"must be one of [{shown}] (got {value!r})",
+            _aws_words(value, path, f"satisfy enum value set: [{', '.join(enum)}]"),
+        )
     pattern = meta.get("pattern")
     if pattern:
         compiled = _compiled(pattern)
         if compiled is not None and compiled.fullmatch(value) is None:
-            yield Problem(path, f"must match the pattern {pattern} (got {value!r})")
+            yield Problem(
+                path,
+                f"must match the pattern {pattern} (got {value!r})",
+                _aws_words(
+                    value,
+                    path,
+                    f"satisfy regular expression pattern: {pattern}",
+                    sensitive=sensitive,
+                ),
+            )

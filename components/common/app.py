@@ -8,7 +8,8 @@ without calling AWS, and an ``execute(run)`` coroutine that builds them and call
   component's own rules, then SageMaker's service model, each named by the input that fills
   the field), exit 2, nothing created, and a summary that lists them;
 - one Runner for the pod, configured from the region/endpoint/role inputs: ``endpoint_url`` is
-  SageMaker's alone (as in v1); CloudWatch Logs and STS find theirs the way botocore does;
+  SageMaker's alone (as in v1); CloudWatch Logs and STS find theirs the way botocore does (a
+  warning when that sends ``assume_role`` to AWS's STS while SageMaker's endpoint is elsewhere);
 - the run's identity from KFP's placeholders, so a restarted pod re-attaches to its job;
 - the jobs' CloudWatch logs streamed live to stdout, drained before the outcome is reported;
 - SIGTERM/SIGINT stop every job first, then exit 143/130;
@@ -33,7 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import structlog
+from botocore.config import Config as BotocoreConfig
 from botocore.exceptions import BotoCoreError
 
 from components.common import summary
@@ -219,6 +222,48 @@ def runner_config(
     return RunnerConfig(aws=aws).tuned_from_env(environ)
 
 
+def sts_endpoints(region: str | None) -> tuple[str, str]:
+    """(where botocore sends STS calls here, AWS's own endpoint for the region): equal when
+    nothing configures STS (``AWS_ENDPOINT_URL_STS``, ``AWS_ENDPOINT_URL``, the config file's
+    ``services`` section). Clients are made only to read their resolved ``meta.endpoint_url``
+    (botocore's public face of its resolution); placeholder keys keep the credential chain
+    from running, and nothing is sent."""
+    session = botocore.session.get_session()
+    urls = []
+    for ignore_configured in (False, True):
+        client = session.create_client(
+            "sts",
+            region_name=region,
+            aws_access_key_id="unused",
+            aws_secret_access_key="unused",
+            # (botocore 1.31's option; the stubs installed here predate it)
+            config=BotocoreConfig(ignore_configured_endpoint_urls=ignore_configured),  # type: ignore[call-arg]
+        )
+        urls.append(client.meta.endpoint_url)
+        client.close()
+    return urls[0], urls[1]
+
+
+def warn_of_sts_at_aws(inputs: Mapping[str, Any]) -> None:
+    """v1's ``endpoint_url`` is SageMaker's alone, so with ``assume_role`` and nothing set for
+    STS, the role is assumed at AWS's STS: say so before the first call, since against a local
+    or private SageMaker that call only fails after the retries (a minute)."""
+    if not (inputs.get("assume_role") and inputs.get("endpoint_url")):
+        return
+    try:
+        resolved, aws = sts_endpoints(inputs["region"] or None)
+    except BotoCoreError:  # a region botocore refuses: the runner reports it
+        return
+    if resolved == aws:
+        log.warning(
+            "component.sts_endpoint",
+            sts=aws,
+            message="endpoint_url is SageMaker's alone: assume_role calls STS at AWS's "
+            "regional endpoint; to reach STS elsewhere set AWS_ENDPOINT_URL_STS (or "
+            "AWS_ENDPOINT_URL, or an sts entry in the AWS config file's services section)",
+        )
+
+
 def output_text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -252,6 +297,7 @@ async def _run(
         checking.checks.raise_if_any()
     except InputError as error:
         return _finish(spec, parsed, checking, _failed(EXIT_BAD_INPUT, error, "bad_input"))
+    warn_of_sts_at_aws(inputs)
     async with Runner(runner_config(inputs)) as runner:
         with StopOnSignal(runner) as signals:
             run = ComponentRun(spec, inputs, runner, run_id, task)

@@ -26,6 +26,7 @@ The container image is ``DEFAULT_IMAGE`` unless one is given when the files are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -40,6 +41,32 @@ TASK_PLACEHOLDER = "{{$.pipeline_task_name}}"
 # kfp 1.8's own dsl.RUN_ID_PLACEHOLDER is "{{workflow.uid}}".
 ARGO_RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
 INPUT_TYPES = ("String", "Integer", "Float", "Bool", "JsonObject", "JsonArray")
+
+# A container image reference, by the grammar of distribution/reference (reference.go, the
+# parser Docker, containerd and Kubernetes' kubelet use): [domain[:port]/]path[:tag][@digest],
+# path components lower-case, the whole name at most 255 characters (NameTotalLengthMax).
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*"
+_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+IMAGE_REFERENCE = re.compile(
+    rf"(?P<name>{_NAME})(?::[\w][\w.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
+IMAGE_NAME_MAX = 255
+
+
+def image_problem(image: str) -> str | None:
+    """Why ``image`` is not a container image reference a cluster could pull; None if it is."""
+    match = IMAGE_REFERENCE.fullmatch(image)
+    if match is None:
+        return (
+            f"{image!r} is not a container image reference "
+            "([REGISTRY[:PORT]/]NAME[:TAG][@DIGEST], NAME in lower case)"
+        )
+    if len(match["name"]) > IMAGE_NAME_MAX:
+        return f"the image name is {len(match['name'])} characters long; at most {IMAGE_NAME_MAX}"
+    return None
 
 
 @dataclass(frozen=True)

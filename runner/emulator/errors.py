@@ -49,10 +49,11 @@ def validation_error(message: str) -> AwsError:
 
 
 def invalid_request(problems: Sequence[Problem]) -> AwsError:
-    """AWS's wording: "2 validation errors detected: Value ... at 'x' failed to satisfy ..."."""
+    """AWS's wording: "2 validation errors detected: Value ... at 'x' failed to satisfy ...",
+    each problem in AWS's words where ``runner.validation`` has them (its sources there)."""
     count = len(problems)
     noun = "error" if count == 1 else "errors"
-    details = "; ".join(f"'{p.path}' {p.rule}" for p in problems)
+    details = "; ".join(p.aws or f"'{p.path}' {p.rule}" for p in problems)
     return validation_error(f"{count} validation {noun} detected: {details}")
 
 

@@ -19,10 +19,13 @@ run can be repeated.
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -127,10 +130,30 @@ class Faults:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        for name in ("latency_s", "latency_jitter_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be 0 or more seconds, got {value}")
         total = self.throttle_rate + self.error_rate + self.drop_rate
         if total > 1.0:
             raise ValueError(f"throttle, error and drop rates add up to {total:g}; at most 1")
         self._random = random.Random(self.seed)
+
+    @classmethod
+    def from_json(cls, body: bytes, services: Collection[str]) -> Faults:
+        """Faults from ``POST /_emulator/faults``'s JSON body (any key left out takes its
+        default); a ``ValueError`` naming every problem, then every key accepted."""
+        settings, problems = _settings_in(body, services)
+        if not problems:
+            try:
+                return cls(**{**settings, "services": frozenset(settings.get("services", ()))})
+            except ValueError as error:
+                problems.append(str(error))
+        accepted = "; ".join(
+            f"{key} ({what.format(services=', '.join(sorted(services)))})"
+            for key, what in FAULT_SETTINGS.items()
+        )
+        raise ValueError(f"{'; '.join(problems)}. Accepted keys: {accepted}")
 
     def applies_to(self, service: str) -> bool:
         return not self.services or service in self.services
@@ -152,3 +175,60 @@ class Faults:
                 return name
             roll -= rate
         return None
+
+
+# What ``Faults.from_settings`` accepts: key -> what its value must be.
+FAULT_SETTINGS = {
+    "throttle_rate": "a fraction 0..1 of requests answered ThrottlingException",
+    "error_rate": "a fraction 0..1 answered 500 InternalFailure",
+    "drop_rate": "a fraction 0..1 whose connection is dropped",
+    "latency_s": "seconds added to every request, 0 or more",
+    "latency_jitter_s": "up to this many seconds more at random, 0 or more",
+    "services": "a list of {services}, the only ones faulted; empty: all",
+    "seed": "an integer seeding the draws, or null",
+}
+
+
+def _settings_in(body: bytes, services: Collection[str]) -> tuple[dict[str, Any], list[str]]:
+    """The body's settings, and what is wrong with them."""
+    try:
+        settings = json.loads(body)
+    except json.JSONDecodeError as error:
+        return {}, [f"the body is not JSON (line {error.lineno}, column {error.colno})"]
+    except UnicodeDecodeError:
+        return {}, ["the body is not JSON (not UTF-8 text)"]
+    if not isinstance(settings, dict):
+        return {}, [f"the body must be a JSON object, got {_json_text(settings)}"]
+    problems = [
+        problem
+        for key, value in settings.items()
+        if (problem := _setting_problem(key, value, services))
+    ]
+    return settings, problems
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _setting_problem(key: object, value: object, services: Collection[str]) -> str | None:
+    if key not in FAULT_SETTINGS:
+        return f"unknown key {key!r}"
+    if key == "services":
+        names = value if isinstance(value, list) else None
+        if names is None or not all(isinstance(name, str) for name in names):
+            return f"services must be a list of service names, got {_json_text(value)}"
+        unknown = sorted(set(names) - set(services))
+        return f"services: unknown {', '.join(map(repr, unknown))}" if unknown else None
+    if key == "seed":
+        ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
+        return None if ok else f"seed must be an integer or null, got {_json_text(value)}"
+    if not _is_number(value):
+        return f"{key} must be a number, got {_json_text(value)}"
+    return None
+
+
+def _json_text(value: object) -> str:
+    """``value`` as the JSON the client sent (its start, when long)."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."

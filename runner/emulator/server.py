@@ -14,7 +14,9 @@ credentials -> the operation's quota -> validation against botocore's input shap
 Control endpoints, for tests and benchmarks:
 
 ``GET  /_emulator/stats``   calls and throttles per operation, and every job (see ``Emulator.stats``)
-``POST /_emulator/faults``  replace the fault settings: ``{"throttle_rate": 0.3, ...}``
+``POST /_emulator/faults``  replace the fault settings: ``{"throttle_rate": 0.3, ...}`` (keys left
+                            out take their defaults; ``Faults.from_json``); 400 with the
+                            problems and the accepted keys
 ``GET  /_emulator/health``  200 once the server is up
 """
 
@@ -33,7 +35,7 @@ from aiohttp import web
 from runner.emulator import errors, protocols, sts
 from runner.emulator.quotas import Faults
 from runner.emulator.shapes import response_problems
-from runner.emulator.state import Emulator, EmulatorConfig
+from runner.emulator.state import SERVICES, Emulator, EmulatorConfig
 from runner.validation import Problem, validate_request
 
 log = logging.getLogger("runner.emulator")
@@ -137,14 +139,12 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def _set_faults(request: web.Request) -> web.Response:
+    """Replace the faults with the body's (``Faults.from_json``); 400 with what is wrong."""
     emulator = request.app[EMULATOR_KEY]
-    settings = await request.json()
-    if "services" in settings:
-        settings["services"] = frozenset(settings["services"])
     try:
-        emulator.config.faults = Faults(**settings)
-    except (TypeError, ValueError) as exc:
-        return web.json_response({"error": str(exc)}, status=400)
+        emulator.config.faults = Faults.from_json(await request.read(), SERVICES)
+    except ValueError as error:
+        return web.json_response({"error": str(error)}, status=400)
     return web.json_response({"ok": True})
 
 

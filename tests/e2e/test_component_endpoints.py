@@ -157,6 +157,7 @@ async def test_assume_role_goes_to_sts_own_endpoint(emulator: Any, tmp_path: Pat
     assert code == 0, stderr
     assert sagemaker.refused == []
     assert "CreateTrainingJob" in (await fetch_stats(emulator.url))["calls"]
+    assert "component.sts_endpoint" not in stderr  # STS has its own endpoint: nothing to warn of
 
 
 async def test_sts_failures_are_one_line_and_create_nothing(emulator: Any, tmp_path: Path) -> None:

@@ -160,9 +160,10 @@ def test_sigterm_stops_the_server(cli_emulator: EmulatorProcess) -> None:
     assert port_is_closed(cli_emulator.port)
 
 
-def test_bad_fault_rate_is_a_usage_error() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "runner.cli", "emulator", "--port", "0", "--throttle-rate", "2"],
+def run_emulator_command(*args: str) -> subprocess.CompletedProcess[str]:
+    """``smrun emulator ARGS`` to its end (one that starts would not end: a test's mistake)."""
+    return subprocess.run(
+        [sys.executable, "-m", "runner.cli", "emulator", *args],
         cwd=REPO,
         env=subprocess_env(),
         capture_output=True,
@@ -170,8 +171,50 @@ def test_bad_fault_rate_is_a_usage_error() -> None:
         timeout=30,
         check=False,
     )
+
+
+def test_fault_rates_adding_up_to_more_than_one_are_a_usage_error() -> None:
+    rates = ["--throttle-rate", "0.6", "--error-rate", "0.5"]
+    done = run_emulator_command("--port", "0", *rates)
     assert done.returncode == 2
-    assert "throttle_rate must be between 0 and 1" in done.stderr
+    assert (
+        done.stderr == "smrun emulator: throttle, error and drop rates add up to 1.1; at most 1\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--port", "99999"], "argument --port: must be from 0 to 65535 (got 99999)"),
+        (["--port", "-1"], "argument --port: must be from 0 to 65535 (got -1)"),
+        (["--job-duration", "-1"], "argument --job-duration: must be more than 0 (got -1)"),
+        (["--job-duration", "0"], "argument --job-duration: must be more than 0 (got 0)"),
+        (["--job-duration", "nan"], "argument --job-duration: must be more than 0 (got nan)"),
+        (["--stop-duration", "0"], "argument --stop-duration: must be more than 0 (got 0)"),
+        (["--log-lines", "-1"], "argument --log-lines: must be 0 or more (got -1)"),
+        (["--log-lines", "2.5"], "argument --log-lines: '2.5' is not an integer"),
+        (["--history", "-3"], "argument --history: must be 0 or more (got -3)"),
+        (["--max-instances-per-type", "0"], "argument --max-instances-per-type: must be 1 or more"),
+        (["--latency", "-0.5"], "argument --latency: must be 0 or more (got -0.5)"),
+        (["--error-rate", "-0.1"], "argument --error-rate: must be from 0 to 1 (got -0.1)"),
+        (["--throttle-rate", "2"], "argument --throttle-rate: must be from 0 to 1 (got 2)"),
+        (["--credential-seconds", "0"], "argument --credential-seconds: must be more than 0"),
+        (["--job-dur", "3"], "unrecognized arguments: --job-dur"),
+    ],
+)
+def test_out_of_range_arguments_are_usage_errors(args: list[str], said: str) -> None:
+    done = run_emulator_command(*args)
+    assert done.returncode == 2
+    assert said in done.stderr.splitlines()[-1]
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_a_host_that_cannot_be_bound_is_one_line() -> None:
+    # 192.0.2.0/24 is TEST-NET-1 (RFC 5737): no interface here has it, nothing is sent there.
+    done = run_emulator_command("--host", "192.0.2.1", "--port", "0")
+    assert done.returncode == 2
+    assert done.stderr.startswith("smrun emulator: cannot listen on 192.0.2.1:0: ")
+    assert done.stderr.count("\n") == 1
 
 
 def test_profile_and_faults_from_the_command_line() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -110,11 +111,59 @@ async def test_faults_can_be_limited_to_one_service(emulator: Any, sagemaker: An
     assert error_code(caught.value) == "InternalFailure"
 
 
-async def test_bad_fault_settings_are_refused(emulator: Any) -> None:
-    async with aiohttp.ClientSession() as session:
-        for body in ({"throttle_rate": 1.5}, {"no_such_setting": 1}):
-            async with session.post(f"{emulator.url}/_emulator/faults", json=body) as response:
-                assert response.status == 400
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"throttle_rate": 1.5}', ["throttle_rate must be between 0 and 1, got 1.5"]),
+        (b'{"throttle_rat": 0.1}', ["unknown key 'throttle_rat'"]),
+        (b"throttle_rate=0.3", ["the body is not JSON (line 1, column 1)"]),
+        (b"", ["the body is not JSON (line 1, column 1)"]),
+        (b"\xff", ["the body is not JSON (not UTF-8 text)"]),
+        (b"[0.3]", ["the body must be a JSON object, got [0.3]"]),
+        (
+            b'{"error_rate": "0.5", "drop_rate": true, "seed": 1.5, "services": "logs"}',
+            [
+                'error_rate must be a number, got "0.5"',
+                "drop_rate must be a number, got true",
+                "seed must be an integer or null, got 1.5",
+                'services must be a list of service names, got "logs"',
+            ],
+        ),
+        (b'{"services": ["sagemakr"]}', ["services: unknown 'sagemakr'"]),
+        (b'{"latency_s": -1}', ["latency_s must be 0 or more seconds, got -1"]),
+        (b'{"latency_jitter_s": NaN}', ["latency_jitter_s must be 0 or more seconds, got nan"]),
+        (b'{"throttle_rate": 0.6, "error_rate": 0.6}', ["rates add up to 1.2; at most 1"]),
+    ],
+)
+async def test_bad_fault_settings_are_refused_with_the_accepted_keys(
+    emulator: Any, body: bytes, said: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    before = emulator.emulator.config.faults
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{emulator.url}/_emulator/faults", data=body) as response,
+    ):
+        assert response.status == 400
+        message = (await response.json())["error"]
+    for words in said:
+        assert words in message
+    # Every key it takes, in the user's terms: no Python internals, nothing logged.
+    accepted = message.split("Accepted keys: ")[1]
+    for key in ("throttle_rate", "error_rate", "drop_rate", "latency_s", "latency_jitter_s"):
+        assert f"{key} (" in accepted
+    assert "services (a list of logs, sagemaker, sts" in accepted and "seed (" in accepted
+    assert "__init__" not in message and "Traceback" not in message
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert emulator.emulator.config.faults is before  # unchanged
+
+
+async def test_keys_left_out_of_the_fault_settings_take_their_defaults(emulator: Any) -> None:
+    await set_faults(emulator.url, throttle_rate=0.25, services=["logs"], seed=None)
+    faults = emulator.emulator.config.faults
+    assert (faults.throttle_rate, faults.services) == (0.25, frozenset({"logs"}))
+    await set_faults(emulator.url, latency_s=0.5)
+    faults = emulator.emulator.config.faults
+    assert (faults.throttle_rate, faults.services, faults.latency_s) == (0.0, frozenset(), 0.5)
 
 
 async def test_latency_is_added_to_every_request(emulator: Any, sagemaker: Any) -> None:

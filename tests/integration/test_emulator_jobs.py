@@ -193,7 +193,12 @@ async def test_server_side_validation_names_the_field(client_factory: Any, emula
             await raw.create_training_job(**req.training("bad name!"))
     error = refused.value.response["Error"]
     assert error["Code"] == "ValidationException"
-    assert "TrainingJobName" in error["Message"] and "pattern" in error["Message"]
+    # In AWS's words (runner.validation's sources): the member in lower camel case.
+    assert error["Message"] == (
+        "1 validation error detected: Value 'bad name!' at 'trainingJobName' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: "
+        "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+    )
     assert (await fetch_stats(emulator.url))["jobs"] == []
 
 

@@ -151,19 +151,29 @@ async def test_a_malformed_role_arn_is_invalid(sts: Any, role_arn: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("session_name", "rule"),
-    [("Session1:2", "[\\w+=,.@-]*"), ("s" * 65, "at most 64 characters")],
+    ("session_name", "message"),
+    [
+        # AWS's own answer, as field reports quote it (zalando-stups/aws-credentials-service#7,
+        # aws-actions/configure-aws-credentials#1306).
+        (
+            "Session1:2",
+            "1 validation error detected: Value 'Session1:2' at 'roleSessionName' failed to "
+            "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ),
+        (
+            "s" * 65,
+            f"1 validation error detected: Value '{'s' * 65}' at 'roleSessionName' failed to "
+            "satisfy constraint: Member must have length less than or equal to 64",
+        ),
+    ],
 )
-async def test_a_session_name_breaking_stss_rules_is_refused(
-    sts: Any, session_name: str, rule: str
+async def test_a_session_name_breaking_stss_rules_is_refused_in_aws_words(
+    sts: Any, session_name: str, message: str
 ) -> None:
     # botocore checks neither the pattern nor the maximum length: the service does.
     with pytest.raises(ClientError) as caught:
         await sts.assume_role(RoleArn=ROLE, RoleSessionName=session_name)
-    code, message, status = error_of(caught)
-    assert (code, status) == ("ValidationError", 400)
-    assert message.startswith("1 validation error detected") and "RoleSessionName" in message
-    assert rule in message
+    assert error_of(caught) == ("ValidationError", message, 400)
 
 
 async def test_durations_beyond_the_roles_maximum_or_role_chaining_are_refused(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from runner.validation import Problem, RequestInvalid, validate_request
+from runner.validation import Problem, RequestInvalid, aws_member_path, validate_request
 from support.requests import training
 
 
@@ -231,3 +231,71 @@ def test_problem_and_request_invalid_messages() -> None:
         "  - RoleArn: is required",
     ]
     assert isinstance(error, ValueError)
+
+
+# --- AWS's own words (Problem.aws), which the emulator answers with --------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "member"),
+    [
+        ("RoleSessionName", "roleSessionName"),
+        ("ResourceConfig.VolumeSizeInGB", "resourceConfig.volumeSizeInGB"),
+        ("Tags[0].Key", "tags.1.member.key"),
+        ("A.B[2][3].C", "a.b.3.member.4.member.c"),
+        ("HyperParameters.(key 'x')", None),
+    ],
+)
+def test_aws_names_members_in_lower_camel_case_and_list_items_from_1(
+    path: str, member: str | None
+) -> None:
+    assert aws_member_path(path) == member
+
+
+def aws_words(service: str, operation: str, request: dict[str, Any]) -> dict[str, str | None]:
+    return {p.path: p.aws for p in validate_request(service, operation, request)}
+
+
+def test_each_server_side_rule_in_aws_words() -> None:
+    request = training("x y")
+    request["AlgorithmSpecification"]["TrainingInputMode"] = "Filex"
+    request["ResourceConfig"]["VolumeSizeInGB"] = -5
+    request["Tags"] = [{"Key": "", "Value": "v"}]
+    del request["RoleArn"]
+    found = aws_words("sagemaker", "CreateTrainingJob", request)
+    pattern = "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+    failed = "failed to satisfy constraint: Member must"
+    assert found == {
+        "RoleArn": f"Value null at 'roleArn' {failed} not be null",
+        "TrainingJobName": f"Value 'x y' at 'trainingJobName' {failed} satisfy regular "
+        f"expression pattern: {pattern}",
+        "AlgorithmSpecification.TrainingInputMode": "Value 'Filex' at "
+        f"'algorithmSpecification.trainingInputMode' {failed} satisfy enum value set: "
+        "[Pipe, File, FastFile]",
+        "ResourceConfig.VolumeSizeInGB": "Value '-5' at 'resourceConfig.volumeSizeInGB' "
+        f"{failed} have value greater than or equal to 0",
+        "Tags[0].Key": f"Value '' at 'tags.1.member.key' {failed} have length greater than or "
+        "equal to 1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("seconds", "rule"),
+    [(600, "greater than or equal to 900"), (90000, "less than or equal to 43200")],
+)
+def test_sts_session_name_and_duration_in_aws_words(seconds: int, rule: str) -> None:
+    found = aws_words(
+        "sts",
+        "AssumeRole",
+        {
+            "RoleArn": "arn:aws:iam::123456789012:role/r",
+            "RoleSessionName": "a:b",
+            "DurationSeconds": seconds,
+        },
+    )
+    assert found == {
+        "RoleSessionName": "Value 'a:b' at 'roleSessionName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        "DurationSeconds": f"Value '{seconds}' at 'durationSeconds' failed to satisfy "
+        f"constraint: Member must have value {rule}",
+    }
