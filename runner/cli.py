@@ -13,6 +13,10 @@ from runner.config import AwsTarget  # stdlib only: the CLI stays quick to start
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+DESCRIPTION = (  # what `smrun --help` says; the module's docstring is for its readers
+    "Run many Amazon SageMaker jobs as one resumable batch (launch, status, stop, logs), "
+    "or serve a local SageMaker emulator to run them against."
+)
 
 
 def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -228,7 +232,9 @@ def _status_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     parser = subparsers.add_parser(
         "status",
         help="a batch's jobs, from its journal",
-        description="Show a batch's jobs, and whether a launch is attached to it.",
+        description="Show a batch's jobs, and whether a launch is attached to it. Exit 0 "
+        "when every job succeeded, 1 while some are pending or in flight or when some did "
+        "not succeed, 2 when the batch cannot be found.",
     )
     parser.add_argument("batch", help=BATCH_HELP)
     parser.add_argument(
@@ -358,7 +364,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smrun", description=__doc__)
+    parser = argparse.ArgumentParser(prog="smrun", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"smrun {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _launch_parser(subparsers)

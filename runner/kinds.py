@@ -68,7 +68,13 @@ class JobKind:
     name_prefix: str = "job"
     max_name_length: int = 63  # SageMaker's limit for the name field (tuning jobs: 32)
     waits_for_rules: bool = False  # training: Debugger/Profiler rules run after Completed
+    logs_from_training: bool = False  # tuning: its logs are its (best) training job's
     read_outputs: OutputReader = _no_outputs
+    # The names ``read_outputs`` answers (v1's output names), known before any job runs: a
+    # manifest's ``{{ outputs.<entry>.<name> }}`` is checked against them. ``keyed_outputs``
+    # are the mappings among them, named by key (``metrics.validation:auc``).
+    outputs: frozenset[str] = frozenset()
+    keyed_outputs: frozenset[str] = frozenset()
 
     @property
     def create(self) -> str:
@@ -77,6 +83,11 @@ class JobKind:
     @property
     def describe(self) -> str:
         return self.describe_operation or f"Describe{self.noun}"
+
+    @property
+    def has_logs(self) -> bool:
+        """Whether a job of the kind writes CloudWatch logs (models, endpoints... do not)."""
+        return self.log_group is not None or self.logs_from_training
 
     @property
     def is_synchronous(self) -> bool:
@@ -189,6 +200,8 @@ _JOB_STATES = States(
 )
 
 TRAINING = JobKind(
+    outputs=frozenset({"job_name", "model_artifact_url", "training_image", "metrics"}),
+    keyed_outputs=frozenset({"metrics"}),
     key="training",
     noun="TrainingJob",
     name_field="TrainingJobName",
@@ -204,6 +217,17 @@ TRAINING = JobKind(
     states=_JOB_STATES,
 )
 TUNING = JobKind(
+    outputs=frozenset(
+        {
+            "hpo_job_name",
+            "best_job_name",
+            "best_hyperparameters",
+            "model_artifact_url",
+            "training_image",
+            "best_objective",
+        }
+    ),
+    keyed_outputs=frozenset({"best_hyperparameters", "best_objective"}),
     key="tuning",
     noun="HyperParameterTuningJob",
     name_field="HyperParameterTuningJobName",
@@ -214,10 +238,13 @@ TUNING = JobKind(
     list_key="HyperParameterTuningJobSummaries",
     name_prefix="HPOJob",
     max_name_length=32,
+    logs_from_training=True,
     read_outputs=_tuning_outputs,
     states=_JOB_STATES,
 )
 PROCESSING = JobKind(
+    outputs=frozenset({"job_name", "output_artifacts"}),
+    keyed_outputs=frozenset({"output_artifacts"}),
     key="processing",
     noun="ProcessingJob",
     name_field="ProcessingJobName",
@@ -232,6 +259,7 @@ PROCESSING = JobKind(
     states=_JOB_STATES,
 )
 TRANSFORM = JobKind(
+    outputs=frozenset({"job_name", "output_location"}),
     key="transform",
     noun="TransformJob",
     name_field="TransformJobName",
@@ -247,6 +275,7 @@ TRANSFORM = JobKind(
     states=_JOB_STATES,
 )
 LABELING = JobKind(
+    outputs=frozenset({"job_name", "output_manifest_location", "active_learning_model_arn"}),
     key="labeling",
     noun="LabelingJob",
     name_field="LabelingJobName",
@@ -262,6 +291,7 @@ LABELING = JobKind(
     states=_JOB_STATES,
 )
 MODEL = JobKind(
+    outputs=frozenset({"model_name"}),
     key="model",
     noun="Model",
     name_field="ModelName",
@@ -271,6 +301,7 @@ MODEL = JobKind(
     read_outputs=_name_output("ModelName", "model_name"),
 )
 ENDPOINT_CONFIG = JobKind(
+    outputs=frozenset({"endpoint_config_name"}),
     key="endpoint_config",
     noun="EndpointConfig",
     name_field="EndpointConfigName",
@@ -283,6 +314,7 @@ _ENDPOINT_STATES = States(
     succeeded=frozenset({"InService"}), failed=frozenset({"Failed", "UpdateRollbackFailed"})
 )
 ENDPOINT = JobKind(
+    outputs=frozenset({"endpoint_name", "endpoint_config_name"}),
     key="endpoint",
     noun="Endpoint",
     name_field="EndpointName",
@@ -297,6 +329,7 @@ ENDPOINT = JobKind(
 # Updating an endpoint is its own kind: same Describe, but success means InService *with the
 # new config*; InService with the old config and a FailureReason is a rollback, a failure.
 ENDPOINT_UPDATE = JobKind(
+    outputs=frozenset({"endpoint_name", "endpoint_config_name"}),
     key="endpoint_update",
     noun="Endpoint",
     name_field="EndpointName",
@@ -310,6 +343,7 @@ ENDPOINT_UPDATE = JobKind(
     states=_ENDPOINT_STATES,
 )
 WORKTEAM = JobKind(
+    outputs=frozenset({"workteam_arn"}),
     key="workteam",
     noun="Workteam",
     name_field="WorkteamName",

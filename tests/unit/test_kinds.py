@@ -397,6 +397,46 @@ async def test_hosting_outputs() -> None:
     assert await WORKTEAM.read_outputs({"WorkteamArn": arn}, FakeCaller()) == {"workteam_arn": arn}
 
 
+# A complete Describe answer of each kind: every output its reader can give is there.
+FULL_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "training": training_description("train-1"),
+    "tuning": {
+        "HyperParameterTuningJobName": "hpo-1",
+        "BestTrainingJob": {
+            "TrainingJobName": "hpo-1-001",
+            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "loss", "Value": 0.1},
+        },
+    },
+    "processing": {
+        "ProcessingJobName": "proc-1",
+        "ProcessingOutputConfig": {
+            "Outputs": [{"OutputName": "train", "S3Output": {"S3Uri": "s3://b/t"}}]
+        },
+    },
+    "transform": {"TransformJobName": "t", "TransformOutput": {"S3OutputPath": "s3://b/o"}},
+    "labeling": {
+        "LabelingJobName": "l",
+        "LabelingJobOutput": {"OutputDatasetS3Uri": "s3://b/m", "FinalActiveLearningModelArn": "a"},
+    },
+    "model": {"ModelName": "m"},
+    "endpoint_config": {"EndpointConfigName": "c"},
+    "endpoint": {"EndpointName": "e", "EndpointConfigName": "c"},
+    "endpoint_update": {"EndpointName": "e", "EndpointConfigName": "c"},
+    "workteam": {"WorkteamArn": "arn:aws:sagemaker:us-east-1:1:workteam/private-crowd/team"},
+}
+
+
+@pytest.mark.parametrize("kind", ALL, ids=ids)
+async def test_each_kind_declares_exactly_the_outputs_its_reader_gives(kind: JobKind) -> None:
+    caller = FakeCaller({"DescribeTrainingJob": training_description("hpo-1-001")})
+    outputs = await kind.read_outputs(FULL_DESCRIPTIONS[kind.key], caller)
+    assert set(outputs) == kind.outputs
+    assert kind.keyed_outputs <= kind.outputs
+    assert {name for name, value in outputs.items() if isinstance(value, dict)} == (
+        kind.keyed_outputs
+    )
+
+
 def test_every_kinds_name_limit_is_the_service_models() -> None:
     from runner.kinds import KINDS
     from runner.validation import operation_model
