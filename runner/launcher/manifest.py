@@ -1,6 +1,6 @@
 """Read a launcher manifest (YAML or JSON) into validated entries, or every problem it has.
 
-    batch: nightly-sweep            # optional; else derived from the file's path (not content)
+    batch: nightly-sweep            # optional (1-64 of A-Za-z0-9._-); else from the file's path
     region: us-east-1               # optional; the one region every job of the batch runs in
     limits: {training: 20, "training:ml.p3.2xlarge": 8}   # jobs of a kind, instances of a type
     defaults:                       # deep-merged into every entry; the entry wins
@@ -52,7 +52,9 @@ Placeholders: a string that is exactly ``{{ matrix.k }}`` or ``{{ index }}`` bec
 itself (a number stays a number); inside a longer string the value is written as text.
 ``{{ outputs.<entry>.<name> }}`` is an output of another entry (``model_artifact_url``,
 ``output_artifacts.features``: a dotted path into its journaled outputs), filled in when this
-entry is submitted; the entry then comes ``after`` that one. Until then it stands as
+entry is submitted; the entry then comes ``after`` that one. The name is checked here against
+what the upstream entry's kind gives (``JobKind.outputs``), not after the upstream jobs ran
+and were billed. Until then it stands as
 ``s3://smrun-outputs/<entry>/<name>`` (``output_token``), which the service-model check takes
 as valid wherever it stands (the real value is checked when the request is sent).
 """
@@ -63,7 +65,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -105,6 +107,7 @@ _NAMES = r"(index|matrix\.([A-Za-z0-9_\-]+)|outputs\.([A-Za-z0-9_\-]+)\.([A-Za-z
 _PLACEHOLDER = re.compile(r"\{\{\s*" + _NAMES + r"\s*\}\}")
 _WHOLE_PLACEHOLDER = re.compile(r"^\s*\{\{\s*" + _NAMES + r"\s*\}\}\s*$")
 OUTPUT_TOKEN_PREFIX = "s3://smrun-outputs/"
+STAND_IN_REGION = "us-east-1"  # where entries are checked when the batch has no region
 BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # safe as a directory and a tag
 BATCH_ID_RULE = "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 _OUTPUT_TOKEN = re.compile(re.escape(OUTPUT_TOKEN_PREFIX) + r"([A-Za-z0-9_\-]+)/([A-Za-z0-9_.\-]+)")
@@ -519,12 +522,15 @@ def _expansions(
             unknown = _first_keys(problems[before:], f"{at}.{body_key}.")
             identity = Identity(context.batch, entry_id)
             if component is not None:
+                given = filled
                 if context.region is None and not filled.get("region"):
-                    context.needs_region = True  # one problem for the batch, not one per entry
-                    unknown.add("region")
+                    # One problem for the batch, not one per entry; the rest is still checked
+                    # (in a stand-in region: the manifest is refused anyway).
+                    context.needs_region = True
+                    given = {**filled, "region": STAND_IN_REGION}
                 request = _component_request(
                     component,
-                    given=filled,
+                    given=given,
                     own=own_inputs,
                     from_defaults=default_inputs,
                     path=f"{at}.inputs",
@@ -691,7 +697,8 @@ def _resolve_after(
                 problems.append(Problem(f"{entry.source}.after", f"{name!r} is the entry itself"))
             wanted.extend(i for i in found if i not in wanted and i != entry.id)
         for upstream, name in entry.uses_outputs:
-            where = f"{entry.source}.{entry.body_key}"
+            found_at = _path_of(entry.body, output_token(upstream, name)) or ""
+            where = f"{entry.source}.{entry.body_key}{found_at}"
             if upstream == entry.id:
                 problems.append(Problem(where, f"uses its own output {name!r}"))
             elif upstream not in by_id:
@@ -718,6 +725,22 @@ def _resolve_after(
             Problem(f"{first.source}.after", f"entries wait for each other: {' -> '.join(cycle)}")
         )
     return resolved
+
+
+def _path_of(value: Any, text: str) -> str | None:
+    """Where in ``value`` (an entry's body) a string holds ``text``: ``.channels[0].S3Uri``."""
+    if isinstance(value, str):
+        return "" if text in value else None
+    items: Iterable[tuple[str, Any]] = ()
+    if isinstance(value, Mapping):
+        items = ((f".{key}", item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"[{index}]", item) for index, item in enumerate(value))
+    for step, item in items:
+        below = _path_of(item, text)
+        if below is not None:
+            return f"{step}{below}"
+    return None
 
 
 def _output_problem(kind: JobKind, name: str) -> str | None:

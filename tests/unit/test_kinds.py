@@ -463,3 +463,17 @@ def test_log_stream_prefixes_and_owners_follow_sagemakers_names() -> None:
     assert log_stream_owner("job-10") != "job-1"  # listed under the prefix "job-1", not its
     assert log_stream_of_instance("job-1/algo-1-1700000000") and log_stream_of_instance("job-1")
     assert not log_stream_of_instance("job-1/i-0123456789abcdef0-1700000000/data-log")
+
+
+def test_the_readme_lists_each_kinds_outputs_as_declared() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `{{ outputs.")]
+    listed = row.partition("what the entry's kind gives: ")[2]
+    for kind in ALL:
+        if kind.key == "endpoint_update":  # not a manifest kind
+            continue
+        part = next(p for p in listed.split("; ") if p.startswith(f"{kind.key} "))
+        names = {n.strip("` |").split(".")[0] for n in part.removeprefix(kind.key).split(", ")}
+        assert names == kind.outputs, kind.key

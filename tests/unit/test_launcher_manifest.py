@@ -604,6 +604,11 @@ def test_the_manifests_region_is_the_batchs_and_reaches_every_component() -> Non
     data["jobs"].append({**data["jobs"][0], "name": "y"})
     assert problems_of(data) == [f"region: {NO_REGION}"]
     assert "--region" in NO_REGION and "AWS_DEFAULT_REGION" in NO_REGION
+    # ... and the entries are still checked, in the same run.
+    data["jobs"][1]["inputs"] = {**data["jobs"][1]["inputs"], "instance_count": "two"}
+    found = problems_of(data)
+    assert f"region: {NO_REGION}" in found and len(found) == 2
+    assert found[0].startswith("jobs[1].inputs.instance_count: must be a whole number")
 
 
 def test_two_regions_for_one_batch_are_problems() -> None:
@@ -684,7 +689,7 @@ def test_outputs_of_an_unknown_entry_are_a_problem_with_a_hint() -> None:
         )
     )
     assert found == [
-        "jobs[1].request: uses outputs.fitt.x: no entry 'fitt' (did you mean 'fit'?) "
+        "jobs[1].request.AppSpecification.ContainerArguments[0]: uses outputs.fitt.x: no entry 'fitt' (did you mean 'fit'?) "
         "(name one entry id, not a sweep)"
     ]
 
@@ -704,12 +709,12 @@ def test_an_output_the_upstream_kind_cannot_give_is_a_problem_before_anything_ru
         )
     )
     assert found == [
-        "jobs[2].request: uses outputs.b.model_artifct_url: a training job has no output "
+        "jobs[2].request.AppSpecification.ContainerArguments[0]: uses outputs.b.model_artifct_url: a training job has no output "
         "'model_artifct_url' (did you mean 'model_artifact_url'?) (training outputs: job_name, "
         "metrics, model_artifact_url, training_image)",
-        "jobs[3].request: uses outputs.b.metrics: 'metrics' is a mapping: name one of its keys "
+        "jobs[3].request.AppSpecification.ContainerArguments[0]: uses outputs.b.metrics: 'metrics' is a mapping: name one of its keys "
         "(metrics.<key>)",
-        "jobs[3].request: uses outputs.prep.job_name.x: 'job_name' is a single value, with no "
+        "jobs[3].request.AppSpecification.ContainerArguments[1]: uses outputs.prep.job_name.x: 'job_name' is a single value, with no "
         "key 'x'",
     ]
 
