@@ -221,7 +221,8 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     parser.add_argument(
         "--leave-running",
         action="store_true",
-        help="on SIGINT/SIGTERM leave jobs running (resume later) instead of stopping them",
+        help="on SIGINT/SIGTERM leave jobs running (resume later) instead of stopping them; "
+        "not with --local (its emulator ends with the launch)",
     )
 
 
@@ -324,6 +325,13 @@ def _run_status(args: argparse.Namespace) -> int:
 def _run_stop(args: argparse.Namespace) -> int:
     from runner.launcher.command import UsageError, stop_batch
 
+    if args.assume_role:
+        from runner.validation import role_arn_problem
+
+        problem = role_arn_problem(args.assume_role)
+        if problem:
+            print(f"smrun stop: --assume-role: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     # Without target flags, the batch is stopped where its journal says it ran.
     given = args.region or args.endpoint_url or args.assume_role
     try:

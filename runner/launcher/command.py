@@ -221,10 +221,10 @@ def _directory_problem(flag: str, path: Path) -> str | None:
     return None
 
 
-def _journal_problem(path: Path, given: bool) -> str | None:
+def _journal_problem(path: Path | None) -> str | None:
     """A ``--journal`` must be a file in a directory that exists: a mistyped path is refused
     rather than made (a batch's journal is where its status lives)."""
-    if not given:
+    if path is None:
         return None
     if path.is_dir():
         return f"--journal {path}: is a directory; name the journal file"
@@ -256,7 +256,7 @@ def check_launch(request: LaunchRequest) -> Checked:
     problems.extend(_flag_problems(request))
     if request.output is not None:
         problems.extend(filter(None, [_directory_problem("--output", request.output)]))
-    journal_problem = _journal_problem(request.journal or Path(), request.journal is not None)
+    journal_problem = _journal_problem(request.journal)
     if journal_problem:
         problems.append(journal_problem)
     if not request.local:

@@ -337,3 +337,13 @@ def test_smrun_help_says_what_smrun_is_for() -> None:
     assert "Thin" not in text
     status = build_parser().parse_args(["status", "x"])
     assert status.command == "status"
+
+
+def test_stop_refuses_a_malformed_role_to_assume(capsys: pytest.CaptureFixture[str]) -> None:
+    from runner.cli import main
+
+    assert main(["stop", "nothing", "--assume-role", "notanarn"]) == 2
+    assert capsys.readouterr().err == (
+        "smrun stop: --assume-role: must be an IAM role ARN "
+        "(arn:aws:iam::<account>:role/<name>), got 'notanarn'\n"
+    )
