@@ -12,7 +12,7 @@ soon as Create answers.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 Description = Mapping[str, Any]
@@ -25,6 +25,8 @@ class Caller(Protocol):
 
 
 OutputReader = Callable[[Description, Caller], Awaitable[dict[str, Any]]]
+# The keys a keyed output will have, from the job's request (None: not known in advance).
+OutputKeys = Callable[[Mapping[str, Any]], frozenset[str]]
 
 
 async def _no_outputs(description: Description, call: Caller) -> dict[str, Any]:
@@ -75,6 +77,8 @@ class JobKind:
     # are the mappings among them, named by key (``metrics.validation:auc``).
     outputs: frozenset[str] = frozenset()
     keyed_outputs: frozenset[str] = frozenset()
+    # Keyed outputs whose keys the request already names (a processing job's outputs).
+    output_keys: Mapping[str, OutputKeys] = field(default_factory=dict)
 
     @property
     def create(self) -> str:
@@ -157,9 +161,20 @@ async def _tuning_outputs(description: Description, call: Caller) -> dict[str, A
     return outputs
 
 
+def _s3_processing_outputs(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A processing request's (or Describe answer's) outputs that go to S3: the artifacts."""
+    config = answer.get("ProcessingOutputConfig")
+    outputs = config.get("Outputs") if isinstance(config, Mapping) else None
+    return [o for o in outputs or [] if isinstance(o, Mapping) and "S3Output" in o]
+
+
+def _processing_artifact_names(request: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(str(o.get("OutputName")) for o in _s3_processing_outputs(request))
+
+
 async def _processing_outputs(description: Description, call: Caller) -> dict[str, Any]:
-    outputs = (description.get("ProcessingOutputConfig") or {}).get("Outputs") or []
-    artifacts = {o["OutputName"]: o["S3Output"]["S3Uri"] for o in outputs if "S3Output" in o}
+    outputs = _s3_processing_outputs(description)
+    artifacts = {o["OutputName"]: o["S3Output"]["S3Uri"] for o in outputs}
     return {"job_name": description["ProcessingJobName"], "output_artifacts": artifacts}
 
 
@@ -245,6 +260,7 @@ TUNING = JobKind(
 PROCESSING = JobKind(
     outputs=frozenset({"job_name", "output_artifacts"}),
     keyed_outputs=frozenset({"output_artifacts"}),
+    output_keys={"output_artifacts": _processing_artifact_names},
     key="processing",
     noun="ProcessingJob",
     name_field="ProcessingJobName",

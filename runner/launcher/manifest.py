@@ -712,7 +712,7 @@ def _resolve_after(
                         )
                     )
             else:
-                problem = _output_problem(KINDS[by_id[upstream].kind], name)
+                problem = _output_problem(by_id[upstream], name)
                 if problem:
                     problems.append(Problem(where, f"uses outputs.{upstream}.{name}: {problem}"))
                 if upstream not in wanted:
@@ -743,10 +743,12 @@ def _path_of(value: Any, text: str) -> str | None:
     return None
 
 
-def _output_problem(kind: JobKind, name: str) -> str | None:
-    """Why ``name`` (``model_artifact_url``, ``metrics.auc``) is not an output a job of
-    ``kind`` can give (``JobKind.outputs``), or None: refused before any job runs, not when
-    the entry is submitted after the upstream jobs were billed."""
+def _output_problem(upstream: Entry, name: str) -> str | None:
+    """Why ``name`` (``model_artifact_url``, ``metrics.auc``) is not an output the job of
+    ``upstream`` can give (``JobKind.outputs``, and the keys its request names), or None:
+    refused before any job runs, not when the entry is submitted after the upstream jobs were
+    billed."""
+    kind = KINDS[upstream.kind]
     output, _, key = name.partition(".")
     listed = f"{kind.key} outputs: {_names(kind.outputs) or 'none'}"
     if output not in kind.outputs:
@@ -755,6 +757,15 @@ def _output_problem(kind: JobKind, name: str) -> str | None:
         return f"{output!r} is a mapping: name one of its keys ({output}.<key>)"
     if output not in kind.keyed_outputs and key:
         return f"{output!r} is a single value, with no key {key!r}"
+    keys_of = kind.output_keys.get(output)
+    keys = keys_of(upstream.request) if keys_of is not None else None
+    first = key.partition(".")[0]
+    if keys is not None and first not in keys:
+        named = _names(keys) or "none"
+        return (
+            f"{upstream.id}'s request names no {output} {first!r}"
+            f"{did_you_mean(first, keys)} (its {output}: {named})"
+        )
     return None
 
 

@@ -435,6 +435,8 @@ async def test_each_kind_declares_exactly_the_outputs_its_reader_gives(kind: Job
     assert {name for name, value in outputs.items() if isinstance(value, dict)} == (
         kind.keyed_outputs
     )
+    for output, keys_of in kind.output_keys.items():  # a Describe answer repeats the request
+        assert set(outputs[output]) == keys_of(FULL_DESCRIPTIONS[kind.key])
 
 
 def test_every_kinds_name_limit_is_the_service_models() -> None:

@@ -634,6 +634,21 @@ def test_two_regions_for_one_batch_are_problems() -> None:
 # --- upstream outputs ------------------------------------------------------------------------
 
 
+def prep_with_outputs(*names: str) -> dict[str, Any]:
+    outputs = [
+        {
+            "OutputName": name,
+            "S3Output": {
+                "S3Uri": f"s3://bucket/{name}",
+                "LocalPath": f"/opt/ml/processing/{name}",
+                "S3UploadMode": "EndOfJob",
+            },
+        }
+        for name in names
+    ]
+    return raw_processing(ProcessingOutputConfig={"Outputs": outputs})
+
+
 def test_an_entry_takes_an_upstream_entrys_outputs_and_comes_after_it() -> None:
     from runner.launcher.manifest import fill_outputs
 
@@ -656,7 +671,7 @@ def test_an_entry_takes_an_upstream_entrys_outputs_and_comes_after_it() -> None:
     )
     parsed = parse_manifest(
         manifest(
-            {"kind": "processing", "name": "prep", "request": raw_processing()},
+            {"kind": "processing", "name": "prep", "request": prep_with_outputs("features")},
             {"kind": "training", "name": "fit", "inputs": train_inputs()},
             {"kind": "processing", "name": "score", "request": model},
         )
@@ -706,6 +721,9 @@ def test_an_output_the_upstream_kind_cannot_give_is_a_problem_before_anything_ru
             {"kind": "processing", "name": "c", "request": scoring("b.model_artifct_url")},
             {"kind": "processing", "name": "d", "request": scoring("b.metrics", "prep.job_name.x")},
             {"kind": "processing", "name": "e", "request": scoring("b.metrics.auc")},
+            {"kind": "processing", "name": "p2", "request": prep_with_outputs("features", "test")},
+            {"kind": "processing", "name": "f", "request": scoring("p2.output_artifacts.featurs")},
+            {"kind": "processing", "name": "g", "request": scoring("p2.output_artifacts.test")},
         )
     )
     assert found == [
@@ -716,6 +734,9 @@ def test_an_output_the_upstream_kind_cannot_give_is_a_problem_before_anything_ru
         "(metrics.<key>)",
         "jobs[3].request.AppSpecification.ContainerArguments[1]: uses outputs.prep.job_name.x: 'job_name' is a single value, with no "
         "key 'x'",
+        "jobs[6].request.AppSpecification.ContainerArguments[0]: uses "
+        "outputs.p2.output_artifacts.featurs: p2's request names no output_artifacts 'featurs' "
+        "(did you mean 'features'?) (its output_artifacts: features, test)",
     ]
 
 
