@@ -78,7 +78,7 @@ class JobKind:
     outputs: frozenset[str] = frozenset()
     keyed_outputs: frozenset[str] = frozenset()
     # Keyed outputs whose keys the request already names (a processing job's outputs).
-    output_keys: Mapping[str, OutputKeys] = field(default_factory=dict)
+    output_keys: Mapping[str, OutputKeys] = field(default_factory=dict, hash=False)
 
     @property
     def create(self) -> str:

@@ -479,3 +479,7 @@ def test_the_readme_lists_each_kinds_outputs_as_declared() -> None:
         part = next(p for p in listed.split("; ") if p.startswith(f"{kind.key} "))
         names = {n.strip("` |").split(".")[0] for n in part.removeprefix(kind.key).split(", ")}
         assert names == kind.outputs, kind.key
+
+
+def test_kinds_are_hashable_keys() -> None:
+    assert {kind: kind.key for kind in ALL}[PROCESSING] == "processing"  # components key by kind
