@@ -14,6 +14,10 @@ from runner.config import AwsTarget  # stdlib only: the CLI stays quick to start
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+DESCRIPTION = (  # what `smrun --help` says; the module's docstring is for its readers
+    "Run many Amazon SageMaker jobs as one resumable batch (launch, status, stop, logs), "
+    "or serve a local SageMaker emulator to run them against."
+)
 
 
 def _number(
@@ -253,7 +257,8 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     parser.add_argument(
         "--leave-running",
         action="store_true",
-        help="on SIGINT/SIGTERM leave jobs running (resume later) instead of stopping them",
+        help="on SIGINT/SIGTERM leave jobs running (resume later) instead of stopping them; "
+        "not with --local (its emulator ends with the launch)",
     )
 
 
@@ -264,7 +269,9 @@ def _status_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     parser = subparsers.add_parser(
         "status",
         help="a batch's jobs, from its journal",
-        description="Show a batch's jobs, and whether a launch is attached to it.",
+        description="Show a batch's jobs, and whether a launch is attached to it. Exit 0 "
+        "when every job succeeded, 1 while some are pending or in flight or when some did "
+        "not succeed, 2 when the batch cannot be found.",
     )
     parser.add_argument("batch", help=BATCH_HELP)
     parser.add_argument(
@@ -354,6 +361,13 @@ def _run_status(args: argparse.Namespace) -> int:
 def _run_stop(args: argparse.Namespace) -> int:
     from runner.launcher.command import UsageError, stop_batch
 
+    if args.assume_role:
+        from runner.validation import role_arn_problem
+
+        problem = role_arn_problem(args.assume_role)
+        if problem:
+            print(f"smrun stop: --assume-role: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     # Without target flags, the batch is stopped where its journal says it ran.
     given = args.region or args.endpoint_url or args.assume_role
     try:
@@ -394,7 +408,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smrun", description=__doc__)
+    parser = argparse.ArgumentParser(prog="smrun", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"smrun {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _launch_parser(subparsers)

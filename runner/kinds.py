@@ -12,7 +12,7 @@ soon as Create answers.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 Description = Mapping[str, Any]
@@ -25,6 +25,8 @@ class Caller(Protocol):
 
 
 OutputReader = Callable[[Description, Caller], Awaitable[dict[str, Any]]]
+# The keys a keyed output will have, from the job's request (None: not known in advance).
+OutputKeys = Callable[[Mapping[str, Any]], frozenset[str]]
 
 
 async def _no_outputs(description: Description, call: Caller) -> dict[str, Any]:
@@ -68,7 +70,15 @@ class JobKind:
     name_prefix: str = "job"
     max_name_length: int = 63  # SageMaker's limit for the name field (tuning jobs: 32)
     waits_for_rules: bool = False  # training: Debugger/Profiler rules run after Completed
+    logs_from_training: bool = False  # tuning: its logs are its (best) training job's
     read_outputs: OutputReader = _no_outputs
+    # The names ``read_outputs`` answers (v1's output names), known before any job runs: a
+    # manifest's ``{{ outputs.<entry>.<name> }}`` is checked against them. ``keyed_outputs``
+    # are the mappings among them, named by key (``metrics.validation:auc``).
+    outputs: frozenset[str] = frozenset()
+    keyed_outputs: frozenset[str] = frozenset()
+    # Keyed outputs whose keys the request already names (a processing job's outputs).
+    output_keys: Mapping[str, OutputKeys] = field(default_factory=dict, hash=False)
 
     @property
     def create(self) -> str:
@@ -77,6 +87,11 @@ class JobKind:
     @property
     def describe(self) -> str:
         return self.describe_operation or f"Describe{self.noun}"
+
+    @property
+    def has_logs(self) -> bool:
+        """Whether a job of the kind writes CloudWatch logs (models, endpoints... do not)."""
+        return self.log_group is not None or self.logs_from_training
 
     @property
     def is_synchronous(self) -> bool:
@@ -146,9 +161,20 @@ async def _tuning_outputs(description: Description, call: Caller) -> dict[str, A
     return outputs
 
 
+def _s3_processing_outputs(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A processing request's (or Describe answer's) outputs that go to S3: the artifacts."""
+    config = answer.get("ProcessingOutputConfig")
+    outputs = config.get("Outputs") if isinstance(config, Mapping) else None
+    return [o for o in outputs or [] if isinstance(o, Mapping) and "S3Output" in o]
+
+
+def _processing_artifact_names(request: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(str(o.get("OutputName")) for o in _s3_processing_outputs(request))
+
+
 async def _processing_outputs(description: Description, call: Caller) -> dict[str, Any]:
-    outputs = (description.get("ProcessingOutputConfig") or {}).get("Outputs") or []
-    artifacts = {o["OutputName"]: o["S3Output"]["S3Uri"] for o in outputs if "S3Output" in o}
+    outputs = _s3_processing_outputs(description)
+    artifacts = {o["OutputName"]: o["S3Output"]["S3Uri"] for o in outputs}
     return {"job_name": description["ProcessingJobName"], "output_artifacts": artifacts}
 
 
@@ -189,6 +215,8 @@ _JOB_STATES = States(
 )
 
 TRAINING = JobKind(
+    outputs=frozenset({"job_name", "model_artifact_url", "training_image", "metrics"}),
+    keyed_outputs=frozenset({"metrics"}),
     key="training",
     noun="TrainingJob",
     name_field="TrainingJobName",
@@ -204,6 +232,17 @@ TRAINING = JobKind(
     states=_JOB_STATES,
 )
 TUNING = JobKind(
+    outputs=frozenset(
+        {
+            "hpo_job_name",
+            "best_job_name",
+            "best_hyperparameters",
+            "model_artifact_url",
+            "training_image",
+            "best_objective",
+        }
+    ),
+    keyed_outputs=frozenset({"best_hyperparameters", "best_objective"}),
     key="tuning",
     noun="HyperParameterTuningJob",
     name_field="HyperParameterTuningJobName",
@@ -214,10 +253,14 @@ TUNING = JobKind(
     list_key="HyperParameterTuningJobSummaries",
     name_prefix="HPOJob",
     max_name_length=32,
+    logs_from_training=True,
     read_outputs=_tuning_outputs,
     states=_JOB_STATES,
 )
 PROCESSING = JobKind(
+    outputs=frozenset({"job_name", "output_artifacts"}),
+    keyed_outputs=frozenset({"output_artifacts"}),
+    output_keys={"output_artifacts": _processing_artifact_names},
     key="processing",
     noun="ProcessingJob",
     name_field="ProcessingJobName",
@@ -232,6 +275,7 @@ PROCESSING = JobKind(
     states=_JOB_STATES,
 )
 TRANSFORM = JobKind(
+    outputs=frozenset({"job_name", "output_location"}),
     key="transform",
     noun="TransformJob",
     name_field="TransformJobName",
@@ -247,6 +291,7 @@ TRANSFORM = JobKind(
     states=_JOB_STATES,
 )
 LABELING = JobKind(
+    outputs=frozenset({"job_name", "output_manifest_location", "active_learning_model_arn"}),
     key="labeling",
     noun="LabelingJob",
     name_field="LabelingJobName",
@@ -262,6 +307,7 @@ LABELING = JobKind(
     states=_JOB_STATES,
 )
 MODEL = JobKind(
+    outputs=frozenset({"model_name"}),
     key="model",
     noun="Model",
     name_field="ModelName",
@@ -271,6 +317,7 @@ MODEL = JobKind(
     read_outputs=_name_output("ModelName", "model_name"),
 )
 ENDPOINT_CONFIG = JobKind(
+    outputs=frozenset({"endpoint_config_name"}),
     key="endpoint_config",
     noun="EndpointConfig",
     name_field="EndpointConfigName",
@@ -283,6 +330,7 @@ _ENDPOINT_STATES = States(
     succeeded=frozenset({"InService"}), failed=frozenset({"Failed", "UpdateRollbackFailed"})
 )
 ENDPOINT = JobKind(
+    outputs=frozenset({"endpoint_name", "endpoint_config_name"}),
     key="endpoint",
     noun="Endpoint",
     name_field="EndpointName",
@@ -297,6 +345,7 @@ ENDPOINT = JobKind(
 # Updating an endpoint is its own kind: same Describe, but success means InService *with the
 # new config*; InService with the old config and a FailureReason is a rollback, a failure.
 ENDPOINT_UPDATE = JobKind(
+    outputs=frozenset({"endpoint_name", "endpoint_config_name"}),
     key="endpoint_update",
     noun="Endpoint",
     name_field="EndpointName",
@@ -310,6 +359,7 @@ ENDPOINT_UPDATE = JobKind(
     states=_ENDPOINT_STATES,
 )
 WORKTEAM = JobKind(
+    outputs=frozenset({"workteam_arn"}),
     key="workteam",
     noun="Workteam",
     name_field="WorkteamName",

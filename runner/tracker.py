@@ -171,6 +171,11 @@ class JobHandle:
     async def wait(self) -> Outcome:
         return await asyncio.shield(self._job.outcome)
 
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a Stop was asked for the job (sent, or sent once its Create answers)."""
+        return self._job.stop_reason is not None
+
     async def stop(self, reason: str = "requested") -> None:
         await self._stopper(self._job, reason)
 

@@ -29,7 +29,14 @@ import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
-__all__ = ["Problem", "RequestInvalid", "operation_model", "service_model", "validate_request"]
+__all__ = [
+    "Problem",
+    "RequestInvalid",
+    "operation_model",
+    "role_arn_problem",
+    "service_model",
+    "validate_request",
+]
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,16 @@ def service_model(service: str) -> ServiceModel:
 @functools.cache
 def operation_model(service: str, operation: str) -> OperationModel:
     return service_model(service).operation_model(operation)
+
+
+def role_arn_problem(role: str) -> str | None:
+    """Why ``role`` is not an IAM role ARN, or None: the pattern of SageMaker's own role fields
+    (shape ``RoleArn`` in botocore's SageMaker model). A malformed role to assume would only
+    fail at STS, inside the first call that needs credentials, once per job."""
+    pattern = service_model("sagemaker").shape_for("RoleArn").metadata["pattern"]
+    if re.fullmatch(pattern, role) is None:
+        return f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {role!r}"
+    return None
 
 
 @functools.cache

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -50,12 +52,13 @@ from runner.launcher.launch import (
     followed_entry,
 )
 from runner.launcher.manifest import Manifest, ManifestInvalid, load_manifest
-from runner.launcher.preflight import NO_REGION, chain_region, credentials_problem
+from runner.launcher.preflight import chain_region, credentials_problem
 from runner.launcher.progress import LineView, LiveView, ProgressView, end_screen
 from runner.launcher.report import all_succeeded, job_record, status_table, summary
 from runner.launcher.resume import RETRY_CHOICES, ResumePlan, plan_resume
 from runner.logs import FileSink
 from runner.session import AwsCaller
+from runner.validation import role_arn_problem
 
 log = structlog.get_logger("runner.launcher")
 
@@ -168,25 +171,98 @@ def _options(request: LaunchRequest, problems: list[str]) -> LaunchOptions:
     )
 
 
-def _journaled(path: Path, batch_id: str) -> list[Row]:
-    """The journal's rows, read without writing (the dry run creates nothing)."""
+def _journaled(path: Path, batch_id: str) -> tuple[list[Row], str | None]:
+    """The journal's rows and the region the batch ran in, read without writing (the dry
+    run creates nothing)."""
     if not path.exists():
-        return []
+        return [], None
     try:
         with Journal.existing(path, read_only=True) as journal:
             if journal.batch_id != batch_id:
                 raise UsageError(
                     f"journal {path}: journal of batch {journal.batch_id!r}, not {batch_id!r}"
                 )
-            return journal.rows()
+            ran_in = (journal.meta(TARGET_META) or {}).get("region")
+            return journal.rows(), ran_in
     except (JournalError, OSError) as error:
         raise UsageError(f"journal {path}: {error}") from None
 
 
+def _flag_problems(request: LaunchRequest) -> list[str]:
+    """The flags that are wrong whatever the manifest says."""
+    problems: list[str] = []
+    if request.assume_role_arn is not None:
+        problem = role_arn_problem(request.assume_role_arn)
+        if problem:
+            problems.append(f"--assume-role: {problem}")
+    if request.leave_running and request.local:
+        problems.append(
+            "--leave-running: not with --local: the embedded emulator ends with the launch, "
+            "and the jobs with it, so there would be nothing to re-attach to"
+        )
+    return problems
+
+
+def _directory_problem(flag: str, path: Path) -> str | None:
+    """Why directory ``path`` cannot be used or made, found without leaving anything behind:
+    a missing one is tried where it would be made (a directory made and removed at once), as
+    only the filesystem knows (``/proc`` takes no new directories, even from root)."""
+    if path.exists():
+        if not path.is_dir():
+            return f"{flag} {path}: is a file, not a directory"
+        return None if os.access(path, os.W_OK | os.X_OK) else f"{flag} {path}: not writable"
+    ancestor = next(p for p in path.absolute().parents if p.exists())
+    if not ancestor.is_dir():
+        return f"{flag} {path}: cannot be made: {ancestor} is a file, not a directory"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".smrun-check-", dir=ancestor))
+    except OSError as error:
+        return f"{flag} {path}: cannot be made in {ancestor} ({error.strerror or error})"
+    return None
+
+
+def _journal_problem(path: Path | None) -> str | None:
+    """A ``--journal`` must be a file in a directory that exists: a mistyped path is refused
+    rather than made (a batch's journal is where its status lives)."""
+    if path is None:
+        return None
+    if path.is_dir():
+        return f"--journal {path}: is a directory; name the journal file"
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        return f"--journal {path}: no such directory {parent} (create it first)"
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return f"--journal {path}: {parent} is not writable"
+    return None
+
+
+def _region_moved(manifest: Manifest, ran_in: str | None, request: LaunchRequest) -> str | None:
+    """A resumed batch stays in the region it ran in: its jobs are there."""
+    if ran_in is None or manifest.region is None or ran_in == manifest.region:
+        return None
+    source = " (--region)" if request.region else ""
+    return (
+        f"region: the batch ran in {ran_in!r} (its journal says), this launch would run it in "
+        f"{manifest.region!r}{source}: a batch runs in one region; launch in {ran_in!r}, or "
+        "start another batch with --batch-id"
+    )
+
+
 def check_launch(request: LaunchRequest) -> Checked:
-    """Every check a launch makes before it writes anything; UsageError lists every problem."""
+    """Every check a launch makes before it writes anything; UsageError lists every problem
+    (the manifest's with the flags' and the paths': none waits for another to be fixed)."""
     problems: list[str] = []
     options = _options(request, problems)
+    problems.extend(_flag_problems(request))
+    if request.output is not None:
+        problems.extend(filter(None, [_directory_problem("--output", request.output)]))
+    journal_problem = _journal_problem(request.journal)
+    if journal_problem:
+        problems.append(journal_problem)
+    if not request.local:
+        problem = credentials_problem()
+        if problem:
+            problems.append(problem)
     fallback = chain_region() or (LOCAL_REGION if request.local else None)
     try:
         manifest = load_manifest(
@@ -194,20 +270,17 @@ def check_launch(request: LaunchRequest) -> Checked:
             batch_id=request.batch_id,
             region=request.region,
             fallback_region=fallback,
+            region_required=True,
         )
     except ManifestInvalid as invalid:
         raise UsageError("\n".join([*problems, str(invalid)])) from None
-    if manifest.region is None:
-        problems.append(NO_REGION)
-    if not request.local:
-        problem = credentials_problem()
-        if problem:
-            problems.append(problem)
     try:
         followed_entry(manifest, options.follow)
     except ValueError as error:
         problems.append(str(error))
     output = request.output or default_output(manifest)
+    if request.output is None:
+        problems.extend(filter(None, [_directory_problem("output", output)]))
     journal_path = request.journal or output / "journal.sqlite"
     holder = attached_pid(journal_path)
     if holder is not None:
@@ -215,12 +288,18 @@ def check_launch(request: LaunchRequest) -> Checked:
             f"another launch (pid {holder if holder > 0 else 'unknown'}) is running on "
             f"{journal_path}; wait for it, or smrun stop it"
         )
-    try:
-        journaled = _journaled(journal_path, manifest.batch_id)
-    except UsageError as error:
-        problems.append(str(error))
-        journaled = []
-    resume = plan_resume(manifest, journaled, options.retry)
+    journaled: list[Row] = []
+    if not journal_problem:
+        try:
+            journaled, ran_in = _journaled(journal_path, manifest.batch_id)
+        except UsageError as error:
+            problems.append(str(error))
+            ran_in = None
+        moved = _region_moved(manifest, ran_in, request)
+        problems.extend(filter(None, [moved]))
+        resume = plan_resume(manifest, journaled, options.retry, region_moved=moved is not None)
+    else:
+        resume = plan_resume(manifest, [], options.retry)
     if resume.problems:
         problems.append(str(ManifestInvalid(resume.problems, f"{manifest.source} (resume)")))
     if problems:
@@ -286,8 +365,10 @@ def show_plan(
 
 def prepare_launch(checked: Checked) -> Prepared:
     """Take the journal's lock and open (or resume) the journal. Raises UsageError."""
-    checked.output.mkdir(parents=True, exist_ok=True)
-    checked.journal_path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # the checks found it usable; the filesystem may still say otherwise
+        checked.output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"output {checked.output}: {error.strerror or error}") from None
     try:
         lock = LaunchLock(checked.journal_path)
     except LockHeld as held:
@@ -353,7 +434,14 @@ def run_launch(
     _print_summary(console, result, prepared, time.monotonic() - started)
     if result.interrupted in (signal.SIGINT.name, signal.SIGTERM.name):
         return 128 + int(signal.Signals[result.interrupted])
-    return EXIT_OK if result.all_succeeded else EXIT_FAILED
+    return EXIT_OK if all_succeeded(of_manifest(result.rows, prepared.manifest)) else EXIT_FAILED
+
+
+def of_manifest(rows: Sequence[Row], manifest: Manifest) -> list[Row]:
+    """The rows of the manifest's entries: what this launch was asked to run, as --dry-run
+    counts it (entries since removed from the manifest stay in the journal and the reports)."""
+    ids = {entry.id for entry in manifest.entries}
+    return [row for row in rows if row.id in ids]
 
 
 def interrupt_notice(launch: Launch, received: str) -> str:
@@ -371,23 +459,49 @@ def interrupt_notice(launch: Launch, received: str) -> str:
     )
 
 
+def interrupted_line(result: LaunchResult) -> str:
+    """What an interrupt did to the jobs in flight, as the journal has it."""
+    head = f"interrupted ({result.interrupted}): "
+    rerun = " (--retry stopped reruns the stopped ones)"
+    if result.stopping:
+        in_flight = sum(1 for row in result.rows if row.state in (SUBMITTED, RUNNING))
+        left = in_flight - len(result.stopping)
+        return (
+            f"{head}{len(result.stopping)} job(s) still stopping (Stop sent; journaled "
+            f"Stopping)" + (f", {left} left running" if left > 0 else "") + "; run the same "
+            f"command again to record how they end{rerun}"
+        )
+    if result.left_running:
+        return f"{head}jobs in flight were left running; run the same command again to resume"
+    return f"{head}jobs in flight were stopped; run the same command again to resume{rerun}"
+
+
 async def _launch(
     prepared: Prepared, config: RunnerConfig, view: ProgressView, console: Console
 ) -> LaunchResult:
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
+    stopping: list[str] = []  # entries whose Stop was sent, when a second signal came
     async with Runner(config) as runner:
         launch = Launch(prepared.manifest, prepared.journal, runner, prepared.options, view=view)
 
         def on_signal(received: signal.Signals) -> None:
             if launch.interrupted is None:
-                console.print(f"[yellow]{interrupt_notice(launch, received.name)}[/]")
+                # One line however wide: a log reader greps it whole (the terminal wraps it).
+                console.print(
+                    f"[yellow]{interrupt_notice(launch, received.name)}[/]",
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 launch.interrupt(received.name)
             elif main is not None:  # a second signal: stop waiting for Stopped
                 console.print(
-                    f"[yellow]{received.name} again: no longer waiting for jobs to stop[/]"
+                    f"[yellow]{received.name} again: no longer waiting for jobs to stop[/]",
+                    soft_wrap=True,
                 )
-                log.warning("launch.signal_again", signal=received.name)
+                # Before the cancelled tasks let go of their jobs: which were asked to stop.
+                stopping[:] = launch.stopping_now()
+                log.warning("launch.signal_again", signal=received.name, stopping=len(stopping))
                 main.cancel()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -395,17 +509,20 @@ async def _launch(
         try:
             return await launch.run()
         except asyncio.CancelledError:
-            # A second signal: stop waiting for jobs to stop. The journal has what happened;
-            # a resume re-attaches to whatever is still in flight.
+            # A second signal: stop waiting for jobs to stop. The journal has what happened
+            # (those asked to stop: Stopping); a resume re-attaches to whatever is in flight.
+            await launch.record_stopping(stopping)
             rows = await launch.journal.call(Journal.rows)
+            in_flight = [row.id for row in rows if row.state in (SUBMITTED, RUNNING)]
             return LaunchResult(
                 batch_id=prepared.manifest.batch_id,
                 counts=await launch.journal.call(Journal.counts),
                 rows=rows,
                 interrupted=launch.interrupted,
-                left_running=True,
+                left_running=any(entry_id not in stopping for entry_id in in_flight),
                 reports=None,
                 billable_s=launch.tally.billable_s,
+                stopping=tuple(stopping),
             )
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -422,29 +539,39 @@ def _print_summary(
     def log_path(job_name: str) -> str:
         return str(sink.path_for(job_name)) if sink is not None else "(--no-job-logs)"
 
+    rows = of_manifest(result.rows, prepared.manifest)
     console.print(
         end_screen(
             result.batch_id,
-            result.rows,
+            rows,
             wall_s=wall_s,
             billable_s=result.billable_s,
             log_path=log_path if sink is not None else None,
             report=str(result.reports.csv) if result.reports is not None else None,
         )
     )
-    if result.interrupted:
-        what = "left running" if result.left_running else "stopped"
+    if len(rows) < len(result.rows):
         console.print(
-            f"[yellow]interrupted ({result.interrupted}): jobs in flight were {what}; "
-            f"run the same command again to resume"
-            + ("" if result.left_running else " (--retry stopped reruns the stopped ones)")
-            + "[/]"
+            f"{len(result.rows) - len(rows)} journaled entries no longer in the manifest were "
+            "left as they were (they stay in the journal and the reports)",
+            highlight=False,
+            soft_wrap=True,
         )
+    if result.interrupted:
+        console.print(f"[yellow]{interrupted_line(result)}[/]", highlight=False, soft_wrap=True)
     console.print(
-        f"journal: {prepared.journal.path}   status: smrun status {prepared.output}",
+        f"journal: {prepared.journal.path}   status: smrun status {status_argument(prepared)}",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def status_argument(prepared: Prepared) -> Path:
+    """What ``smrun status`` is given to find this batch's journal: the output directory
+    when the journal is in it, else the journal itself (``--journal`` elsewhere)."""
+    default = prepared.output / "journal.sqlite"
+    same = prepared.journal.path.absolute() == default.absolute()
+    return prepared.output if same else prepared.journal.path
 
 
 # --- status, stop and logs -------------------------------------------------------------------
@@ -587,6 +714,12 @@ def show_logs(
         if row is None:
             names = ", ".join(r.id for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
             raise UsageError(f"{entry!r}: no entry or job of that name (entries: {names})")
+        if not KINDS[row.kind].has_logs:
+            with_logs = ", ".join(key for key, kind in KINDS.items() if kind.has_logs)
+            raise UsageError(
+                f"{row.id} is a {row.kind} entry: SageMaker writes no logs for that kind "
+                f"(jobs that do: {with_logs})"
+            )
         recorded = journal.meta(TARGET_META) or {}
         directory = Path(recorded.get("output") or journal.path.parent) / "logs"
         if not directory.is_dir():

@@ -33,7 +33,7 @@ from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerClosed, RunnerError
-from runner.kinds import KINDS, TUNING, instance_usage
+from runner.kinds import KINDS, instance_usage
 from runner.launcher.admission import Admission, AdmissionClosed, Ticket
 from runner.launcher.journal import (
     ERROR,
@@ -61,6 +61,7 @@ log = structlog.get_logger("runner.launcher")
 
 STOP_REQUESTED = "stop_requested"  # journal meta: `smrun stop` asks a running launch to stop
 OVER_QUOTA = "ResourceLimitExceeded"
+STOPPING = "Stopping"  # SageMaker's status of a job whose Stop it accepted
 FOLLOW_FAILED = "Error"  # the Outcome status of a job the runner could not follow to its end
 BATCHED_LOGS_FROM = 10  # from this many jobs with logs, read them with FilterLogEvents
 
@@ -89,6 +90,9 @@ class LaunchResult:
     left_running: bool
     reports: ReportFiles | None
     billable_s: int = 0  # BillableTimeInSeconds of the jobs this launch saw end
+    # Entries whose Stop was sent and whose job had not stopped when the launch stopped
+    # waiting (a second signal): journaled running, status Stopping.
+    stopping: tuple[str, ...] = ()
 
     @property
     def all_succeeded(self) -> bool:
@@ -160,7 +164,7 @@ class Launch:
         logs_dir = self.options.output / "logs" if self.options.output else None
         self._files = FileSink(logs_dir) if logs_dir and self.options.job_logs else None
         self._followed = followed_entry(manifest, self.options.follow)
-        logged = [e for e in manifest.entries if KINDS[e.kind].log_group or KINDS[e.kind] is TUNING]
+        logged = [e for e in manifest.entries if KINDS[e.kind].has_logs]
         policy = replace(runner.config.logs, batched=len(logged) >= BATCHED_LOGS_FROM)
         self._tailer = LogTailer(runner.caller, policy)
         # The followed job is read stream by stream: the lowest latency for one job.
@@ -255,6 +259,25 @@ class Launch:
     def in_flight(self) -> int:
         """Jobs submitted by (or re-attached to) this launch that have not ended."""
         return sum(1 for handle in self._handles.values() if not handle.done)
+
+    def stopping_now(self) -> list[str]:
+        """The entries whose job was asked to stop and has not yet ended (a kind without a
+        Stop operation is left running, not stopping)."""
+        return [
+            entry_id
+            for entry_id, handle in self._handles.items()
+            if not handle.done
+            and handle.stop_requested
+            and KINDS[self._kinds[entry_id]].stop_operation
+        ]
+
+    async def record_stopping(self, entry_ids: list[str]) -> None:
+        """Journal jobs a launch stops waiting for as SageMaker has them once it took the
+        Stop: running, status Stopping. ``smrun status`` then says so, and a resume
+        re-attaches to them and records how they ended."""
+        for entry_id in entry_ids:
+            with contextlib.suppress(JournalError):  # it ended meanwhile
+                await self._record(entry_id, RUNNING, Journal.running, STOPPING)
 
     def interrupt(self, reason: str) -> None:
         """Stop the batch: admit nothing more, then stop every job in flight, or (with
@@ -456,6 +479,8 @@ class Launch:
     # --- logs --------------------------------------------------------------------------------
 
     def _tail_logs(self, entry: Entry, handle: JobHandle) -> None:
+        if not KINDS[entry.kind].has_logs:
+            return  # no file: there will never be a line to put in it
         followed = entry.id == self._followed
         sinks: list[LogSink] = []
         if self._files is not None:

@@ -1,6 +1,6 @@
 """Read a launcher manifest (YAML or JSON) into validated entries, or every problem it has.
 
-    batch: nightly-sweep            # optional; else derived from the file's path (not content)
+    batch: nightly-sweep            # optional (1-64 of A-Za-z0-9._-); else from the file's path
     region: us-east-1               # optional; the one region every job of the batch runs in
     limits: {training: 20, "training:ml.p3.2xlarge": 8}   # jobs of a kind, instances of a type
     defaults:                       # deep-merged into every entry; the entry wins
@@ -52,7 +52,9 @@ Placeholders: a string that is exactly ``{{ matrix.k }}`` or ``{{ index }}`` bec
 itself (a number stays a number); inside a longer string the value is written as text.
 ``{{ outputs.<entry>.<name> }}`` is an output of another entry (``model_artifact_url``,
 ``output_artifacts.features``: a dotted path into its journaled outputs), filled in when this
-entry is submitted; the entry then comes ``after`` that one. Until then it stands as
+entry is submitted; the entry then comes ``after`` that one. The name is checked here against
+what the upstream entry's kind gives (``JobKind.outputs``), not after the upstream jobs ran
+and were billed. Until then it stands as
 ``s3://smrun-outputs/<entry>/<name>`` (``output_token``), which the service-model check takes
 as valid wherever it stands (the real value is checked when the request is sent).
 """
@@ -63,7 +65,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,7 @@ import yaml
 
 from runner.kinds import ENDPOINT_UPDATE, KINDS, JobKind
 from runner.launcher.admission import canonical_limit, limit_problem
+from runner.launcher.preflight import NO_REGION
 from runner.launcher.vocabulary import COMPONENTS, canonical_kind, did_you_mean, kind_hint
 from runner.naming import (
     DIGEST_TAG,
@@ -104,6 +107,9 @@ _NAMES = r"(index|matrix\.([A-Za-z0-9_\-]+)|outputs\.([A-Za-z0-9_\-]+)\.([A-Za-z
 _PLACEHOLDER = re.compile(r"\{\{\s*" + _NAMES + r"\s*\}\}")
 _WHOLE_PLACEHOLDER = re.compile(r"^\s*\{\{\s*" + _NAMES + r"\s*\}\}\s*$")
 OUTPUT_TOKEN_PREFIX = "s3://smrun-outputs/"
+STAND_IN_REGION = "us-east-1"  # where entries are checked when the batch has no region
+BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # safe as a directory and a tag
+BATCH_ID_RULE = "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 _OUTPUT_TOKEN = re.compile(re.escape(OUTPUT_TOKEN_PREFIX) + r"([A-Za-z0-9_\-]+)/([A-Za-z0-9_.\-]+)")
 
 
@@ -196,6 +202,7 @@ def load_manifest(
     batch_id: str | None = None,
     region: str | None = None,
     fallback_region: str | None = None,
+    region_required: bool = False,
 ) -> Manifest:
     """Read and validate the manifest at ``path``. Raises ManifestInvalid with every problem."""
     file = Path(path)
@@ -216,6 +223,7 @@ def load_manifest(
         source=source,
         region=region,
         fallback_region=fallback_region,
+        region_required=region_required,
     )
 
 
@@ -236,10 +244,12 @@ def parse_manifest(
     source: str = "manifest",
     region: str | None = None,
     fallback_region: str | None = None,
+    region_required: bool = False,
 ) -> Manifest:
     """Validate already-parsed manifest data. The batch id is ``batch_id``, else the
     manifest's ``batch``, else ``default_batch_id``, else a digest of the data. The region:
-    ``region`` (a flag), else the manifest's, else ``fallback_region`` (the AWS chain)."""
+    ``region`` (a flag), else the manifest's, else ``fallback_region`` (the AWS chain); none
+    is one problem when ``region_required`` or a component entry needs it."""
     problems: list[Problem] = []
     if not isinstance(data, Mapping):
         raise ManifestInvalid(
@@ -248,6 +258,8 @@ def parse_manifest(
     for key in sorted(set(map(str, data)) - TOP_KEYS):
         problems.append(Problem(key, _not_a_field("a manifest field", key, TOP_KEYS)))
 
+    if batch_id is not None and not safe_batch_id(batch_id):
+        problems.append(Problem("--batch-id", f"{BATCH_ID_RULE}, got {batch_id!r}"))
     batch = batch_id or _batch_field(data.get("batch"), problems)
     if not batch:
         batch = (
@@ -282,7 +294,10 @@ def parse_manifest(
         for index, raw in enumerate(jobs):
             entries.extend(_entries(index, raw, context))
         _check_unique(entries, problems)
-        entries = _resolve_after(entries, problems, broken)
+        entries = _resolve_after(entries, problems, broken, context.unread_after)
+        region_required = region_required or context.needs_region
+    if batch_region is None and region_required:  # once, not once per entry
+        problems.append(Problem("region", NO_REGION))
     if problems:
         raise ManifestInvalid(dedupe_problems(problems), source)
     return Manifest(
@@ -337,11 +352,20 @@ def _limits(value: Any, problems: list[Problem]) -> dict[str, int]:
     return limits
 
 
+def safe_batch_id(text: str) -> bool:
+    return BATCH_ID.fullmatch(text) is not None and ".." not in text
+
+
 def _batch_field(value: Any, problems: list[Problem]) -> str | None:
+    """The manifest's ``batch``: it names the output directory and tags every job, so only
+    a safe alphabet and length (no ``/``, no spaces, no ``..``) is taken."""
     if value is None:
         return None
-    if not isinstance(value, str | int) or isinstance(value, bool) or not slug(str(value)):
-        problems.append(Problem("batch", "must be a non-empty name of letters, digits or '-'"))
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        problems.append(Problem("batch", f"{BATCH_ID_RULE}, got {_type(value)}"))
+        return None
+    if not safe_batch_id(str(value)):
+        problems.append(Problem("batch", f"{BATCH_ID_RULE}, got {str(value)!r}"))
         return None
     return str(value)
 
@@ -358,6 +382,9 @@ class _Context:
     region: str | None
     problems: list[Problem]
     broken: set[str]  # names of entries with problems of their own (no cascade from them)
+    needs_region: bool = False  # a component entry has no region: the batch has none
+    # (where, after names) of entries that could not be read: their after is checked still
+    unread_after: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 def _kind(where: str, text: Any, uses_inputs: bool, problems: list[Problem]) -> str | None:
@@ -384,6 +411,9 @@ def _kind(where: str, text: Any, uses_inputs: bool, problems: list[Problem]) -> 
 
 
 def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
+    """The entries ``raw`` expands to, with every problem it has: a problem stops only what
+    depends on it (an unknown kind, its inputs; a bad matrix, its placeholders), so that one
+    run lists them all without a problem that is only another one's consequence."""
     where = f"jobs[{index}]"
     problems = context.problems
     if not isinstance(raw, Mapping):
@@ -398,14 +428,18 @@ def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
     kind = _kind(where, kind_text, has_inputs and not has_request, problems)
     component = COMPONENTS.get(kind or "") if has_inputs else None
 
+    readable = kind is not None
     if has_request and has_inputs:
         problems.append(Problem(where, "give either request or inputs, not both"))
+        readable = False
     elif not has_request and not has_inputs:
         problems.append(Problem(where, "needs a request (raw SageMaker) or inputs (a component)"))
+        readable = False
     body_key = "inputs" if has_inputs else "request"
     body = entry.get(body_key, {})
     if not isinstance(body, Mapping):
         problems.append(Problem(f"{where}.{body_key}", f"must be a mapping, got {_type(body)}"))
+        readable = False
 
     name = raw.get("name", f"{kind or kind_text}-{index}" if isinstance(kind_text, str) else "")
     if not isinstance(name, str) or not slug(name):
@@ -417,21 +451,59 @@ def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
         after = [after]
     if not isinstance(after, list) or not all(isinstance(a, str) and a for a in after):
         problems.append(Problem(f"{where}.after", "must be an entry name or a list of them"))
+        after = []
+    before_expansion = len(problems)
     combos = _combinations(where, raw.get("matrix"), problems)
     count = _count(where, raw.get("count"), problems)
-    if len(problems) > found or kind is None or not isinstance(body, Mapping):
+    if kind is None or not readable or len(problems) > before_expansion:
         context.broken.add(slug(name))
+        context.unread_after.append((where, after))
         return []
     if component is not None:
         body = _with_region(body, raw.get("inputs") or {}, f"{where}.inputs", context)
+    results = list(
+        _expansions(
+            where,
+            name,
+            kind=kind,
+            component=component,
+            body_key=body_key,
+            body=body,
+            after=after,
+            combos=combos,
+            count=count,
+            raw=raw,
+            context=context,
+        )
+    )
+    if len(problems) > found:
+        context.broken.add(slug(name))
+        if not results:
+            context.unread_after.append((where, after))
+    return results
 
+
+def _expansions(
+    where: str,
+    name: str,
+    *,
+    kind: str,
+    component: str | None,
+    body_key: str,
+    body: Mapping[str, Any],
+    after: list[str],
+    combos: list[dict[str, Any]],
+    count: int | None,
+    raw: Mapping[str, Any],
+    context: _Context,
+) -> Iterator[Entry]:
+    problems = context.problems
     default_inputs = (
         dict(context.defaults.get("inputs") or {})
         if isinstance(context.defaults.get("inputs"), Mapping)
         else {}
     )
-    own_inputs = set(map(str, raw.get("inputs") or {})) if has_inputs else set()
-    results: list[Entry] = []
+    own_inputs = set(map(str, raw.get("inputs") or {})) if component else set()
     expanded = bool(combos[0]) or count is not None
     for combo in combos:
         for copy in range(count if count is not None else 1):
@@ -446,17 +518,24 @@ def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
             before = len(problems)
             filled = _substitute(body, values, f"{at}.{body_key}", problems)
             waits_for = _substitute(after, values, f"{at}.after", problems)
-            if len(problems) > before:
-                continue
+            # Fields whose placeholder could not be filled: their value is unknown, not wrong.
+            unknown = _first_keys(problems[before:], f"{at}.{body_key}.")
             identity = Identity(context.batch, entry_id)
             if component is not None:
+                given = filled
+                if context.region is None and not filled.get("region"):
+                    # One problem for the batch, not one per entry; the rest is still checked
+                    # (in a stand-in region: the manifest is refused anyway).
+                    context.needs_region = True
+                    given = {**filled, "region": STAND_IN_REGION}
                 request = _component_request(
                     component,
-                    given=filled,
+                    given=given,
                     own=own_inputs,
                     from_defaults=default_inputs,
                     path=f"{at}.inputs",
                     problems=problems,
+                    unknown=unknown,
                 )
                 if request is None:
                     continue
@@ -469,26 +548,31 @@ def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
                 at,
                 inputs=filled if component else None,
                 problems=problems,
+                unresolved=len(problems) > before,
             )
-            results.append(
-                Entry(
-                    entry_id,
-                    kind,
-                    request,
-                    identity,
-                    component=component,
-                    source=where,
-                    group=slug(name),
-                    after=tuple(str(a) for a in waits_for),
-                    body_key=body_key,
-                    body=filled,
-                    matrix=dict(combo),
-                    uses_outputs=tuple(output_references(request)),
-                )
+            yield Entry(
+                entry_id,
+                kind,
+                request,
+                identity,
+                component=component,
+                source=where,
+                group=slug(name),
+                after=tuple(str(a) for a in waits_for),
+                body_key=body_key,
+                body=filled,
+                matrix=dict(combo),
+                uses_outputs=tuple(output_references(request)),
             )
-    if len(problems) > found:
-        context.broken.add(slug(name))
-    return results
+
+
+def _first_keys(problems: list[Problem], prefix: str) -> set[str]:
+    """The top-level fields (under ``prefix``) that ``problems`` are about."""
+    return {
+        re.split(r"[.\[]", p.path[len(prefix) :], maxsplit=1)[0]
+        for p in problems
+        if p.path.startswith(prefix)
+    }
 
 
 def _with_region(
@@ -578,35 +662,48 @@ def _check_unique(entries: list[Entry], problems: list[Problem]) -> None:
             )
 
 
-def _resolve_after(entries: list[Entry], problems: list[Problem], broken: set[str]) -> list[Entry]:
-    """Each entry's ``after`` names as entry ids; unknown names and cycles are problems. A
-    name of an entry that has problems of its own is not reported again."""
-    ids = {entry.id for entry in entries}
+def _resolve_after(
+    entries: list[Entry],
+    problems: list[Problem],
+    broken: set[str],
+    unread: Sequence[tuple[str, list[str]]] = (),
+) -> list[Entry]:
+    """Each entry's ``after`` names as entry ids; unknown names, unknown outputs and cycles
+    are problems. A name of an entry that has problems of its own is not reported again; the
+    ``after`` of an entry that could not be read (``unread``) is still checked."""
+    by_id = {entry.id: entry for entry in entries}
     groups: dict[str, list[str]] = {}
     for entry in entries:
         groups.setdefault(entry.group, []).append(entry.id)
+
+    def targets(where: str, name: str) -> list[str]:
+        found = [name] if name in by_id else groups.get(slug(name), [])
+        if not found and "{{" not in name and not _names_broken(name, broken):
+            hint = did_you_mean(name, [*groups, *by_id])
+            problems.append(
+                Problem(f"{where}.after", f"no entry named {name!r} in the manifest{hint}")
+            )
+        return found
+
+    for where, names in unread:
+        for name in names:
+            targets(where, name)
     resolved: list[Entry] = []
     for entry in entries:
         wanted: list[str] = []
         for name in entry.after:
-            found = [name] if name in ids else groups.get(slug(name), [])
-            if not found and not _names_broken(name, broken):
-                hint = did_you_mean(name, [*groups, *ids])
-                problems.append(
-                    Problem(
-                        f"{entry.source}.after", f"no entry named {name!r} in the manifest{hint}"
-                    )
-                )
-            elif entry.id in found:
+            found = targets(entry.source, name)
+            if entry.id in found:
                 problems.append(Problem(f"{entry.source}.after", f"{name!r} is the entry itself"))
             wanted.extend(i for i in found if i not in wanted and i != entry.id)
         for upstream, name in entry.uses_outputs:
-            where = f"{entry.source}.{entry.body_key}"
+            found_at = _path_of(entry.body, output_token(upstream, name)) or ""
+            where = f"{entry.source}.{entry.body_key}{found_at}"
             if upstream == entry.id:
                 problems.append(Problem(where, f"uses its own output {name!r}"))
-            elif upstream not in ids:
+            elif upstream not in by_id:
                 if not _names_broken(upstream, broken):
-                    hint = did_you_mean(upstream, ids)
+                    hint = did_you_mean(upstream, by_id)
                     problems.append(
                         Problem(
                             where,
@@ -614,8 +711,12 @@ def _resolve_after(entries: list[Entry], problems: list[Problem], broken: set[st
                             "(name one entry id, not a sweep)",
                         )
                     )
-            elif upstream not in wanted:
-                wanted.append(upstream)  # it comes after the entry whose output it takes
+            else:
+                problem = _output_problem(by_id[upstream], name)
+                if problem:
+                    problems.append(Problem(where, f"uses outputs.{upstream}.{name}: {problem}"))
+                if upstream not in wanted:
+                    wanted.append(upstream)  # it comes after the entry whose output it takes
         resolved.append(replace(entry, after=tuple(wanted)))
     cycle = _find_cycle({entry.id: entry.after for entry in resolved})
     if cycle:
@@ -624,6 +725,48 @@ def _resolve_after(entries: list[Entry], problems: list[Problem], broken: set[st
             Problem(f"{first.source}.after", f"entries wait for each other: {' -> '.join(cycle)}")
         )
     return resolved
+
+
+def _path_of(value: Any, text: str) -> str | None:
+    """Where in ``value`` (an entry's body) a string holds ``text``: ``.channels[0].S3Uri``."""
+    if isinstance(value, str):
+        return "" if text in value else None
+    items: Iterable[tuple[str, Any]] = ()
+    if isinstance(value, Mapping):
+        items = ((f".{key}", item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"[{index}]", item) for index, item in enumerate(value))
+    for step, item in items:
+        below = _path_of(item, text)
+        if below is not None:
+            return f"{step}{below}"
+    return None
+
+
+def _output_problem(upstream: Entry, name: str) -> str | None:
+    """Why ``name`` (``model_artifact_url``, ``metrics.auc``) is not an output the job of
+    ``upstream`` can give (``JobKind.outputs``, and the keys its request names), or None:
+    refused before any job runs, not when the entry is submitted after the upstream jobs were
+    billed."""
+    kind = KINDS[upstream.kind]
+    output, _, key = name.partition(".")
+    listed = f"{kind.key} outputs: {_names(kind.outputs) or 'none'}"
+    if output not in kind.outputs:
+        return f"a {kind.key} job has no output {output!r}{did_you_mean(output, kind.outputs)} ({listed})"
+    if output in kind.keyed_outputs and not key:
+        return f"{output!r} is a mapping: name one of its keys ({output}.<key>)"
+    if output not in kind.keyed_outputs and key:
+        return f"{output!r} is a single value, with no key {key!r}"
+    keys_of = kind.output_keys.get(output)
+    keys = keys_of(upstream.request) if keys_of is not None else None
+    first = key.partition(".")[0]
+    if keys is not None and first not in keys:
+        named = _names(keys) or "none"
+        return (
+            f"{upstream.id}'s request names no {output} {first!r}"
+            f"{did_you_mean(first, keys)} (its {output}: {named})"
+        )
+    return None
 
 
 def _names_broken(name: str, broken: set[str]) -> bool:
@@ -758,8 +901,11 @@ def _component_request(
     from_defaults: Mapping[str, Any],
     path: str,
     problems: list[Problem],
+    unknown: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """The component's request for these inputs, or None with the problems recorded."""
+    """The component's request for these inputs, or None with the problems recorded. The
+    ``unknown`` inputs (a placeholder that could not be filled, a region still to come) are
+    neither required nor checked; the request is then not built."""
     import importlib
 
     from components.common.app import ComponentRun
@@ -768,15 +914,19 @@ def _component_request(
     module = importlib.import_module(f"components.{component}.component")
     spec = module.SPEC
     known = {item.name: item for item in spec.inputs}
-    found = len(problems)
     for name in sorted(set(map(str, given)) - set(known)):
         if name in own or name not in from_defaults:
             hint = did_you_mean(name, known)
             problems.append(
                 Problem(f"{path}.{name}", f"is not an input of the {component} component{hint}")
             )
+    # A misspelt input does not keep the others from being checked: the request is built
+    # without it, as its default.
+    found = len(problems)
     inputs: dict[str, Any] = {}
     for item in spec.inputs:
+        if item.name in unknown:
+            continue
         if item.name not in given or given[item.name] is None:
             if item.required:
                 problems.append(Problem(f"{path}.{item.name}", "is required"))
@@ -796,7 +946,7 @@ def _component_request(
             inputs[item.name] = convert(item, text)
         except InputError as exc:
             problems.extend(_input_problems(path, exc))
-    if len(problems) > found:
+    if len(problems) > found or unknown & set(known):
         return None
     run = ComponentRun(spec, inputs, runner=None, run_id=None, task=None)  # type: ignore[arg-type]
     try:
@@ -835,9 +985,11 @@ def _validate(
     *,
     inputs: Mapping[str, Any] | None,
     problems: list[Problem],
+    unresolved: bool = False,
 ) -> None:
     """Check the request as the runner would send it: with its name and the runner's tags.
-    A problem in a request built from ``inputs`` is named by the input that holds the value."""
+    A problem in a request built from ``inputs`` is named by the input that holds the value.
+    With ``unresolved``, a field still holding a placeholder (already reported) is skipped."""
     body = dict(request)
     if not body.get(job_kind.name_field) and job_kind is not ENDPOINT_UPDATE:
         body[job_kind.name_field] = deterministic_name(
@@ -857,6 +1009,8 @@ def _validate(
         held = _value_at(body, problem.path) if problem.path else None
         if isinstance(held, str) and OUTPUT_TOKEN_PREFIX in held:
             continue  # an upstream output, checked when it is known
+        if unresolved and isinstance(held, str) and "{{" in held:
+            continue
         if inputs is not None:
             problems.append(_as_input_problem(problem, body, inputs, at))
         else:

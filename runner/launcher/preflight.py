@@ -22,9 +22,11 @@ from botocore.exceptions import BotoCoreError
 
 __all__ = ["NO_REGION", "chain_region", "credentials_problem"]
 
+# The one problem of a batch without a region (``region: <this>``), however many entries
+# need one.
 NO_REGION = (
-    "no region: give --region, set region: in the manifest, or set AWS_REGION "
-    "(every job of a batch runs in that one region)"
+    "is not given: use --region, set region: in the manifest, or set AWS_REGION or "
+    "AWS_DEFAULT_REGION (every job of a batch runs in that one region)"
 )
 
 

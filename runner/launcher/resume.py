@@ -55,6 +55,7 @@ SUBMIT, SUBMIT_AGAIN, REATTACH, LEAVE, RERUN = (
     "rerun as a new job",
 )
 MAX_FIELDS = 3  # changed fields named per entry
+BATCH_REGION_INPUT = "inputs.region"  # a component entry's region: the batch's
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,16 @@ def body_record(entry: Entry) -> dict[str, Any]:
     return {"key": entry.body_key, "value": dict(entry.body)}
 
 
-def plan_resume(manifest: Manifest, rows: Iterable[Row], retry: Collection[str] = ()) -> ResumePlan:
-    """Decide every entry (see the table above); problems for edits the rules refuse."""
+def plan_resume(
+    manifest: Manifest,
+    rows: Iterable[Row],
+    retry: Collection[str] = (),
+    *,
+    region_moved: bool = False,
+) -> ResumePlan:
+    """Decide every entry (see the table above); problems for edits the rules refuse. With
+    ``region_moved`` (the caller refuses the batch's new region, once), a component entry's
+    ``region`` input, which is the batch's, is not an edit of the entry."""
     unknown = set(retry) - set(RETRY_CHOICES)
     if unknown:
         raise ValueError(f"--retry: {', '.join(sorted(unknown))} (choose from {RETRY_CHOICES})")
@@ -110,7 +119,7 @@ def plan_resume(manifest: Manifest, rows: Iterable[Row], retry: Collection[str] 
         if row is None:
             decisions.append(Decision(entry, "new", SUBMIT, entry.job_name, 0))
             continue
-        decision, problem = _decide(entry, row, retry)
+        decision, problem = _decide(entry, row, retry, region_moved)
         decisions.append(decision)
         if problem is not None:
             problems.append(problem)
@@ -119,8 +128,12 @@ def plan_resume(manifest: Manifest, rows: Iterable[Row], retry: Collection[str] 
     return ResumePlan(decisions, dedupe_problems(problems), dropped)
 
 
-def _decide(entry: Entry, row: Row, retry: Collection[str]) -> tuple[Decision, Problem | None]:
+def _decide(
+    entry: Entry, row: Row, retry: Collection[str], region_moved: bool
+) -> tuple[Decision, Problem | None]:
     changes = _changes(entry, row)
+    if region_moved:
+        changes = [change for change in changes if change[0] != BATCH_REGION_INPUT]
     unsent = row.state == PENDING or (row.state == ERROR and row.attempts == 0)
     same = Decision(entry, row.state, "", entry.job_name_for(row.retries), row.retries)
     if unsent:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sqlite3
 import sys
@@ -140,7 +141,10 @@ async def test_sigterm_stops_every_job_and_exits_143(emulator: Any, tmp_path: Pa
     stdout, stderr = await process.communicate()
     assert process.returncode == 143, stderr.decode()[-2000:]
     # Said before it is done, then what was done and what a rerun does.
-    assert "SIGTERM: stopping 4 job(s) in flight and submitting no more" in stdout.decode()
+    # One line, not wrapped mid-sentence for a log that is not a terminal.
+    (notice,) = [line for line in stdout.decode().splitlines() if "SIGTERM: stopping" in line]
+    assert notice.startswith("SIGTERM: stopping 4 job(s) in flight and submitting no more")
+    assert notice.endswith("add --retry stopped to rerun the stopped ones")
     assert "interrupted (SIGTERM)" in stdout.decode()
     assert "--retry stopped reruns the stopped ones" in stdout.decode()
     stats = await fetch_stats(emulator.url)
@@ -191,9 +195,16 @@ async def test_a_second_signal_stops_waiting_for_jobs_to_stop(tmp_path: Path) ->
         async with asyncio.timeout(20):
             stdout, stderr = await process.communicate()
     assert process.returncode == 130, stderr.decode()[-2000:]
-    assert "interrupted (SIGINT)" in stdout.decode()
-    # Still stopping in SageMaker: journaled in flight, for a resume to see them end.
+    text = " ".join(stdout.decode().split())  # however the console wrapped it
+    # What really happened: both were asked to stop and are stopping, none left running.
+    assert "interrupted (SIGINT): 2 job(s) still stopping (Stop sent; journaled Stopping)" in text
+    assert "left running" not in text
+    # Still stopping in SageMaker: journaled in flight, for a resume to see them end, and
+    # `smrun status` says Stopping, as SageMaker does.
     assert sorted(journal_states(journal).values()) == ["running", "running"]
+    code, status, _ = await smrun("status", str(journal), "--json")
+    assert code == 1
+    assert [job["status"] for job in json.loads(status)["jobs"]] == ["Stopping", "Stopping"]
 
 
 async def test_a_dry_run_shows_the_plan_and_creates_nothing(emulator: Any, tmp_path: Path) -> None:
@@ -219,18 +230,42 @@ async def test_local_with_a_role_assumes_it_on_the_embedded_emulators_sts(tmp_pa
     path = write_manifest(tmp_path, data)
     role = "arn:aws:iam::123456789012:role/pipeline-runner"
     args = ["launch", str(path), "--local", "--assume-role", role]
-    code, stdout, stderr = await smrun(*args, "--output", str(tmp_path / "ok"))
+    code, _, stderr = await smrun(*args, "--output", str(tmp_path / "ok"))
     assert code == 0, stderr[-2000:]
     assert "Traceback" not in stderr
 
-    # A role ARN STS refuses: each job fails with STS's own words, and no traceback.
-    code, stdout, stderr = await smrun(
-        "launch", str(path), "--local", "--assume-role", "nothing-valid-in-here",
-        "--output", str(tmp_path / "refused"),
-    )  # fmt: skip
-    assert code == 1, stderr[-2000:]
-    assert "AssumeRole failed: ValidationError: nothing-valid-in-here is invalid" in stdout
-    assert "Traceback" not in stderr
+    # Not a role ARN: refused by the checks, as the component refuses it; nothing created.
+    for more in ([], ["--dry-run"]):
+        code, _, stderr = await smrun(
+            "launch", str(path), "--local", "--assume-role", "nothing-valid-in-here",
+            "--output", str(tmp_path / "refused"), *more,
+        )  # fmt: skip
+        assert code == 2, stderr[-2000:]
+        assert stderr == (
+            "smrun launch: --assume-role: must be an IAM role ARN "
+            "(arn:aws:iam::<account>:role/<name>), got 'nothing-valid-in-here'\n"
+        )
+        assert not (tmp_path / "refused").exists()
+
+
+async def test_an_output_or_journal_that_cannot_be_used_is_one_line_exit_2(
+    tmp_path: Path,
+) -> None:
+    path = write_manifest(tmp_path, manifest(entry("fit", "training", raw_job("training", 0.3))))
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    cases = [
+        ["--output", str(afile)],
+        ["--output", "/proc/smrun-out"],
+        ["--journal", str(tmp_path / "nonexistent" / "j.sqlite")],
+    ]
+    for flags in cases:
+        for more in ([], ["--dry-run"]):
+            code, _, stderr = await smrun("launch", str(path), "--local", *flags, *more)
+            assert code == 2, stderr[-2000:]
+            assert stderr.startswith(f"smrun launch: {flags[0]} {flags[1]}: ")
+            assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert sorted(os.listdir(tmp_path)) == ["afile", "batch.yaml"]
 
 
 async def test_an_edited_manifest_resumes_its_batch_and_an_edited_entry_exits_2(

@@ -400,3 +400,17 @@ async def test_an_entry_is_sent_with_the_outputs_of_the_entry_it_takes_them_from
     again = await launch(emulator.url, data, tmp_path)
     assert again.all_succeeded
     assert created(await fetch_stats(emulator.url), "ProcessingJob") == 1
+
+
+async def test_a_kind_without_logs_gets_no_log_file(emulator: Any, tmp_path: Path) -> None:
+    model = req.model("unused")
+    del model["ModelName"]
+    data = manifest(
+        entry("fit", "training", raw_job("training", 0.3)), entry("best", "model", model)
+    )
+    result = await launch(emulator.url, data, tmp_path)
+    assert result.all_succeeded, result.counts
+    rows = {row.id: row for row in result.rows}
+    logs = tmp_path / "out" / "logs"
+    assert (logs / f"{rows['fit'].job_name}.log").exists()
+    assert not (logs / f"{rows['best'].job_name}.log").exists()  # never an empty file

@@ -397,6 +397,48 @@ async def test_hosting_outputs() -> None:
     assert await WORKTEAM.read_outputs({"WorkteamArn": arn}, FakeCaller()) == {"workteam_arn": arn}
 
 
+# A complete Describe answer of each kind: every output its reader can give is there.
+FULL_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "training": training_description("train-1"),
+    "tuning": {
+        "HyperParameterTuningJobName": "hpo-1",
+        "BestTrainingJob": {
+            "TrainingJobName": "hpo-1-001",
+            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "loss", "Value": 0.1},
+        },
+    },
+    "processing": {
+        "ProcessingJobName": "proc-1",
+        "ProcessingOutputConfig": {
+            "Outputs": [{"OutputName": "train", "S3Output": {"S3Uri": "s3://b/t"}}]
+        },
+    },
+    "transform": {"TransformJobName": "t", "TransformOutput": {"S3OutputPath": "s3://b/o"}},
+    "labeling": {
+        "LabelingJobName": "l",
+        "LabelingJobOutput": {"OutputDatasetS3Uri": "s3://b/m", "FinalActiveLearningModelArn": "a"},
+    },
+    "model": {"ModelName": "m"},
+    "endpoint_config": {"EndpointConfigName": "c"},
+    "endpoint": {"EndpointName": "e", "EndpointConfigName": "c"},
+    "endpoint_update": {"EndpointName": "e", "EndpointConfigName": "c"},
+    "workteam": {"WorkteamArn": "arn:aws:sagemaker:us-east-1:1:workteam/private-crowd/team"},
+}
+
+
+@pytest.mark.parametrize("kind", ALL, ids=ids)
+async def test_each_kind_declares_exactly_the_outputs_its_reader_gives(kind: JobKind) -> None:
+    caller = FakeCaller({"DescribeTrainingJob": training_description("hpo-1-001")})
+    outputs = await kind.read_outputs(FULL_DESCRIPTIONS[kind.key], caller)
+    assert set(outputs) == kind.outputs
+    assert kind.keyed_outputs <= kind.outputs
+    assert {name for name, value in outputs.items() if isinstance(value, dict)} == (
+        kind.keyed_outputs
+    )
+    for output, keys_of in kind.output_keys.items():  # a Describe answer repeats the request
+        assert set(outputs[output]) == keys_of(FULL_DESCRIPTIONS[kind.key])
+
+
 def test_every_kinds_name_limit_is_the_service_models() -> None:
     from runner.kinds import KINDS
     from runner.validation import operation_model
@@ -423,3 +465,21 @@ def test_log_stream_prefixes_and_owners_follow_sagemakers_names() -> None:
     assert log_stream_owner("job-10") != "job-1"  # listed under the prefix "job-1", not its
     assert log_stream_of_instance("job-1/algo-1-1700000000") and log_stream_of_instance("job-1")
     assert not log_stream_of_instance("job-1/i-0123456789abcdef0-1700000000/data-log")
+
+
+def test_the_readme_lists_each_kinds_outputs_as_declared() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `{{ outputs.")]
+    listed = row.partition("what the entry's kind gives: ")[2]
+    for kind in ALL:
+        if kind.key == "endpoint_update":  # not a manifest kind
+            continue
+        part = next(p for p in listed.split("; ") if p.startswith(f"{kind.key} "))
+        names = {n.strip("` |").split(".")[0] for n in part.removeprefix(kind.key).split(", ")}
+        assert names == kind.outputs, kind.key
+
+
+def test_kinds_are_hashable_keys() -> None:
+    assert {kind: kind.key for kind in ALL}[PROCESSING] == "processing"  # components key by kind

@@ -75,7 +75,7 @@ def test_no_region_and_no_credentials_stop_the_launch_before_the_journal(
         monkeypatch.delenv(name, raising=False)
     request = LaunchRequest(manifest=write(tmp_path, two_jobs()), output=tmp_path / "out")
     text = problems(request)
-    assert "no region: give --region, set region: in the manifest, or set AWS_REGION" in text
+    assert "region: is not given: use --region, set region: in the manifest" in text
     assert "no AWS credentials found" in text and "--local" in text
     assert not (tmp_path / "out").exists()
     # --local needs neither: the emulator takes any credentials, in us-east-1 by default.
@@ -198,3 +198,152 @@ def test_the_interrupt_notice_says_what_happens_next() -> None:
     assert "Ctrl-C again" in text and "--retry stopped" in text
     Fake.options.leave_running = True
     assert "leaving 4 job(s) running" in interrupt_notice(Fake(), "SIGTERM")  # type: ignore[arg-type]
+
+
+def test_a_malformed_role_to_assume_is_refused_by_the_checks(tmp_path: Path) -> None:
+    path = write(tmp_path, two_jobs())
+    text = problems(LaunchRequest(manifest=path, local=True, assume_role_arn="notanarn"))
+    assert text == (
+        "--assume-role: must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), "
+        "got 'notanarn'"
+    )
+    role = "arn:aws:iam::123456789012:role/launcher"
+    checked = check_launch(LaunchRequest(manifest=path, local=True, assume_role_arn=role))
+    assert checked.target("http://127.0.0.1:1").assume_role_arn == role
+
+
+def test_leave_running_is_refused_with_local(tmp_path: Path) -> None:
+    path = write(tmp_path, two_jobs())
+    text = problems(LaunchRequest(manifest=path, local=True, leave_running=True))
+    assert text.startswith("--leave-running: not with --local: the embedded emulator ends")
+
+
+@pytest.mark.parametrize("case", ["a file", "under a file", "unmakeable"])
+def test_an_output_that_cannot_be_a_directory_is_one_problem(tmp_path: Path, case: str) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    output = {
+        "a file": afile,
+        "under a file": afile / "sub",
+        "unmakeable": Path("/proc/smrun-out"),  # /proc takes no new directory, even from root
+    }[case]
+    text = problems(LaunchRequest(manifest=write(tmp_path, two_jobs()), local=True, output=output))
+    assert text.startswith(f"--output {output}: ") and "\n" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "batch.yaml"]
+
+
+def test_a_journal_in_a_missing_directory_is_refused_not_made(tmp_path: Path) -> None:
+    path = write(tmp_path, two_jobs())
+    journal = tmp_path / "nonexistent" / "j.sqlite"
+    text = problems(LaunchRequest(manifest=path, local=True, journal=journal))
+    assert text == f"--journal {journal}: no such directory {journal.parent} (create it first)"
+    text = problems(LaunchRequest(manifest=path, local=True, journal=tmp_path))
+    assert text == f"--journal {tmp_path}: is a directory; name the journal file"
+    assert not journal.parent.exists()
+
+
+def test_a_resumed_batch_in_another_region_is_one_problem_not_an_edit_per_entry(
+    tmp_path: Path,
+) -> None:
+    from support.manifests import entry as an_entry
+
+    inputs = {
+        "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainer:1",
+        "role": "arn:aws:iam::123456789012:role/sagemaker",
+        "channels": [
+            {
+                "ChannelName": "train",
+                "DataSource": {"S3DataSource": {"S3Uri": "s3://b/t", "S3DataType": "S3Prefix"}},
+            }
+        ],
+        "model_artifact_path": "s3://b/models",
+    }
+    data = manifest(
+        {"kind": "training", "name": "fit", "inputs": inputs},
+        an_entry("prep", "processing", raw_job("processing", 1.0)),
+    )
+    request = LaunchRequest(manifest=write(tmp_path, data), output=tmp_path / "out", local=True)
+    checked = check_launch(request)
+    assert checked.region == "us-east-1"
+    (tmp_path / "out").mkdir()
+    with Journal(checked.journal_path, checked.manifest.batch_id) as journal:
+        journal.plan(d.planned() for d in checked.resume.decisions)
+        journal.set_meta("target", {"region": "us-east-1", "local": True})
+        journal.submitted("fit")
+        journal.ended("fit", "succeeded", status="Completed")
+    text = problems(LaunchRequest(**{**request.__dict__, "region": "eu-west-1"}))
+    assert text == (
+        "region: the batch ran in 'us-east-1' (its journal says), this launch would run it in "
+        "'eu-west-1' (--region): a batch runs in one region; launch in 'us-east-1', or start "
+        "another batch with --batch-id"
+    )
+    assert check_launch(request).region == "us-east-1"  # the same region resumes
+
+
+def test_the_end_screen_points_status_at_the_journal_the_launch_used(tmp_path: Path) -> None:
+    from runner.launcher.command import Prepared, _print_summary
+    from runner.launcher.launch import LaunchOptions, LaunchResult
+
+    checked = check_launch(LaunchRequest(manifest=write(tmp_path, two_jobs()), local=True))
+    out = tmp_path / "out"
+    out.mkdir()
+    for journal_path, shown in [
+        (tmp_path / "elsewhere.sqlite", tmp_path / "elsewhere.sqlite"),
+        (out / "journal.sqlite", out),
+    ]:
+        with Journal(journal_path, checked.manifest.batch_id) as journal:
+            prepared = Prepared(checked.manifest, journal, out, LaunchOptions(job_logs=False))
+            result = LaunchResult(checked.manifest.batch_id, {}, [], None, False, None)
+            console = Console(file=io.StringIO(), width=300)
+            _print_summary(console, result, prepared, 1.0)
+            text = console.file.getvalue()  # type: ignore[attr-defined]
+            assert f"status: smrun status {shown}\n" in text
+
+
+def test_logs_of_a_kind_without_logs_says_so(tmp_path: Path) -> None:
+    with Journal(tmp_path / "journal.sqlite", "b1") as journal:
+        journal.plan([("best", "model", "Model-best", "d")])
+        journal.submitted("best")
+        journal.ended("best", "succeeded", status="Created")
+    (tmp_path / "logs").mkdir()
+    with pytest.raises(UsageError, match="best is a model entry: SageMaker writes no logs"):
+        show_logs("best", batch=tmp_path)
+
+
+def test_the_end_screen_counts_the_manifests_entries_not_removed_ones(tmp_path: Path) -> None:
+    from runner.launcher.command import Prepared, _print_summary
+    from runner.launcher.launch import LaunchOptions, LaunchResult
+
+    checked = check_launch(LaunchRequest(manifest=write(tmp_path, two_jobs()), local=True))
+    out = tmp_path / "out"
+    out.mkdir()
+    with Journal(out / "journal.sqlite", checked.manifest.batch_id) as journal:
+        journal.plan([d.planned() for d in checked.resume.decisions])
+        journal.plan([("gone", "training", "job-gone", "d")])  # since removed from the manifest
+        prepared = Prepared(checked.manifest, journal, out, LaunchOptions(job_logs=False))
+        result = LaunchResult(checked.manifest.batch_id, {}, journal.rows(), None, False, None)
+        console = Console(file=io.StringIO(), width=300)
+        _print_summary(console, result, prepared, 1.0)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert f"batch {checked.manifest.batch_id}  2 jobs:  2 pending" in text
+    assert "1 journaled entries no longer in the manifest were left as they were" in text
+
+
+def test_smrun_help_says_what_smrun_is_for() -> None:
+    from runner.cli import build_parser
+
+    text = build_parser().format_help()
+    assert "Run many Amazon SageMaker jobs as one resumable batch" in text
+    assert "Thin" not in text
+    status = build_parser().parse_args(["status", "x"])
+    assert status.command == "status"
+
+
+def test_stop_refuses_a_malformed_role_to_assume(capsys: pytest.CaptureFixture[str]) -> None:
+    from runner.cli import main
+
+    assert main(["stop", "nothing", "--assume-role", "notanarn"]) == 2
+    assert capsys.readouterr().err == (
+        "smrun stop: --assume-role: must be an IAM role ARN "
+        "(arn:aws:iam::<account>:role/<name>), got 'notanarn'\n"
+    )

@@ -15,6 +15,7 @@ from runner.launcher.manifest import (
     load_manifest,
     parse_manifest,
 )
+from runner.launcher.preflight import NO_REGION
 from runner.naming import Identity
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -599,7 +600,15 @@ def test_the_manifests_region_is_the_batchs_and_reaches_every_component() -> Non
     del data["region"]
     assert parse_manifest(data, fallback_region="ap-south-1").region == "ap-south-1"
     # No region anywhere: the algorithm's image cannot be resolved.
-    assert problems_of(data) == ["jobs[0].inputs.region: is required"]
+    # One problem for the batch, however many entries need the region, with the ways to give it.
+    data["jobs"].append({**data["jobs"][0], "name": "y"})
+    assert problems_of(data) == [f"region: {NO_REGION}"]
+    assert "--region" in NO_REGION and "AWS_DEFAULT_REGION" in NO_REGION
+    # ... and the entries are still checked, in the same run.
+    data["jobs"][1]["inputs"] = {**data["jobs"][1]["inputs"], "instance_count": "two"}
+    found = problems_of(data)
+    assert f"region: {NO_REGION}" in found and len(found) == 2
+    assert found[0].startswith("jobs[1].inputs.instance_count: must be a whole number")
 
 
 def test_two_regions_for_one_batch_are_problems() -> None:
@@ -625,6 +634,21 @@ def test_two_regions_for_one_batch_are_problems() -> None:
 # --- upstream outputs ------------------------------------------------------------------------
 
 
+def prep_with_outputs(*names: str) -> dict[str, Any]:
+    outputs = [
+        {
+            "OutputName": name,
+            "S3Output": {
+                "S3Uri": f"s3://bucket/{name}",
+                "LocalPath": f"/opt/ml/processing/{name}",
+                "S3UploadMode": "EndOfJob",
+            },
+        }
+        for name in names
+    ]
+    return raw_processing(ProcessingOutputConfig={"Outputs": outputs})
+
+
 def test_an_entry_takes_an_upstream_entrys_outputs_and_comes_after_it() -> None:
     from runner.launcher.manifest import fill_outputs
 
@@ -647,7 +671,7 @@ def test_an_entry_takes_an_upstream_entrys_outputs_and_comes_after_it() -> None:
     )
     parsed = parse_manifest(
         manifest(
-            {"kind": "processing", "name": "prep", "request": raw_processing()},
+            {"kind": "processing", "name": "prep", "request": prep_with_outputs("features")},
             {"kind": "training", "name": "fit", "inputs": train_inputs()},
             {"kind": "processing", "name": "score", "request": model},
         )
@@ -680,6 +704,138 @@ def test_outputs_of_an_unknown_entry_are_a_problem_with_a_hint() -> None:
         )
     )
     assert found == [
-        "jobs[1].request: uses outputs.fitt.x: no entry 'fitt' (did you mean 'fit'?) "
+        "jobs[1].request.AppSpecification.ContainerArguments[0]: uses outputs.fitt.x: no entry 'fitt' (did you mean 'fit'?) "
         "(name one entry id, not a sweep)"
     ]
+
+
+def test_an_output_the_upstream_kind_cannot_give_is_a_problem_before_anything_runs() -> None:
+    def scoring(*references: str) -> dict[str, Any]:
+        arguments = [f"{{{{ outputs.{reference} }}}}" for reference in references]
+        return raw_processing(AppSpecification={"ImageUri": IMAGE, "ContainerArguments": arguments})
+
+    found = problems_of(
+        manifest(
+            {"kind": "training", "name": "b", "inputs": train_inputs()},
+            {"kind": "processing", "name": "prep", "request": raw_processing()},
+            {"kind": "processing", "name": "c", "request": scoring("b.model_artifct_url")},
+            {"kind": "processing", "name": "d", "request": scoring("b.metrics", "prep.job_name.x")},
+            {"kind": "processing", "name": "e", "request": scoring("b.metrics.auc")},
+            {"kind": "processing", "name": "p2", "request": prep_with_outputs("features", "test")},
+            {"kind": "processing", "name": "f", "request": scoring("p2.output_artifacts.featurs")},
+            {"kind": "processing", "name": "g", "request": scoring("p2.output_artifacts.test")},
+        )
+    )
+    assert found == [
+        "jobs[2].request.AppSpecification.ContainerArguments[0]: uses outputs.b.model_artifct_url: a training job has no output "
+        "'model_artifct_url' (did you mean 'model_artifact_url'?) (training outputs: job_name, "
+        "metrics, model_artifact_url, training_image)",
+        "jobs[3].request.AppSpecification.ContainerArguments[0]: uses outputs.b.metrics: 'metrics' is a mapping: name one of its keys "
+        "(metrics.<key>)",
+        "jobs[3].request.AppSpecification.ContainerArguments[1]: uses outputs.prep.job_name.x: 'job_name' is a single value, with no "
+        "key 'x'",
+        "jobs[6].request.AppSpecification.ContainerArguments[0]: uses "
+        "outputs.p2.output_artifacts.featurs: p2's request names no output_artifacts 'featurs' "
+        "(did you mean 'features'?) (its output_artifacts: features, test)",
+    ]
+
+
+# --- every problem in one run ------------------------------------------------------------------
+
+
+def test_every_problem_of_a_faulty_manifest_is_listed_in_one_run() -> None:
+    """The trial's manifest took three runs: each stage stopped at the first stage's problems."""
+    bad_request = raw_processing(
+        ProcessingResources={
+            "ClusterConfig": {
+                "InstanceType": "ml.m5.large",
+                "InstanceCount": -1,
+                "VolumeSizeInGB": 10,
+            }
+        },
+        AppSpecificaton={"ImageUri": IMAGE},
+        ProcessingInputs=[
+            {
+                "InputName": "in",
+                "S3Input": {
+                    "S3Uri": "s3://b/in",
+                    "LocalPath": "/opt/ml/processing/in",
+                    "S3DataType": "S3Prefx",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+    )
+    found = problems_of(
+        manifest(
+            {"kind": "trainnig", "name": "a", "inputs": train_inputs()},
+            {
+                "kind": "training",
+                "name": "b",
+                "matrix": {"lr": ["0.1"]},
+                "inputs": train_inputs(
+                    hyperparameters={"eta": "{{ matrix.lr }}"}, volume_size=-5, instance_cont=2
+                ),
+                "after": ["nonexistent"],
+            },
+            {"kind": "processing", "name": "c", "request": bad_request},
+            {
+                "kind": "training",
+                "name": "d",
+                "inputs": {"image": IMAGE, "max_run_time": "{{ matrix.x }}"},
+                "after": ["zz"],
+            },
+        )
+    )
+    text = "\n".join(found)
+    assert "jobs[0].kind: 'trainnig' is not a job kind (did you mean 'training'?)" in text
+    assert "jobs[1](b-lr-0-1).inputs.instance_cont: is not an input of the train component" in text
+    assert "jobs[1](b-lr-0-1).inputs.volume_size:" in text
+    assert "jobs[1].after: no entry named 'nonexistent' in the manifest" in text
+    assert "jobs[2].request.AppSpecificaton: is not a known field" in text
+    assert (
+        "jobs[2].request.ProcessingResources.ClusterConfig.InstanceCount: must be at least 1"
+        in text
+    )
+    assert "S3DataType: must be one of" in text
+    assert "jobs[3].inputs.max_run_time: uses matrix.x, not in the entry's matrix" in text
+    assert "jobs[3].inputs.channels: is required" in text
+    assert "jobs[3].after: no entry named 'zz' in the manifest" in text
+    # Nothing that is only another problem's consequence: the unfilled placeholder's input
+    # is not also "not a valid ..."; the entry with the unknown kind has no input problems.
+    assert not [line for line in found if "max_run_time" in line and "matrix.x" not in line]
+    assert not [line for line in found if line.startswith("jobs[0]") and ".kind" not in line]
+
+
+def test_an_after_in_an_entry_that_cannot_be_read_is_still_checked() -> None:
+    found = problems_of(
+        manifest(
+            {
+                "kind": "processing",
+                "name": "a",
+                "request": raw_processing(),
+                "count": 0,
+                "after": ["zz"],
+            },
+        )
+    )
+    assert "jobs[0].after: no entry named 'zz' in the manifest" in "\n".join(found)
+
+
+# --- batch ids ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch", ["bad batch/../x", "a/b", "..", "x" * 65, "-lead", "a..b", ""])
+def test_a_batch_id_outside_the_safe_alphabet_is_refused(batch: str) -> None:
+    data = manifest({"kind": "processing", "name": "a", "request": raw_processing()})
+    found = problems_of({**data, "batch": batch}) if batch else []
+    if batch:
+        assert len(found) == 1 and found[0].startswith("batch: must be 1 to 64 letters, digits")
+    with pytest.raises(ManifestInvalid, match=r"--batch-id: must be 1 to 64"):
+        parse_manifest(data, batch_id=batch or " ")
+
+
+def test_a_safe_batch_id_is_taken() -> None:
+    data = manifest({"kind": "processing", "name": "a", "request": raw_processing()})
+    assert parse_manifest({**data, "batch": "Nightly_2026.12-01"}).batch_id == "Nightly_2026.12-01"
+    assert parse_manifest(data, batch_id="x" * 64).batch_id == "x" * 64
