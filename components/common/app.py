@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,7 +63,7 @@ from runner.logs import LogSummary, LogTailer, TextSink
 from runner.naming import Identity, request_digest
 from runner.signals import StopOnSignal
 from runner.tracker import Outcome
-from runner.validation import Problem, service_model, validate_request
+from runner.validation import Problem, role_arn_problem, validate_request
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 LOG_FORMAT_VARIABLE = "SMRUN_LOG_FORMAT"  # "json" for JSON lines; readable lines otherwise
@@ -317,12 +316,9 @@ def check_role_to_assume(inputs: Mapping[str, Any], checks: InputChecks) -> None
     pattern in botocore's SageMaker model, shape ``RoleArn``): refused here, a malformed one
     would only fail at STS, inside the first call that needs credentials."""
     role = inputs.get("assume_role") or ""
-    pattern = service_model("sagemaker").shape_for("RoleArn").metadata["pattern"]
-    if role and re.fullmatch(pattern, role) is None:
-        checks.add(
-            "assume_role",
-            f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {role!r}",
-        )
+    problem = role_arn_problem(role) if role else None
+    if problem is not None:
+        checks.add("assume_role", problem)
 
 
 Result = tuple[int, Mapping[str, Any], str | None]  # exit code, outputs, error
