@@ -25,9 +25,11 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 WORKDIR /src
 
-# What the wheel is built from: the package metadata, its readme, and the two packages it ships.
+# What the wheel is built from: the package metadata, its readme, and the packages it ships.
 COPY pyproject.toml constraints.txt README.md ./
 COPY runner ./runner
+COPY smrun ./smrun
+COPY emulator ./emulator
 COPY components ./components
 
 # The wheel (pip builds it in an isolated environment with setuptools from PyPI), then the

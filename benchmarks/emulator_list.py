@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.sagemaker_requests import training_request
-from runner.emulator.state import OPERATIONS, Emulator, EmulatorConfig
+from emulator.state import OPERATIONS, Emulator, EmulatorConfig
 
 RESULTS = Path(__file__).parent / "results" / "emulator-list.json"
 BASE = 1_700_000_000.0
@@ -86,7 +86,7 @@ def tuning_request(name: str) -> dict[str, Any]:
 
 
 def build(jobs: int) -> tuple[Emulator, Clock]:
-    from runner.emulator.server import create_app
+    from emulator.server import create_app
 
     clock = Clock(BASE)
     emulator = Emulator(EmulatorConfig(job_duration=DURATION, stop_duration=1.0), clock=clock)

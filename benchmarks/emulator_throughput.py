@@ -79,7 +79,7 @@ class Server(ServerProcess):
         if cprofile is not None:
             command += ["-m", "cProfile", "-o", str(cprofile)]
         # Jobs that outlast the benchmark: Describe answers are those of a running job throughout.
-        command += ["-m", "runner.cli", "emulator", "--port", "0", "--job-duration", "86400"]
+        command += ["-m", "smrun.cli", "emulator", "--port", "0", "--job-duration", "86400"]
         if shutil.which("taskset"):
             command = ["taskset", "-c", str(core), *command]
         # Without taskset, it is pinned from here.

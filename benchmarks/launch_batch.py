@@ -53,7 +53,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         yaml.safe_dump(batch_manifest(args.jobs, args.min_seconds, args.max_seconds, args.seed))
     )
     emulator = ServerProcess(
-        [sys.executable, "-m", "runner.cli", "emulator", "--port", "0", "--profile", args.profile],
+        [sys.executable, "-m", "smrun.cli", "emulator", "--port", "0", "--profile", args.profile],
         stderr=None,
     )
     try:
@@ -63,7 +63,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             [
                 sys.executable,
                 "-m",
-                "runner.cli",
+                "smrun.cli",
                 "launch",
                 str(manifest),
                 "--endpoint-url",

@@ -21,7 +21,7 @@ from typing import Any
 
 from runner.config import AwsTarget, RunnerConfig
 from runner.core import Runner
-from runner.logs import LogTailer, TextSink
+from runner.joblogs import LogTailer, TextSink
 from runner.naming import Identity
 
 LOCAL_ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -79,8 +79,8 @@ async def run(config: RunnerConfig, request: dict[str, Any], run_id: str) -> boo
 @contextlib.contextmanager
 def local_emulator() -> Iterator[str]:
     """An embedded emulator (jobs of 3 s) for a machine without AWS: its URL."""
-    from runner.emulator.server import BackgroundEmulator
-    from runner.emulator.state import EmulatorConfig
+    from emulator.server import BackgroundEmulator
+    from emulator.state import EmulatorConfig
 
     with BackgroundEmulator(EmulatorConfig(job_duration=3.0, log_lines=5)) as url:
         yield url

@@ -76,7 +76,7 @@ class PollPolicy:
 
 @dataclass(frozen=True)
 class LogPolicy:
-    """How job logs are followed (``runner.logs``).
+    """How job logs are followed (``runner.joblogs``).
 
     A reader reads its streams every ``min_interval`` seconds while new lines come, and backs
     off by ``backoff`` (+-``jitter``) up to ``max_interval`` while they do not; with a call per

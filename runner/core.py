@@ -18,7 +18,7 @@ existing job (a restarted pod, a resumed batch), another digest is a ``JobConfli
 
 Stopping. ``shutdown()`` sends Stop for every job in flight at once, then waits for them to
 stop until the grace deadline. Endpoints this run was creating are deleted. The runner
-installs no signal handler: entry points do (``runner.signals``).
+installs no signal handler: entry points do (``smrun.signals``).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ for _name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS
 @pytest.fixture
 def emulator_config() -> Any:
     """Override in a module to change how the emulator behaves for its tests."""
-    from runner.emulator.state import EmulatorConfig
+    from emulator.state import EmulatorConfig
 
     return EmulatorConfig(
         job_duration=1.0, stop_duration=0.2, late_event_delay=0.2, check_responses=True
@@ -37,7 +37,7 @@ def emulator_config() -> Any:
 @pytest.fixture
 async def emulator(emulator_config: Any) -> AsyncIterator[Any]:
     """An emulator served in the test's event loop on a free loopback port."""
-    from runner.emulator.server import EmulatorServer
+    from emulator.server import EmulatorServer
 
     async with EmulatorServer(emulator_config) as server:
         yield server

@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.load.emulator --port 0 [--create-rate 100] [--describe-rate 100]``
 
-Every quota is the ``aws-like`` profile's (``runner/emulator/quotas.py``: ListTrainingJobs
+Every quota is the ``aws-like`` profile's (``emulator/quotas.py``: ListTrainingJobs
 2/s, Stop* 10/s, GetLogEvents 25/s, FilterLogEvents 5/s, ...) except two that the time
 compression (``workload``) would otherwise turn into the whole measurement: Create* and
 Describe* are raised to ``--create-rate`` and ``--describe-rate`` per second. With jobs that
@@ -39,10 +39,10 @@ from typing import Any
 from aiohttp import web
 
 from benchmarks.server_process import ServerProcess
-from runner.emulator.listing import Paging
-from runner.emulator.quotas import AWS_LIKE_RATES, Quotas, Rate
-from runner.emulator.server import create_app
-from runner.emulator.state import Emulator, EmulatorConfig
+from emulator.listing import Paging
+from emulator.quotas import AWS_LIKE_RATES, Quotas, Rate
+from emulator.server import create_app
+from emulator.state import Emulator, EmulatorConfig
 
 STOPS_KEY: web.AppKey[list[Any]] = web.AppKey("stops", list)
 LISTS_KEY: web.AppKey[list[Any]] = web.AppKey("lists", list)

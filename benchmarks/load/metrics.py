@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.load.spec import RunResult, RunSpec
 from benchmarks.load.workload import Profile
-from runner.emulator.logs import LATE_EVENTS_PER_HOST
+from emulator.logs import LATE_EVENTS_PER_HOST
 
 LOGS_OPERATIONS = frozenset(
     {"DescribeLogStreams", "DescribeLogGroups", "GetLogEvents", "FilterLogEvents"}

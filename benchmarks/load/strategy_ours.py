@@ -4,7 +4,7 @@ One ``Runner`` with the default ``RunnerConfig`` (delta sweeps every 5 s from 4 
 in flight, the default retry policy and per-operation budgets), every job submitted with an
 ``Identity`` (so each submission first looks its name up, as a resumable launch must), and
 every job's logs followed by one ``LogTailer`` in batched mode into a ``FileSink``. SIGTERM
-goes through ``runner.signals.StopOnSignal``, as in every entry point.
+goes through ``smrun.signals.StopOnSignal``, as in every entry point.
 
 Two budgets differ from the defaults, for the reason the emulator's quotas do (``emulator``):
 Create* and Describe* are raised to 90% of the benchmark emulator's quota, because time
@@ -44,14 +44,14 @@ from runner.config import (
 )
 from runner.core import Runner
 from runner.errors import AwsCallFailed
-from runner.events import configure_logging
-from runner.logs import LogTailer
-from runner.logs.merge import LogLine
-from runner.logs.sinks import FileSink
+from runner.joblogs import LogTailer
+from runner.joblogs.merge import LogLine
+from runner.joblogs.sinks import FileSink
 from runner.naming import Identity
 from runner.retry import is_throttling
-from runner.signals import StopOnSignal
+from runner.telemetry import configure_logging
 from runner.tracker import JobHandle
+from smrun.signals import StopOnSignal
 
 BATCH = "load-benchmark"
 DEFAULT_SWEEP = PollPolicy().sweep_interval

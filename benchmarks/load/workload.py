@@ -27,8 +27,8 @@ from typing import Any
 
 from benchmarks.sagemaker_requests import IMAGE, ROLE, training_request
 
-DURATION_TAG = "emulator:duration-seconds"  # runner/emulator/jobs.py
-LOG_LINES_TAG = "emulator:log-lines"  # runner/emulator/logs.py
+DURATION_TAG = "emulator:duration-seconds"  # emulator/jobs.py
+LOG_LINES_TAG = "emulator:log-lines"  # emulator/logs.py
 NAME_FIELDS = {"training": "TrainingJobName", "processing": "ProcessingJobName"}
 # A client method's noun: describe_training_job, stop_processing_job.
 METHOD_NOUNS = {"training": "training_job", "processing": "processing_job"}
@@ -67,8 +67,8 @@ class Profile:
     stop_duration: float = 1.0  # Stopping -> Stopped in the emulator
     drain_limit: float = 60.0  # how long a strategy may spend on logs after its last job ended
     seed: int = 7
-    # The account: ended jobs of every kind preloaded (``runner/emulator/history.py``), and how
-    # List calls page (``runner/emulator/listing.py``: "aws" cuts the page before filtering).
+    # The account: ended jobs of every kind preloaded (``emulator/history.py``), and how
+    # List calls page (``emulator/listing.py``: "aws" cuts the page before filtering).
     history: int = 0
     list_paging: str = "aws"
     creation_time_bounds_scan: bool = False

@@ -57,13 +57,13 @@ from runner.errors import (
     RequestInvalid,
     RunnerError,
 )
-from runner.events import configure_logging
+from runner.joblogs import LogSummary, LogTailer, TextSink
 from runner.kinds import kind_named
-from runner.logs import LogSummary, LogTailer, TextSink
 from runner.naming import Identity, request_digest
-from runner.signals import StopOnSignal
+from runner.telemetry import configure_logging
 from runner.tracker import Outcome
 from runner.validation import Problem, role_arn_problem, validate_request
+from smrun.signals import StopOnSignal
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 LOG_FORMAT_VARIABLE = "SMRUN_LOG_FORMAT"  # "json" for JSON lines; readable lines otherwise

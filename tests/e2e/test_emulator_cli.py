@@ -29,11 +29,11 @@ LISTENING = re.compile(
 
 
 class EmulatorProcess:
-    """``python -m runner.cli emulator --port 0 ...``, its URL read from its first line."""
+    """``python -m smrun.cli emulator --port 0 ...``, its URL read from its first line."""
 
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "runner.cli", "emulator", "--port", "0", *args],
+            [sys.executable, "-m", "smrun.cli", "emulator", "--port", "0", *args],
             cwd=REPO,
             env=subprocess_env(),
             stdout=subprocess.PIPE,
@@ -163,7 +163,7 @@ def test_sigterm_stops_the_server(cli_emulator: EmulatorProcess) -> None:
 def run_emulator_command(*args: str) -> subprocess.CompletedProcess[str]:
     """``smrun emulator ARGS`` to its end (one that starts would not end: a test's mistake)."""
     return subprocess.run(
-        [sys.executable, "-m", "runner.cli", "emulator", *args],
+        [sys.executable, "-m", "smrun.cli", "emulator", *args],
         cwd=REPO,
         env=subprocess_env(),
         capture_output=True,

@@ -32,7 +32,7 @@ async def start_smrun(*args: str, env: dict[str, str] | None = None) -> asyncio.
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "runner.cli",
+        "smrun.cli",
         *args,
         env=env or subprocess_env(SMRUN_SWEEP_INTERVAL="0.5"),
         stdout=asyncio.subprocess.PIPE,
@@ -177,8 +177,8 @@ async def test_status_and_stop_from_another_shell(emulator: Any, tmp_path: Path)
 
 
 async def test_a_second_signal_stops_waiting_for_jobs_to_stop(tmp_path: Path) -> None:
-    from runner.emulator.server import EmulatorServer
-    from runner.emulator.state import EmulatorConfig
+    from emulator.server import EmulatorServer
+    from emulator.state import EmulatorConfig
 
     # Jobs take a minute to stop: the first SIGINT asks, the second stops waiting.
     async with EmulatorServer(EmulatorConfig(job_duration=120, stop_duration=60)) as emulator:

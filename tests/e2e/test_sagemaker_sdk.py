@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.emulator.server import BackgroundEmulator
-from runner.emulator.state import EmulatorConfig
+from emulator.server import BackgroundEmulator
+from emulator.state import EmulatorConfig
 from support.environment import subprocess_env
 
 SCRIPT = Path(__file__).with_name("sagemaker_sdk_check.py")

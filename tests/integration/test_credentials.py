@@ -21,10 +21,10 @@ from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import get_session
 from structlog.testing import capture_logs
 
+from emulator.quotas import Faults
 from runner import session as runner_session
 from runner.config import AwsTarget, PollPolicy, RateLimits, RetryPolicy, RunnerConfig
 from runner.core import Runner
-from runner.emulator.quotas import Faults
 from runner.errors import AwsCallFailed, RunnerError
 from runner.session import AssumedRoleProvider, ClientPool
 from support import requests as req

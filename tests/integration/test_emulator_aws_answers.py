@@ -14,10 +14,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from emulator.listing import EXACT_PAGING, Paging
+from emulator.server import BackgroundEmulator
+from emulator.state import EmulatorConfig
 from runner.core import Runner
-from runner.emulator.listing import EXACT_PAGING, Paging
-from runner.emulator.server import BackgroundEmulator
-from runner.emulator.state import EmulatorConfig
 from support import requests as req
 from support.runner_setup import runner_config
 from support.stats import fetch_stats

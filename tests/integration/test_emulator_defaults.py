@@ -1,7 +1,7 @@
 """Describe answers carry SageMaker's server-filled defaults, through boto3 and aiobotocore.
 
 For every kind the emulator serves, a request that leaves the fields out gets AWS's defaults
-back (``runner.emulator.defaults`` names the source of each), and a request that sets them
+back (``emulator.defaults`` names the source of each), and a request that sets them
 gets its own values back. The emulator runs on its own thread, so a plain (blocking) boto3
 client and an aiobotocore client talk to the same server; ``check_responses`` is on, so every
 answer is also checked against botocore's output shape.
@@ -18,8 +18,8 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.config import Config
 
-from runner.emulator.server import BackgroundEmulator
-from runner.emulator.state import EmulatorConfig
+from emulator.server import BackgroundEmulator
+from emulator.state import EmulatorConfig
 from support import requests as req
 
 Call = Callable[..., Awaitable[dict[str, Any]]]

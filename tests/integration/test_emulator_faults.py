@@ -15,7 +15,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.retries.standard import ExponentialBackoff
 
-from runner.emulator.state import EmulatorConfig
+from emulator.state import EmulatorConfig
 from support.requests import tags, training
 from support.stats import fetch_stats, set_faults
 

@@ -18,8 +18,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from runner.emulator.server import EmulatorServer
-from runner.emulator.state import Emulator, EmulatorConfig
+from emulator.server import EmulatorServer
+from emulator.state import Emulator, EmulatorConfig
 from support import requests as req
 
 TRAINING_GROUP = "/aws/sagemaker/TrainingJobs"

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from runner.emulator import server
+from emulator import server
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -1,6 +1,6 @@
 """STS on the emulator, over its own wire protocol (AWS query: a form in, XML out), through
 aiobotocore and plain boto3: GetCallerIdentity, AssumeRole, its errors, and credentials that
-expire. The expected answers are AWS's (see runner/emulator/sts.py for the sources)."""
+expire. The expected answers are AWS's (see emulator/sts.py for the sources)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from aiobotocore.session import get_session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from runner.emulator.quotas import Faults
-from runner.emulator.server import BackgroundEmulator
-from runner.emulator.state import EmulatorConfig
+from emulator.quotas import Faults
+from emulator.server import BackgroundEmulator
+from emulator.state import EmulatorConfig
 from support.clock import HandClock
 from support.stats import fetch_stats
 

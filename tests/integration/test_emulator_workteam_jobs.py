@@ -13,8 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from runner.emulator.server import BackgroundEmulator
-from runner.emulator.state import EmulatorConfig
+from emulator.server import BackgroundEmulator
+from emulator.state import EmulatorConfig
 from support import requests as req
 from support.clock import HandClock
 

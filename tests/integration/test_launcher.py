@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
+from emulator.server import EmulatorServer
+from emulator.state import EmulatorConfig
 from runner.config import LogPolicy
 from runner.core import Runner
-from runner.emulator.server import EmulatorServer
-from runner.emulator.state import EmulatorConfig
-from runner.launcher.journal import FINISHED, Journal
-from runner.launcher.launch import STOP_REQUESTED, Launch, LaunchOptions, LaunchResult
-from runner.launcher.manifest import Manifest, parse_manifest
-from runner.launcher.progress import LineView
 from runner.naming import Identity, deterministic_name
+from smrun.launcher.journal import FINISHED, Journal
+from smrun.launcher.launch import STOP_REQUESTED, Launch, LaunchOptions, LaunchResult
+from smrun.launcher.manifest import Manifest, parse_manifest
+from smrun.launcher.progress import LineView
 from support import requests as req
 from support.manifests import entry, manifest, most_at_once, raw_job
 from support.runner_setup import runner_config

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
+from emulator.server import EmulatorServer
+from emulator.state import Emulator, EmulatorConfig
 from runner.config import DEFAULT_RATES, LogPolicy, RateLimits
 from runner.core import Runner
-from runner.emulator.server import EmulatorServer
-from runner.emulator.state import Emulator, EmulatorConfig
-from runner.logs import LogLine, LogSummary, LogTailer, MemorySink
-from runner.logs.merge import natural_key
+from runner.joblogs import LogLine, LogSummary, LogTailer, MemorySink
+from runner.joblogs.merge import natural_key
 from support import requests as req
 from support.runner_setup import runner_config
 from support.stats import fetch_stats, set_faults

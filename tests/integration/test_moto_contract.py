@@ -24,7 +24,7 @@ Where moto differs from AWS, the emulator follows AWS, and these tests compare n
 * Moto creates a transform job for a model that does not exist; AWS (and the emulator)
   refuses it with ValidationException ("Could not find model").
 * Moto echoes a request verbatim; AWS fills in server defaults the request left out
-  (``runner.emulator.defaults``). Moto's answers get those defaults before they are compared.
+  (``emulator.defaults``). Moto's answers get those defaults before they are compared.
 * Moto has no workteams or labeling jobs, and its CloudWatch Logs knows nothing of SageMaker's
   job log groups: those are not compared here.
 """
@@ -40,8 +40,8 @@ import pytest
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from runner.emulator.defaults import with_defaults
-from runner.emulator.state import EmulatorConfig
+from emulator.defaults import with_defaults
+from emulator.state import EmulatorConfig
 from support.moto_server import MotoServer
 from support.requests import IMAGE, ROLE, model, processing, tags, training, transform
 

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from runner.core import Runner
-from runner.signals import StopOnSignal
+from smrun.signals import StopOnSignal
 from support import requests as req
 from support.runner_setup import runner_config
 from support.stats import fetch_stats

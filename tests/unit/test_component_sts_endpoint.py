@@ -13,7 +13,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from components.common.app import warn_of_sts_at_aws
-from runner.events import configure_logging
+from runner.telemetry import configure_logging
 
 ROLE = "arn:aws:iam::123456789012:role/kfp-pipeline-runner"
 EMULATOR = "http://127.0.0.1:4566"

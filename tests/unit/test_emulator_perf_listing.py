@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner.emulator import jobs, listing, tuning
-from runner.emulator.errors import AwsError
-from runner.emulator.listing import IndexedTable, Listed, list_page
-from runner.emulator.server import create_app
-from runner.emulator.state import OPERATIONS, Emulator, EmulatorConfig
+from emulator import jobs, listing, tuning
+from emulator.errors import AwsError
+from emulator.listing import IndexedTable, Listed, list_page
+from emulator.server import create_app
+from emulator.state import OPERATIONS, Emulator, EmulatorConfig
 
 BASE = 1_700_000_000.0
 STATUSES = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"]

@@ -12,7 +12,7 @@ import pytest
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
-from runner.emulator.protocols import QueryWire, credential_scope
+from emulator.protocols import QueryWire, credential_scope
 from runner.validation import operation_model
 
 WIRE = QueryWire("https://sts.amazonaws.com/doc/2011-06-15/")
@@ -144,7 +144,7 @@ def _as_botocore_reads(value: Any) -> Any:
 
 
 def test_errors_are_an_error_response_botocore_reads() -> None:
-    from runner.emulator.errors import AwsError, invalid_request
+    from emulator.errors import AwsError, invalid_request
     from runner.validation import Problem
 
     model = operation_model("sts", "AssumeRole")

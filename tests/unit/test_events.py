@@ -1,4 +1,4 @@
-"""``runner.events``: credentials never reach a log line, and the core's dotted job events."""
+"""``runner.telemetry``: credentials never reach a log line, and the core's dotted job events."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from runner.config import AwsTarget, PollPolicy, RateLimits, RetryPolicy, RunnerConfig
 from runner.core import Runner
-from runner.events import REDACTED, configure_logging, redact_credentials
+from runner.telemetry import REDACTED, configure_logging, redact_credentials
 from support import requests as req
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -257,7 +257,7 @@ async def test_the_runner_emits_dotted_job_events(emulator: Any) -> None:
 
 
 def test_readable_lines_put_the_time_the_event_and_the_job_first() -> None:
-    from runner.events import render_readable
+    from runner.telemetry import render_readable
 
     line = render_readable(
         None,

@@ -1,10 +1,13 @@
-"""The core stays free of the CLI, the emulator, KFP components, kfp and rich.
+"""The packages are the layers, and their imports keep them so (docs/architecture.md).
 
-Only ``runner/cli.py`` and ``runner/emulator/**`` may import those; every
-other module under ``runner/`` is the library the KFP components and the launcher share. The
-launcher (``runner/launcher/``) is an entry-point layer between the two: it may draw with rich
-and turn component-style inputs into requests with the components' own builders, but it never
-imports the emulator, the CLI or kfp (``--local`` is the CLI's business).
+    runner       the library: may import none of the others, nor kfp or rich
+    emulator     apart from both sides: of the project, only runner.validation (botocore's model)
+    components   KFP components: runner, and smrun.signals (the shared signal handling)
+    smrun        the applications (CLI, launcher, signals): runner, components' request
+                 builders, rich; kfp never; the emulator only from the CLI (``--local``)
+
+Checked twice: by reading every module's imports (any form, including ``import_module``), and
+by importing the library in a fresh interpreter and looking at what got loaded.
 """
 
 from __future__ import annotations
@@ -17,24 +20,28 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-RUNNER = REPO / "runner"
-EXEMPT = {RUNNER / "cli.py"}
-FORBIDDEN = ("runner.emulator", "runner.cli", "components", "kfp", "rich")
-LAUNCHER_FORBIDDEN = ("runner.emulator", "runner.cli", "kfp")
+
+# Per package: the first-party and third-party modules it may not import.
+RULES: dict[str, tuple[str, ...]] = {
+    "runner": ("smrun", "emulator", "components", "benchmarks", "kfp", "rich"),
+    "emulator": ("smrun", "components", "benchmarks", "kfp", "rich", "runner"),
+    "components": ("smrun.cli", "smrun.launcher", "emulator", "benchmarks"),
+    "smrun": ("benchmarks", "kfp"),
+}
+# What a package may import although a rule above forbids its parent.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "emulator": ("runner.validation",),
+}
+# Modules a rule is lifted for, and why: the CLI starts the embedded emulator (`--local`, and
+# `smrun emulator` itself); no other application module may.
+EXEMPT: dict[str, tuple[str, ...]] = {
+    "smrun.cli": ("emulator",),
+}
+SMRUN_RULES = ("benchmarks", "kfp", "emulator")
 
 
-def core_modules() -> list[Path]:
-    return sorted(
-        path
-        for path in RUNNER.rglob("*.py")
-        if path not in EXEMPT
-        and (RUNNER / "emulator") not in path.parents
-        and (RUNNER / "launcher") not in path.parents
-    )
-
-
-def launcher_modules() -> list[Path]:
-    return sorted((RUNNER / "launcher").rglob("*.py"))
+def modules_of(package: str) -> list[Path]:
+    return sorted((REPO / package).rglob("*.py"))
 
 
 def module_name(path: Path) -> str:
@@ -72,32 +79,43 @@ def imported_modules(source: str, module: str, is_package: bool = False) -> set[
     return found
 
 
-def forbidden(modules: set[str], rules: tuple[str, ...] = FORBIDDEN) -> set[str]:
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(f"{prefix}.")
+
+
+def forbidden(modules: set[str], rules: tuple[str, ...], allowed: tuple[str, ...] = ()) -> set[str]:
     return {
-        name for name in modules if any(name == bad or name.startswith(f"{bad}.") for bad in rules)
+        name
+        for name in modules
+        if any(_under(name, bad) for bad in rules)
+        and not any(_under(name, ok) or _under(ok, name) for ok in allowed)
     }
 
 
-def test_the_core_modules_are_found() -> None:
-    names = {module_name(path) for path in core_modules()}
-    assert {"runner", "runner.core", "runner.session", "runner.kinds", "runner.events"} <= names
-    assert not any(name.startswith(("runner.emulator", "runner.cli")) for name in names)
+def rules_for(module: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    package = module.partition(".")[0]
+    rules = SMRUN_RULES if package == "smrun" else RULES[package]
+    lifted = next((lift for name, lift in EXEMPT.items() if _under(module, name)), ())
+    return tuple(rule for rule in rules if rule not in lifted), ALLOWED.get(package, ())
 
 
-@pytest.mark.parametrize("path", core_modules(), ids=module_name)
-def test_core_module_imports_nothing_forbidden(path: Path) -> None:
-    imports = imported_modules(
-        path.read_text(), module_name(path), is_package=path.name == "__init__.py"
-    )
-    assert not forbidden(imports), f"{path.relative_to(REPO)} imports {sorted(forbidden(imports))}"
+ALL_MODULES = [path for package in RULES for path in modules_of(package)]
 
 
-@pytest.mark.parametrize("path", launcher_modules(), ids=module_name)
-def test_launcher_module_imports_no_emulator_cli_or_kfp(path: Path) -> None:
-    imports = imported_modules(
-        path.read_text(), module_name(path), is_package=path.name == "__init__.py"
-    )
-    bad = forbidden(imports, LAUNCHER_FORBIDDEN)
+def test_every_layer_is_found() -> None:
+    names = {module_name(path) for path in ALL_MODULES}
+    assert {"runner", "runner.core", "runner.kinds", "runner.telemetry", "runner.joblogs"} <= names
+    assert {"smrun.cli", "smrun.launcher.manifest", "smrun.signals"} <= names
+    assert {"emulator.server", "emulator.state", "components.common.app"} <= names
+    assert not any(name.startswith("runner.") and "emulator" in name for name in names)
+
+
+@pytest.mark.parametrize("path", ALL_MODULES, ids=module_name)
+def test_module_imports_only_what_its_layer_may(path: Path) -> None:
+    module = module_name(path)
+    imports = imported_modules(path.read_text(), module, is_package=path.name == "__init__.py")
+    rules, allowed = rules_for(module)
+    bad = forbidden(imports, rules, allowed)
     assert not bad, f"{path.relative_to(REPO)} imports {sorted(bad)}"
 
 
@@ -107,18 +125,17 @@ def test_launcher_module_imports_no_emulator_cli_or_kfp(path: Path) -> None:
         "import rich",
         "import kfp.dsl as dsl",
         "from rich.console import Console",
-        "from runner.emulator.server import EmulatorServer",
-        "from runner import emulator",
-        "from runner import cli as entry",
-        "from . import cli",
-        "from .emulator import state",
-        "def f():\n    from components.training import component",
+        "from emulator.server import EmulatorServer",
+        "import emulator",
+        "from smrun import cli as entry",
+        "from smrun.launcher import manifest",
+        "def f():\n    from components.train import component",
         "import importlib\nimportlib.import_module('kfp')",
         "__import__('rich.table')",
     ],
 )
 def test_the_checker_catches_each_form(source: str) -> None:
-    assert forbidden(imported_modules(source, "runner.core"))
+    assert forbidden(imported_modules(source, "runner.core"), RULES["runner"])
 
 
 @pytest.mark.parametrize(
@@ -129,21 +146,33 @@ def test_the_checker_catches_each_form(source: str) -> None:
         "from runner import config, core",
         "from .emulators import x",
         "import structlog",
-        "from runner.events import configure_logging",
+        "from runner.telemetry import configure_logging",
+        "import smrunner",
     ],
 )
 def test_the_checker_allows_lookalikes(source: str) -> None:
-    assert not forbidden(imported_modules(source, "runner.core"))
+    assert not forbidden(imported_modules(source, "runner.core"), RULES["runner"])
 
 
-def test_importing_the_core_loads_none_of_them() -> None:
-    """The same, at run time: importing every core module pulls in none of the forbidden ones.
+def test_the_emulator_may_read_botocores_model_only() -> None:
+    rules, allowed = rules_for("emulator.jobs")
+    assert not forbidden({"runner.validation", "runner"}, rules, allowed) - {"runner"}
+    assert forbidden({"runner.core"}, rules, allowed) == {"runner.core"}
+
+
+def test_only_the_cli_may_start_the_emulator() -> None:
+    assert not forbidden({"emulator.server"}, *rules_for("smrun.cli"))
+    assert forbidden({"emulator.server"}, *rules_for("smrun.launcher.launch"))
+
+
+def test_importing_the_library_loads_none_of_them() -> None:
+    """The same, at run time: importing every library module pulls in none of the forbidden ones.
 
     rich is left out here: structlog itself imports it when it is installed (structlog.dev
-    uses it for tracebacks), which is no import of the core's.
+    uses it for tracebacks), which is no import of the library's.
     """
-    names = sorted(module_name(path) for path in core_modules())
-    unwanted = tuple(name for name in FORBIDDEN if name != "rich")
+    names = sorted(module_name(path) for path in modules_of("runner"))
+    unwanted = tuple(name for name in RULES["runner"] if name != "rich")
     script = (
         "import importlib, sys\n"
         f"for name in {names!r}:\n"
@@ -161,3 +190,13 @@ def test_importing_the_core_loads_none_of_them() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_the_facade_names_load_from_their_homes() -> None:
+    import runner
+
+    assert sorted(runner.__all__) == sorted(runner._HOMES)
+    for name in runner.__all__:
+        assert getattr(runner, name) is not None, name
+    with pytest.raises(AttributeError):
+        _ = runner.NoSuchThing  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from runner.launcher.admission import Admission, AdmissionClosed, Ticket, parse_limit
+from smrun.launcher.admission import Admission, AdmissionClosed, Ticket, parse_limit
 
 
 def ticket(entry_id: str, kind: str = "training", **usage: int) -> Ticket:

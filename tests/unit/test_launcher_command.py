@@ -13,8 +13,8 @@ import pytest
 import yaml
 from rich.console import Console
 
-from runner.launcher.attached import LaunchLock, LockHeld, attached_pid
-from runner.launcher.command import (
+from smrun.launcher.attached import LaunchLock, LockHeld, attached_pid
+from smrun.launcher.command import (
     LaunchRequest,
     UsageError,
     check_launch,
@@ -24,7 +24,7 @@ from runner.launcher.command import (
     show_plan,
     show_status,
 )
-from runner.launcher.journal import Journal
+from smrun.launcher.journal import Journal
 from support.manifests import entry, manifest, raw_job
 
 CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -281,8 +281,8 @@ def test_a_resumed_batch_in_another_region_is_one_problem_not_an_edit_per_entry(
 
 
 def test_the_end_screen_points_status_at_the_journal_the_launch_used(tmp_path: Path) -> None:
-    from runner.launcher.command import Prepared, _print_summary
-    from runner.launcher.launch import LaunchOptions, LaunchResult
+    from smrun.launcher.command import Prepared, _print_summary
+    from smrun.launcher.launch import LaunchOptions, LaunchResult
 
     checked = check_launch(LaunchRequest(manifest=write(tmp_path, two_jobs()), local=True))
     out = tmp_path / "out"
@@ -311,8 +311,8 @@ def test_logs_of_a_kind_without_logs_says_so(tmp_path: Path) -> None:
 
 
 def test_the_end_screen_counts_the_manifests_entries_not_removed_ones(tmp_path: Path) -> None:
-    from runner.launcher.command import Prepared, _print_summary
-    from runner.launcher.launch import LaunchOptions, LaunchResult
+    from smrun.launcher.command import Prepared, _print_summary
+    from smrun.launcher.launch import LaunchOptions, LaunchResult
 
     checked = check_launch(LaunchRequest(manifest=write(tmp_path, two_jobs()), local=True))
     out = tmp_path / "out"
@@ -330,7 +330,7 @@ def test_the_end_screen_counts_the_manifests_entries_not_removed_ones(tmp_path: 
 
 
 def test_smrun_help_says_what_smrun_is_for() -> None:
-    from runner.cli import build_parser
+    from smrun.cli import build_parser
 
     text = build_parser().format_help()
     assert "Run many Amazon SageMaker jobs as one resumable batch" in text
@@ -340,7 +340,7 @@ def test_smrun_help_says_what_smrun_is_for() -> None:
 
 
 def test_stop_refuses_a_malformed_role_to_assume(capsys: pytest.CaptureFixture[str]) -> None:
-    from runner.cli import main
+    from smrun.cli import main
 
     assert main(["stop", "nothing", "--assume-role", "notanarn"]) == 2
     assert capsys.readouterr().err == (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.launcher.journal import FINISHED, Journal, JournalError
+from smrun.launcher.journal import FINISHED, Journal, JournalError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -139,7 +139,7 @@ def test_another_batch_or_a_newer_schema_is_refused(tmp_path: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import sys
-    from runner.launcher.journal import Journal
+    from smrun.launcher.journal import Journal
 
     journal = Journal(sys.argv[1], "killed")
     ids = [f"e{i}" for i in range(20)]

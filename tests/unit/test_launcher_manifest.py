@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.launcher.manifest import (
+from runner.naming import Identity
+from smrun.launcher.manifest import (
     ManifestInvalid,
     deep_merge,
     load_manifest,
     parse_manifest,
 )
-from runner.launcher.preflight import NO_REGION
-from runner.naming import Identity
+from smrun.launcher.preflight import NO_REGION
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainer:1"
@@ -650,7 +650,7 @@ def prep_with_outputs(*names: str) -> dict[str, Any]:
 
 
 def test_an_entry_takes_an_upstream_entrys_outputs_and_comes_after_it() -> None:
-    from runner.launcher.manifest import fill_outputs
+    from smrun.launcher.manifest import fill_outputs
 
     model = raw_processing(
         AppSpecification={

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console, RenderableType
 
-from runner.launcher.journal import Journal
-from runner.launcher.progress import Failure, Pause, RunningJob, Tally, end_screen, render
+from smrun.launcher.journal import Journal
+from smrun.launcher.progress import Failure, Pause, RunningJob, Tally, end_screen, render
 
 NOW = 1_800_000_000.0
 LONG = "AlgorithmError: loss is NaN after epoch 3 " + "(a very long reason) " * 10
@@ -128,7 +128,7 @@ def test_the_end_screen_is_compact(tmp_path: Path, width: int) -> None:
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_smrun_status_table_is_one_line_per_job(tmp_path: Path, width: int) -> None:
-    from runner.launcher.report import status_table
+    from smrun.launcher.report import status_table
 
     with Journal(tmp_path / "j.sqlite", "b1") as journal:
         journal.plan(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from runner.launcher.journal import Journal
-from runner.launcher.report import status_table, summary, write_reports
+from smrun.launcher.journal import Journal
+from smrun.launcher.report import status_table, summary, write_reports
 
 
 def journal_with_outcomes(tmp_path: Path) -> Journal:
@@ -62,7 +62,7 @@ def test_the_status_table_renders(tmp_path: Path) -> None:
 
 
 def test_report_csv_has_a_column_per_matrix_key_and_final_metric(tmp_path: Path) -> None:
-    from runner.launcher.journal import Planned
+    from smrun.launcher.journal import Planned
 
     with Journal(tmp_path / "j.sqlite", "b1") as journal:
         journal.plan(

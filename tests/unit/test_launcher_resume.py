@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from runner.launcher.journal import Journal, JournalError
-from runner.launcher.manifest import Manifest, load_manifest, parse_manifest
-from runner.launcher.resume import (
+from smrun.launcher.journal import Journal, JournalError
+from smrun.launcher.manifest import Manifest, load_manifest, parse_manifest
+from smrun.launcher.resume import (
     LEAVE,
     REATTACH,
     RERUN,

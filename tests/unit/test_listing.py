@@ -1,4 +1,4 @@
-"""``runner.emulator.listing``: AWS's page-then-filter (and the exact filter-then-page), with
+"""``emulator.listing``: AWS's page-then-filter (and the exact filter-then-page), with
 keyset tokens."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner.emulator.errors import AwsError
-from runner.emulator.listing import AWS_PAGING, EXACT_PAGING, Listed, Paging, list_page
+from emulator.errors import AwsError
+from emulator.listing import AWS_PAGING, EXACT_PAGING, Listed, Paging, list_page
 
 STATUSES = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 # Few distinct times, so that ties on the sort field (and on creation time) are common.

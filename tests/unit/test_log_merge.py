@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 
 from runner.config import LogPolicy
 from runner.errors import AwsCallFailed
-from runner.kinds import TRAINING
-from runner.logs import (
+from runner.joblogs import (
     EventSink,
     FileSink,
     LogLine,
@@ -31,8 +30,9 @@ from runner.logs import (
     TextSink,
     instance_count,
 )
-from runner.logs.merge import HostMerger, Position, Resume, SeenEvents, host_label
-from runner.logs.tailer import BatchReader, StreamReader, _JobTail
+from runner.joblogs.merge import HostMerger, Position, Resume, SeenEvents, host_label
+from runner.joblogs.tailer import BatchReader, StreamReader, _JobTail
+from runner.kinds import TRAINING
 
 GROUP = "/aws/sagemaker/TrainingJobs"
 MAX_LAG_MS = 50

@@ -1,4 +1,4 @@
-"""``runner.emulator.quotas``: token buckets on an injected clock, profiles, seeded faults."""
+"""``emulator.quotas``: token buckets on an injected clock, profiles, seeded faults."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from runner.emulator.quotas import AWS_LIKE_RATES, Faults, Quotas, Rate, TokenBucket, _rate_for
+from emulator.quotas import AWS_LIKE_RATES, Faults, Quotas, Rate, TokenBucket, _rate_for
 
 
 class FakeClock:

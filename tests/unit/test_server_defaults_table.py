@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.model import ListShape, Shape, StructureShape
 
-from runner.emulator.defaults import BY_OPERATION, Filled, with_defaults
+from emulator.defaults import BY_OPERATION, Filled, with_defaults
 from runner.validation import operation_model
 from support import requests as req
 

@@ -1,0 +1,272 @@
+"""The emulator's HTTP face: AWS's wire protocols over aiohttp.
+
+Every request is a ``POST /``: an AWS JSON one (SageMaker, CloudWatch Logs) names its operation
+in the ``X-Amz-Target`` header (``SageMaker.CreateTrainingJob``), an AWS query one (STS) in its
+form's ``Action`` with the service in its signature's credential scope (see
+``emulator.protocols``), so an unmodified boto3 or aiobotocore client of any served
+service reaches it with ``endpoint_url``. Signatures are not checked; credentials issued by the
+emulator's AssumeRole are (their session token and expiry, ``emulator.sts``).
+
+One request goes through, whatever its service: count it -> injected latency and faults -> its
+credentials -> the operation's quota -> validation against botocore's input shape -> the handler
+-> (in tests) a check of the answer against the output shape.
+
+Control endpoints, for tests and benchmarks:
+
+``GET  /_emulator/stats``   calls and throttles per operation, and every job (see ``Emulator.stats``)
+``POST /_emulator/faults``  replace the fault settings: ``{"throttle_rate": 0.3, ...}`` (keys left
+                            out take their defaults; ``Faults.from_json``); 400 with the
+                            problems and the accepted keys
+``GET  /_emulator/health``  200 once the server is up
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from emulator import errors, protocols, sts
+from emulator.quotas import Faults
+from emulator.shapes import response_problems
+from emulator.state import SERVICES, Emulator, EmulatorConfig
+from runner.validation import Problem, validate_request
+
+log = logging.getLogger("emulator")
+
+EMULATOR_KEY = web.AppKey("emulator", Emulator)
+
+
+def _load_handlers() -> None:
+    # Importing a module registers its operations.
+    from emulator import hosting, jobs, logs, tagging, tuning, workteams
+
+    del hosting, jobs, logs, tagging, tuning, workteams
+
+
+# Bodies of requests already found valid, per operation: a Describe of the same job, sent
+# again and again by a poller, is not validated again. Validation depends on the body alone.
+_VALID_BODIES_MAX = 65_536
+_VALID_BODY_BYTES = 1024
+_valid_bodies: set[tuple[str, str, bytes]] = set()
+
+
+def _problems(service: str, name: str, raw: bytes, params: Any) -> list[Problem]:
+    """``validate_request``, skipped for a body found valid before."""
+    key = (service, name, raw)
+    if key in _valid_bodies:
+        return []
+    problems = validate_request(service, name, params)
+    if not problems and len(raw) <= _VALID_BODY_BYTES:
+        if len(_valid_bodies) >= _VALID_BODIES_MAX:
+            _valid_bodies.clear()
+        _valid_bodies.add(key)
+    return problems
+
+
+async def _injected_fault(
+    emulator: Emulator, request: web.Request, service: str, name: str
+) -> errors.AwsError | None:
+    """The fault this request draws, if any (a dropped connection raises)."""
+    faults = emulator.config.faults
+    if not faults.applies_to(service):
+        return None
+    delay = faults.delay()
+    if delay:
+        await asyncio.sleep(delay)
+    fault = faults.draw()
+    if fault == "drop":
+        if request.transport is not None:
+            request.transport.abort()
+        raise ConnectionResetError("emulator: injected dropped connection")
+    if fault == "error":
+        return errors.internal_failure()
+    if fault == "throttle":
+        emulator.throttled[name] += 1
+        return errors.throttled()
+    return None
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    emulator = request.app[EMULATOR_KEY]
+    raw = await request.read()
+    try:
+        route = protocols.route(request.headers, raw)
+    except protocols.Unroutable as refused:
+        return refused.wire.error(refused.error)
+    service, name, wire = route.service.name, route.operation, route.service.wire
+    emulator.calls[name] += 1
+    try:
+        fault = await _injected_fault(emulator, request, service, name)
+        if fault is not None:
+            return wire.error(fault)
+        sts.CALLER.set(sts.authenticate(emulator, request.headers))
+        if not emulator.quotas.admit(name):
+            emulator.throttled[name] += 1
+            return wire.error(errors.throttled())
+        operation = route.service.operation_model(name)
+        params = wire.params(operation, raw)
+        problems = _problems(service, name, raw, params)
+        if problems:
+            return wire.error(errors.invalid_request(problems))
+        response = route.handler(emulator, params)
+    except errors.AwsError as error:
+        return wire.error(error)
+    if name.startswith("List"):
+        emulator.record_listing(name, response)
+    if emulator.config.check_responses:
+        wrong = response_problems(service, name, response)
+        if wrong:
+            log.error("emulator response breaks the output shape: %s", wrong)
+            return wire.error(
+                errors.AwsError("InternalFailure", f"emulator bug: {'; '.join(wrong)}", 500)
+            )
+    return wire.answer(operation, response)
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[EMULATOR_KEY].stats())
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _set_faults(request: web.Request) -> web.Response:
+    """Replace the faults with the body's (``Faults.from_json``); 400 with what is wrong."""
+    emulator = request.app[EMULATOR_KEY]
+    try:
+        emulator.config.faults = Faults.from_json(await request.read(), SERVICES)
+    except ValueError as error:
+        return web.json_response({"error": str(error)}, status=400)
+    return web.json_response({"ok": True})
+
+
+def create_app(emulator: Emulator) -> web.Application:
+    _load_handlers()
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app[EMULATOR_KEY] = emulator
+    app.router.add_post("/", _dispatch)
+    app.router.add_get("/_emulator/stats", _stats)
+    app.router.add_get("/_emulator/health", _health)
+    app.router.add_post("/_emulator/faults", _set_faults)
+    return app
+
+
+class EmulatorServer:
+    """The emulator served on ``host``:``port`` (0 picks a free port) inside the running loop.
+
+    ``async with EmulatorServer() as server:`` then point clients at ``server.url``.
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        emulator: Emulator | None = None,
+    ) -> None:
+        self.emulator = emulator or Emulator(config)
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(
+            create_app(self.emulator), access_log=None, handle_signals=False
+        )
+        await self._runner.setup()
+        # Bind first so that port 0 resolves to a real port before anyone asks for the URL.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock, backlog=1024).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> EmulatorServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def serve_forever(config: EmulatorConfig, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT (the ``smrun emulator`` command), then close cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with EmulatorServer(config, host=host, port=port) as server:
+        print(
+            f"SageMaker emulator listening on {server.url} (profile {config.profile}; "
+            f"List paging {config.paging.describe()}; history {config.history} jobs per kind)",
+            flush=True,
+        )
+        await stop.wait()
+
+
+class BackgroundEmulator:
+    """The emulator on its own thread and event loop, for a command that runs against it
+    (``smrun launch --local``): the command's loop never waits on the emulator's work.
+
+        with BackgroundEmulator(config) as url:
+            ...  # clients use endpoint_url=url
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config
+        self.url = ""
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="smrun-emulator", daemon=True)
+
+    def _serve(self) -> None:
+        async def serve() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            async with EmulatorServer(self.config) as server:
+                self.url = server.url
+                self._ready.set()
+                await self._stop.wait()
+
+        try:
+            asyncio.run(serve())
+        except BaseException as error:  # reported to the thread that waits for readiness
+            self._error = error
+            self._ready.set()
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise RuntimeError(f"the local emulator did not start: {self._error}")
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)

@@ -1,0 +1,227 @@
+"""The bookkeeping that makes a tail exact: where each stream was read up to, which events a
+re-read has already delivered, and the order in which several hosts' lines are shown.
+
+Nothing here calls AWS or sleeps. The tailer (``runner.joblogs.tailer``) feeds it pages and
+clock readings; the unit tests feed it random interleavings. Three pieces:
+
+``Position`` and ``Resume``
+    A forward token is the exact place in a stream, but it can be lost (it expires, or the
+    stream is read again after a restart). The fallback is a position: the newest timestamp
+    delivered and how many events carrying exactly that timestamp were delivered. Reading
+    again from that timestamp and skipping that many events continues exactly where the token
+    would have, even when many events share a millisecond.
+``SeenEvents``
+    FilterLogEvents has no per-stream token: each round asks again from a start time reaching
+    back far enough for late events, so some events come back. Their eventIds are remembered
+    while they can still come back (timestamp at or after the next start time), no longer.
+``HostMerger``
+    Hosts write independently and their events become readable at different moments, so a
+    read may see host 1 at 12:00:05 before host 2 at 12:00:04 arrives. The merger holds lines
+    until every host has been read past them (the watermark), or until they have waited
+    ``hold`` seconds, and lets them out in timestamp order. One host's lines always keep their
+    own order. A stream below an instance's (a transform's data-log, which writes a line when
+    its data plane starts and then only on errors) does not hold the watermark back: its lines
+    are merged in, but waiting for it would hold every other line for ``hold``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Event = Mapping[str, Any]  # a Logs API event: timestamp, message, ingestionTime[, eventId]
+
+_DIGITS = re.compile(r"(\d+)")
+_EPOCH_SUFFIX = re.compile(r"-\d{9,}$")  # SageMaker's "algo-1-1700000000"
+
+
+def host_label(job: str, stream: str) -> str:
+    """Which instance wrote a stream of ``job``, from the stream's name (as SageMaker names them,
+    ``runner.kinds.JobKind.log_stream_prefix``): ``<job>/algo-2-1700000000`` -> ``algo-2``,
+    ``<job>/i-0abc-1700000000`` -> ``i-0abc``, ``<job>/i-0abc-1700000000/data-log`` ->
+    ``i-0abc/data-log``; a stream named as its job (labeling) is labelled with that name."""
+    if not stream.startswith(f"{job}/"):
+        return stream
+    instance, slash, below = stream[len(job) + 1 :].partition("/")
+    return (_EPOCH_SUFFIX.sub("", instance) or instance) + slash + below
+
+
+def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Sorts ``algo-2`` before ``algo-10``."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in _DIGITS.split(text)
+        if part
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One log event of one job, as sinks receive it."""
+
+    job: str
+    stream: str
+    host: str  # "algo-1": which instance wrote it
+    timestamp: int  # epoch milliseconds
+    message: str
+    labelled: bool = False  # the job has several hosts: show which one wrote the line
+
+    @property
+    def text(self) -> str:
+        message = self.message.rstrip("\n")
+        return f"[{self.host}] {message}" if self.labelled else message
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """How far a stream has been delivered: the newest timestamp, and how many events with
+    exactly that timestamp. ``Position()`` is before the first event."""
+
+    timestamp: int = -1
+    count: int = 0
+
+    def after(self, timestamps: Iterable[int]) -> Position:
+        """The position once events with ``timestamps`` (in stream order) are delivered too.
+
+        An event older than the position (ingested late, read through a token) does not move
+        it: a re-read from the position's timestamp cannot return it again.
+        """
+        newest, count = self.timestamp, self.count
+        for timestamp in timestamps:
+            if timestamp > newest:
+                newest, count = timestamp, 1
+            elif timestamp == newest:
+                count += 1
+        return Position(newest, count)
+
+
+class Resume:
+    """Filters a re-read that starts at ``position.timestamp`` (its pages in order) down to the
+    events not yet delivered: the first ``position.count`` events at that timestamp were."""
+
+    def __init__(self, position: Position) -> None:
+        self._timestamp = position.timestamp
+        self._to_skip = position.count
+
+    def unseen(self, events: Sequence[Event]) -> list[Event]:
+        fresh: list[Event] = []
+        for event in events:
+            timestamp = int(event["timestamp"])
+            if timestamp < self._timestamp:
+                continue
+            if timestamp == self._timestamp and self._to_skip > 0:
+                self._to_skip -= 1
+                continue
+            self._to_skip = 0  # past the delivered ones: everything after is new
+            fresh.append(event)
+        return fresh
+
+
+class SeenEvents:
+    """eventIds already delivered that a later re-read may return again."""
+
+    def __init__(self) -> None:
+        self._timestamps: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._timestamps)
+
+    def first_time(self, event: Event) -> bool:
+        """True (and remembered) the first time ``event`` is seen."""
+        event_id = str(event["eventId"])
+        if event_id in self._timestamps:
+            return False
+        self._timestamps[event_id] = int(event["timestamp"])
+        return True
+
+    def forget_before(self, floor: int) -> None:
+        """Re-reads start at ``floor`` or later from now on: older ids cannot come back."""
+        if any(timestamp < floor for timestamp in self._timestamps.values()):
+            self._timestamps = {
+                event_id: timestamp
+                for event_id, timestamp in self._timestamps.items()
+                if timestamp >= floor
+            }
+
+
+@dataclass(order=True)
+class _Held:
+    timestamp: int
+    host_key: tuple[tuple[int, int, str], ...]
+    sequence: int  # arrival order: keeps one stream's equal timestamps in their order
+    line: LogLine = field(compare=False)
+
+
+class HostMerger:
+    """Merges several streams' lines by timestamp, holding each at most ``hold`` seconds.
+
+    ``add`` takes a stream's new lines in stream order; ``release(now)`` returns, in timestamp
+    order, the lines no stream can precede any more (every expected stream has been read past
+    them) plus those held for ``hold`` seconds (and, to keep the order, everything older than
+    them); ``release_all`` empties it at the end. ``now`` is any monotonic clock in seconds.
+    """
+
+    def __init__(self, hold: float, expected_streams: int | None = None) -> None:
+        self.hold = hold
+        self.expected_streams = expected_streams
+        self._frontier: dict[str, int] = {}  # stream -> newest timestamp read from it
+        self._unpaced: set[str] = set()  # streams the watermark does not wait for
+        self._heap: list[_Held] = []
+        self._arrivals: deque[tuple[float, int]] = deque()  # (arrived, timestamp), in order
+        self._sequence = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def add_stream(self, stream: str, *, paces: bool = True) -> None:
+        """Expect lines from ``stream``; unless it ``paces``, the watermark does not wait for it."""
+        self._frontier.setdefault(stream, -1)
+        if not paces:
+            self._unpaced.add(stream)
+
+    def add(self, stream: str, lines: Sequence[LogLine], now: float) -> None:
+        self.add_stream(stream)
+        for line in lines:
+            self._sequence += 1
+            heapq.heappush(
+                self._heap, _Held(line.timestamp, natural_key(line.host), self._sequence, line)
+            )
+            self._arrivals.append((now, line.timestamp))
+            self._frontier[stream] = max(self._frontier[stream], line.timestamp)
+
+    def watermark(self) -> int | None:
+        """Lines at or before this timestamp cannot be preceded by a line still to come."""
+        expected = self.expected_streams or 1
+        paced = [read for stream, read in self._frontier.items() if stream not in self._unpaced]
+        if len(paced) < expected or not paced:
+            return None
+        return min(paced)
+
+    def next_due(self, now: float) -> float | None:
+        """Seconds until a held line has waited ``hold``; None when nothing is held."""
+        if not self._heap:
+            return None
+        while self._arrivals and self._arrivals[0][1] < self._heap[0].timestamp:
+            self._arrivals.popleft()  # already let out
+        if not self._arrivals:
+            return None
+        return max(self._arrivals[0][0] + self.hold - now, 0.0)
+
+    def release(self, now: float) -> list[LogLine]:
+        threshold = self.watermark()
+        while self._arrivals and self._arrivals[0][0] + self.hold <= now:
+            _, timestamp = self._arrivals.popleft()
+            threshold = timestamp if threshold is None else max(threshold, timestamp)
+        released: list[LogLine] = []
+        while self._heap and threshold is not None and self._heap[0].timestamp <= threshold:
+            released.append(heapq.heappop(self._heap).line)
+        return released
+
+    def release_all(self) -> list[LogLine]:
+        released = [heapq.heappop(self._heap).line for _ in range(len(self._heap))]
+        self._arrivals.clear()
+        return released

@@ -1,0 +1,840 @@
+"""Following SageMaker jobs' CloudWatch logs while they run: one design for every entry point.
+
+Why: a KFP user watches a job through the pod's stdout, and the launcher keeps a log file per
+job. Printing the logs once the job has ended, or only a stream's first page, hides what
+matters while it matters; tailing each job in a loop of its own that never knows when to stop,
+or that calls as fast as it can, exhausts CloudWatch Logs' account-wide quotas (GetLogEvents
+25/s, FilterLogEvents 5/s, not raisable) as soon as many jobs run.
+
+Following one job:
+
+* Discover its streams in its kind's log group with DescribeLogStreams, listing the prefix
+  SageMaker names them with (``<job>/``; a labeling job's one stream is ``<job>`` itself, so
+  its listing also returns other jobs whose names start with it, and a stream is the job's only
+  when its name up to the first "/" is the job's), until every instance has its streams (one
+  each, two for a transform: its ``/data-log`` too; the count comes from the request or one
+  Describe). A missing log group or stream (ResourceNotFoundException) only means "not yet".
+* Read each stream to its end (see the readers below), and merge the hosts by timestamp
+  (``runner.joblogs.merge.HostMerger``), each line labelled with its host when there are several.
+  Nothing is shown twice or dropped: forward tokens, with a (timestamp, count) position to
+  resume from if a token is lost; eventIds and a late window for batched re-reads.
+* Pace: a new round ``min_interval`` after a round that found lines, backing off to
+  ``max_interval`` while nothing comes. Every call goes through ``AwsCaller``: the process-wide
+  token bucket of its operation, then retries with jittered backoff when throttled.
+* The tailer learns that the job ended from its outcome (``JobHandle.wait()``), never by polling
+  Describe. Then it drains: one more discovery, then rounds until no new line came for
+  ``drain_wait`` seconds (late events), at most ``drain_limit``. Then it stops, and it stops on
+  cancellation too; held lines are delivered either way.
+
+Two readers share all of that and differ in how a round reads:
+
+``StreamReader``
+    One per job: GetLogEvents per stream, following nextForwardToken until it comes back
+    unchanged (every page, never just the first). The lowest latency; a round costs one call
+    per stream when nothing is new, and when something is, a call per page plus the one that
+    finds the end. For components, which follow one job.
+``BatchReader``
+    One per log group, shared by every job followed in it: FilterLogEvents over up to
+    ``batch_size`` (100) streams per call, from a start time reaching ``late_window`` back,
+    every page, new events told apart by eventId. Discovery is shared too: one
+    DescribeLogStreams listing on the jobs' common name prefix instead of one per job. For the
+    launcher, which follows hundreds of jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from typing import Any, Literal
+
+import structlog
+from botocore.exceptions import BotoCoreError
+
+from runner.config import LogPolicy
+from runner.errors import AwsCallFailed, ResourceMissing, RunnerError
+from runner.joblogs.merge import (
+    Event,
+    HostMerger,
+    LogLine,
+    Position,
+    Resume,
+    SeenEvents,
+    host_label,
+)
+from runner.joblogs.sinks import LogSink, LogSummary
+from runner.kinds import (
+    INSTANCE_PATHS,
+    TRAINING,
+    TUNING,
+    JobKind,
+    instance_count,
+    kind_named,
+    log_stream_of_instance,
+    log_stream_owner,
+)
+from runner.session import AwsCaller
+from runner.tracker import JobHandle, Outcome
+
+log = structlog.get_logger("runner.joblogs")
+
+MIN_SHARED_PREFIX = 4  # a shorter common prefix of job names would list too many other streams
+# A shared listing longer than this (or than half the jobs it is for: past that, a listing per
+# job costs fewer calls) falls back to a listing per job.
+MAX_SHARED_PAGES = 40
+PAGE_LIMIT = 1000  # events per GetLogEvents page we ask for (AWS allows up to 10,000)
+# These do not pass by waiting: the job's tail gives up (the job itself is not affected).
+# InvalidSignatureException is what an endpoint of another service answers a Logs request
+# ("Credential should be scoped to correct service: 'sagemaker'", HTTP 400; field reports such
+# as JuliaCloud/AWS.jl#334, disneystreaming/smithy4s#1568): Logs pointed at SageMaker's endpoint.
+GIVE_UP_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+    }
+)
+
+
+class _Stream:
+    """One log stream of a followed job, and how far it has been read."""
+
+    def __init__(self, job: str, summary: Mapping[str, Any]) -> None:
+        self.name: str = summary["logStreamName"]
+        self.host = host_label(job, self.name)
+        self.token: str | None = None  # GetLogEvents' nextForwardToken
+        self.position = Position()
+        # GetLogEvents: a stream with nothing new is read again after a pause that grows, so a
+        # quiet host of a busy job costs few calls.
+        self.pause = 0.0
+        self.read_at = 0.0
+        created = summary.get("creationTime") or summary.get("firstEventTimestamp")
+        # Batched reads: no unread event of the stream is older than this minus the late window.
+        self.floor: int | None = int(created) if created is not None else None
+
+
+class _JobTail:
+    """One followed job: its streams, its merger, its sink, and where its tail stands."""
+
+    def __init__(
+        self, kind: JobKind, name: str, instances: int | None, sink: LogSink, policy: LogPolicy
+    ) -> None:
+        assert kind.log_group is not None
+        self.kind = kind
+        self.name = name
+        self.group: str = kind.log_group
+        self.instances = instances
+        # Streams to find before discovery stops: each instance's, and its data-log's.
+        self.expected_streams = (instances or 1) * kind.log_streams_per_instance
+        self.sink = sink
+        self.streams: dict[str, _Stream] = {}
+        self.merger = HostMerger(policy.merge_hold, instances)
+        self.seen = SeenEvents()
+        self.lines = 0
+        self.last_new: float | None = None  # monotonic time new events last came in
+        self.ended_at: float | None = None  # monotonic time the job was known to have ended
+        self.rediscover = False
+        # A missing stream is looked for again after a pause that grows while none appears
+        # (a host that writes nothing must not cost a listing every round).
+        self.discovery_pause = policy.min_interval
+        self.discover_at = 0.0
+        self.error: str | None = None
+        self.gave_up = asyncio.Event()
+        self.log = log.bind(job=name, kind=kind.key)
+
+    def needs_discovery(self, now: float) -> bool:
+        if self.error is not None:
+            return False
+        if self.rediscover:
+            return True
+        return len(self.streams) < self.expected_streams and now >= self.discover_at
+
+    def listed(self, now: float, streams_before: int, policy: LogPolicy) -> None:
+        """A listing of the job's streams has ended: when to look again, if need be."""
+        self.rediscover = False
+        if len(self.streams) > streams_before:
+            self.discovery_pause = policy.min_interval
+        else:
+            self.discovery_pause = min(self.discovery_pause * policy.backoff, policy.max_interval)
+        self.discover_at = now + self.discovery_pause
+
+    def found(self, summary: Mapping[str, Any]) -> None:
+        name = summary["logStreamName"]
+        if name not in self.streams:
+            self.streams[name] = _Stream(self.name, summary)
+            self.merger.add_stream(name, paces=log_stream_of_instance(name))
+            self.log.debug("logs.stream_found", stream=name)
+
+    def take(self, stream: _Stream, events: Sequence[Event], now: float) -> int:
+        """New events of ``stream``, in its order, never seen before."""
+        if not events:
+            return 0
+        stream.position = stream.position.after(int(event["timestamp"]) for event in events)
+        labelled = self.expected_streams > 1 or len(self.streams) > 1
+        lines = [
+            LogLine(
+                job=self.name,
+                stream=stream.name,
+                host=stream.host,
+                timestamp=int(event["timestamp"]),
+                message=str(event.get("message", "")),
+                labelled=labelled,
+            )
+            for event in events
+        ]
+        self.merger.add(stream.name, lines, now)
+        self.last_new = now
+        return len(lines)
+
+    def publish(self, now: float, *, everything: bool = False) -> None:
+        lines = self.merger.release_all() if everything else self.merger.release(now)
+        if not lines:
+            return
+        self.lines += len(lines)
+        try:
+            self.sink.write(lines)
+        except Exception as error:  # a broken sink must not stop the other jobs' tails
+            self.log.error("logs.sink_failed", error=repr(error))
+
+    def give_up(self, operation: str, error: BaseException) -> None:
+        self.error = f"{operation}: {error}"
+        self.log.error("logs.follow_failed", operation=operation, error=str(error))
+        self.gave_up.set()
+
+
+class _Reader:
+    """Reads the streams of its jobs in rounds, paced, until it has no job left."""
+
+    def __init__(self, caller: AwsCaller, policy: LogPolicy, group: str) -> None:
+        self.caller = caller
+        self.policy = policy
+        self.group = group
+        self.jobs: dict[int, _JobTail] = {}  # by id: one job may be followed twice at once
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._rounds_started = 0
+        self._waiters: list[tuple[int, asyncio.Future[float | None]]] = []
+        self._shared_prefix = True
+        self._random = random.Random()
+
+    # --- what followers use ------------------------------------------------------------------
+
+    def add(self, job: _JobTail) -> None:
+        self.jobs[id(job)] = job
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"logs {self.group}")
+        self.wake()
+
+    async def remove(self, job: _JobTail) -> None:
+        self.jobs.pop(id(job), None)
+        if not self.jobs:
+            await self.stop()
+        else:
+            self.wake()
+
+    def wake(self) -> None:
+        """Start the next round now instead of after the pause."""
+        self._wake.set()
+
+    async def next_round(self) -> float | None:
+        """Wait for a whole round that starts after this call; the monotonic time it started,
+        or None when the reader has stopped."""
+        if self._task is None or self._task.done():
+            return None
+        waiter: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((self._rounds_started + 1, waiter))
+        return await waiter
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        policy = self.policy
+        interval = policy.min_interval
+        try:
+            while self.jobs:
+                self._wake.clear()
+                self._rounds_started += 1
+                number, started = self._rounds_started, time.monotonic()
+                jobs = list(self.jobs.values())
+                new = 0
+                try:
+                    await self._discover(jobs)
+                    new = await self._read([job for job in jobs if job.streams and not job.error])
+                except Exception as error:
+                    # Each call's failures are handled where it is made: this is a bug or a
+                    # malformed answer, and one bad round must not end every tail.
+                    log.error("logs.round_failed", group=self.group, error=repr(error))
+                now = time.monotonic()
+                for job in jobs:
+                    job.publish(now)
+                self._round_done(number, started)
+                interval = (
+                    policy.min_interval
+                    if new
+                    else min(interval * policy.backoff, policy.max_interval)
+                )
+                await self._pause(interval)
+        finally:
+            for _, waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self._waiters.clear()
+
+    def _round_done(self, number: int, started: float) -> None:
+        waiting = []
+        for target, waiter in self._waiters:
+            if target <= number:
+                if not waiter.done():
+                    waiter.set_result(started)
+            else:
+                waiting.append((target, waiter))
+        self._waiters = waiting
+
+    async def _pause(self, interval: float) -> None:
+        """Sleep until the next round (sooner while a job drains, at once when woken),
+        letting out held lines as their hold ends."""
+        policy = self.policy
+        if any(job.ended_at is not None for job in self.jobs.values()):
+            drain_step = max(policy.min_interval, policy.drain_wait / 4)
+            interval = min(interval, drain_step)
+        interval *= 1 + self._random.uniform(-policy.jitter, policy.jitter)
+        deadline = time.monotonic() + interval
+        while self.jobs:
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            dues = [job.merger.next_due(now) for job in self.jobs.values()]
+            timeout = min([deadline - now, *(due for due in dues if due is not None)])
+            try:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that arrives as the event is set, and the reader would never stop.
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+                return
+            except TimeoutError:
+                pass
+            now = time.monotonic()
+            for job in list(self.jobs.values()):
+                job.publish(now)
+
+    # --- discovery ---------------------------------------------------------------------------
+
+    async def _discover(self, jobs: Sequence[_JobTail]) -> None:
+        now = time.monotonic()
+        pending = [job for job in jobs if job.needs_discovery(now)]
+        if not pending:
+            return
+        if len(pending) > 1 and self._shared_prefix:
+            # Character-wise on purpose: a prefix of stream names, which start with job names.
+            prefix = os.path.commonprefix([job.name for job in pending])  # noqa: RUF071
+            if len(prefix) >= MIN_SHARED_PREFIX:
+                budget = max(MAX_SHARED_PAGES, len(pending) // 2)
+                if await self._list_streams(prefix, pending, max_pages=budget):
+                    return
+                self._shared_prefix = False
+                log.info("logs.discovery_per_job", group=self.group, prefix=prefix)
+        await asyncio.gather(
+            *(self._list_streams(job.kind.log_stream_prefix(job.name), [job]) for job in pending)
+        )
+
+    async def _list_streams(
+        self, prefix: str, jobs: Sequence[_JobTail], max_pages: int | None = None
+    ) -> bool:
+        """List the streams under ``prefix`` for ``jobs``; False when cut at ``max_pages``."""
+        by_name: dict[str, list[_JobTail]] = {}
+        for job in jobs:
+            by_name.setdefault(job.name, []).append(job)
+        streams_before = {id(job): len(job.streams) for job in jobs}
+        token: str | None = None
+        pages = 0
+        while True:
+            try:
+                page = await self.caller.call(
+                    "logs",
+                    "DescribeLogStreams",
+                    logGroupName=self.group,
+                    logStreamNamePrefix=prefix,
+                    **({"nextToken": token} if token else {}),
+                )
+            except ResourceMissing:
+                break  # no log group yet: the jobs have not written anything
+            except (RunnerError, BotoCoreError) as error:
+                self._failed(jobs, "DescribeLogStreams", error)
+                return True
+            for summary in page.get("logStreams", []):
+                for job in by_name.get(log_stream_owner(summary["logStreamName"]), []):
+                    job.found(summary)
+            pages += 1
+            token = page.get("nextToken")
+            if not token:
+                break
+            if max_pages is not None and pages >= max_pages:
+                return False
+        now = time.monotonic()
+        for job in jobs:
+            job.listed(now, streams_before[id(job)], self.policy)
+        return True
+
+    def _failed(
+        self, jobs: Sequence[_JobTail], operation: str, error: BaseException, **context: Any
+    ) -> None:
+        if isinstance(error, AwsCallFailed) and error.code in GIVE_UP_CODES:
+            for job in jobs:
+                job.give_up(operation, error)
+            return
+        log.warning(
+            "logs.read_failed",
+            group=self.group,
+            operation=operation,
+            jobs=[job.name for job in jobs][:20],
+            error=str(error),
+            **context,
+        )
+
+    # --- reading: one per reader kind --------------------------------------------------------
+
+    async def _read(self, jobs: Sequence[_JobTail]) -> int:
+        """Read the streams of ``jobs`` once; the number of new events."""
+        raise NotImplementedError
+
+
+class StreamReader(_Reader):
+    """GetLogEvents per stream, forward tokens to the end of each."""
+
+    async def _read(self, jobs: Sequence[_JobTail]) -> int:
+        # Half a round early counts as due: rounds come every min_interval, +- jitter.
+        soon = time.monotonic() + self.policy.min_interval / 2
+        counts = await asyncio.gather(
+            *(
+                self._read_stream(job, stream)
+                for job in jobs
+                for stream in job.streams.values()
+                if job.ended_at is not None or stream.read_at <= soon  # draining: every stream
+            )
+        )
+        return sum(counts)
+
+    async def _read_stream(self, job: _JobTail, stream: _Stream) -> int:
+        new = await self._read_to_end(job, stream)
+        policy = self.policy
+        quiet_pause = max(stream.pause, policy.min_interval) * policy.backoff
+        stream.pause = policy.min_interval if new else min(quiet_pause, policy.max_interval)
+        stream.read_at = time.monotonic() + stream.pause
+        return new
+
+    async def _read_to_end(self, job: _JobTail, stream: _Stream) -> int:
+        token = stream.token
+        # Without a token (first read, or the token was refused) read from the position.
+        resume = None if token else Resume(stream.position)
+        new = 0
+        while True:
+            params: dict[str, Any] = {
+                "logGroupName": self.group,
+                "logStreamName": stream.name,
+                "startFromHead": True,
+                "limit": PAGE_LIMIT,
+            }
+            if token:
+                params["nextToken"] = token
+            elif stream.position.timestamp >= 0:
+                params["startTime"] = stream.position.timestamp
+            try:
+                page = await self.caller.call("logs", "GetLogEvents", **params)
+            except AwsCallFailed as error:
+                if token and error.code == "InvalidParameterException":
+                    job.log.info("logs.token_reset", stream=stream.name, error=error.aws_message)
+                    stream.token = token = None
+                    resume = Resume(stream.position)
+                    continue
+                self._failed([job], "GetLogEvents", error, stream=stream.name)
+                return new
+            except (RunnerError, BotoCoreError) as error:
+                self._failed([job], "GetLogEvents", error, stream=stream.name)
+                return new
+            events: Sequence[Event] = page.get("events", [])
+            if resume is not None:
+                events = resume.unseen(events)
+            new += job.take(stream, events, time.monotonic())
+            following = page.get("nextForwardToken")
+            if not following or following == token:
+                return new  # the end of the stream, for now
+            token = stream.token = following
+            if job.ended_at is None and 0 < len(page.get("events", [])) < PAGE_LIMIT:
+                # While the job runs, a short page is almost surely the end: the next round
+                # goes on from this token (nothing is lost), which saves the call that would
+                # only confirm it. The final drain reads to the confirmed end. An empty page
+                # with a new token is CloudWatch skipping ahead: read on.
+                return new
+
+
+class BatchReader(_Reader):
+    """FilterLogEvents over up to ``batch_size`` streams of the group's jobs per call."""
+
+    def __init__(self, caller: AwsCaller, policy: LogPolicy, group: str) -> None:
+        super().__init__(caller, policy, group)
+        # The newest ingestion time seen: a lower bound of the service's clock.
+        self._clock = -1
+
+    async def _read(self, jobs: Sequence[_JobTail]) -> int:
+        counts = await asyncio.gather(*(self._filter(chunk) for chunk in self._chunks(jobs)))
+        window = self._window_ms
+        for job in jobs:
+            floors = [stream.floor for stream in job.streams.values()]
+            if floors and None not in floors:
+                job.seen.forget_before(min(f for f in floors if f is not None) - window)
+        return sum(counts)
+
+    @property
+    def _window_ms(self) -> int:
+        return int(self.policy.late_window * 1000)
+
+    def _chunks(self, jobs: Sequence[_JobTail]) -> list[list[tuple[_JobTail, _Stream]]]:
+        """Streams in calls of at most ``batch_size``; a job's streams together when they fit."""
+        size = self.policy.batch_size
+        chunks: list[list[tuple[_JobTail, _Stream]]] = []
+        current: list[tuple[_JobTail, _Stream]] = []
+        for job in jobs:
+            streams = [(job, stream) for stream in job.streams.values()]
+            if current and len(current) + len(streams) > size:
+                chunks.append(current)
+                current = []
+            while len(streams) > size:
+                chunks.append(streams[:size])
+                streams = streams[size:]
+            current.extend(streams)
+        if current:
+            chunks.append(current)
+        return chunks
+
+    async def _filter(self, chunk: list[tuple[_JobTail, _Stream]]) -> int:
+        window = self._window_ms
+        clock_before = self._clock
+        by_stream: dict[str, list[tuple[_JobTail, _Stream]]] = {}
+        for job, stream in chunk:
+            by_stream.setdefault(stream.name, []).append((job, stream))
+        params: dict[str, Any] = {"logGroupName": self.group, "logStreamNames": list(by_stream)}
+        floors = [stream.floor for _, stream in chunk]
+        if None not in floors:
+            start = min(f for f in floors if f is not None) - window
+            if start > 0:
+                params["startTime"] = start
+        token: str | None = None
+        new = 0
+        while True:
+            try:
+                page = await self.caller.call(
+                    "logs", "FilterLogEvents", **params, **({"nextToken": token} if token else {})
+                )
+            except (RunnerError, BotoCoreError) as error:
+                jobs = list({id(job): job for job, _ in chunk}.values())
+                self._failed(jobs, "FilterLogEvents", error, streams=len(by_stream))
+                return new
+            fresh: dict[int, tuple[_JobTail, _Stream, list[Event]]] = {}
+            for event in page.get("events", []):
+                timestamp = int(event["timestamp"])
+                self._clock = max(self._clock, int(event.get("ingestionTime", timestamp)))
+                for job, stream in by_stream.get(event.get("logStreamName", ""), []):
+                    if stream.floor is not None and timestamp < stream.floor - window:
+                        continue  # read in an earlier round, and forgotten since
+                    if job.seen.first_time(event):
+                        fresh.setdefault(id(stream), (job, stream, []))[2].append(event)
+            now = time.monotonic()
+            for job, stream, events in fresh.values():
+                new += job.take(stream, events, now)
+            token = page.get("nextToken")
+            if not token:
+                break
+        # Every stream of the chunk is read: what is still unread was ingested after the call
+        # began, so later than ``clock_before``, and written at most the late window before that.
+        if clock_before >= 0:
+            for _, stream in chunk:
+                stream.floor = (
+                    clock_before if stream.floor is None else max(stream.floor, clock_before)
+                )
+        return new
+
+
+class LogTailer:
+    """Follows jobs' logs into sinks: ``await tailer.follow(handle, sink)`` returns once the
+    job has ended and its logs are drained.
+
+        tailer = LogTailer(runner.caller)             # policy: runner.config.logs
+        outcome = await tailer.wait_with_logs(handle, TextSink(), request=request)
+
+    With ``policy.batched``, every job followed through this tailer in a log group shares one
+    ``BatchReader``; otherwise each job has its own ``StreamReader``.
+    """
+
+    def __init__(self, caller: AwsCaller, policy: LogPolicy | None = None) -> None:
+        self.caller = caller
+        self.policy = policy or caller.config.logs
+        self._batch_readers: dict[str, BatchReader] = {}
+        self._stream_readers: set[StreamReader] = set()
+
+    async def close(self) -> None:
+        """Stop every reader; followers still waiting end their tails."""
+        readers: list[_Reader] = [*self._batch_readers.values(), *self._stream_readers]
+        await asyncio.gather(*(reader.stop() for reader in readers))
+
+    # --- following ---------------------------------------------------------------------------
+
+    async def follow(
+        self, handle: JobHandle, sink: LogSink, *, request: Mapping[str, Any] | None = None
+    ) -> LogSummary:
+        """Follow the job of ``handle`` until it has ended and its logs are drained.
+
+        ``request`` (the job's request) gives the instance count; without it, one Describe
+        does. A tuning job's logs are its best training job's, once it has ended.
+        """
+        kind = kind_named(handle.kind)
+        if kind is TUNING:
+            summaries = await self.follow_tuning(handle, sink)
+            return summaries[0] if summaries else self._nothing(kind, handle.name, sink)
+        if kind.log_group is None:
+            return self._nothing(kind, handle.name, sink)
+        instances = instance_count(kind, request) if request is not None else None
+        if instances is None and kind.key in INSTANCE_PATHS:
+            instances = await self._described_instances(kind, handle.name)
+        return await self.follow_job(
+            kind, handle.name, sink, ended=handle.wait(), instances=instances
+        )
+
+    async def follow_job(
+        self,
+        kind: JobKind | str,
+        name: str,
+        sink: LogSink,
+        *,
+        ended: Awaitable[object] | None = None,
+        instances: int | None = None,
+    ) -> LogSummary:
+        """Follow job ``name`` until ``ended`` resolves (None: it has already ended), then drain.
+
+        Never raises for the job's sake: read errors are ``logs.*`` events, and the summary
+        says whether the tail was complete.
+        """
+        job_kind = kind if isinstance(kind, JobKind) else kind_named(kind)
+        if job_kind.log_group is None:
+            return self._nothing(job_kind, name, sink)
+        waiter = asyncio.ensure_future(ended) if ended is not None else None
+        job = _JobTail(job_kind, name, instances, sink, self.policy)
+        reader = self._reader_for(job)
+        reader.add(job)
+        drained = False
+        try:
+            if waiter is not None:
+                gave_up = asyncio.ensure_future(job.gave_up.wait())
+                try:
+                    await asyncio.wait({waiter, gave_up}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    gave_up.cancel()
+            if job.error is None:
+                drained = await self._drain(job, reader)
+        finally:
+            if waiter is not None and not waiter.done():
+                waiter.cancel()
+            elif waiter is not None and not waiter.cancelled():
+                waiter.exception()  # retrieved, so never reported as unhandled
+            await reader.remove(job)
+            if isinstance(reader, StreamReader):
+                self._stream_readers.discard(reader)
+            job.publish(time.monotonic(), everything=True)
+            summary = LogSummary(
+                job=name,
+                kind=job_kind.key,
+                streams=len(job.streams),
+                lines=job.lines,
+                drained=drained,
+                error=job.error,
+            )
+            job.log.info(
+                "logs.followed", streams=summary.streams, lines=summary.lines, drained=drained
+            )
+            try:
+                sink.finish(summary)
+            except Exception as error:
+                job.log.error("logs.sink_failed", error=repr(error))
+        return summary
+
+    async def wait_with_logs(
+        self, handle: JobHandle, sink: LogSink, *, request: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        """``handle.wait()``, returning only once the job's logs are drained into ``sink``: a
+        failed job's last lines (its error) are shown before its failure is reported."""
+        tail = asyncio.ensure_future(self.follow(handle, sink, request=request))
+        try:
+            outcome = await handle.wait()
+            try:
+                await tail
+            except Exception as error:  # the logs never decide the job's outcome
+                log.error("logs.follow_failed", job=handle.name, error=repr(error))
+        finally:
+            if not tail.done():
+                tail.cancel()
+                await asyncio.gather(tail, return_exceptions=True)
+        return outcome
+
+    async def follow_tuning(
+        self,
+        handle: JobHandle,
+        sink: LogSink,
+        *,
+        children: Literal["best", "all"] = "best",
+    ) -> list[LogSummary]:
+        """A tuning job's training jobs' logs.
+
+        ``best``: once the tuning job has ended, its best training job's logs (one drain).
+        ``all``: every training job it launches, followed live as it appears (listed with
+        ListTrainingJobsForHyperParameterTuningJob, whose statuses also say when each ends).
+        """
+        if children == "best":
+            outcome = await handle.wait()
+            best = (outcome.description.get("BestTrainingJob") or {}).get("TrainingJobName")
+            if not best:
+                return []
+            instances = await self._described_instances(TRAINING, best)
+            return [await self.follow_job(TRAINING, best, sink, instances=instances)]
+        return await self._follow_children(handle, sink)
+
+    async def _follow_children(self, handle: JobHandle, sink: LogSink) -> list[LogSummary]:
+        policy = self.policy
+        instances = None
+        try:
+            tuning = await self.caller.sagemaker(
+                TUNING.describe, HyperParameterTuningJobName=handle.name
+            )
+            definition: Mapping[str, Any] = tuning.get("TrainingJobDefinition") or next(
+                iter(tuning.get("TrainingJobDefinitions") or []), {}
+            )
+            instances = instance_count(TRAINING, definition)
+        except (RunnerError, BotoCoreError) as error:
+            log.warning(
+                "logs.read_failed", job=handle.name, operation=TUNING.describe, error=str(error)
+            )
+        ended = asyncio.ensure_future(handle.wait())
+        followers: dict[str, asyncio.Task[LogSummary]] = {}
+        child_ended: dict[str, asyncio.Future[None]] = {}
+        interval = policy.min_interval
+        try:
+            while True:
+                finished = ended.done()
+                grew = False
+                try:
+                    async for summary in self._children(handle.name):
+                        child = summary["TrainingJobName"]
+                        if child not in followers:
+                            grew = True
+                            child_ended[child] = asyncio.get_running_loop().create_future()
+                            followers[child] = asyncio.create_task(
+                                self.follow_job(
+                                    TRAINING,
+                                    child,
+                                    sink,
+                                    ended=child_ended[child],
+                                    instances=instances,
+                                )
+                            )
+                        if summary.get("TrainingJobStatus") in TRAINING.states.terminal:
+                            _settle(child_ended[child])
+                except (RunnerError, BotoCoreError) as error:
+                    log.warning(
+                        "logs.read_failed",
+                        job=handle.name,
+                        operation="ListTrainingJobsForHyperParameterTuningJob",
+                        error=str(error),
+                    )
+                if finished:
+                    break
+                interval = (
+                    policy.min_interval
+                    if grew
+                    else min(interval * policy.backoff, policy.max_interval)
+                )
+                await asyncio.wait({ended}, timeout=interval)
+        except BaseException:
+            for follower in followers.values():  # cancelled: the children's tails end too
+                follower.cancel()
+            await asyncio.gather(*followers.values(), return_exceptions=True)
+            raise
+        finally:
+            if not ended.done():
+                ended.cancel()
+            # The tuning job has ended: so have its children, whatever the last listing said.
+            for future in child_ended.values():
+                _settle(future)
+        return list(await asyncio.gather(*followers.values()))
+
+    async def _children(self, tuning: str) -> AsyncIterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            page = await self.caller.sagemaker(
+                "ListTrainingJobsForHyperParameterTuningJob",
+                HyperParameterTuningJobName=tuning,
+                MaxResults=100,
+                **({"NextToken": token} if token else {}),
+            )
+            for summary in page.get("TrainingJobSummaries", []):
+                yield summary
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _reader_for(self, job: _JobTail) -> _Reader:
+        if self.policy.batched:
+            reader = self._batch_readers.get(job.group)
+            if reader is None:
+                reader = self._batch_readers[job.group] = BatchReader(
+                    self.caller, self.policy, job.group
+                )
+            return reader
+        stream_reader = StreamReader(self.caller, self.policy, job.group)
+        self._stream_readers.add(stream_reader)
+        return stream_reader
+
+    async def _drain(self, job: _JobTail, reader: _Reader) -> bool:
+        """Rounds until none brought a new line for ``drain_wait`` seconds; False when cut."""
+        policy = self.policy
+        ended_at = job.ended_at = time.monotonic()
+        job.rediscover = True  # a stream that appeared since (or a replaced instance)
+        reader.wake()
+        try:
+            async with asyncio.timeout(policy.drain_limit):
+                while job.error is None:
+                    started = await reader.next_round()
+                    if started is None:
+                        return False
+                    quiet_since = max(ended_at, job.last_new or ended_at)
+                    if started - quiet_since >= policy.drain_wait:
+                        return True
+        except TimeoutError:
+            job.log.warning("logs.drain_cut", limit_s=policy.drain_limit)
+        return False
+
+    async def _described_instances(self, kind: JobKind, name: str) -> int | None:
+        try:
+            description = await self.caller.sagemaker(kind.describe, **{kind.name_field: name})
+        except (RunnerError, BotoCoreError) as error:
+            log.warning("logs.read_failed", job=name, operation=kind.describe, error=str(error))
+            return None
+        return instance_count(kind, description)
+
+    @staticmethod
+    def _nothing(kind: JobKind, name: str, sink: LogSink) -> LogSummary:
+        summary = LogSummary(job=name, kind=kind.key, streams=0, lines=0, drained=True)
+        sink.finish(summary)
+        return summary
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,81 @@
+"""SIGTERM/SIGINT for entry points: stop every job first, then exit 128 + signal.
+
+The core installs no signal handler (a library must not take the process's signals); entry
+points wrap their work in ``StopOnSignal``:
+
+    with StopOnSignal(runner) as signals:
+        outcome = await handle.wait()
+    return signals.exit_code if signals.received else 0
+
+On the first signal the runner's ``shutdown()`` starts at once, sending Stop for every job in
+flight; the jobs' outcomes resolve as they reach Stopped, so the entry point's own waits end
+normally. A second signal cancels the task that installed the handlers: the impatient path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from types import TracebackType
+
+import structlog
+
+from runner.core import Runner
+
+log = structlog.get_logger("smrun.signals")
+
+
+class StopOnSignal:
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        grace: float | None = None,
+        signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
+    ) -> None:
+        self.runner = runner
+        self.grace = grace
+        self.signals = signals
+        self.received: signal.Signals | None = None
+        self.shutdown_task: asyncio.Task[object] | None = None
+        self._owner: asyncio.Task[object] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal number (143 for SIGTERM, 130 for SIGINT), 0 without a signal."""
+        return 128 + int(self.received) if self.received else 0
+
+    def _on_signal(self, received: signal.Signals) -> None:
+        if self.received is not None:
+            log.warning("runner.signal_again", signal=received.name)
+            if self._owner is not None:
+                self._owner.cancel()
+            return
+        self.received = received
+        log.warning("runner.signal", signal=received.name, in_flight=len(self.runner.in_flight))
+        self.shutdown_task = asyncio.ensure_future(
+            self.runner.shutdown(grace=self.grace, reason=received.name)
+        )
+
+    async def wait_for_shutdown(self) -> None:
+        """After a signal: until the runner has stopped what it could within the grace period."""
+        if self.shutdown_task is not None:
+            await asyncio.shield(self.shutdown_task)
+
+    def __enter__(self) -> StopOnSignal:
+        self._loop = asyncio.get_running_loop()
+        self._owner = asyncio.current_task()
+        for sig in self.signals:
+            self._loop.add_signal_handler(sig, self._on_signal, sig)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._loop is not None:
+            for sig in self.signals:
+                self._loop.remove_signal_handler(sig)
