@@ -39,27 +39,14 @@ from components.common.app import ComponentRun, main
 from components.common.inputs import InputError, unfilled
 from components.common.spec import ComponentSpec, Input, Output
 from runner.errors import AwsCallFailed, ResourceMissing
-from runner.kinds import (
-    ENDPOINT,
-    LABELING,
-    PROCESSING,
-    TRAINING,
-    TRANSFORM,
-    TUNING,
-    Caller,
-    JobKind,
-)
+from runner.kinds import ENDPOINT, KINDS, Caller, Children, JobKind
 from runner.naming import RUN_ID_TAG
 
 log = structlog.get_logger("components.cleanup")
 
 # The kinds with a Stop, and the statuses in which each can still be stopped.
 STOPPABLE: Mapping[JobKind, tuple[str, ...]] = {
-    TUNING: ("InProgress",),
-    TRAINING: ("InProgress",),
-    PROCESSING: ("InProgress",),
-    TRANSFORM: ("InProgress",),
-    LABELING: ("Initializing", "InProgress"),
+    kind: tuple(sorted(kind.stoppable_states)) for kind in KINDS.values() if kind.stoppable_states
 }
 STOPPING = "Stopping"  # already asked to stop (e.g. by a component's SIGTERM): only waited for
 ENDPOINT_BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
@@ -191,24 +178,20 @@ async def find_run_jobs(call: Caller, run_id: str) -> list[Found]:
     jobs = await of_run(call, list(candidates.values()), run_id)
     # A tuning job's training jobs carry its tags, and its Stop stops them: not on their own.
     children = await asyncio.gather(
-        *(children_of(call, job.name) for job in jobs if job.kind is TUNING)
+        *(children_of(call, job.kind.children, job.name) for job in jobs if job.kind.children)
     )
-    launched = {name for names in children for name in names}
-    return [job for job in jobs if not (job.kind is TRAINING and job.name in launched)]
+    launched = {child for found in children for child in found}
+    return [job for job in jobs if (job.kind.key, job.name) not in launched]
 
 
-async def children_of(call: Caller, tuning_job: str) -> list[str]:
-    """The names of the training jobs a tuning job launched."""
-    params = {"HyperParameterTuningJobName": tuning_job, "MaxResults": LIST_PAGE}
+async def children_of(call: Caller, children: Children, parent: str) -> list[tuple[str, str]]:
+    """The (kind, name) of the jobs ``parent`` launched (a tuning job's training jobs)."""
+    params = {children.parent_field: parent, "MaxResults": LIST_PAGE}
+    kind = children.kind
     try:
         return [
-            summary["TrainingJobName"]
-            async for summary in list_all(
-                call,
-                "ListTrainingJobsForHyperParameterTuningJob",
-                "TrainingJobSummaries",
-                params,
-            )
+            (kind.key, summary[kind.name_field])
+            async for summary in list_all(call, children.list_operation, children.list_key, params)
         ]
     except ResourceMissing:
         return []

@@ -118,18 +118,14 @@ class PodLogSink(TextSink):
 
 
 @dataclass
-class ComponentRun:
-    """One component execution: its inputs, its runner, and the jobs it ran."""
+class ComponentInputs:
+    """A component's parsed inputs and what its requests are built with, without AWS: a
+    component's ``build_request`` takes one (the launcher makes one per manifest entry)."""
 
     spec: ComponentSpec
     inputs: dict[str, Any]
-    runner: Runner
-    run_id: str | None
-    task: str | None
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    tailer: LogTailer | None = None  # made on the first job: job logs stream live to stdout
-    log_sink: PodLogSink = field(default_factory=PodLogSink)
+    run_id: str | None = None
+    task: str | None = None
     checks: InputChecks = field(default_factory=InputChecks)  # problems found in the inputs
 
     def identity(self, kind: str, request: Mapping[str, Any], step: str) -> Identity | None:
@@ -184,6 +180,16 @@ class ComponentRun:
         self.checks.raise_if_any(self.model_problems(kind, request, filled_later=filled_later))
         return dict(request)
 
+
+@dataclass
+class ComponentRun(ComponentInputs):
+    """One component execution: its inputs, its runner, and the jobs it ran."""
+
+    runner: Runner = field(kw_only=True)
+    outcomes: list[Outcome] = field(default_factory=list)
+    tailer: LogTailer | None = None  # made on the first job: job logs stream live to stdout
+    log_sink: PodLogSink = field(default_factory=PodLogSink)
+
     async def job(self, kind: str, request: Mapping[str, Any], *, step: str = "") -> Outcome:
         """Submit (or re-attach to) one job and wait for it; ``JobFailed`` unless it succeeds."""
         self.checks.raise_if_any()  # never create anything from inputs with a problem
@@ -205,7 +211,7 @@ class ComponentRun:
 
 
 Execute = Callable[[ComponentRun], Awaitable[Mapping[str, Any]]]
-Check = Callable[[ComponentRun], object]
+Check = Callable[[ComponentInputs], object]
 
 
 def runner_config(
@@ -288,18 +294,18 @@ async def _run(
     task = None if unfilled(parsed.kfp_task) else parsed.kfp_task
     # Every request is built and checked before the runner exists: nothing can be created
     # from bad input, and every problem is found at once.
-    checking = ComponentRun(spec, inputs, None, run_id, task, checks=parsed.checks)  # type: ignore[arg-type]
+    checking = ComponentInputs(spec, inputs, run_id, task, checks=parsed.checks)
     try:
         check_role_to_assume(inputs, checking.checks)
         if check is not None:
             check(checking)
         checking.checks.raise_if_any()
     except InputError as error:
-        return _finish(spec, parsed, checking, _failed(EXIT_BAD_INPUT, error, "bad_input"))
+        return _finish(spec, parsed, [], _failed(EXIT_BAD_INPUT, error, "bad_input"))
     warn_of_sts_at_aws(inputs)
     async with Runner(runner_config(inputs)) as runner:
         with StopOnSignal(runner) as signals:
-            run = ComponentRun(spec, inputs, runner, run_id, task)
+            run = ComponentRun(spec, inputs, run_id, task, runner=runner)
             try:
                 result = await _execute(execute, run)
             finally:
@@ -308,7 +314,7 @@ async def _run(
             if signals.received:
                 await signals.wait_for_shutdown()
                 result = (signals.exit_code, {}, f"stopped by {signals.received.name}")
-    return _finish(spec, parsed, run, result)
+    return _finish(spec, parsed, run.outcomes, result)
 
 
 def check_role_to_assume(inputs: Mapping[str, Any], checks: InputChecks) -> None:
@@ -324,12 +330,14 @@ def check_role_to_assume(inputs: Mapping[str, Any], checks: InputChecks) -> None
 Result = tuple[int, Mapping[str, Any], str | None]  # exit code, outputs, error
 
 
-def _finish(spec: ComponentSpec, parsed: ParsedArgs, run: ComponentRun, result: Result) -> int:
+def _finish(
+    spec: ComponentSpec, parsed: ParsedArgs, outcomes: Sequence[Outcome], result: Result
+) -> int:
     """The summary (always, when asked for), then the outputs (on success only)."""
     code, outputs, error = result
     summary_path = parsed.output_paths.pop(SUMMARY.name, None)
     if summary_path is not None:
-        text = summary.render(spec.display_name, parsed.values["region"], run.outcomes, error)
+        text = summary.render(spec.display_name, parsed.values["region"], outcomes, error)
         write_outputs({SUMMARY.name: summary_path}, {SUMMARY.name: text})
     if code != EXIT_OK:
         return code

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.common.app import ComponentRun, main
+from components.common.app import ComponentInputs, ComponentRun, main
 from components.common.inputs import InputError, vpc_config
 from components.common.spec import (
     ComponentSpec,
@@ -26,6 +26,8 @@ from components.common.spec import (
     vpc_fields,
     vpc_inputs,
 )
+
+KIND = "processing"  # the job kind whose request ``build_request`` builds
 
 SPEC = ComponentSpec(
     module="process",
@@ -160,7 +162,7 @@ def string_items(name: str, items: Sequence[Any]) -> list[str]:
     return list(items)
 
 
-def build_request(run: ComponentRun) -> dict[str, Any]:
+def build_request(run: ComponentInputs) -> dict[str, Any]:
     """CreateProcessingJob from the inputs; ``InputError`` with every problem they have."""
     inputs, checks = run.inputs, run.checks
     if not inputs["image"].strip():
@@ -215,11 +217,11 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
     environment = checks.attempt(string_values, "environment", inputs["environment"], default={})
     if environment:
         request["Environment"] = environment
-    return run.checked("processing", request)
+    return run.checked(KIND, request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
-    outcome = await run.job("processing", build_request(run))
+    outcome = await run.job(KIND, build_request(run))
     return {
         "job_name": outcome.name,
         "output_artifacts": outcome.outputs.get("output_artifacts", {}),

@@ -72,19 +72,12 @@ from typing import Any
 
 import yaml
 
-from runner.kinds import ENDPOINT_UPDATE, KINDS, JobKind
-from runner.naming import (
-    DIGEST_TAG,
-    IDENTITY_TAG,
-    KIND_TAG,
-    RUN_ID_TAG,
-    Identity,
-    deterministic_name,
-    merge_tags,
-    request_digest,
-    slug,
-)
-from runner.validation import Problem, validate_request
+from components.common.spec import ComponentSpec
+from components.registry import BUILDERS
+from runner.kinds import KINDS, JobKind
+from runner.naming import Identity, slug
+from runner.requests import prepare_request
+from runner.validation import Problem
 from smrun.launcher.admission import canonical_limit, limit_problem
 from smrun.launcher.preflight import NO_REGION
 from smrun.launcher.vocabulary import COMPONENTS, canonical_kind, did_you_mean, kind_hint
@@ -164,17 +157,13 @@ class Entry:
         return Identity(self.identity.scope, f"{self.identity.key}-retry-{retry}")
 
     def job_name_for(self, retry: int) -> str:
-        job_kind = KINDS[self.kind]
-        given = self.request.get(job_kind.name_field)
-        if given:
-            return str(given)
-        return deterministic_name(
-            self.identity_for(retry), job_kind.name_prefix, job_kind.max_name_length
-        )
+        """The name of the entry's ``retry``-th run (``prepare_request``: the runner's)."""
+        prepared = prepare_request(self.kind, self.request, identity=self.identity_for(retry))
+        return prepared.name or ""  # "" only for an update naming nothing: refused when read
 
     @property
     def digest(self) -> str:
-        return request_digest(self.request, KINDS[self.kind].name_field)
+        return prepare_request(self.kind, self.request, identity=self.identity).digest
 
 
 @dataclass(frozen=True)
@@ -906,15 +895,13 @@ def _component_request(
     """The component's request for these inputs, or None with the problems recorded. The
     ``unknown`` inputs (a placeholder that could not be filled, a region still to come) are
     neither required nor checked; the request is then not built."""
-    import importlib
+    from components.common.app import ComponentInputs
+    from components.common.inputs import InputError
 
-    from components.common.app import ComponentRun
-    from components.common.inputs import InputError, convert
-
-    module = importlib.import_module(f"components.{component}.component")
-    spec = module.SPEC
-    known = {item.name: item for item in spec.inputs}
-    for name in sorted(set(map(str, given)) - set(known)):
+    builder = next(b for b in BUILDERS.values() if b.component == component)
+    spec = builder.spec
+    known = {item.name for item in spec.inputs}
+    for name in sorted(set(map(str, given)) - known):
         if name in own or name not in from_defaults:
             hint = did_you_mean(name, known)
             problems.append(
@@ -923,38 +910,51 @@ def _component_request(
     # A misspelt input does not keep the others from being checked: the request is built
     # without it, as its default.
     found = len(problems)
+    inputs = _converted_inputs(spec, given, unknown, path, problems)
+    if len(problems) > found or unknown & known:
+        return None
+    try:
+        return builder.build(ComponentInputs(spec, inputs))
+    except InputError as exc:
+        problems.extend(_input_problems(path, exc))
+        return None
+
+
+def _converted_inputs(
+    spec: ComponentSpec,
+    given: Mapping[str, Any],
+    unknown: set[str] | frozenset[str],
+    path: str,
+    problems: list[Problem],
+) -> dict[str, Any]:
+    """The given inputs (defaults for the others) converted as the component converts its
+    command line; the ``unknown`` ones left out, each problem recorded."""
+    from components.common.inputs import InputError, convert
+
     inputs: dict[str, Any] = {}
     for item in spec.inputs:
         if item.name in unknown:
             continue
         if item.name not in given or given[item.name] is None:
-            if item.required:
+            if item.default is None:  # required
                 problems.append(Problem(f"{path}.{item.name}", "is required"))
                 continue
             text = item.default
         else:
             value = given[item.name]
+            if item.type == "String" and isinstance(value, Mapping | list):
+                problems.append(
+                    Problem(f"{path}.{item.name}", f"must be a string, got {_type(value)}")
+                )
+                continue
             if item.type == "String" and not isinstance(value, str):
-                if isinstance(value, Mapping | list):
-                    problems.append(
-                        Problem(f"{path}.{item.name}", f"must be a string, got {_type(value)}")
-                    )
-                    continue
                 value = _text(value)
             text = value if isinstance(value, str) else _as_text(value)
         try:
             inputs[item.name] = convert(item, text)
         except InputError as exc:
             problems.extend(_input_problems(path, exc))
-    if len(problems) > found or unknown & set(known):
-        return None
-    run = ComponentRun(spec, inputs, runner=None, run_id=None, task=None)  # type: ignore[arg-type]
-    try:
-        request: dict[str, Any] = module.build_request(run)
-    except InputError as exc:
-        problems.extend(_input_problems(path, exc))
-        return None
-    return request
+    return inputs
 
 
 def _input_problems(path: str, error: Any) -> list[Problem]:
@@ -987,25 +987,13 @@ def _validate(
     problems: list[Problem],
     unresolved: bool = False,
 ) -> None:
-    """Check the request as the runner would send it: with its name and the runner's tags.
-    A problem in a request built from ``inputs`` is named by the input that holds the value.
-    With ``unresolved``, a field still holding a placeholder (already reported) is skipped."""
-    body = dict(request)
-    if not body.get(job_kind.name_field) and job_kind is not ENDPOINT_UPDATE:
-        body[job_kind.name_field] = deterministic_name(
-            identity, job_kind.name_prefix, job_kind.max_name_length
-        )
-    if job_kind is not ENDPOINT_UPDATE:
-        tags = {
-            DIGEST_TAG: "0" * 64,
-            KIND_TAG: job_kind.key,
-            IDENTITY_TAG: identity.text()[:256],
-            RUN_ID_TAG: identity.scope[:256],
-        }
-        user_tags = body.get("Tags")
-        if user_tags is None or _well_formed_tags(user_tags):
-            body["Tags"] = merge_tags(user_tags, tags)
-    for problem in validate_request("sagemaker", job_kind.create, body):
+    """Check the request as the runner would send it (``prepare_request``: its name and the
+    runner's tags). A problem in a request built from ``inputs`` is named by the input that
+    holds the value. With ``unresolved``, a field still holding a placeholder (already
+    reported) is skipped."""
+    prepared = prepare_request(job_kind, request, identity=identity)
+    body = prepared.body
+    for problem in prepared.problems():
         held = _value_at(body, problem.path) if problem.path else None
         if isinstance(held, str) and OUTPUT_TOKEN_PREFIX in held:
             continue  # an upstream output, checked when it is known
@@ -1049,10 +1037,6 @@ def _as_input_problem(
                 return Problem(f"{at}.inputs.{name}", problem.rule)
     field_name = problem.path or "(request)"
     return Problem(f"{at}.inputs", f"the request built from them: {field_name}: {problem.rule}")
-
-
-def _well_formed_tags(tags: Any) -> bool:
-    return isinstance(tags, list) and all(isinstance(t, Mapping) and "Key" in t for t in tags)
 
 
 # --- helpers ---------------------------------------------------------------------------------
