@@ -346,30 +346,32 @@ def _finish(
     return EXIT_OK
 
 
-async def _execute(
-    execute: Execute, run: ComponentRun
-) -> tuple[int, Mapping[str, Any], str | None]:
+async def _execute(execute: Execute, run: ComponentRun) -> Result:
     """(exit code, outputs, error): bad input 2; a failed or stopped job, its logs or the
     role's credentials not to be had, or AWS refusing a call, 1. Always one line, no traceback."""
     try:
         return EXIT_OK, await execute(run), None
-    except InputError as error:
-        return _failed(EXIT_BAD_INPUT, error, "bad_input")
-    except RequestInvalid as error:
+    except (InputError, RequestInvalid, RunnerError, BotoCoreError) as error:
+        # JobFailed, JobConflict, LogsUnavailable... are RunnerErrors.
+        return _failed(*_classified(error, run))
+
+
+def _classified(error: Exception, run: ComponentInputs) -> tuple[int, Exception, str]:
+    """(exit code, the error as the user is told it, what failed) for an error of the run."""
+    if isinstance(error, InputError):
+        return EXIT_BAD_INPUT, error, "bad_input"
+    if isinstance(error, RequestInvalid):
         # The request as the runner sends it (its name and tags added) broke the model.
-        named = InputError.of([run.named(problem) for problem in error.problems])
-        return _failed(EXIT_BAD_INPUT, named, "bad_input")
-    except CredentialsUnavailable as error:
+        return EXIT_BAD_INPUT, InputError.of([run.named(p) for p in error.problems]), "bad_input"
+    if isinstance(error, CredentialsUnavailable):
         if error.code in ("ValidationError", "InvalidParameterValue"):
-            refused = InputError("assume_role", str(error), "RoleArn")
-            return _failed(EXIT_BAD_INPUT, refused, "bad_input")
-        return _failed(EXIT_FAILED, error, "credentials_failed")
-    except AwsCallFailed as error:
+            return EXIT_BAD_INPUT, InputError("assume_role", str(error), "RoleArn"), "bad_input"
+        return EXIT_FAILED, error, "credentials_failed"
+    if isinstance(error, AwsCallFailed):
         # SageMaker refusing the request itself is bad input too.
         code = EXIT_BAD_INPUT if error.code == "ValidationException" else EXIT_FAILED
-        return _failed(code, error, "aws_error")
-    except (RunnerError, BotoCoreError) as error:  # JobFailed, JobConflict, LogsUnavailable...
-        return _failed(EXIT_FAILED, error, "failed")
+        return code, error, "aws_error"
+    return EXIT_FAILED, error, "failed"
 
 
 def _failed(code: int, error: Exception, what: str) -> tuple[int, Mapping[str, Any], str]:
