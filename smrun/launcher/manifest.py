@@ -247,30 +247,8 @@ def parse_manifest(
     for key in sorted(set(map(str, data)) - TOP_KEYS):
         problems.append(Problem(key, _not_a_field("a manifest field", key, TOP_KEYS)))
 
-    if batch_id is not None and not safe_batch_id(batch_id):
-        problems.append(Problem("--batch-id", f"{BATCH_ID_RULE}, got {batch_id!r}"))
-    batch = batch_id or _batch_field(data.get("batch"), problems)
-    if not batch:
-        batch = (
-            default_batch_id
-            or "batch-"
-            + hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[
-                :12
-            ]
-        )
-
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, Mapping):
-        problems.append(Problem("defaults", f"must be a mapping, got {_type(defaults)}"))
-        defaults = {}
-    for key in sorted(set(map(str, defaults)) - DEFAULT_KEYS):
-        problems.append(Problem(f"defaults.{key}", _not_a_field("a default", key, DEFAULT_KEYS)))
-    for key in ("request", "inputs"):
-        if key in defaults and not isinstance(defaults[key], Mapping):
-            problems.append(
-                Problem(f"defaults.{key}", f"must be a mapping, got {_type(defaults[key])}")
-            )
-
+    batch = _batch_id(data, batch_id, default_batch_id, problems)
+    defaults = _defaults(data.get("defaults") or {}, problems)
     limits = _limits(data.get("limits"), problems)
     batch_region = _region(data, defaults, region, problems) or fallback_region
     jobs = data.get("jobs")
@@ -292,6 +270,40 @@ def parse_manifest(
     return Manifest(
         batch_id=batch, entries=entries, source=source, limits=limits, region=batch_region
     )
+
+
+def _batch_id(
+    data: Mapping[str, Any],
+    flag: str | None,
+    derived: str | None,
+    problems: list[Problem],
+) -> str:
+    """``--batch-id``, else the manifest's ``batch``, else ``derived``, else a digest of the
+    data."""
+    if flag is not None and not safe_batch_id(flag):
+        problems.append(Problem("--batch-id", f"{BATCH_ID_RULE}, got {flag!r}"))
+    batch = flag or _batch_field(data.get("batch"), problems)
+    if batch:
+        return batch
+    if derived:
+        return derived
+    text = json.dumps(data, sort_keys=True, default=str)
+    return "batch-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _defaults(defaults: Any, problems: list[Problem]) -> Mapping[str, Any]:
+    """The manifest's ``defaults``, its problems recorded ({} when it is not a mapping)."""
+    if not isinstance(defaults, Mapping):
+        problems.append(Problem("defaults", f"must be a mapping, got {_type(defaults)}"))
+        return {}
+    for key in sorted(set(map(str, defaults)) - DEFAULT_KEYS):
+        problems.append(Problem(f"defaults.{key}", _not_a_field("a default", key, DEFAULT_KEYS)))
+    for key in ("request", "inputs"):
+        if key in defaults and not isinstance(defaults[key], Mapping):
+            problems.append(
+                Problem(f"defaults.{key}", f"must be a mapping, got {_type(defaults[key])}")
+            )
+    return defaults
 
 
 def _region(
@@ -417,34 +429,14 @@ def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
     kind = _kind(where, kind_text, has_inputs and not has_request, problems)
     component = COMPONENTS.get(kind or "") if has_inputs else None
 
-    readable = kind is not None
-    if has_request and has_inputs:
-        problems.append(Problem(where, "give either request or inputs, not both"))
-        readable = False
-    elif not has_request and not has_inputs:
-        problems.append(Problem(where, "needs a request (raw SageMaker) or inputs (a component)"))
-        readable = False
     body_key = "inputs" if has_inputs else "request"
-    body = entry.get(body_key, {})
-    if not isinstance(body, Mapping):
-        problems.append(Problem(f"{where}.{body_key}", f"must be a mapping, got {_type(body)}"))
-        readable = False
-
-    name = raw.get("name", f"{kind or kind_text}-{index}" if isinstance(kind_text, str) else "")
-    if not isinstance(name, str) or not slug(name):
-        problems.append(Problem(f"{where}.name", "must be a name with letters or digits"))
-        name = f"job-{index}"
-
-    after = raw.get("after", [])
-    if isinstance(after, str):
-        after = [after]
-    if not isinstance(after, list) or not all(isinstance(a, str) and a for a in after):
-        problems.append(Problem(f"{where}.after", "must be an entry name or a list of them"))
-        after = []
+    body = _body(where, entry, has_request=has_request, has_inputs=has_inputs, problems=problems)
+    name = _entry_name(where, index, raw, kind or kind_text, problems)
+    after = _after_names(where, raw.get("after", []), problems)
     before_expansion = len(problems)
     combos = _combinations(where, raw.get("matrix"), problems)
     count = _count(where, raw.get("count"), problems)
-    if kind is None or not readable or len(problems) > before_expansion:
+    if kind is None or body is None or len(problems) > before_expansion:
         context.broken.add(slug(name))
         context.unread_after.append((where, after))
         return []
@@ -470,6 +462,49 @@ def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
         if not results:
             context.unread_after.append((where, after))
     return results
+
+
+def _body(
+    where: str,
+    entry: Mapping[str, Any],
+    *,
+    has_request: bool,
+    has_inputs: bool,
+    problems: list[Problem],
+) -> Mapping[str, Any] | None:
+    """The entry's ``request`` or ``inputs``; None (a problem recorded) when it cannot be read."""
+    if has_request and has_inputs:
+        problems.append(Problem(where, "give either request or inputs, not both"))
+        return None
+    if not has_request and not has_inputs:
+        problems.append(Problem(where, "needs a request (raw SageMaker) or inputs (a component)"))
+        return None
+    body_key = "inputs" if has_inputs else "request"
+    body = entry.get(body_key, {})
+    if not isinstance(body, Mapping):
+        problems.append(Problem(f"{where}.{body_key}", f"must be a mapping, got {_type(body)}"))
+        return None
+    return body
+
+
+def _entry_name(
+    where: str, index: int, raw: Mapping[str, Any], kind: Any, problems: list[Problem]
+) -> str:
+    """The entry's ``name``; by default ``<kind>-<index>``."""
+    name = raw.get("name", f"{kind}-{index}" if isinstance(kind, str) else "")
+    if not isinstance(name, str) or not slug(name):
+        problems.append(Problem(f"{where}.name", "must be a name with letters or digits"))
+        return f"job-{index}"
+    return name
+
+
+def _after_names(where: str, after: Any, problems: list[Problem]) -> list[str]:
+    if isinstance(after, str):
+        after = [after]
+    if not isinstance(after, list) or not all(isinstance(a, str) and a for a in after):
+        problems.append(Problem(f"{where}.after", "must be an entry name or a list of them"))
+        return []
+    return after
 
 
 def _expansions(
@@ -651,6 +686,28 @@ def _check_unique(entries: list[Entry], problems: list[Problem]) -> None:
             )
 
 
+class _AfterIndex:
+    """The entries by id and by name (every expansion of it), for ``after`` names."""
+
+    def __init__(self, entries: list[Entry], broken: set[str], problems: list[Problem]) -> None:
+        self.by_id = {entry.id: entry for entry in entries}
+        self.groups: dict[str, list[str]] = {}
+        for entry in entries:
+            self.groups.setdefault(entry.group, []).append(entry.id)
+        self.broken, self.problems = broken, problems
+
+    def targets(self, where: str, name: str) -> list[str]:
+        """The ids ``name`` stands for; none (a problem) for a name of no entry, unless it is
+        an entry's that could not be read."""
+        found = [name] if name in self.by_id else self.groups.get(slug(name), [])
+        if not found and "{{" not in name and not _names_broken(name, self.broken):
+            hint = did_you_mean(name, [*self.groups, *self.by_id])
+            self.problems.append(
+                Problem(f"{where}.after", f"no entry named {name!r} in the manifest{hint}")
+            )
+        return found
+
+
 def _resolve_after(
     entries: list[Entry],
     problems: list[Problem],
@@ -660,52 +717,21 @@ def _resolve_after(
     """Each entry's ``after`` names as entry ids; unknown names, unknown outputs and cycles
     are problems. A name of an entry that has problems of its own is not reported again; the
     ``after`` of an entry that could not be read (``unread``) is still checked."""
-    by_id = {entry.id: entry for entry in entries}
-    groups: dict[str, list[str]] = {}
-    for entry in entries:
-        groups.setdefault(entry.group, []).append(entry.id)
-
-    def targets(where: str, name: str) -> list[str]:
-        found = [name] if name in by_id else groups.get(slug(name), [])
-        if not found and "{{" not in name and not _names_broken(name, broken):
-            hint = did_you_mean(name, [*groups, *by_id])
-            problems.append(
-                Problem(f"{where}.after", f"no entry named {name!r} in the manifest{hint}")
-            )
-        return found
-
+    index = _AfterIndex(entries, broken, problems)
     for where, names in unread:
         for name in names:
-            targets(where, name)
+            index.targets(where, name)
     resolved: list[Entry] = []
     for entry in entries:
         wanted: list[str] = []
         for name in entry.after:
-            found = targets(entry.source, name)
+            found = index.targets(entry.source, name)
             if entry.id in found:
                 problems.append(Problem(f"{entry.source}.after", f"{name!r} is the entry itself"))
             wanted.extend(i for i in found if i not in wanted and i != entry.id)
-        for upstream, name in entry.uses_outputs:
-            found_at = _path_of(entry.body, output_token(upstream, name)) or ""
-            where = f"{entry.source}.{entry.body_key}{found_at}"
-            if upstream == entry.id:
-                problems.append(Problem(where, f"uses its own output {name!r}"))
-            elif upstream not in by_id:
-                if not _names_broken(upstream, broken):
-                    hint = did_you_mean(upstream, by_id)
-                    problems.append(
-                        Problem(
-                            where,
-                            f"uses outputs.{upstream}.{name}: no entry {upstream!r}{hint} "
-                            "(name one entry id, not a sweep)",
-                        )
-                    )
-            else:
-                problem = _output_problem(by_id[upstream], name)
-                if problem:
-                    problems.append(Problem(where, f"uses outputs.{upstream}.{name}: {problem}"))
-                if upstream not in wanted:
-                    wanted.append(upstream)  # it comes after the entry whose output it takes
+        for upstream in _output_upstreams(entry, index.by_id, broken, problems):
+            if upstream not in wanted:
+                wanted.append(upstream)  # it comes after the entry whose output it takes
         resolved.append(replace(entry, after=tuple(wanted)))
     cycle = _find_cycle({entry.id: entry.after for entry in resolved})
     if cycle:
@@ -714,6 +740,33 @@ def _resolve_after(
             Problem(f"{first.source}.after", f"entries wait for each other: {' -> '.join(cycle)}")
         )
     return resolved
+
+
+def _output_upstreams(
+    entry: Entry, by_id: Mapping[str, Entry], broken: set[str], problems: list[Problem]
+) -> list[str]:
+    """The entries whose outputs ``entry`` uses, each use checked (``_output_problem``)."""
+    upstreams: list[str] = []
+    for upstream, name in entry.uses_outputs:
+        found_at = _path_of(entry.body, output_token(upstream, name)) or ""
+        where = f"{entry.source}.{entry.body_key}{found_at}"
+        if upstream == entry.id:
+            problems.append(Problem(where, f"uses its own output {name!r}"))
+        elif upstream in by_id:
+            problem = _output_problem(by_id[upstream], name)
+            if problem:
+                problems.append(Problem(where, f"uses outputs.{upstream}.{name}: {problem}"))
+            upstreams.append(upstream)
+        elif not _names_broken(upstream, broken):
+            hint = did_you_mean(upstream, by_id)
+            problems.append(
+                Problem(
+                    where,
+                    f"uses outputs.{upstream}.{name}: no entry {upstream!r}{hint} "
+                    "(name one entry id, not a sweep)",
+                )
+            )
+    return upstreams
 
 
 def _path_of(value: Any, text: str) -> str | None:
