@@ -21,7 +21,8 @@
         request: {...}
 
 Kinds are the runner's (``training``, ``processing``, ``transform``, ``tuning``, ``model``,
-``labeling``, ``workteam``, ``endpoint_config``, ``endpoint``); the v1 component names
+``labeling``, ``workteam``, ``endpoint_config``, ``endpoint``, and ``endpoint_update``, whose
+request names the endpoint: no name is derived for it); the v1 component names
 (``train``, ``process``, ``batch_transform``, ...) are aliases (``smrun.launcher.vocabulary``).
 
 Entries with ``inputs`` are converted and checked with the component's ``SPEC`` (defaults
