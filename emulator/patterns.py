@@ -143,6 +143,15 @@ def _leaf_matches(accepted: list[Any], value: Any) -> bool:
     return any(_item_matches(item, one) for item in accepted for one in values)
 
 
+_STRING_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "prefix": str.startswith,
+    "suffix": str.endswith,
+    "equals-ignore-case": lambda value, wanted: value.casefold() == wanted.casefold(),
+    # wildcard: only ``*`` is special (a ``[`` is literal)
+    "wildcard": lambda value, wanted: fnmatch.fnmatchcase(value, wanted.replace("[", "[[]")),
+}
+
+
 def _item_matches(item: Any, value: Any) -> bool:
     if not isinstance(item, dict):
         return _same(item, value)
@@ -156,15 +165,7 @@ def _item_matches(item: Any, value: Any) -> bool:
         )
     if name == "anything-but":
         return _anything_but(argument, value)
-    if not isinstance(value, str):
-        return False
-    if name == "prefix":
-        return value.startswith(argument)
-    if name == "suffix":
-        return value.endswith(argument)
-    if name == "equals-ignore-case":
-        return value.casefold() == str(argument).casefold()
-    return fnmatch.fnmatchcase(value, str(argument).replace("[", "[[]"))  # wildcard: * only
+    return isinstance(value, str) and _STRING_TESTS[name](value, str(argument))
 
 
 def _anything_but(argument: Any, value: Any) -> bool:

@@ -57,10 +57,11 @@ FRACTION = _number(float, 0, True, 1)
 def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "emulator",
-        help="serve the local SageMaker + CloudWatch Logs + STS emulator",
+        help="serve the local SageMaker + CloudWatch Logs + STS + SQS + EventBridge emulator",
         description="Serve a local emulator of the SageMaker and CloudWatch Logs APIs "
-        "(AWS JSON 1.1) and of STS GetCallerIdentity and AssumeRole (AWS query) for clients "
-        "pointed at it with endpoint_url.",
+        "(AWS JSON 1.1), of STS GetCallerIdentity and AssumeRole (AWS query), and of the SQS "
+        "(JSON 1.0) and EventBridge calls that carry SageMaker's state-change events, for "
+        "clients pointed at it with endpoint_url.",
         allow_abbrev=False,
     )
     parser.add_argument("--host", default="127.0.0.1")
@@ -94,7 +95,29 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument(
         "--latency", type=DELAY, default=0.0, metavar="SECONDS", help="added to each request"
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed for injected faults")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed for injected faults and event delivery"
+    )
+    parser.add_argument(
+        "--event-delay",
+        type=DELAY,
+        default=0.0,
+        metavar="SECONDS",
+        help="EventBridge delivers each SageMaker event to SQS this long after it happens",
+    )
+    parser.add_argument(
+        "--event-duplicate-rate",
+        type=FRACTION,
+        default=0.0,
+        help="fraction of event deliveries sent twice (AWS delivers at least once)",
+    )
+    parser.add_argument(
+        "--event-reorder",
+        type=DELAY,
+        default=0.0,
+        metavar="SECONDS",
+        help="each delivery is up to this much later at random, so close events swap",
+    )
     parser.add_argument(
         "--history",
         type=COUNT,
@@ -138,6 +161,7 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
+    from emulator.delivery import EventDelivery
     from emulator.listing import Paging
     from emulator.quotas import Faults
     from emulator.server import serve_forever
@@ -149,6 +173,12 @@ def _run_emulator(args: argparse.Namespace) -> int:
             error_rate=args.error_rate,
             drop_rate=args.drop_rate,
             latency_s=args.latency,
+            seed=args.seed,
+        )
+        events = EventDelivery(
+            delay_s=args.event_delay,
+            duplicate_rate=args.event_duplicate_rate,
+            reorder_s=args.event_reorder,
             seed=args.seed,
         )
     except ValueError as exc:
@@ -166,6 +196,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         history=args.history,
         credential_seconds=args.credential_seconds,
         denied_roles=tuple(args.deny_role),
+        events=events,
     )
     try:
         with contextlib.suppress(KeyboardInterrupt):
