@@ -117,6 +117,10 @@ class LogPolicy:
             raise ValueError("LogPolicy durations must not be negative")
 
 
+# The change feed's SQS queue, unless told otherwise (``smrun events setup --queue``).
+DEFAULT_FEED_QUEUE = "smrun-sagemaker-changes"
+
+
 @dataclass(frozen=True)
 class FeedPolicy:
     """How the change feed's queue is read (``runner.feed.FeedConsumer``).

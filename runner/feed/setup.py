@@ -35,13 +35,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.config import DEFAULT_FEED_QUEUE as DEFAULT_QUEUE
 from runner.errors import AwsCallFailed
 from runner.feed.changes import DETAIL_TYPES, SOURCE
 from runner.naming import KIND_TAG
 from runner.session import AwsCaller
 
 FEED_TAG = "smrun:feed"
-DEFAULT_QUEUE = "smrun-sagemaker-changes"
 TARGET_ID = "smrun-feed-queue"
 # Messages wait at most a day: past that the runner's reconcile sweep has long caught up.
 QUEUE_ATTRIBUTES: Mapping[str, str] = {
