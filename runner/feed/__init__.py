@@ -14,9 +14,10 @@ net: the consumer's ``health`` says when the feed is quiet or unhealthy.
 
 from __future__ import annotations
 
+from runner.config import DEFAULT_FEED_QUEUE as DEFAULT_QUEUE
 from runner.feed.changes import DETAIL_TYPES, Change, ChangeOrder, MalformedEvent, parse_change
 from runner.feed.consumer import FeedConsumer, FeedHealth, FeedState
-from runner.feed.setup import DEFAULT_QUEUE, FeedReport, Step, setup_feed, teardown_feed
+from runner.feed.setup import FeedReport, Step, setup_feed, teardown_feed
 
 __all__ = [
     "DEFAULT_QUEUE",
