@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from runner.config import AwsTarget  # stdlib only: the CLI stays quick to start
+from runner.config import DEFAULT_FEED_QUEUE, AwsTarget  # stdlib only: the CLI stays quick to start
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -335,6 +335,49 @@ def _logs_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("-f", "--follow", action="store_true", help="follow until the job ends")
 
 
+def _events_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "events",
+        help="set up or tear down the SageMaker change feed (EventBridge to SQS)",
+        description="Manage the change feed that lets the runner follow SageMaker jobs by "
+        "their state-change events instead of List sweeps: an SQS queue, an EventBridge rule "
+        "on the default bus for SageMaker's job and endpoint state changes, its target and the "
+        "queue policy that lets EventBridge deliver. Exit 0 when done, 1 when AWS refused, "
+        "2 on bad flags (nothing created).",
+    )
+    actions = parser.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("setup", "create what is missing (running it again changes nothing) and print it"),
+        ("teardown", "remove what setup created, and only that"),
+    ):
+        sub = actions.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        sub.add_argument(
+            "--queue", default=DEFAULT_FEED_QUEUE, metavar="NAME", help="the SQS queue"
+        )
+        _target_arguments(sub)
+        if action == "setup":
+            sub.add_argument(
+                "--tagged-only",
+                action="store_true",
+                help="only events of resources smrun created (tagged smrun:kind)",
+            )
+
+
+def _run_events(args: argparse.Namespace) -> int:
+    from smrun import events
+
+    problems = events.argument_problems(
+        args.queue, args.region, args.endpoint_url, args.assume_role
+    )
+    for problem in problems:
+        print(f"smrun events {args.action}: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
+    return events.run(
+        args.action, _target(args), args.queue, tagged_only=getattr(args, "tagged_only", False)
+    )
+
+
 def _run_launch(args: argparse.Namespace) -> int:
     from smrun.launcher.command import (
         LaunchRequest,
@@ -426,6 +469,7 @@ COMMANDS = {
     "status": _run_status,
     "stop": _run_stop,
     "logs": _run_logs,
+    "events": _run_events,
 }
 
 
@@ -446,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     _status_parser(subparsers)
     _stop_parser(subparsers)
     _logs_parser(subparsers)
+    _events_parser(subparsers)
     _emulator_parser(subparsers)
     return parser
 
