@@ -54,8 +54,9 @@ class PollPolicy:
     A job on its own is Described at ``initial`` seconds, growing by ``multiplier`` to
     ``maximum``, with +-``jitter`` (a fraction), back to ``initial`` when its status changes.
     With ``delta_threshold`` or more jobs of a kind in flight, one List sweep per kind every
-    ``sweep_interval`` replaces the per-job Describes, and a full listing every
-    ``reconcile_interval`` catches what a delta missed.
+    ``sweep_interval`` replaces the per-job Describes (``runner.sweeps``): a listing newest
+    first down to the oldest followed job's creation time less ``sweep_overlap`` (clock skew),
+    of at most ``sweep_page_cap`` pages; the jobs a capped sweep did not reach are Described.
     """
 
     initial: float = 2.0
@@ -64,14 +65,16 @@ class PollPolicy:
     jitter: float = 0.2
     delta_threshold: int = 4
     sweep_interval: float = 5.0
-    sweep_overlap: float = 10.0  # LastModifiedTimeAfter reaches back this far (clock skew, lag)
-    reconcile_interval: float = 300.0
+    sweep_overlap: float = 10.0  # a sweep reaches this far before its oldest job (clock skew)
+    sweep_page_cap: int = 20  # pages one sweep may take (20 List pages: ~13 s of the 1.5/s budget)
 
     def __post_init__(self) -> None:
         if not 0 < self.initial <= self.maximum:
             raise ValueError("PollPolicy needs 0 < initial <= maximum")
         if self.multiplier < 1 or not 0 <= self.jitter < 1:
             raise ValueError("PollPolicy needs multiplier >= 1 and 0 <= jitter < 1")
+        if self.sweep_page_cap < 1 or self.sweep_overlap < 0:
+            raise ValueError("PollPolicy needs sweep_page_cap >= 1 and sweep_overlap >= 0")
 
 
 @dataclass(frozen=True)
