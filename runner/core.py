@@ -15,8 +15,8 @@ Submitting. A job's name is given, or derived from its ``Identity``; a tag carri
 request's digest. Before Create the name is looked up: the same digest re-attaches to the
 existing job (a restarted pod, a resumed batch), another digest is a ``JobConflict``.
 
-Stopping. ``shutdown()`` sends Stop for every job in flight at once, then waits for them to
-stop until the grace deadline. Endpoints this run was creating are deleted. The runner
+Stopping. ``shutdown()`` asks for a Stop for every job in flight, sent at the Stop budget's
+pace (``runner.stopping``), then waits for them to stop until the grace deadline. Endpoints this run was creating are deleted. The runner
 installs no signal handler: entry points do (``smrun.signals``).
 """
 
@@ -32,6 +32,7 @@ from typing import Any
 import structlog
 from botocore.exceptions import BotoCoreError
 
+from runner import stopping
 from runner.config import RunnerConfig
 from runner.errors import AwsCallFailed, JobConflict, ResourceMissing, RunnerClosed, RunnerError
 from runner.kinds import ENDPOINT, ENDPOINT_UPDATE, JobKind, kind_named
@@ -84,6 +85,7 @@ class Runner:
         self._sweep_choices: dict[str, SweepChoice] = {}  # kind -> how it is followed, and costs
         self._closing = False
         self._closed = asyncio.Event()
+        self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop calls, while they run
         self._random = random.Random()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -107,6 +109,9 @@ class Runner:
     async def close(self) -> None:
         """Stop following jobs and close the clients; does not stop jobs."""
         self._closing = True
+        for task in list(self._stops):  # Stops still queued for the budget when the grace ran out
+            task.cancel()
+        await asyncio.gather(*self._stops, return_exceptions=True)
         await self.scheduler.close()
         await self.caller.close()
         for job in self._jobs.values():
@@ -183,6 +188,7 @@ class Runner:
                 await self._create_or_attach(job, look_up=look_up)
         except BaseException:
             del self._jobs[key]
+            stopping.settled(job)  # no job, nothing to stop
             if not job.outcome.done():
                 job.outcome.cancel()  # a shutdown waiting on it moves on
             raise
@@ -494,6 +500,7 @@ class Runner:
                 attached=job.attached,
                 submitted_at=job.submitted_at,
                 ended_at=time.time(),
+                stop_accepted_at=job.stop_accepted_at,
             )
         )
 
@@ -562,6 +569,7 @@ class Runner:
                 attached=job.attached,
                 submitted_at=job.submitted_at,
                 ended_at=time.time(),
+                stop_accepted_at=job.stop_accepted_at,
             )
         )
 
@@ -587,6 +595,7 @@ class Runner:
             return
         job.stop_reason = reason
         job.phase = Phase.STOPPING
+        stopping.asked(job)
         if not job.submitting:  # else submit() sends the Stop once Create has answered
             await self._send_stop(job, reason)
 
@@ -599,13 +608,20 @@ class Runner:
             operation, params = "DeleteEndpoint", {"EndpointName": job.name}
         else:
             job.log.info("job.left_running", reason=reason)
+            stopping.settled(job)
             return
         job.log.info("job.stop_requested", reason=reason, operation=operation)
         try:
-            await self.caller.sagemaker(operation, **params)
+            await self.caller.sagemaker(operation, **params)  # at the Stop budget's pace
         except AwsCallFailed as error:
             # Already ended (a race with completion) is fine: the poll loop reports it.
             job.log.info("job.stop_refused", code=error.code, message=error.aws_message)
+            stopping.settled(job)
+        except (RunnerError, BotoCoreError) as error:
+            job.log.error("job.stop_failed", error=str(error))
+            stopping.settled(job)
+        else:
+            stopping.accepted(job)
         if operation == "DeleteEndpoint":
             job.finish(
                 Outcome(
@@ -619,13 +635,22 @@ class Runner:
                     stop_reason=reason,
                     submitted_at=job.submitted_at,
                     ended_at=time.time(),
+                    stop_accepted_at=job.stop_accepted_at,
                 )
             )
         elif not job.swept:
             self._poll_soon(job, first=True)
 
-    async def shutdown(self, grace: float | None = None, reason: str = "shutdown") -> list[Outcome]:
-        """Stop every job in flight, at once, then wait for them to stop until ``grace`` runs out.
+    async def shutdown(
+        self,
+        grace: float | None = None,
+        reason: str = "shutdown",
+        *,
+        until_stops_accepted: bool = False,
+    ) -> list[Outcome]:
+        """Stop every job in flight at the Stop budget's pace (``runner.stopping``), then wait
+        for them to stop until ``grace`` runs out. With ``until_stops_accepted``, wait for every
+        Stop to be accepted first, however long that takes (cancel the call to give up).
 
         Idempotent: a second call waits for the first. Returns the outcomes known by then.
         """
@@ -640,9 +665,12 @@ class Runner:
         deadline = time.monotonic() + (self.config.stop_grace if grace is None else grace)
         in_flight = [job for job in self._jobs.values() if not job.done]
         log.info("runner.shutdown", reason=reason, in_flight=len(in_flight))
-        stops = [asyncio.create_task(self._stop_job(job, reason)) for job in in_flight]
-        if stops:
-            await asyncio.wait(stops, timeout=max(deadline - time.monotonic(), 0.1))
+        for job in in_flight:
+            task = asyncio.create_task(self._stop_job(job, reason))
+            self._stops.add(task)
+            task.add_done_callback(self._stops.discard)
+        bound = None if until_stops_accepted else max(deadline - time.monotonic(), 0.1)
+        await stopping.wait_until_settled(in_flight, bound)
         pending = [job.outcome for job in in_flight if not job.done]
         if pending:
             await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0.0))

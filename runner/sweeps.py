@@ -236,10 +236,14 @@ class SweepChoice:
             self.searchable = False
 
     def record(self, result: SweepResult) -> None:
-        if result.strategy is Strategy.LIST:
-            self.list_pages = float(result.pages)
-        elif result.strategy is Strategy.SEARCH:
-            self.search_pages = float(result.pages)
+        self.record_pages(result.strategy, result.pages)
+
+    def record_pages(self, strategy: Strategy, pages: int) -> None:
+        """A sweep of ``strategy`` took ``pages`` pages (a capped one: the cap, a lower bound)."""
+        if strategy is Strategy.LIST:
+            self.list_pages = float(pages)
+        elif strategy is Strategy.SEARCH:
+            self.search_pages = float(pages)
 
     def costs(self, jobs: int, tag: tuple[str, str] | None) -> Costs:
         """The cost of each way for ``jobs`` jobs; an unmeasured sweep is estimated at the
