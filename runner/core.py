@@ -283,6 +283,7 @@ class Runner:
             kind.list_operation and len(self._active[kind.key]) >= self.config.poll.delta_threshold
         ):
             self._start_sweeping(kind)
+            self._poll_soon(job, first=True)  # until the first sweep tick takes it over
         else:
             self._poll_soon(job, first=True)
 
@@ -346,7 +347,9 @@ class Runner:
             if swept and not job.swept:
                 job.swept = True
                 self.scheduler.cancel(("poll", job.kind.key, job.name))
-            elif not swept and job.swept:
+            elif not swept and (
+                job.swept or not self.scheduler.pending(("poll", job.kind.key, job.name))
+            ):
                 job.swept = False
                 self._poll_soon(job, first=True)
 

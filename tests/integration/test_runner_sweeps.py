@@ -13,10 +13,11 @@ import pytest
 from structlog.testing import capture_logs
 
 from emulator.listing import EXACT_PAGING, Paging
-from emulator.quotas import Quotas, Rate
+from emulator.quotas import Quotas
+from emulator.quotas import Rate as QuotaRate
 from emulator.server import EmulatorServer
 from emulator.state import EmulatorConfig
-from runner.config import DEFAULT_RATES, RateLimits
+from runner.config import DEFAULT_RATES, Rate, RateLimits
 from runner.core import Runner
 from runner.naming import Identity
 from support import requests as req
@@ -89,8 +90,17 @@ async def test_jobs_past_the_page_cap_are_described_to_their_end() -> None:
     # The first sweep reached the newest 100; the 60 older ones went to Describe.
     assert sum(s["to_describe"] for s in sweeps) >= 60
     assert stats["listing"]["ListTrainingJobs"]["pages"] == len(sweeps)
-    # Each job: a lookup before Create and a final Describe; the capped ones were polled too.
-    assert stats["calls"]["DescribeTrainingJob"] > 2 * 160
+
+
+async def test_every_job_ends_when_describe_is_the_cheapest_way(emulator: Any) -> None:
+    # A List budget so slow that one page costs more than a Describe per job.
+    limits = RateLimits(rates={"List*": Rate(0.01, 1)})
+    with capture_logs() as events:
+        outcomes = await run_batch(emulator.url, 8, prefix="described", limits=limits)
+    assert [o.status for o in outcomes] == ["Completed"] * 8
+    chosen = [e["strategy"] for e in events if e["event"] == "sweep.strategy_chosen"]
+    assert chosen == ["describe"]
+    assert "ListTrainingJobs" not in (await fetch_stats(emulator.url))["calls"]
 
 
 async def test_search_by_the_run_tag_replaces_a_listing_crowded_by_other_jobs(
@@ -124,7 +134,7 @@ async def test_search_by_the_run_tag_replaces_a_listing_crowded_by_other_jobs(
 
 async def test_shutdown_sends_every_stop_at_the_quotas_pace_none_throttled(emulator: Any) -> None:
     # The emulator's Stop quota is AWS-like (10/s, a burst of 20); the rest of it is free.
-    emulator.emulator.quotas = Quotas({"Stop*": Rate(10, 20)})
+    emulator.emulator.quotas = Quotas({"Stop*": QuotaRate(10, 20)})
     names = [f"paced-{i:03d}" for i in range(45)]
     # One connection: the Stops reach the emulator in the order the budget lets them go.
     limits = RateLimits(rates={"Stop*": DEFAULT_RATES["Stop*"]})
