@@ -56,8 +56,9 @@ class PollPolicy:
     A job on its own is Described at ``initial`` seconds, growing by ``multiplier`` to
     ``maximum``, with +-``jitter`` (a fraction), back to ``initial`` when its status changes.
     With ``delta_threshold`` or more jobs of a kind in flight, one List sweep per kind every
-    ``sweep_interval`` replaces the per-job Describes, and a full listing every
-    ``reconcile_interval`` catches what a delta missed.
+    ``sweep_interval`` replaces the per-job Describes (``runner.sweeps``): a listing newest
+    first down to the oldest followed job's creation time less ``sweep_overlap`` (clock skew),
+    of at most ``sweep_page_cap`` pages; the jobs a capped sweep did not reach are Described.
     """
 
     initial: float = 2.0
@@ -66,14 +67,16 @@ class PollPolicy:
     jitter: float = 0.2
     delta_threshold: int = 4
     sweep_interval: float = 5.0
-    sweep_overlap: float = 10.0  # LastModifiedTimeAfter reaches back this far (clock skew, lag)
-    reconcile_interval: float = 300.0
+    sweep_overlap: float = 10.0  # a sweep reaches this far before its oldest job (clock skew)
+    sweep_page_cap: int = 20  # pages one sweep may take (20 List pages: ~13 s of the 1.5/s budget)
 
     def __post_init__(self) -> None:
         if not 0 < self.initial <= self.maximum:
             raise ValueError("PollPolicy needs 0 < initial <= maximum")
         if self.multiplier < 1 or not 0 <= self.jitter < 1:
             raise ValueError("PollPolicy needs multiplier >= 1 and 0 <= jitter < 1")
+        if self.sweep_page_cap < 1 or self.sweep_overlap < 0:
+            raise ValueError("PollPolicy needs sweep_page_cap >= 1 and sweep_overlap >= 0")
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,9 @@ DEFAULT_RATES: Mapping[str, Rate] = {
     "Create*": Rate(2, 5),
     "Update*": Rate(1, 2),
     "Delete*": Rate(2, 5),
+    # AWS publishes no Stop quota; 10/s is the emulator's estimate (emulator.quotas). A
+    # shutdown's first Stops go at once (the burst), the rest at this pace, none throttled.
+    "Stop*": Rate(10, 10),
     "ListTags": Rate(5, 10),
     "Search": Rate(1, 2),
     "GetLogEvents": Rate(10, 10),
@@ -208,14 +214,13 @@ DEFAULT_RATES: Mapping[str, Rate] = {
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Per-operation budgets. ``Stop*`` never waits for a token: on shutdown every Stop goes
-    out at once (the pod may have under a second left); a throttled Stop is retried."""
+    """Per-operation budgets, ``Stop*`` included: a shutdown's Stops go out at the Stop
+    budget's pace, the first ones at once (a bucket starts full), instead of all at once to be
+    throttled and retried."""
 
     rates: Mapping[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATES))
 
     def rate_for(self, operation: str) -> Rate | None:
-        if operation.startswith("Stop"):
-            return None
         if operation in self.rates:
             return self.rates[operation]
         matches = [k for k in self.rates if k.endswith("*") and operation.startswith(k[:-1])]
