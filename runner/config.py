@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from runner.backoff import Backoff
+
 
 @dataclass(frozen=True)
 class AwsTarget:
@@ -73,6 +75,10 @@ class PollPolicy:
         if self.multiplier < 1 or not 0 <= self.jitter < 1:
             raise ValueError("PollPolicy needs multiplier >= 1 and 0 <= jitter < 1")
 
+    def delays(self) -> Backoff:
+        """A job's Describe polls: ``initial``, growing to ``maximum``, reset on a change."""
+        return Backoff(self.initial, self.maximum, self.multiplier, self.jitter)
+
 
 @dataclass(frozen=True)
 class LogPolicy:
@@ -113,6 +119,11 @@ class LogPolicy:
             raise ValueError("LogPolicy needs 1 <= batch_size <= 100 (FilterLogEvents' limit)")
         if min(self.merge_hold, self.drain_wait, self.drain_limit, self.late_window) < 0:
             raise ValueError("LogPolicy durations must not be negative")
+
+    def delays(self) -> Backoff:
+        """Reads and stream searches: ``min_interval``, growing to ``max_interval`` while
+        nothing new comes."""
+        return Backoff(self.min_interval, self.max_interval, self.backoff, self.jitter)
 
 
 @dataclass(frozen=True)

@@ -28,15 +28,22 @@ import datetime as dt
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 import structlog
-from botocore.exceptions import BotoCoreError
 
+from runner.backoff import jittered
 from runner.config import RunnerConfig
-from runner.errors import AwsCallFailed, JobConflict, ResourceMissing, RunnerClosed, RunnerError
+from runner.errors import (
+    AwsCallFailed,
+    AwsUnreachable,
+    JobConflict,
+    ResourceMissing,
+    RunnerClosed,
+    RunnerError,
+)
 from runner.kinds import ENDPOINT, ENDPOINT_UPDATE, JobKind, kind_named
 from runner.naming import (
     DIGEST_TAG,
@@ -51,7 +58,7 @@ from runner.naming import (
 )
 from runner.scheduler import Scheduler
 from runner.session import AwsCaller
-from runner.tracker import JobHandle, Outcome, Phase, TrackedJob
+from runner.tracker import Follow, JobHandle, Outcome, TrackedJob
 from runner.validation import RequestInvalid, validate_request
 
 log = structlog.get_logger("runner")
@@ -179,11 +186,10 @@ class Runner:
                 await self._create_or_attach(job, look_up=look_up)
         except BaseException:
             del self._jobs[key]
+            job.move(Follow.DONE)
             if not job.outcome.done():
                 job.outcome.cancel()  # a shutdown waiting on it moves on
             raise
-        finally:
-            job.submitting = False
         active = self._active.setdefault(job_kind.key, {})
         active[name] = job
         job.outcome.add_done_callback(lambda _: active.pop(name, None))
@@ -266,61 +272,131 @@ class Runner:
             return
         kind = job.kind
         if kind.key in self._sweeping:
-            job.swept = True
+            job.move(Follow.SWEPT)
         elif (
             kind.list_operation
             and kind.key not in self._unlistable
             and len(self._active[kind.key]) >= self.config.poll.delta_threshold
         ):
+            job.move(Follow.POLLED)
             self._start_sweeping(kind)
         else:
             self._poll_soon(job, first=True)
 
-    def _jitter(self, seconds: float) -> float:
-        spread = self.config.poll.jitter
-        return seconds * (1 + self._random.uniform(-spread, spread))
+    def _on_error(self, job: TrackedJob) -> Callable[[Exception], None]:
+        """What a job's scheduled action that raised does: end the job, saying why."""
+        return lambda error: self._give_up(job, error)
 
-    def _poll_soon(self, job: TrackedJob, *, first: bool = False) -> None:
-        policy = self.config.poll
-        if first or job.interval == 0.0:
-            job.interval = policy.initial
+    def _poll_soon(
+        self, job: TrackedJob, *, first: bool = False, delay: float | None = None
+    ) -> None:
+        """Describe ``job`` after its poll delay (``first``: the initial one; ``delay``: then)."""
+        if job.follow is not Follow.RULES:
+            job.move(Follow.POLLED)
+        if first or job.polls is None:
+            job.polls = self.config.poll.delays()
         self.scheduler.call_later(
-            self._jitter(job.interval), ("poll", job.kind.key, job.name), lambda: self._poll(job)
+            job.polls.sample(self._random) if delay is None else delay,
+            ("poll", job.kind.key, job.name),
+            lambda: self._poll(job),
+            on_error=self._on_error(job),
         )
 
     async def _poll(self, job: TrackedJob) -> None:
-        if job.done:
-            return
+        if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+            return  # done, or its end is being read
         try:
             answer = await self._lookup(job.kind, job.name)
-        except (RunnerError, BotoCoreError) as error:
+        except RunnerError as error:
             self._give_up(job, error)
             return
         if answer is None:
             self._give_up(job, RunnerError(f"{job.kind.key} {job.name} no longer exists"))
             return
+        if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+            return  # a sweep saw its end meanwhile, or it was given up
         changed = job.observe(answer)
         if self._is_final(job, answer):
             await self._finalize(job, answer)
             return
-        policy = self.config.poll
-        job.interval = (
-            policy.initial if changed else min(job.interval * policy.multiplier, policy.maximum)
-        )
-        if job.swept and not job.waiting_for_rules:
+        if job.follow is Follow.SWEPT:
             return  # the kind's sweep follows it from here
+        job.polls = (job.polls or self.config.poll.delays()).after(progress=changed)
         self._poll_soon(job)
+
+    def observe(
+        self, kind: str | JobKind, name: str, description: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Something outside the scheduler (an EventBridge event, issue 12) says ``name``
+        changed: take in what it says and Describe the job now. False when the runner does not
+        follow such a job (it is unknown, not yet created, or ended).
+
+        The job is never declared finished from ``description`` alone: its end, outputs and
+        failure reason come from that Describe, as from any poll. A description older than
+        what the runner has seen (events come late and out of order) is ignored, the Describe
+        is not."""
+        job_kind = kind if isinstance(kind, JobKind) else kind_named(kind)
+        job = self._jobs.get((job_kind.key, name))
+        if job is None or job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+            return False
+        if description is not None and not _older(description, job.last_modified):
+            job.observe(description)
+        job.log.debug("job.observed", follow=job.follow.value)
+        if job.follow is Follow.SWEPT:
+            self.scheduler.call_later(
+                0.0,
+                ("poll", job_kind.key, name),
+                lambda: self._poll(job),
+                on_error=self._on_error(job),
+            )
+        else:
+            self._poll_soon(job, first=True, delay=0.0)
+        return True
 
     def _start_sweeping(self, kind: JobKind) -> None:
         self._sweeping.add(kind.key)
         for job in self._active[kind.key].values():
-            if not job.waiting_for_rules:
-                job.swept = True
+            if job.follow is Follow.POLLED:
+                job.move(Follow.SWEPT)
                 self.scheduler.cancel(("poll", kind.key, job.name))
-        self.scheduler.call_later(0.0, ("sweep", kind.key), lambda: self._sweep(kind))
+        self._sweep_later(kind, 0.0)
+
+    def _sweep_later(self, kind: JobKind, delay: float) -> None:
+        self.scheduler.call_later(
+            delay,
+            ("sweep", kind.key),
+            lambda: self._sweep(kind),
+            on_error=lambda error: self._sweep_broke(kind, error),
+        )
 
     def _swept_jobs(self, kind: JobKind) -> dict[str, TrackedJob]:
-        return {name: job for name, job in self._active.get(kind.key, {}).items() if job.swept}
+        return {
+            name: job
+            for name, job in self._active.get(kind.key, {}).items()
+            if job.follow is Follow.SWEPT
+        }
+
+    def _sweep_params(
+        self, kind: JobKind, jobs: Mapping[str, TrackedJob], full: bool
+    ) -> dict[str, Any]:
+        """One sweep's List filter: created since the oldest job (``full``), else modified
+        since the last sweep, each reaching back ``sweep_overlap``; a common name prefix."""
+        overlap = self.config.poll.sweep_overlap
+        params: dict[str, Any] = {
+            "MaxResults": 100,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+        }
+        if full:
+            earliest = min(job.created_at or job.submitted_at for job in jobs.values())
+            params["CreationTimeAfter"] = _utc(earliest - overlap)
+        else:
+            params["LastModifiedTimeAfter"] = _utc(self._last_sweep[kind.key] - overlap)
+        # Character-wise on purpose: SageMaker's NameContains is a substring match.
+        prefix = os.path.commonprefix(list(jobs))  # noqa: RUF071
+        if len(prefix) >= 3:
+            params["NameContains"] = prefix
+        return params
 
     async def _sweep(self, kind: JobKind) -> None:
         """One List sweep for ``kind``: what changed since the last sweep (or everything, when
@@ -329,90 +405,86 @@ class Runner:
         if not jobs:
             self._stop_sweeping(kind)
             return
-        policy = self.config.poll
         started = time.time()
-        reconcile = (
-            time.monotonic() - self._last_reconcile.get(kind.key, 0.0) >= policy.reconcile_interval
+        full = (
+            kind.key not in self._last_sweep
+            or time.monotonic() - self._last_reconcile.get(kind.key, 0.0)
+            >= self.config.poll.reconcile_interval
         )
-        params: dict[str, Any] = {
-            "MaxResults": 100,
-            "SortBy": "CreationTime",
-            "SortOrder": "Descending",
-        }
-        earliest = min(job.created_at or job.submitted_at for job in jobs.values())
-        last = self._last_sweep.get(kind.key)
-        if reconcile or last is None:
-            params["CreationTimeAfter"] = _utc(earliest - policy.sweep_overlap)
-        else:
-            params["LastModifiedTimeAfter"] = _utc(last - policy.sweep_overlap)
-        # Character-wise on purpose: SageMaker's NameContains is a substring match.
-        prefix = os.path.commonprefix(list(jobs))  # noqa: RUF071
-        if len(prefix) >= 3:
-            params["NameContains"] = prefix
-        seen: set[str] = set()
         try:
-            async for summary in self._list_all(kind, params):
-                job = jobs.get(summary[kind.name_field])
-                if job is None or job.done:
-                    continue
-                seen.add(job.name)
-                job.observe(summary)
-                if self._is_final(job, summary):
-                    self._spawn_final(job, None)
+            seen = await self._sweep_once(kind, jobs, self._sweep_params(kind, jobs, full))
+        except AwsUnreachable as error:
+            log.warning("sweep.failed", kind=kind.key, error=str(error))  # the next one may pass
         except AwsCallFailed as error:
             # Not transient (retries are below us): e.g. no permission to List. Follow these
             # jobs by Describe from now on rather than never learning how they end.
-            log.warning("sweep.disabled", kind=kind.key, error=str(error))
-            self._unlistable.add(kind.key)
-            self._stop_sweeping(kind)
-            for job in jobs.values():
-                job.swept = False
-                self._poll_soon(job, first=True)
+            self._sweep_broke(kind, error)
             return
-        except (RunnerError, BotoCoreError) as error:
-            log.warning("sweep.failed", kind=kind.key, error=str(error))
         else:
             self._last_sweep[kind.key] = started
-            if reconcile or last is None:
-                self._last_reconcile[kind.key] = time.monotonic()
-                # A full listing that misses a job old enough to be listed means the listing
-                # cannot see it (eventual consistency gone wrong, a name filter that does not
-                # match): follow that job by Describe instead.
-                listable_before = started - policy.sweep_overlap
-                for name, job in jobs.items():
-                    if name not in seen and not job.done and job.submitted_at < listable_before:
-                        job.swept = False
-                        self._poll_soon(job, first=True)
+            if full:
+                self._reconciled(kind, jobs, seen, started)
         if self._swept_jobs(kind):
-            self.scheduler.call_later(
-                self._jitter(policy.sweep_interval), ("sweep", kind.key), lambda: self._sweep(kind)
+            self._sweep_later(
+                kind,
+                jittered(self.config.poll.sweep_interval, self.config.poll.jitter, self._random),
             )
         else:
             self._stop_sweeping(kind)
+
+    async def _sweep_once(
+        self, kind: JobKind, jobs: Mapping[str, TrackedJob], params: dict[str, Any]
+    ) -> set[str]:
+        """List what the filter finds; the names of the followed jobs it found."""
+        assert kind.list_operation and kind.list_key
+        seen: set[str] = set()
+        async for summary in self.caller.paginate("sagemaker", kind.list_operation, **params):
+            job = jobs.get(summary[kind.name_field])
+            if job is None or job.follow is not Follow.SWEPT:
+                continue
+            seen.add(job.name)
+            job.observe(summary)
+            if self._is_final(job, summary):
+                self._spawn_final(job, None)
+        return seen
+
+    def _reconciled(
+        self, kind: JobKind, jobs: Mapping[str, TrackedJob], seen: set[str], started: float
+    ) -> None:
+        """After a full listing: one that misses a job old enough to be listed cannot see it
+        (eventual consistency gone wrong, a name filter that does not match): follow that job
+        by Describe instead."""
+        self._last_reconcile[kind.key] = time.monotonic()
+        listable_before = started - self.config.poll.sweep_overlap
+        for name, job in jobs.items():
+            if (
+                name not in seen
+                and job.follow is Follow.SWEPT
+                and job.submitted_at < listable_before
+            ):
+                self._poll_soon(job, first=True)
+
+    def _sweep_broke(self, kind: JobKind, error: Exception) -> None:
+        """The kind's List cannot follow its jobs (refused for good, or the sweep itself
+        failed): Describe each of them from now on."""
+        log.warning("sweep.disabled", kind=kind.key, error=str(error) or repr(error))
+        self._unlistable.add(kind.key)
+        self._stop_sweeping(kind)
+        for job in self._swept_jobs(kind).values():
+            self._poll_soon(job, first=True)
 
     def _stop_sweeping(self, kind: JobKind) -> None:
         self._sweeping.discard(kind.key)
         self._last_sweep.pop(kind.key, None)
 
-    async def _list_all(
-        self, kind: JobKind, params: dict[str, Any]
-    ) -> AsyncIterator[dict[str, Any]]:
-        assert kind.list_operation and kind.list_key
-        token: str | None = None
-        while True:
-            page = await self.caller.sagemaker(
-                kind.list_operation, **params, **({"NextToken": token} if token else {})
-            )
-            for summary in page.get(kind.list_key, []):
-                yield summary
-            token = page.get("NextToken")
-            if not token:
-                return
-
     def _spawn_final(self, job: TrackedJob, answer: dict[str, Any] | None) -> None:
+        job.move(Follow.FINISHING)
         self.scheduler.cancel(("poll", job.kind.key, job.name))
         self.scheduler.call_later(
-            0.0, ("final", job.kind.key, job.name), lambda: self._finalize(job, answer)
+            0.0,
+            ("final", job.kind.key, job.name),
+            lambda: self._finalize(job, answer),
+            on_error=self._on_error(job),
         )
 
     def _is_final(self, job: TrackedJob, answer: Mapping[str, Any]) -> bool:
@@ -428,45 +500,70 @@ class Runner:
         """Read the job's final Describe and outputs, and set its outcome."""
         if job.done:
             return
-        kind = job.kind
+        if job.follow is not Follow.FINISHING:
+            job.move(Follow.FINISHING)
         try:
+            answer = await self._final_answer(job, answer)
             if answer is None:
-                answer = await self._lookup(kind, job.name)
-                if answer is None:
-                    raise RunnerError(f"{kind.key} {job.name} no longer exists")
-            job.observe(answer)
-            if not self._is_final(job, answer):  # a sweep saw a status a Describe does not yet
-                job.swept = False
-                self._poll_soon(job, first=True)
-                return
-            if self._rules_pending(job, answer):
-                return
-            failure = self._failure_reason(job, answer)
-            succeeded = failure is None and (
-                kind.is_synchronous or kind.status_of(answer) in kind.states.succeeded
+                return  # not final after all, or its rules still run: polled again
+            succeeded, failure = self._verdict(job, answer)
+            outputs = (
+                await job.kind.read_outputs(answer, self.caller.sagemaker) if succeeded else {}
             )
-            outputs = await kind.read_outputs(answer, self.caller.sagemaker) if succeeded else {}
-        except (RunnerError, BotoCoreError) as error:
+        except RunnerError as error:
             self._give_up(job, error)
             return
+        job.finish(self._outcome(job, answer, succeeded, failure, outputs))
+
+    async def _final_answer(
+        self, job: TrackedJob, answer: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The Describe the outcome is read from; None when the job is polled again instead."""
+        if answer is None:
+            answer = await self._lookup(job.kind, job.name)
+            if answer is None:
+                raise RunnerError(f"{job.kind.key} {job.name} no longer exists")
+        job.observe(answer)
+        if not self._is_final(job, answer):  # a sweep saw a status a Describe does not yet
+            self._poll_soon(job, first=True)
+            return None
+        if self._rules_pending(job, answer):
+            return None
+        return answer
+
+    def _verdict(self, job: TrackedJob, answer: Mapping[str, Any]) -> tuple[bool, str | None]:
+        kind = job.kind
+        failure = self._failure_reason(job, answer)
+        succeeded = failure is None and (
+            kind.is_synchronous or kind.status_of(answer) in kind.states.succeeded
+        )
+        return succeeded, failure
+
+    def _outcome(
+        self,
+        job: TrackedJob,
+        answer: dict[str, Any],
+        succeeded: bool,
+        failure: str | None,
+        outputs: Mapping[str, Any],
+    ) -> Outcome:
+        kind = job.kind
         status = kind.status_of(answer) or "Created"
         stopped = status in kind.states.stopped
-        job.finish(
-            Outcome(
-                kind=kind.key,
-                name=job.name,
-                status=status,
-                succeeded=succeeded,
-                arn=job.arn or answer.get(kind.arn_field),
-                failure_reason=failure if not succeeded else None,
-                outputs=outputs,
-                description=answer,
-                stopped_by_runner=stopped and job.stop_reason is not None,
-                stop_reason=job.stop_reason,
-                attached=job.attached,
-                submitted_at=job.submitted_at,
-                ended_at=time.time(),
-            )
+        return Outcome(
+            kind=kind.key,
+            name=job.name,
+            status=status,
+            succeeded=succeeded,
+            arn=job.arn or answer.get(kind.arn_field),
+            failure_reason=failure if not succeeded else None,
+            outputs=outputs,
+            description=answer,
+            stopped_by_runner=stopped and job.stop_reason is not None,
+            stop_reason=job.stop_reason,
+            attached=job.attached,
+            submitted_at=job.submitted_at,
+            ended_at=time.time(),
         )
 
     def _rules_pending(self, job: TrackedJob, answer: Mapping[str, Any]) -> bool:
@@ -479,12 +576,11 @@ class Runner:
         statuses = [s for key in RULE_STATUS_KEYS for s in answer.get(key) or []]
         if not any(s.get("RuleEvaluationStatus") in RULE_PENDING for s in statuses):
             return False
-        if not job.waiting_for_rules:
+        if job.follow is not Follow.RULES:
             job.log.info(
                 "job.waiting_for_rules", rules=[s.get("RuleConfigurationName") for s in statuses]
             )
-        job.waiting_for_rules = True
-        job.swept = False
+        job.move(Follow.RULES)
         self._poll_soon(job)
         return True
 
@@ -521,7 +617,14 @@ class Runner:
         return str(answer.get("FailureReason") or f"ended in status {status}")
 
     def _give_up(self, job: TrackedJob, error: BaseException) -> None:
-        job.log.error("job.follow_failed", error=str(error))
+        """End ``job`` with an "Error" outcome: the runner cannot follow it (the reason is
+        ``error``'s text, or its class when it has none, for an unexpected one)."""
+        if job.done:
+            return
+        reason = (
+            str(error) if isinstance(error, RunnerError) else f"{type(error).__name__}: {error}"
+        )
+        job.log.error("job.follow_failed", error=reason, error_type=type(error).__name__)
         job.finish(
             Outcome(
                 kind=job.kind.key,
@@ -529,7 +632,7 @@ class Runner:
                 status="Error",
                 succeeded=False,
                 arn=job.arn,
-                failure_reason=str(error),
+                failure_reason=reason,
                 stop_reason=job.stop_reason,
                 attached=job.attached,
                 submitted_at=job.submitted_at,
@@ -558,8 +661,7 @@ class Runner:
         if job.done or job.stop_reason is not None:
             return
         job.stop_reason = reason
-        job.phase = Phase.STOPPING
-        if not job.submitting:  # else submit() sends the Stop once Create has answered
+        if job.follow is not Follow.SUBMITTING:  # else submit() sends it once Create answers
             await self._send_stop(job, reason)
 
     async def _send_stop(self, job: TrackedJob, reason: str) -> None:
@@ -575,9 +677,15 @@ class Runner:
         job.log.info("job.stop_requested", reason=reason, operation=operation)
         try:
             await self.caller.sagemaker(operation, **params)
+        except AwsUnreachable as error:
+            # Throttled or unreachable for every retry: ask again later, while the job runs.
+            job.log.warning("job.stop_retrying", code=error.code, message=error.aws_message)
+            self._stop_later(job, reason)
         except AwsCallFailed as error:
             # Already ended (a race with completion) is fine: the poll loop reports it.
             job.log.info("job.stop_refused", code=error.code, message=error.aws_message)
+        if job.done:
+            return
         if operation == "DeleteEndpoint":
             job.finish(
                 Outcome(
@@ -593,8 +701,23 @@ class Runner:
                     ended_at=time.time(),
                 )
             )
-        elif not job.swept:
+        elif job.follow in (Follow.POLLED, Follow.RULES):
             self._poll_soon(job, first=True)
+
+    def _stop_later(self, job: TrackedJob, reason: str) -> None:
+        """Send ``job``'s Stop again after its poll delay (a failure that is not AWS's ends
+        the job with an outcome, as any scheduled action's does)."""
+
+        async def again() -> None:
+            if not job.done:
+                await self._send_stop(job, reason)
+
+        self.scheduler.call_later(
+            self.config.poll.delays().sample(self._random),
+            ("stop", job.kind.key, job.name),
+            again,
+            on_error=self._on_error(job),
+        )
 
     async def shutdown(self, grace: float | None = None, reason: str = "shutdown") -> list[Outcome]:
         """Stop every job in flight, at once, then wait for them to stop until ``grace`` runs out.
@@ -627,6 +750,12 @@ class Runner:
             if job.outcome.done() and not job.outcome.cancelled()
         ]
         return outcomes
+
+
+def _older(description: Mapping[str, Any], seen: dt.datetime | None) -> bool:
+    """Whether ``description`` was last modified before what the runner has already seen."""
+    modified = description.get("LastModifiedTime")
+    return isinstance(modified, dt.datetime) and seen is not None and modified < seen
 
 
 def _utc(epoch: float) -> dt.datetime:
