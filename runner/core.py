@@ -590,24 +590,9 @@ class Runner:
         if kind.is_synchronous:
             return None
         if kind is ENDPOINT_UPDATE:
-            wanted = job.request["EndpointConfigName"]
-            if status == "InService" and answer.get("EndpointConfigName") == wanted:
-                return None
-            reason = answer.get("FailureReason") or "the update did not take effect"
-            if status == "InService":
-                return f"update to {wanted} rolled back: {reason}"
-            return str(reason)
+            return _update_failure(job.request["EndpointConfigName"], status, answer)
         if status in kind.states.succeeded:
-            broken = [
-                s
-                for key in RULE_STATUS_KEYS
-                for s in answer.get(key) or []
-                if s.get("RuleEvaluationStatus") in RULE_FAILED
-            ]
-            if broken:
-                names = ", ".join(s.get("RuleConfigurationName", "?") for s in broken)
-                return f"rule evaluation ended in Error: {names}"
-            return None
+            return _rules_failure(answer)
         if status in kind.states.stopped:
             return (
                 f"stopped by the runner ({job.stop_reason})"
@@ -750,6 +735,30 @@ class Runner:
             if job.outcome.done() and not job.outcome.cancelled()
         ]
         return outcomes
+
+
+def _update_failure(wanted: str, status: str | None, answer: Mapping[str, Any]) -> str | None:
+    """Why an endpoint update failed: it is not in service on the wanted config."""
+    if status == "InService" and answer.get("EndpointConfigName") == wanted:
+        return None
+    reason = answer.get("FailureReason") or "the update did not take effect"
+    if status == "InService":
+        return f"update to {wanted} rolled back: {reason}"
+    return str(reason)
+
+
+def _rules_failure(answer: Mapping[str, Any]) -> str | None:
+    """Why a job that ended well still failed: a Debugger/Profiler rule ended in Error."""
+    broken = [
+        s
+        for key in RULE_STATUS_KEYS
+        for s in answer.get(key) or []
+        if s.get("RuleEvaluationStatus") in RULE_FAILED
+    ]
+    if not broken:
+        return None
+    names = ", ".join(s.get("RuleConfigurationName", "?") for s in broken)
+    return f"rule evaluation ended in Error: {names}"
 
 
 def _older(description: Mapping[str, Any], seen: dt.datetime | None) -> bool:

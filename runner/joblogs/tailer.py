@@ -712,31 +712,9 @@ class LogTailer:
         try:
             while True:
                 finished = ended.done()
-                grew = False
-                try:
-                    async for summary in self._children(handle.name):
-                        child = summary["TrainingJobName"]
-                        if child not in followers:
-                            grew = True
-                            child_ended[child] = asyncio.get_running_loop().create_future()
-                            followers[child] = asyncio.create_task(
-                                self.follow_job(
-                                    TRAINING,
-                                    child,
-                                    sink,
-                                    ended=child_ended[child],
-                                    instances=instances,
-                                )
-                            )
-                        if summary.get("TrainingJobStatus") in TRAINING.states.terminal:
-                            _settle(child_ended[child])
-                except RunnerError as error:
-                    log.warning(
-                        "logs.read_failed",
-                        job=handle.name,
-                        operation="ListTrainingJobsForHyperParameterTuningJob",
-                        error=str(error),
-                    )
+                grew = await self._follow_new_children(
+                    handle.name, sink, instances, followers, child_ended
+                )
                 if finished:
                     break
                 listings = listings.after(progress=grew)
@@ -753,6 +731,39 @@ class LogTailer:
             for future in child_ended.values():
                 _settle(future)
         return list(await asyncio.gather(*followers.values()))
+
+    async def _follow_new_children(
+        self,
+        tuning: str,
+        sink: LogSink,
+        instances: int | None,
+        followers: dict[str, asyncio.Task[LogSummary]],
+        child_ended: dict[str, asyncio.Future[None]],
+    ) -> bool:
+        """List the tuning job's training jobs: follow the new ones, settle the ended ones;
+        True when one was new."""
+        grew = False
+        try:
+            async for summary in self._children(tuning):
+                child = summary["TrainingJobName"]
+                if child not in followers:
+                    grew = True
+                    child_ended[child] = asyncio.get_running_loop().create_future()
+                    followers[child] = asyncio.create_task(
+                        self.follow_job(
+                            TRAINING, child, sink, ended=child_ended[child], instances=instances
+                        )
+                    )
+                if summary.get("TrainingJobStatus") in TRAINING.states.terminal:
+                    _settle(child_ended[child])
+        except RunnerError as error:
+            log.warning(
+                "logs.read_failed",
+                job=tuning,
+                operation="ListTrainingJobsForHyperParameterTuningJob",
+                error=str(error),
+            )
+        return grew
 
     def _children(self, tuning: str) -> AsyncIterator[dict[str, Any]]:
         return self.caller.paginate(

@@ -257,12 +257,9 @@ def check_launch(request: LaunchRequest) -> Checked:
     if request.output is not None:
         problems.extend(filter(None, [_directory_problem("--output", request.output)]))
     journal_problem = _journal_problem(request.journal)
-    if journal_problem:
-        problems.append(journal_problem)
+    problems.extend(filter(None, [journal_problem]))
     if not request.local:
-        problem = credentials_problem()
-        if problem:
-            problems.append(problem)
+        problems.extend(filter(None, [credentials_problem()]))
     fallback = chain_region() or (LOCAL_REGION if request.local else None)
     try:
         manifest = load_manifest(
@@ -288,18 +285,9 @@ def check_launch(request: LaunchRequest) -> Checked:
             f"another launch (pid {holder if holder > 0 else 'unknown'}) is running on "
             f"{journal_path}; wait for it, or smrun stop it"
         )
-    journaled: list[Row] = []
-    if not journal_problem:
-        try:
-            journaled, ran_in = _journaled(journal_path, manifest.batch_id)
-        except UsageError as error:
-            problems.append(str(error))
-            ran_in = None
-        moved = _region_moved(manifest, ran_in, request)
-        problems.extend(filter(None, [moved]))
-        resume = plan_resume(manifest, journaled, options.retry, region_moved=moved is not None)
-    else:
-        resume = plan_resume(manifest, [], options.retry)
+    resume = _resume_plan(
+        request, manifest, options, journal_path, problems, journal_ok=not journal_problem
+    )
     if resume.problems:
         problems.append(str(ManifestInvalid(resume.problems, f"{manifest.source} (resume)")))
     if problems:
@@ -313,6 +301,29 @@ def check_launch(request: LaunchRequest) -> Checked:
         replace(options, output=output),
         resume,
     )
+
+
+def _resume_plan(
+    request: LaunchRequest,
+    manifest: Manifest,
+    options: LaunchOptions,
+    journal_path: Path,
+    problems: list[str],
+    *,
+    journal_ok: bool,
+) -> ResumePlan:
+    """What the journal says is done, as a plan; its problems are added to ``problems``."""
+    if not journal_ok:
+        return plan_resume(manifest, [], options.retry)
+    journaled: list[Row] = []
+    try:
+        journaled, ran_in = _journaled(journal_path, manifest.batch_id)
+    except UsageError as error:
+        problems.append(str(error))
+        ran_in = None
+    moved = _region_moved(manifest, ran_in, request)
+    problems.extend(filter(None, [moved]))
+    return plan_resume(manifest, journaled, options.retry, region_moved=moved is not None)
 
 
 def show_plan(
@@ -700,6 +711,26 @@ def _latest_journal() -> Path:
     return found[-1]
 
 
+def _log_file_of(journal: Journal, entry: str) -> tuple[Row, Path]:
+    """The journal row of ``entry`` (an id or a job name) and its job's log file."""
+    rows = journal.rows()
+    row = next((r for r in rows if entry in (r.id, r.job_name)), None)
+    if row is None:
+        names = ", ".join(r.id for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+        raise UsageError(f"{entry!r}: no entry or job of that name (entries: {names})")
+    if not KINDS[row.kind].has_logs:
+        with_logs = ", ".join(key for key, kind in KINDS.items() if kind.has_logs)
+        raise UsageError(
+            f"{row.id} is a {row.kind} entry: SageMaker writes no logs for that kind "
+            f"(jobs that do: {with_logs})"
+        )
+    recorded = journal.meta(TARGET_META) or {}
+    directory = Path(recorded.get("output") or journal.path.parent) / "logs"
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: no job logs (was the batch run with --no-job-logs?)")
+    return row, FileSink(directory).path_for(row.job_name)
+
+
 def show_logs(
     entry: str, *, batch: str | Path | None = None, follow: bool = False, out: Any = None
 ) -> int:
@@ -709,22 +740,7 @@ def show_logs(
 
     out = out or sys.stdout
     with open_journal(batch if batch is not None else _latest_journal()) as journal:
-        rows = journal.rows()
-        row = next((r for r in rows if entry in (r.id, r.job_name)), None)
-        if row is None:
-            names = ", ".join(r.id for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
-            raise UsageError(f"{entry!r}: no entry or job of that name (entries: {names})")
-        if not KINDS[row.kind].has_logs:
-            with_logs = ", ".join(key for key, kind in KINDS.items() if kind.has_logs)
-            raise UsageError(
-                f"{row.id} is a {row.kind} entry: SageMaker writes no logs for that kind "
-                f"(jobs that do: {with_logs})"
-            )
-        recorded = journal.meta(TARGET_META) or {}
-        directory = Path(recorded.get("output") or journal.path.parent) / "logs"
-        if not directory.is_dir():
-            raise UsageError(f"{directory}: no job logs (was the batch run with --no-job-logs?)")
-        path = FileSink(directory).path_for(row.job_name)
+        row, path = _log_file_of(journal, entry)
         position, quiet_since = 0, time.monotonic()
         while True:
             if path.exists():

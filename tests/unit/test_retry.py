@@ -189,8 +189,8 @@ async def test_a_dead_endpoint_surfaces_as_its_own_error_after_max_attempts() ->
 
 
 TRANSIENT_RAW: dict[str, Callable[[], BaseException]] = {
-    "timeout": lambda: TimeoutError(),
-    "aiohttp-connector": lambda: aiohttp.ServerDisconnectedError(),
+    "timeout": TimeoutError,
+    "aiohttp-connector": aiohttp.ServerDisconnectedError,
     "aiohttp-payload": lambda: aiohttp.ClientPayloadError("truncated"),
     "botocore-read-timeout": lambda: ReadTimeoutError(endpoint_url="http://x"),
     "throttled": lambda: client_error("ThrottlingException", "Rate exceeded"),
