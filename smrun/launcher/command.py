@@ -59,6 +59,7 @@ from smrun.launcher.preflight import chain_region, credentials_problem
 from smrun.launcher.progress import LineView, LiveView, ProgressView, end_screen
 from smrun.launcher.report import all_succeeded, job_record, status_table, summary
 from smrun.launcher.resume import RETRY_CHOICES, ResumePlan, plan_resume
+from smrun.signals import TwoStageSignals
 
 log = structlog.get_logger("smrun.launcher")
 
@@ -490,55 +491,50 @@ def interrupted_line(result: LaunchResult) -> str:
 async def _launch(
     prepared: Prepared, config: RunnerConfig, view: ProgressView, console: Console
 ) -> LaunchResult:
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
     stopping: list[str] = []  # entries whose Stop was sent, when a second signal came
     async with Runner(config) as runner:
         launch = Launch(prepared.manifest, prepared.journal, runner, prepared.options, view=view)
 
-        def on_signal(received: signal.Signals) -> None:
-            if launch.interrupted is None:
-                # One line however wide: a log reader greps it whole (the terminal wraps it).
-                console.print(
-                    f"[yellow]{interrupt_notice(launch, received.name)}[/]",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                launch.interrupt(received.name)
-            elif main is not None:  # a second signal: stop waiting for Stopped
-                console.print(
-                    f"[yellow]{received.name} again: no longer waiting for jobs to stop[/]",
-                    soft_wrap=True,
-                )
-                # Before the cancelled tasks let go of their jobs: which were asked to stop.
-                stopping[:] = launch.stopping_now()
-                log.warning("launch.signal_again", signal=received.name, stopping=len(stopping))
-                main.cancel()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal, sig)
-        try:
-            return await launch.run()
-        except asyncio.CancelledError:
-            # A second signal: stop waiting for jobs to stop. The journal has what happened
-            # (those asked to stop: Stopping); a resume re-attaches to whatever is in flight.
-            await launch.record_stopping(stopping)
-            rows = await launch.journal.call(Journal.rows)
-            in_flight = [row.id for row in rows if row.state in (SUBMITTED, RUNNING)]
-            return LaunchResult(
-                batch_id=prepared.manifest.batch_id,
-                counts=await launch.journal.call(Journal.counts),
-                rows=rows,
-                interrupted=launch.interrupted,
-                left_running=any(entry_id not in stopping for entry_id in in_flight),
-                reports=None,
-                billable_s=launch.tally.billable_s,
-                stopping=tuple(stopping),
+        def first(received: signal.Signals) -> None:
+            # One line however wide: a log reader greps it whole (the terminal wraps it).
+            console.print(
+                f"[yellow]{interrupt_notice(launch, received.name)}[/]",
+                highlight=False,
+                soft_wrap=True,
             )
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-            launch.close()
+            launch.interrupt(received.name)
+
+        def again(received: signal.Signals) -> None:  # then the helper stops our waiting
+            console.print(
+                f"[yellow]{received.name} again: no longer waiting for jobs to stop[/]",
+                soft_wrap=True,
+            )
+            # Before the cancelled tasks let go of their jobs: which were asked to stop.
+            stopping[:] = launch.stopping_now()
+            log.warning("launch.signal_again", signal=received.name, stopping=len(stopping))
+
+        # Held until the journal has what a second signal left (a third is handled the same).
+        with TwoStageSignals(first, again, (signal.SIGINT, signal.SIGTERM)):
+            try:
+                return await launch.run()
+            except asyncio.CancelledError:
+                # A second signal: stop waiting for jobs to stop. The journal has what happened
+                # (those asked to stop: Stopping); a resume re-attaches to whatever is in flight.
+                await launch.record_stopping(stopping)
+                rows = await launch.journal.call(Journal.rows)
+                in_flight = [row.id for row in rows if row.state in (SUBMITTED, RUNNING)]
+                return LaunchResult(
+                    batch_id=prepared.manifest.batch_id,
+                    counts=await launch.journal.call(Journal.counts),
+                    rows=rows,
+                    interrupted=launch.interrupted,
+                    left_running=any(entry_id not in stopping for entry_id in in_flight),
+                    reports=None,
+                    billable_s=launch.tally.billable_s,
+                    stopping=tuple(stopping),
+                )
+            finally:
+                launch.close()
 
 
 def _print_summary(
