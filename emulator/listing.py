@@ -414,6 +414,10 @@ class IndexedTable(dict[str, T]):
         candidates = dict.fromkeys(event[2] for event in passed[start:])
         return [item for item in candidates if item in self._serials and item.visible(now)]
 
+    def next_event_time(self) -> float | None:
+        """The earliest logged event not yet passed (it may no longer hold), if any."""
+        return self._upcoming[0][0] if self._upcoming else None
+
     def with_status(self, status: str, now: float) -> list[T] | None:
         """The items with ``status`` at ``now`` (all visible), in no particular order; None
         when the status index cannot answer for ``now``."""

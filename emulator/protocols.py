@@ -2,8 +2,8 @@
 
 Every request is a ``POST /``; which service and operation it is for comes from the request:
 
-* AWS JSON (SageMaker, CloudWatch Logs; SQS and EventBridge in current botocore, not served
-  yet): the ``X-Amz-Target`` header,
+* AWS JSON (SageMaker, CloudWatch Logs, EventBridge: 1.1; SQS: 1.0, which the pinned botocore
+  speaks instead of SQS's old query protocol): the ``X-Amz-Target`` header,
   ``<targetPrefix>.<Operation>``, with a JSON body and a JSON answer; an error is
   ``{"__type": code, "message": ...}``.
 * AWS query (STS): a form-encoded body with ``Action`` and ``Version``, the service being the
@@ -77,7 +77,11 @@ class JsonWire:
 
     def error(self, error: errors.AwsError) -> web.Response:
         body = {"__type": error.code, "message": error.message}
-        return self._respond(_ENCODER.encode(body).encode(), error.status)
+        response = self._respond(_ENCODER.encode(body).encode(), error.status)
+        if error.query_code is not None:
+            fault = "Receiver" if error.status >= 500 else "Sender"
+            response.headers["x-amzn-query-error"] = f"{error.query_code};{fault}"
+        return response
 
     def _respond(self, body: bytes, status: int) -> web.Response:
         return web.Response(

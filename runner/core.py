@@ -5,19 +5,18 @@
         outcome = await handle.wait()
 
 Following jobs. A job on its own is Described with a growing, jittered interval (reset when
-its status changes). Once ``delta_threshold`` jobs of a kind are in flight, the kind switches to
-*delta sweeps*: one ``List<Kind>`` call with ``LastModifiedTimeAfter`` (reaching back
-``sweep_overlap`` seconds for clock skew and eventual consistency) returns only what changed
-since the last sweep, however many jobs there are; a job is Described only when it ends (for
-its outputs and failure reason). Every ``reconcile_interval`` the sweep lists everything since
-the oldest job was created instead, to catch what a delta missed.
+its status changes). Once ``delta_threshold`` jobs of a kind are in flight, the kind is
+*swept*: every ``sweep_interval``, one listing of the kind bounded by the batch (newest first,
+down to the oldest followed job's creation time, at most ``sweep_page_cap`` pages), or a
+``Search`` by the run's tag, or per-job Describe, whichever the measured cost says
+(``runner.sweeps``); a job is Described when it ends (for its outputs and failure reason).
 
 Submitting. A job's name is given, or derived from its ``Identity``; a tag carries the
 request's digest. Before Create the name is looked up: the same digest re-attaches to the
 existing job (a restarted pod, a resumed batch), another digest is a ``JobConflict``.
 
-Stopping. ``shutdown()`` sends Stop for every job in flight at once, then waits for them to
-stop until the grace deadline. Endpoints this run was creating are deleted. The runner
+Stopping. ``shutdown()`` asks for a Stop for every job in flight, sent at the Stop budget's
+pace (``runner.stopping``), then waits for them to stop until the grace deadline. Endpoints this run was creating are deleted. The runner
 installs no signal handler: entry points do (``smrun.signals``).
 """
 
@@ -25,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -34,6 +32,7 @@ from typing import Any
 
 import structlog
 
+from runner import stopping
 from runner.backoff import jittered
 from runner.config import RunnerConfig
 from runner.errors import (
@@ -58,6 +57,17 @@ from runner.naming import (
 )
 from runner.scheduler import Scheduler
 from runner.session import AwsCaller
+from runner.sweeps import (
+    Strategy,
+    SweepChoice,
+    SweepResult,
+    floor_of,
+    list_window,
+    measured_skew,
+    run_tag,
+    search_window,
+    service_time,
+)
 from runner.tracker import Follow, JobHandle, Outcome, TrackedJob
 from runner.validation import RequestInvalid, validate_request
 
@@ -79,14 +89,11 @@ class Runner:
         self.scheduler = Scheduler(max_concurrency=max(self.config.max_connections, 1))
         self._jobs: dict[tuple[str, str], TrackedJob] = {}
         self._active: dict[str, dict[str, TrackedJob]] = {}  # kind -> name -> job not yet done
-        self._sweeping: set[str] = set()  # kinds followed by List sweeps
-        self._unlistable: set[str] = set()  # kinds whose List call failed for good: Describe only
-        self._last_sweep: dict[str, float] = {}  # kind -> wall time the last delta sweep started
-        self._last_reconcile: dict[
-            str, float
-        ] = {}  # kind -> monotonic time of the last full listing
+        self._sweeping: set[str] = set()  # kinds whose sweep timer runs
+        self._sweep_choices: dict[str, SweepChoice] = {}  # kind -> how it is followed, and costs
         self._closing = False
         self._closed = asyncio.Event()
+        self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop calls, while they run
         self._random = random.Random()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -110,6 +117,9 @@ class Runner:
     async def close(self) -> None:
         """Stop following jobs and close the clients; does not stop jobs."""
         self._closing = True
+        for task in list(self._stops):  # Stops still queued for the budget when the grace ran out
+            task.cancel()
+        await asyncio.gather(*self._stops, return_exceptions=True)
         await self.scheduler.close()
         await self.caller.close()
         for job in self._jobs.values():
@@ -187,6 +197,7 @@ class Runner:
         except BaseException:
             del self._jobs[key]
             job.move(Follow.DONE)
+            stopping.settled(job)  # no job, nothing to stop
             if not job.outcome.done():
                 job.outcome.cancel()  # a shutdown waiting on it moves on
             raise
@@ -272,14 +283,14 @@ class Runner:
             return
         kind = job.kind
         if kind.key in self._sweeping:
-            job.move(Follow.SWEPT)
+            self._hand_over([job], swept=self._sweep_choice(kind).strategy is not Strategy.DESCRIBE)
+            if job.follow is not Follow.SWEPT:
+                self._poll_soon(job, first=True)
         elif (
-            kind.list_operation
-            and kind.key not in self._unlistable
-            and len(self._active[kind.key]) >= self.config.poll.delta_threshold
+            kind.list_operation and len(self._active[kind.key]) >= self.config.poll.delta_threshold
         ):
-            job.move(Follow.POLLED)
             self._start_sweeping(kind)
+            self._poll_soon(job, first=True)  # until the first sweep tick takes it over
         else:
             self._poll_soon(job, first=True)
 
@@ -295,15 +306,18 @@ class Runner:
             job.move(Follow.POLLED)
         if first or job.polls is None:
             job.polls = self.config.poll.delays()
+        self._describe_later(job, job.polls.sample(self._random) if delay is None else delay)
+
+    def _describe_later(self, job: TrackedJob, delay: float) -> None:
         self.scheduler.call_later(
-            job.polls.sample(self._random) if delay is None else delay,
+            delay,
             ("poll", job.kind.key, job.name),
             lambda: self._poll(job),
             on_error=self._on_error(job),
         )
 
     async def _poll(self, job: TrackedJob) -> None:
-        if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+        if job.follow not in _FOLLOWED:
             return  # done, or its end is being read
         try:
             answer = await self._lookup(job.kind, job.name)
@@ -313,7 +327,7 @@ class Runner:
         if answer is None:
             self._give_up(job, RunnerError(f"{job.kind.key} {job.name} no longer exists"))
             return
-        if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+        if job.follow not in _FOLLOWED:
             return  # a sweep saw its end meanwhile, or it was given up
         changed = job.observe(answer)
         if self._is_final(job, answer):
@@ -337,28 +351,25 @@ class Runner:
         is not."""
         job_kind = kind if isinstance(kind, JobKind) else kind_named(kind)
         job = self._jobs.get((job_kind.key, name))
-        if job is None or job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+        if job is None or job.follow not in _FOLLOWED:
             return False
         if description is not None and not _older(description, job.last_modified):
             job.observe(description)
         job.log.debug("job.observed", follow=job.follow.value)
         if job.follow is Follow.SWEPT:
-            self.scheduler.call_later(
-                0.0,
-                ("poll", job_kind.key, name),
-                lambda: self._poll(job),
-                on_error=self._on_error(job),
-            )
+            self._describe_later(job, 0.0)  # once; the sweep goes on following it
         else:
             self._poll_soon(job, first=True, delay=0.0)
         return True
 
+    def _sweep_choice(self, kind: JobKind) -> SweepChoice:
+        choice = self._sweep_choices.get(kind.key)
+        if choice is None:
+            choice = self._sweep_choices[kind.key] = SweepChoice(kind, self.config.limits)
+        return choice
+
     def _start_sweeping(self, kind: JobKind) -> None:
         self._sweeping.add(kind.key)
-        for job in self._active[kind.key].values():
-            if job.follow is Follow.POLLED:
-                job.move(Follow.SWEPT)
-                self.scheduler.cancel(("poll", kind.key, job.name))
         self._sweep_later(kind, 0.0)
 
     def _sweep_later(self, kind: JobKind, delay: float) -> None:
@@ -369,113 +380,129 @@ class Runner:
             on_error=lambda error: self._sweep_broke(kind, error),
         )
 
-    def _swept_jobs(self, kind: JobKind) -> dict[str, TrackedJob]:
+    def _sweep_broke(self, kind: JobKind, error: Exception) -> None:
+        """A sweep raised what no call raises (a bug, a malformed answer): its jobs are
+        Described from now on, and the kind's next job starts sweeping afresh."""
+        log.error("sweep.broke", kind=kind.key, error=repr(error))
+        self._stop_sweeping(kind)
+        self._hand_over(self._sweepable(kind).values(), swept=False)
+
+    def _sweepable(self, kind: JobKind) -> dict[str, TrackedJob]:
+        """The kind's jobs in flight that a sweep may follow."""
+        exiled = self._sweep_choice(kind).describe_only
         return {
             name: job
             for name, job in self._active.get(kind.key, {}).items()
-            if job.follow is Follow.SWEPT
+            if job.follow in (Follow.POLLED, Follow.SWEPT) and name not in exiled
         }
 
-    def _sweep_params(
-        self, kind: JobKind, jobs: Mapping[str, TrackedJob], full: bool
-    ) -> dict[str, Any]:
-        """One sweep's List filter: created since the oldest job (``full``), else modified
-        since the last sweep, each reaching back ``sweep_overlap``; a common name prefix."""
-        overlap = self.config.poll.sweep_overlap
-        params: dict[str, Any] = {
-            "MaxResults": 100,
-            "SortBy": "CreationTime",
-            "SortOrder": "Descending",
-        }
-        if full:
-            earliest = min(job.created_at or job.submitted_at for job in jobs.values())
-            params["CreationTimeAfter"] = _utc(earliest - overlap)
-        else:
-            params["LastModifiedTimeAfter"] = _utc(self._last_sweep[kind.key] - overlap)
-        # Character-wise on purpose: SageMaker's NameContains is a substring match.
-        prefix = os.path.commonprefix(list(jobs))  # noqa: RUF071
-        if len(prefix) >= 3:
-            params["NameContains"] = prefix
-        return params
+    def _hand_over(self, jobs: Iterable[TrackedJob], *, swept: bool) -> None:
+        """Follow ``jobs`` by their kind's sweep, or each by its own Describe polls."""
+        for job in jobs:
+            if job.follow not in (Follow.SUBMITTING, Follow.POLLED, Follow.SWEPT):
+                continue  # ending, waiting for its rules, or done
+            if swept and job.follow is not Follow.SWEPT:
+                job.move(Follow.SWEPT)
+                self.scheduler.cancel(("poll", job.kind.key, job.name))
+            elif not swept and (
+                job.follow is Follow.SWEPT
+                or not self.scheduler.pending(("poll", job.kind.key, job.name))
+            ):
+                self._poll_soon(job, first=True)
 
     async def _sweep(self, kind: JobKind) -> None:
-        """One List sweep for ``kind``: what changed since the last sweep (or everything, when
-        it is time to reconcile)."""
-        jobs = self._swept_jobs(kind)
+        """One sweep tick for ``kind``: choose how to follow its jobs (``runner.sweeps``), then
+        one bounded List or Search sweep, unless per-job Describe is the cheapest."""
+        choice = self._sweep_choice(kind)
+        jobs = self._sweepable(kind)
         if not jobs:
             self._stop_sweeping(kind)
             return
-        started = time.time()
-        full = (
-            kind.key not in self._last_sweep
-            or time.monotonic() - self._last_reconcile.get(kind.key, 0.0)
-            >= self.config.poll.reconcile_interval
-        )
-        try:
-            seen = await self._sweep_once(kind, jobs, self._sweep_params(kind, jobs, full))
-        except AwsUnreachable as error:
-            log.warning("sweep.failed", kind=kind.key, error=str(error))  # the next one may pass
-        except AwsCallFailed as error:
-            # Not transient (retries are below us): e.g. no permission to List. Follow these
-            # jobs by Describe from now on rather than never learning how they end.
-            self._sweep_broke(kind, error)
-            return
-        else:
-            self._last_sweep[kind.key] = started
-            if full:
-                self._reconciled(kind, jobs, seen, started)
-        if self._swept_jobs(kind):
-            self._sweep_later(
-                kind,
-                jittered(self.config.poll.sweep_interval, self.config.poll.jitter, self._random),
-            )
+        strategy = choice.choose(len(jobs), run_tag(jobs.values()))
+        self._hand_over(jobs.values(), swept=strategy is not Strategy.DESCRIBE)
+        if strategy is not Strategy.DESCRIBE:
+            await self._sweep_once(kind, choice, strategy, jobs)
+        if self._sweepable(kind):
+            policy = self.config.poll
+            self._sweep_later(kind, jittered(policy.sweep_interval, policy.jitter, self._random))
         else:
             self._stop_sweeping(kind)
 
     async def _sweep_once(
-        self, kind: JobKind, jobs: Mapping[str, TrackedJob], params: dict[str, Any]
-    ) -> set[str]:
-        """List what the filter finds; the names of the followed jobs it found."""
-        assert kind.list_operation and kind.list_key
-        seen: set[str] = set()
-        async for summary in self.caller.paginate("sagemaker", kind.list_operation, **params):
-            job = jobs.get(summary[kind.name_field])
-            if job is None or job.follow is not Follow.SWEPT:
-                continue
-            seen.add(job.name)
-            job.observe(summary)
-            if self._is_final(job, summary):
-                self._spawn_final(job, None)
-        return seen
-
-    def _reconciled(
-        self, kind: JobKind, jobs: Mapping[str, TrackedJob], seen: set[str], started: float
+        self, kind: JobKind, choice: SweepChoice, strategy: Strategy, jobs: dict[str, TrackedJob]
     ) -> None:
-        """After a full listing: one that misses a job old enough to be listed cannot see it
-        (eventual consistency gone wrong, a name filter that does not match): follow that job
-        by Describe instead."""
-        self._last_reconcile[kind.key] = time.monotonic()
-        listable_before = started - self.config.poll.sweep_overlap
-        for name, job in jobs.items():
-            if (
-                name not in seen
-                and job.follow is Follow.SWEPT
-                and job.submitted_at < listable_before
-            ):
-                self._poll_soon(job, first=True)
+        policy = self.config.poll
+        started = time.time()
+        skew = measured_skew(jobs.values())
+        floor = floor_of(jobs.values(), skew, policy)
+        try:
+            if strategy is Strategy.SEARCH:
+                tag = run_tag(jobs.values())
+                assert tag is not None
+                result = await search_window(
+                    self.caller.sagemaker, kind, tag, floor, policy.sweep_page_cap
+                )
+            else:
+                result = await list_window(
+                    self.caller.sagemaker, kind, floor, policy.sweep_page_cap
+                )
+        except AwsUnreachable as error:
+            # Still throttled or unreachable when the retries ran out: the next tick may pass.
+            log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
+            return
+        except AwsCallFailed as error:
+            # Not transient (retries are below us): e.g. no permission to List or Search. Those
+            # jobs are Described until the next tick chooses another way.
+            log.warning("sweep.disabled", kind=kind.key, strategy=strategy.value, error=str(error))
+            choice.disable(strategy)
+            self._hand_over(jobs.values(), swept=False)
+            return
+        except RunnerError as error:
+            log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
+            return
+        choice.record(result)
+        self._take_sweep(
+            kind, jobs, result, listable_before=started - policy.sweep_overlap, skew=skew
+        )
 
-    def _sweep_broke(self, kind: JobKind, error: Exception) -> None:
-        """The kind's List cannot follow its jobs (refused for good, or the sweep itself
-        failed): Describe each of them from now on."""
-        log.warning("sweep.disabled", kind=kind.key, error=str(error) or repr(error))
-        self._unlistable.add(kind.key)
-        self._stop_sweeping(kind)
-        for job in self._swept_jobs(kind).values():
-            self._poll_soon(job, first=True)
+    def _take_sweep(
+        self,
+        kind: JobKind,
+        jobs: dict[str, TrackedJob],
+        result: SweepResult,
+        *,
+        listable_before: float,
+        skew: float,
+    ) -> None:
+        """Take in what a sweep saw. A job it did not reach (past the page cap), or should have
+        seen and did not, is Described from now on."""
+        seen = {s.get(kind.name_field): s for s in result.summaries}
+        exiled = 0
+        for name, job in jobs.items():
+            if job.follow not in (Follow.POLLED, Follow.SWEPT):
+                continue  # ended, or its end is being read, since the sweep began
+            summary = seen.get(name)
+            if summary is not None:
+                job.observe(summary)
+                if self._is_final(job, summary):
+                    self._spawn_final(job, None)
+            elif not result.reached(service_time(job, skew)) or job.submitted_at < listable_before:
+                exiled += 1
+                self._sweep_choice(kind).describe_only.add(name)
+                self._hand_over([job], swept=False)
+        log.debug(
+            "sweep.done",
+            kind=kind.key,
+            strategy=result.strategy.value,
+            pages=result.pages,
+            complete=result.complete,
+            summaries=len(result.summaries),
+            followed=len(jobs),
+            to_describe=exiled,
+        )
 
     def _stop_sweeping(self, kind: JobKind) -> None:
         self._sweeping.discard(kind.key)
-        self._last_sweep.pop(kind.key, None)
 
     def _spawn_final(self, job: TrackedJob, answer: dict[str, Any] | None) -> None:
         job.move(Follow.FINISHING)
@@ -564,6 +591,7 @@ class Runner:
             attached=job.attached,
             submitted_at=job.submitted_at,
             ended_at=time.time(),
+            stop_accepted_at=job.stop_accepted_at,
         )
 
     def _rules_pending(self, job: TrackedJob, answer: Mapping[str, Any]) -> bool:
@@ -603,7 +631,7 @@ class Runner:
 
     def _give_up(self, job: TrackedJob, error: BaseException) -> None:
         """End ``job`` with an "Error" outcome: the runner cannot follow it (the reason is
-        ``error``'s text, or its class when it has none, for an unexpected one)."""
+        ``error``'s text, or its class too for an unexpected one)."""
         if job.done:
             return
         reason = (
@@ -622,6 +650,7 @@ class Runner:
                 attached=job.attached,
                 submitted_at=job.submitted_at,
                 ended_at=time.time(),
+                stop_accepted_at=job.stop_accepted_at,
             )
         )
 
@@ -646,6 +675,7 @@ class Runner:
         if job.done or job.stop_reason is not None:
             return
         job.stop_reason = reason
+        stopping.asked(job)
         if job.follow is not Follow.SUBMITTING:  # else submit() sends it once Create answers
             await self._send_stop(job, reason)
 
@@ -658,17 +688,26 @@ class Runner:
             operation, params = "DeleteEndpoint", {"EndpointName": job.name}
         else:
             job.log.info("job.left_running", reason=reason)
+            stopping.settled(job)
             return
         job.log.info("job.stop_requested", reason=reason, operation=operation)
         try:
-            await self.caller.sagemaker(operation, **params)
+            await self.caller.sagemaker(operation, **params)  # at the Stop budget's pace
         except AwsUnreachable as error:
-            # Throttled or unreachable for every retry: ask again later, while the job runs.
+            # Throttled or unreachable for every retry: asked again later, while the job runs
+            # (not settled: a Stop is settled once accepted or refused).
             job.log.warning("job.stop_retrying", code=error.code, message=error.aws_message)
             self._stop_later(job, reason)
+            return
         except AwsCallFailed as error:
             # Already ended (a race with completion) is fine: the poll loop reports it.
             job.log.info("job.stop_refused", code=error.code, message=error.aws_message)
+            stopping.settled(job)
+        except RunnerError as error:
+            job.log.error("job.stop_failed", error=str(error))
+            stopping.settled(job)
+        else:
+            stopping.accepted(job)
         if job.done:
             return
         if operation == "DeleteEndpoint":
@@ -684,6 +723,7 @@ class Runner:
                     stop_reason=reason,
                     submitted_at=job.submitted_at,
                     ended_at=time.time(),
+                    stop_accepted_at=job.stop_accepted_at,
                 )
             )
         elif job.follow in (Follow.POLLED, Follow.RULES):
@@ -696,6 +736,8 @@ class Runner:
         async def again() -> None:
             if not job.done:
                 await self._send_stop(job, reason)
+            else:
+                stopping.settled(job)
 
         self.scheduler.call_later(
             self.config.poll.delays().sample(self._random),
@@ -704,8 +746,16 @@ class Runner:
             on_error=self._on_error(job),
         )
 
-    async def shutdown(self, grace: float | None = None, reason: str = "shutdown") -> list[Outcome]:
-        """Stop every job in flight, at once, then wait for them to stop until ``grace`` runs out.
+    async def shutdown(
+        self,
+        grace: float | None = None,
+        reason: str = "shutdown",
+        *,
+        until_stops_accepted: bool = False,
+    ) -> list[Outcome]:
+        """Stop every job in flight at the Stop budget's pace (``runner.stopping``), then wait
+        for them to stop until ``grace`` runs out. With ``until_stops_accepted``, wait for every
+        Stop to be accepted first, however long that takes (cancel the call to give up).
 
         Idempotent: a second call waits for the first. Returns the outcomes known by then.
         """
@@ -720,9 +770,12 @@ class Runner:
         deadline = time.monotonic() + (self.config.stop_grace if grace is None else grace)
         in_flight = [job for job in self._jobs.values() if not job.done]
         log.info("runner.shutdown", reason=reason, in_flight=len(in_flight))
-        stops = [asyncio.create_task(self._stop_job(job, reason)) for job in in_flight]
-        if stops:
-            await asyncio.wait(stops, timeout=max(deadline - time.monotonic(), 0.1))
+        for job in in_flight:
+            task = asyncio.create_task(self._stop_job(job, reason))
+            self._stops.add(task)
+            task.add_done_callback(self._stops.discard)
+        bound = None if until_stops_accepted else max(deadline - time.monotonic(), 0.1)
+        await stopping.wait_until_settled(in_flight, bound)
         pending = [job.outcome for job in in_flight if not job.done]
         if pending:
             await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0.0))
@@ -735,6 +788,10 @@ class Runner:
             if job.outcome.done() and not job.outcome.cancelled()
         ]
         return outcomes
+
+
+# The states in which a job is looked at (polled, swept, or Described for its rules).
+_FOLLOWED = frozenset({Follow.POLLED, Follow.SWEPT, Follow.RULES})
 
 
 def _update_failure(wanted: str, status: str | None, answer: Mapping[str, Any]) -> str | None:
@@ -765,7 +822,3 @@ def _older(description: Mapping[str, Any], seen: dt.datetime | None) -> bool:
     """Whether ``description`` was last modified before what the runner has already seen."""
     modified = description.get("LastModifiedTime")
     return isinstance(modified, dt.datetime) and seen is not None and modified < seen
-
-
-def _utc(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC)

@@ -30,7 +30,7 @@ from runner.naming import Identity
 class Follow(enum.Enum):
     SUBMITTING = "submitting"  # the lookup or Create has not answered yet
     POLLED = "polled"  # followed by its own Describe polls
-    SWEPT = "swept"  # followed by its kind's List sweep
+    SWEPT = "swept"  # followed by its kind's List or Search sweep
     RULES = "rules"  # ended well; Described until its Debugger/Profiler rules end
     FINISHING = "finishing"  # its final Describe and outputs are being read
     DONE = "done"  # its outcome is set
@@ -69,6 +69,7 @@ class Outcome:
     attached: bool = False  # the job already existed and the runner re-attached to it
     submitted_at: float | None = None  # epoch seconds
     ended_at: float | None = None
+    stop_accepted_at: float | None = None  # when SageMaker accepted the runner's Stop
 
 
 @dataclass(eq=False)
@@ -87,6 +88,10 @@ class TrackedJob:
     created_at: float | None = None  # SageMaker's CreationTime, once an answer has shown it
     follow: Follow = Follow.SUBMITTING
     stop_reason: str | None = None  # why the runner asked SageMaker to stop it
+    stop_asked_at: float | None = None  # epoch seconds: when the runner was asked to stop it
+    stop_accepted_at: float | None = None  # epoch seconds: when SageMaker accepted the Stop
+    # Set once a Stop asked for is accepted or refused, or none is needed (the job ended).
+    stop_settled: asyncio.Event = field(default_factory=asyncio.Event)
     polls: Backoff | None = None  # its Describe polls' delay, while it is polled
     submitted_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.monotonic)
@@ -135,6 +140,7 @@ class TrackedJob:
         if self.done:
             return
         self.move(Follow.DONE)
+        self.stop_settled.set()
         if not self.outcome.done():
             self.outcome.set_result(outcome)
         if outcome.succeeded:
@@ -205,6 +211,11 @@ class JobHandle:
     def stop_requested(self) -> bool:
         """Whether a Stop was asked for the job (sent, or sent once its Create answers)."""
         return self._job.stop_reason is not None
+
+    @property
+    def stop_accepted_at(self) -> float | None:
+        """When SageMaker accepted the runner's Stop (epoch seconds); None until it has."""
+        return self._job.stop_accepted_at
 
     async def stop(self, reason: str = "requested") -> None:
         await self._stopper(self._job, reason)
