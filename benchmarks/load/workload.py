@@ -39,7 +39,7 @@ LOG_GROUPS = {
     "processing": "/aws/sagemaker/ProcessingJobs",
 }
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
-STRATEGIES = ("ours", "v1", "trigger")
+STRATEGIES = ("ours", "ours-events", "v1", "trigger")
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,22 @@ class Profile:
     seed: int = 7
     # The account: ended jobs of every kind preloaded (``emulator/history.py``), and how
     # List calls page (``emulator/listing.py``: "aws" cuts the page before filtering).
-    history: int = 0
+    history: int = 20_000
     list_paging: str = "aws"
     creation_time_bounds_scan: bool = False
+    # Another ListTrainingJobs user of the account (``bystander``): one call every this many
+    # seconds, through the same quotas; 0: none.
+    bystander_interval: float = 10.0
+    # Every run at once rather than one after another: only where nothing is measured.
+    concurrent: bool = False
 
     def ramp(self, size: int) -> float:
         return size / self.submit_rate
+
+    def history_sweep(self, size: int) -> float:
+        """Seconds one sweep may take to walk the account (history and batch, 100 jobs a
+        page) at the runner's List budget (1.5 pages/s): a deadline must allow a few."""
+        return (self.history + size) / 100 / 1.5
 
     def cap(self, strategy: str, size: int) -> bool:
         return size <= self.caps.get(strategy, size)
@@ -95,24 +105,28 @@ QUICK = Profile(
     sigterm_settle=2.0,
     grace=8.0,
     drain_limit=15.0,
+    history=1000,  # 11 pages a sweep: the AWS paging path, in minutes
 )
 # The test suite's smoke run: a few jobs of a second or two, everything ten times faster.
 SMOKE = Profile(
     name="smoke",
     sizes=(4,),
-    duration_median=1.5,
+    duration_median=0.8,
     duration_sigma=0.2,
-    duration_min=1.0,
-    duration_max=2.0,
+    duration_min=0.5,
+    duration_max=1.2,
     interval=0.5,
     submit_rate=40.0,
     log_lines=4,
     sigterm_size=4,
     sigterm_strategies=("ours",),  # the baselines' SIGTERM paths run in --quick
-    sigterm_settle=0.5,
+    sigterm_settle=0.3,
     grace=5.0,
     stop_duration=0.2,
     drain_limit=5.0,
+    history=150,  # two pages a sweep: the AWS paging path, in seconds
+    bystander_interval=2.0,  # a few calls a run, a quarter of the quota
+    concurrent=True,
 )
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
 
