@@ -61,6 +61,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the bystander's ListTrainingJobs every S seconds (default 10; smoke 2)",
     )
     parser.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds after SIGTERM before the strategy is killed (default 150)",
+    )
+    parser.add_argument(
         "--no-bystander", action="store_true", help="no other ListTrainingJobs user"
     )
     parser.add_argument(
@@ -79,6 +86,7 @@ def chosen_profile(args: argparse.Namespace) -> Profile:
         changes["sizes"] = tuple(int(size) for size in args.sizes.split(","))
     flags = {
         "sigterm_size": args.sigterm_size,
+        "grace": args.grace,
         "history": args.history,
         "list_paging": args.list_paging,
         "creation_time_bounds_scan": args.creation_time_bounds_scan or None,

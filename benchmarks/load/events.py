@@ -12,6 +12,8 @@ the strategy as not run, with that reason, in the results and the report. Once t
 strategy still needs its wiring here (the emulator's delivery settings, ``smrun events setup``
 against the emulator, the queue URL into the runner's config): until that is written the run
 fails with ``NOT_WIRED``, visibly, and never falls back to measuring ``ours`` under its name.
+The wiring also adds the delivery delay to ``workload.Profile`` as ``event_delay``, which the
+target "p99 within 3 s of the delivery delay" reads (``targets.with_events``).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from typing import Any
 
 from benchmarks.load.emulator import ListRow
 from benchmarks.load.spec import RunResult, RunSpec
-from benchmarks.load.workload import Profile
+from benchmarks.load.workload import KUBERNETES_GRACE, Profile
 from emulator.logs import LATE_EVENTS_PER_HOST
 
 LOGS_OPERATIONS = frozenset(
@@ -287,6 +287,9 @@ def sigterm_figures(
         "stop_requests_throttled": sum(1 for _, status, _ in after if status != 200),
         "jobs_stop_requested": len(first),
         "jobs_stop_accepted": len(accepted),
+        "jobs_stop_accepted_in_kubernetes_grace": sum(
+            1 for at in accepted.values() if at - signalled_at <= KUBERNETES_GRACE
+        ),
         # Until every job in flight had its Stop request received once.
         "to_every_stop_request_s": _rounded(
             max(first.values()) - signalled_at if first and every_job else None

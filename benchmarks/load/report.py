@@ -15,17 +15,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.load.format import fmt
+from benchmarks.load.targets import targets
+
 STRATEGY_NAMES = {
     "ours": "ours (runner core)",
+    "ours-events": "ours with events",
     "v1": "v1: thread per job",
     "trigger": "trigger: coroutine per job",
 }
-COLORS = {"ours": "#1b7837", "v1": "#b2182b", "trigger": "#2166ac"}
+COLORS = {"ours": "#1b7837", "ours-events": "#5aae61", "v1": "#b2182b", "trigger": "#2166ac"}
 Row = tuple[str, str, Callable[[dict[str, Any]], Any]]
 
 
 def _get(key: str) -> Callable[[dict[str, Any]], Any]:
     return lambda figures: figures.get(key)
+
+
+def _sweep(operation: str, key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda figures: figures.get("sweeps", {}).get(operation, {}).get(key)
 
 
 def _log_share(figures: dict[str, Any]) -> float | None:
@@ -41,6 +49,27 @@ ROWS: list[Row] = [
     ("detection latency p99", "s", _get("latency_p99_s")),
     ("detection latency max", "s", _get("latency_max_s")),
     ("end status seen (sweep/poll), p99", "s", _get("noticed_p99_s")),
+    ("status calls per job, over its life", "calls", _get("status_calls_per_job")),
+    ("  Describe* per job", "calls", _get("describe_calls_per_job")),
+    ("  List* pages per job (shared evenly)", "calls", _get("list_pages_per_job")),
+    (
+        "ListTrainingJobs pages per sweep, mean",
+        "pages",
+        _sweep("ListTrainingJobs", "pages_per_sweep_mean"),
+    ),
+    (
+        "ListTrainingJobs pages per sweep, max",
+        "pages",
+        _sweep("ListTrainingJobs", "pages_per_sweep_max"),
+    ),
+    ("ListTrainingJobs sweep duration p50", "s", _sweep("ListTrainingJobs", "sweep_s_p50")),
+    (
+        "ListProcessingJobs pages per sweep, mean",
+        "pages",
+        _sweep("ListProcessingJobs", "pages_per_sweep_mean"),
+    ),
+    ("bystander ListTrainingJobs calls", "count", _get("bystander_calls")),
+    ("bystander calls throttled", "count", _get("bystander_throttled")),
     ("status calls per job-minute", "calls", _get("status_calls_per_job_minute")),
     ("  of which polling", "calls", _get("polling_calls_per_job_minute")),
     ("throttled responses", "count", _get("throttled")),
@@ -48,6 +77,7 @@ ROWS: list[Row] = [
     ("Logs calls per job-minute", "calls", _get("logs_calls_per_job_minute")),
     ("log lines delivered", "% of written", _log_share),
     ("runner CPU, whole run", "s", _get("cpu_s")),
+    ("runner CPU / wall, whole run", "% of a core", _get("cpu_percent_run")),
     ("runner CPU, steady state", "% of a core", _get("cpu_percent_steady")),
     ("peak RSS", "MB", _get("peak_rss_mb")),
     ("loop lag p99 (threads: sleep lag)", "ms", _get("lag_p99_ms")),
@@ -55,6 +85,7 @@ ROWS: list[Row] = [
     ("wall time of the run", "s", _get("wall_s")),
 ]
 RATIO_ROWS = {
+    "status calls per job, over its life",
     "detection latency p50",
     "detection latency p99",
     "status calls per job-minute",
@@ -69,30 +100,23 @@ SIGTERM_ROWS: list[Row] = [
     ("jobs in flight at the signal", "count", _get("in_flight_at_signal")),
     ("SIGTERM to every job's Stop received", "s", _get("to_every_stop_request_s")),
     ("SIGTERM to first Stop received", "s", _get("to_first_stop_request_s")),
+    ("SIGTERM to the last Stop received", "s", _get("to_last_stop_request_s")),
     ("jobs whose Stop was received", "count", _get("jobs_stop_requested")),
     ("Stop requests (throttled)", "count", _get("stop_requests_throttled")),
     ("jobs whose Stop was accepted", "count", _get("jobs_stop_accepted")),
+    (
+        "  of which within 30 s (Kubernetes' grace)",
+        "count",
+        _get("jobs_stop_accepted_in_kubernetes_grace"),
+    ),
     ("SIGTERM to the last Stop accepted", "s", _get("to_last_stop_accepted_s")),
     ("killed after the grace period", "", _get("killed_after_grace")),
+    (
+        "bystander calls throttled (of its calls)",
+        "count",
+        lambda f: f"{f.get('bystander_throttled')}/{f.get('bystander_calls')}",
+    ),
 ]
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        if abs(value) >= 100:
-            return f"{value:,.0f}"
-        if abs(value) >= 10:
-            return f"{value:.1f}"
-        return f"{value:.3g}" if abs(value) >= 0.01 else f"{value:.2g}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def _ratio(ours: Any, baseline: Any) -> str:
@@ -194,229 +218,50 @@ def write_charts(document: dict[str, Any], stem: Path) -> list[Path]:
     return charts
 
 
-# --- targets ---------------------------------------------------------------------------------
-
-
-def targets(document: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(target, figure, verdict, why) for each of the issue's targets."""
-    interval = document["profile"]["interval"]
-    sizes = _sizes(document)
-    largest = max(sizes)
-    at = _runs(document, largest)
-    ours = at.get("ours", {})
-    rows: list[tuple[str, str, str, str]] = []
-    where = f"N = {largest:,}"
-    if largest < 10_000:
-        where += " (this run did not reach 10,000)"
-
-    def verdict(ok: bool | None) -> str:
-        return "n/a" if ok is None else ("met" if ok else "**missed**")
-
-    detected, ended = ours.get("detected"), ours.get("ended")
-    rows.append(
-        (
-            f"every completion detected, {where}",
-            f"{detected}/{ended}",
-            verdict(detected == ended if ended is not None else None),
-            "",
-        )
-    )
-    p99, noticed = ours.get("latency_p99_s"), ours.get("noticed_p99_s")
-    ok = None if p99 is None else p99 <= 2 * interval
-    why = ""
-    if ok is False:
-        why = (
-            f"the sweeps saw 99% of the ends within {_fmt(noticed)} s; the rest is the wait "
-            f"for each job's final Describe (its outputs), {ours.get('ended')} of them at the "
-            "runner's Describe budget: with time compressed ~30x, the jobs end ~30x faster "
-            "than on AWS"
-        )
-        if noticed is not None and noticed > 2 * interval:
-            why = (
-                f"even the sweeps saw the p99 end only after {_fmt(noticed)} s: a delta sweep "
-                "lists every job that changed in its window, 100 per page, at the "
-                "ListTrainingJobs quota (2/s, 1.5/s in the runner's budget); compressed ~30x, "
-                "jobs change status ~30x more often than on AWS, so a sweep takes several "
-                "pages; then each ended job waits for its final Describe"
-            )
-    rows.append(
-        (
-            f"p99 detection latency <= 2x sweep ({2 * interval:g} s), {where}",
-            _fmt(p99),
-            verdict(ok),
-            why,
-        )
-    )
-    v1 = next(
-        (
-            _runs(document, size)["v1"]
-            for size in reversed(sizes)
-            if "v1" in _runs(document, size) and "ours" in _runs(document, size)
-        ),
-        None,
-    )
-    if v1 is not None:
-        ours_same = _runs(document, v1["size"])["ours"]
-        ours_poll = ours_same.get("polling_calls_per_job_minute")
-        v1_calls = v1.get("status_calls_per_job_minute")
-        factor = v1_calls / ours_poll if ours_poll and v1_calls else None
-        raw = (
-            v1_calls / ours_same["status_calls_per_job_minute"]
-            if ours_same.get("status_calls_per_job_minute") and v1_calls
-            else None
-        )
-        ok = None if factor is None else factor >= 50
-        why = (
-            f"all status calls: {_fmt(raw)}x fewer; the gap is each job's two fixed calls "
-            "(lookup, final Describe) divided by compressed job-minutes"
-        )
-        ours_big = ours.get("polling_calls_per_job_minute")
-        big_factor = v1_calls / ours_big if ours_big and v1_calls else None
-        rows.append(
-            (
-                f"status calls per job-minute >= 50x fewer than v1 (v1 at N = {v1['size']:,})",
-                f"{_fmt(factor)}x fewer polling calls at N = {v1['size']:,}; "
-                f"{_fmt(big_factor)}x at N = {largest:,}",
-                verdict(ok),
-                why,
-            )
-        )
-    surfaced = ours.get("throttling_errors_surfaced")
-    rows.append(
-        (
-            f"zero throttling errors surfaced, {where}",
-            f"{_fmt(surfaced)} (throttled responses: {_fmt(ours.get('throttled'))})",
-            verdict(None if surfaced is None else surfaced == 0),
-            "",
-        )
-    )
-    cpu = ours.get("cpu_percent_steady")
-    cpu_notes = []
-    completeness = _log_share(ours)
-    if completeness is not None and completeness < 50:
-        cpu_notes.append(
-            f"caveat: at this N the log tailer delivered only {_fmt(completeness)}% of the "
-            "lines (see the findings), so this steady state did little log work"
-        )
-    above = False
-    for size in sizes:
-        other = _runs(document, size).get("ours", {})
-        if size != largest and other.get("cpu_percent_steady") is not None:
-            above = above or other["cpu_percent_steady"] >= 10
-            cpu_notes.append(
-                f"N = {size:,}: {_fmt(other['cpu_percent_steady'])}% "
-                f"({_fmt(_log_share(other))}% of the log lines delivered)"
-            )
-    if cpu is not None and cpu >= 10:
-        cpu_notes.insert(
-            0,
-            "not profiled; in this window the one process follows every job at once: its "
-            "logs (FilterLogEvents pages, merged host by host, written to a file per job) and "
-            "the List sweeps paging through status changes that compression makes ~30x more "
-            "frequent than on AWS",
-        )
-    cpu_verdict = verdict(None if cpu is None else cpu < 10)
-    if cpu_notes and above and cpu is not None and cpu < 10 and completeness is not None:
-        cpu_verdict = "met, but only because the logs fell behind"
-    rows.append(
-        (
-            f"runner CPU < 10% of a core in steady state, {where}",
-            f"{_fmt(cpu)}% over {_fmt(ours.get('steady_window_s'))} s "
-            f"(whole run: {_fmt(ours.get('cpu_percent_run'))}%)",
-            cpu_verdict,
-            "; ".join(cpu_notes),
-        )
-    )
-    rss = ours.get("peak_rss_mb")
-    growth = [
-        f"{_fmt(_runs(document, size)['ours']['peak_rss_mb'])} MB at N = {size:,}"
-        for size in sizes
-        if _runs(document, size).get("ours", {}).get("peak_rss_mb") is not None
-    ]
-    rows.append(
-        (
-            f"peak RSS < 300 MB, {where}",
-            f"{_fmt(rss)} MB",
-            verdict(None if rss is None else rss < 300),
-            ""
-            if rss is None or rss < 300
-            else "memory grows with the jobs followed: "
-            + ", ".join(growth)
-            + " (per job: its tracked state, request and final Describe, its outcome and "
-            "log-tail tasks, its log merger); not broken down further in this run",
-        )
-    )
-    sigterm = next((run for run in document["sigterm"] if run["strategy"] == "ours"), None)
-    if sigterm is not None:
-        value = sigterm.get("to_every_stop_request_s")
-        ok = None if value is None else value < 1.0
-        accepted = sigterm.get("to_last_stop_accepted_s")
-        rows.append(
-            (
-                f"SIGTERM to the last Stop request < 1 s at N = {sigterm['size']:,}",
-                f"{_fmt(value)} s to every job's Stop received",
-                verdict(ok),
-                (
-                    f"the first Stop arrived {_fmt(sigterm.get('to_first_stop_request_s'))} s "
-                    "after the signal. Building and signing each request is CPU work on the "
-                    "one event loop: a bare aiobotocore client sending 1,000 Stops at once took "
-                    "0.66 s to the first and 0.86 s to the last on this machine, in a separate "
-                    "check. The runner sends at most a connection pool's worth at once (before "
-                    "that change: 1.18 s to the first, 3.29 s to all), and the throttled Stops' "
-                    "retries, most of the requests in this phase, share the same loop. "
-                    f"Acceptance is another matter: the Stop* quota (10/s, burst 20) accepted "
-                    f"{sigterm.get('jobs_stop_accepted')} of {sigterm.get('in_flight_at_signal')} "
-                    f"Stops before the kill, the last {_fmt(accepted)} s after the signal"
-                ),
-            )
-        )
-    return rows
-
-
 def findings(document: dict[str, Any]) -> list[str]:
     """What the tables say, in sentences, with the run's own figures."""
     notes = []
     sizes = _sizes(document)
-    compared = [size for size in sizes if len(_runs(document, size)) == len(STRATEGY_NAMES)]
+    compared = [size for size in sizes if {"ours", "v1", "trigger"} <= set(_runs(document, size))]
     if compared:
         size = max(compared)
         runs = _runs(document, size)
         ours, v1, trigger = runs["ours"], runs["v1"], runs["trigger"]
         notes.append(
-            f"**Calls.** At N = {size:,} ours sent {_fmt(ours['status_calls_per_job_minute'])} "
-            f"status calls per job-minute ({_fmt(ours['polling_calls_per_job_minute'])} of them "
-            f"polling), v1 {_fmt(v1['status_calls_per_job_minute'])} and trigger "
-            f"{_fmt(trigger['status_calls_per_job_minute'])}; Logs calls per job-minute: ours "
-            f"{_fmt(ours['logs_calls_per_job_minute'])}, v1 {_fmt(v1['logs_calls_per_job_minute'])} "
-            f"(logs read once, at the end), trigger {_fmt(trigger['logs_calls_per_job_minute'])}."
+            f"**Calls.** At N = {size:,} ours sent {fmt(ours['status_calls_per_job_minute'])} "
+            f"status calls per job-minute ({fmt(ours['polling_calls_per_job_minute'])} of them "
+            f"polling), v1 {fmt(v1['status_calls_per_job_minute'])} and trigger "
+            f"{fmt(trigger['status_calls_per_job_minute'])}; Logs calls per job-minute: ours "
+            f"{fmt(ours['logs_calls_per_job_minute'])}, v1 {fmt(v1['logs_calls_per_job_minute'])} "
+            f"(logs read once, at the end), trigger {fmt(trigger['logs_calls_per_job_minute'])}."
         )
         notes.append(
-            f"**Throttling.** At N = {size:,} the emulator throttled v1 {_fmt(v1['throttled'])} "
-            f"times and trigger {_fmt(trigger['throttled'])} times "
+            f"**Throttling.** At N = {size:,} the emulator throttled v1 {fmt(v1['throttled'])} "
+            f"times and trigger {fmt(trigger['throttled'])} times "
             f"(v1: {_ops(v1)}; trigger: {_ops(trigger)}); "
-            f"{_fmt(v1['throttling_errors_surfaced'])} and "
-            f"{_fmt(trigger['throttling_errors_surfaced'])} jobs were lost from view on a "
+            f"{fmt(v1['throttling_errors_surfaced'])} and "
+            f"{fmt(trigger['throttling_errors_surfaced'])} jobs were lost from view on a "
             f"throttling error that outlasted botocore's retries. Ours: "
-            f"{_fmt(ours['throttled'])} throttled, {_fmt(ours['throttling_errors_surfaced'])} "
+            f"{fmt(ours['throttled'])} throttled, {fmt(ours['throttling_errors_surfaced'])} "
             "surfaced: its budgets stay under the quotas."
         )
         notes.append(
             f"**Detection.** At N = {size:,} the p99 latency was ours "
-            f"{_fmt(ours['latency_p99_s'])} s, v1 {_fmt(v1['latency_p99_s'])} s, trigger "
-            f"{_fmt(trigger['latency_p99_s'])} s, with every job detected by ours "
+            f"{fmt(ours['latency_p99_s'])} s, v1 {fmt(v1['latency_p99_s'])} s, trigger "
+            f"{fmt(trigger['latency_p99_s'])} s, with every job detected by ours "
             f"({ours['detected']}/{ours['ended']}), v1 {v1['detected']}/{v1['ended']}, trigger "
             f"{trigger['detected']}/{trigger['ended']}. A fixed 5 s poll detects as fast as a "
             "5 s sweep while it is not throttled; it pays for it in calls."
         )
         notes.append(
-            f"**Cost of the process.** At N = {size:,}: CPU ours {_fmt(ours['cpu_s'])} s, v1 "
-            f"{_fmt(v1['cpu_s'])} s, trigger {_fmt(trigger['cpu_s'])} s; peak RSS ours "
-            f"{_fmt(ours['peak_rss_mb'])} MB, v1 {_fmt(v1['peak_rss_mb'])} MB, trigger "
-            f"{_fmt(trigger['peak_rss_mb'])} MB. The baselines' figures are a lower bound: "
+            f"**Cost of the process.** At N = {size:,}: CPU ours {fmt(ours['cpu_s'])} s, v1 "
+            f"{fmt(v1['cpu_s'])} s, trigger {fmt(trigger['cpu_s'])} s; peak RSS ours "
+            f"{fmt(ours['peak_rss_mb'])} MB, v1 {fmt(v1['peak_rss_mb'])} MB, trigger "
+            f"{fmt(trigger['peak_rss_mb'])} MB. The baselines' figures are a lower bound: "
             "threads and shared sessions are cheaper than N pods or N hooks."
         )
     log_parts = [
-        f"{STRATEGY_NAMES[run['strategy']].split(':')[0]} {_fmt(_log_share(run))}% at "
+        f"{STRATEGY_NAMES[run['strategy']].split(':')[0]} {fmt(_log_share(run))}% at "
         f"N = {run['size']:,}"
         for run in document["runs"]
         if _log_share(run) is not None
@@ -433,9 +278,9 @@ def findings(document: dict[str, Any]) -> list[str]:
     if big is not None and share is not None and share < 50:
         calls = big.get("calls_by_operation", {})
         notes.append(
-            f"**Logs at N = {big['size']:,}** (ours): {_fmt(share)}% delivered, with "
-            f"{_fmt(calls.get('DescribeLogStreams'))} DescribeLogStreams and "
-            f"{_fmt(calls.get('FilterLogEvents'))} FilterLogEvents calls. The batched tailer "
+            f"**Logs at N = {big['size']:,}** (ours): {fmt(share)}% delivered, with "
+            f"{fmt(calls.get('DescribeLogStreams'))} DescribeLogStreams and "
+            f"{fmt(calls.get('FilterLogEvents'))} FilterLogEvents calls. The batched tailer "
             "discovers streams with one listing on the jobs' common prefix, but gives up on it "
             "after 40 pages (2,000 streams, `MAX_SHARED_PAGES`) and falls back to one "
             "DescribeLogStreams per job at its 5/s budget: 10,000 jobs take ~2,000 s to "
@@ -445,7 +290,7 @@ def findings(document: dict[str, Any]) -> list[str]:
     if big is not None and (big.get("noticed_p99_s") or 0) > 2 * document["profile"]["interval"]:
         calls = big.get("calls_by_operation", {})
         notes.append(
-            f"**Sweeps at N = {big['size']:,}.** {_fmt(calls.get('ListTrainingJobs'))} "
+            f"**Sweeps at N = {big['size']:,}.** {fmt(calls.get('ListTrainingJobs'))} "
             "ListTrainingJobs calls over the run. A delta sweep pages through every job "
             "modified since the previous sweep began (less the 10 s overlap), 100 per page, "
             "at the runner's List budget (1.5/s; the quota is 2/s): it keeps up with about "
@@ -460,18 +305,18 @@ def findings(document: dict[str, Any]) -> list[str]:
         for name, run in sigterms.items():
             short = STRATEGY_NAMES[name].split(":")[0]
             if run.get("to_every_stop_request_s") is not None:
-                sent = f"every Stop received after {_fmt(run['to_every_stop_request_s'])} s"
+                sent = f"every Stop received after {fmt(run['to_every_stop_request_s'])} s"
             else:
                 errors = run.get("errors_surfaced") or {}
                 sent = (
-                    f"Stops received for only {_fmt(run.get('jobs_stop_requested'))} of "
-                    f"{_fmt(run.get('in_flight_at_signal'))} jobs (its tasks failed on "
-                    f"throttling: {_fmt(errors.get('ThrottlingException', 0))} errors surfaced "
+                    f"Stops received for only {fmt(run.get('jobs_stop_requested'))} of "
+                    f"{fmt(run.get('in_flight_at_signal'))} jobs (its tasks failed on "
+                    f"throttling: {fmt(errors.get('ThrottlingException', 0))} errors surfaced "
                     "in this phase, before and after the signal)"
                 )
             parts.append(
-                f"{short}: {sent}, {_fmt(run.get('jobs_stop_accepted'))}"
-                f"/{_fmt(run.get('in_flight_at_signal'))} accepted"
+                f"{short}: {sent}, {fmt(run.get('jobs_stop_accepted'))}"
+                f"/{fmt(run.get('in_flight_at_signal'))} accepted"
                 + (" before the kill" if run.get("killed_after_grace") else "")
             )
         grace = document["profile"]["grace"]
@@ -512,7 +357,7 @@ def _size_table(document: dict[str, Any], size: int) -> list[str]:
     rows = []
     for label, unit, get in ROWS:
         values = [get(runs[s]) for s in strategies]
-        row = [label.replace("  ", "&nbsp;&nbsp;"), unit, *(_fmt(v) for v in values)]
+        row = [label.replace("  ", "&nbsp;&nbsp;"), unit, *(fmt(v) for v in values)]
         if "ours" in runs:
             for baseline in baselines:
                 row.append(
@@ -527,8 +372,7 @@ def _sigterm_table(document: dict[str, Any]) -> list[str]:
     strategies = [s for s in STRATEGY_NAMES if s in runs]
     header = ["figure", "unit", *(STRATEGY_NAMES[s] for s in strategies)]
     rows = [
-        [label, unit, *(_fmt(get(runs[s])) for s in strategies)]
-        for label, unit, get in SIGTERM_ROWS
+        [label, unit, *(fmt(get(runs[s])) for s in strategies)] for label, unit, get in SIGTERM_ROWS
     ]
     return _table(header, rows)
 
@@ -551,7 +395,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         "",
         f"One run of `{document['command']}` on {document['date']} "
         f"({document['machine']['cpus']} CPUs, Python {document['machine']['python']}, "
-        f"{_fmt(document['wall_s'] / 60)} minutes in all). Every figure, ratio and chart below "
+        f"{fmt(document['wall_s'] / 60)} minutes in all). Every figure, ratio and chart below "
         f"comes from that run: [`{link(results)}`]({link(results)}). To reproduce:",
         "",
         "```sh",
@@ -610,7 +454,8 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
             "",
             f"{size:,} long jobs are submitted and followed for {profile['sigterm_settle']:g} s, "
             f"then the strategy's process gets SIGTERM and is killed {profile['grace']:g} s "
-            "later if still running (Kubernetes' default grace period). Times are from the "
+            "later if still running (long enough for the Stop* quota to accept every Stop; "
+            "a KFP pod gets 30 s, Kubernetes' default grace period). Times are from the "
             "signal to what the emulator received.",
             "",
         ]
