@@ -145,9 +145,12 @@ def write_charts(document: dict[str, Any], stem: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
+    return [_latency_chart(document, stem), _calls_chart(document, stem)]
+
+
+def _latency_chart(document: dict[str, Any], stem: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    charts = []
     sizes = _sizes(document)
     figure, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 4), squeeze=False)
     for axis, size in zip(axes[0], sizes, strict=True):
@@ -177,18 +180,22 @@ def write_charts(document: dict[str, Any], stem: Path) -> list[Path]:
     path = stem.with_name(f"{stem.name}-latency-cdf.png")
     figure.savefig(path, dpi=110)
     plt.close(figure)
-    charts.append(path)
+    return path
+
+
+def _calls_chart(document: dict[str, Any], stem: Path) -> Path:
+    import matplotlib.pyplot as plt
 
     panels = [
-        ("status_calls_per_job_minute", "status calls per job-minute", "log"),
+        ("status_calls_per_job", "status calls per job, over its life", "log"),
         ("logs_calls_per_job_minute", "Logs calls per job-minute", "log"),
         ("throttled", "throttled responses", "symlog"),
     ]
     figure, axes = plt.subplots(1, len(panels), figsize=(15, 4), squeeze=False)
     for axis, (key, label, scale) in zip(axes[0], panels, strict=True):
         lines = [(strategy, key, "-") for strategy in STRATEGY_NAMES]
-        if key == "status_calls_per_job_minute":
-            lines.append(("ours", "polling_calls_per_job_minute", "--"))
+        if key == "status_calls_per_job":
+            lines.append(("ours", "describe_calls_per_job", "--"))
         for strategy, field, style in lines:
             points = [
                 (run["size"], run.get(field))
@@ -198,7 +205,7 @@ def write_charts(document: dict[str, Any], stem: Path) -> list[Path]:
             if not points:
                 continue
             xs, ys = zip(*sorted(points), strict=True)
-            name = STRATEGY_NAMES[strategy] + (", polling only" if style == "--" else "")
+            name = STRATEGY_NAMES[strategy] + (", Describes only" if style == "--" else "")
             axis.plot(xs, ys, style, marker="o", color=COLORS[strategy], label=name)
         axis.set_xscale("log")
         if scale == "symlog":
@@ -214,8 +221,7 @@ def write_charts(document: dict[str, Any], stem: Path) -> list[Path]:
     path = stem.with_name(f"{stem.name}-calls-vs-n.png")
     figure.savefig(path, dpi=110)
     plt.close(figure)
-    charts.append(path)
-    return charts
+    return path
 
 
 def findings(document: dict[str, Any]) -> list[str]:
@@ -287,7 +293,12 @@ def findings(document: dict[str, Any]) -> list[str]:
             "discover, and most tails are cut before their streams are found (runner "
             "event `logs.discovery_per_job`, then `logs.drain_cut`)."
         )
-    if big is not None and (big.get("noticed_p99_s") or 0) > 2 * document["profile"]["interval"]:
+    notes += _account_notes(document)
+    if (
+        big is not None
+        and not document["profile"].get("history")
+        and (big.get("noticed_p99_s") or 0) > 2 * document["profile"]["interval"]
+    ):
         calls = big.get("calls_by_operation", {})
         notes.append(
             f"**Sweeps at N = {big['size']:,}.** {fmt(calls.get('ListTrainingJobs'))} "
@@ -330,6 +341,53 @@ def findings(document: dict[str, Any]) -> list[str]:
             "(Stop by the run-id tag) is what stops them."
         )
     return notes
+
+
+def _account_notes(document: dict[str, Any]) -> list[str]:
+    """The account's history and the bystander, per size: what the List quota's sharing cost."""
+    profile = document["profile"]
+    notes = []
+    for size in _sizes(document):
+        parts = []
+        for strategy, run in _runs(document, size).items():
+            sweeps = run.get("sweeps", {}).get("ListTrainingJobs")
+            walked = (
+                f"{fmt(sweeps['pages_per_sweep_mean'])} ListTrainingJobs pages per sweep "
+                f"(p50 {fmt(sweeps['sweep_s_p50'])} s), "
+                if sweeps
+                else ""
+            )
+            parts.append(
+                f"{STRATEGY_NAMES.get(strategy, strategy).split(':')[0]} {walked}"
+                f"{fmt(run.get('status_calls_per_job'))} status calls per job, bystander "
+                f"throttled {fmt(run.get('bystander_throttled'))} of "
+                f"{fmt(run.get('bystander_calls'))}"
+            )
+        notes.append(
+            f"**The account, N = {size:,}** ({profile.get('history', 0):,} older jobs per "
+            f"kind, List paging `{profile.get('list_paging')}`, a bystander listing every "
+            f"{fmt(profile.get('bystander_interval'))} s): " + "; ".join(parts) + "."
+        )
+    return notes
+
+
+def _not_run_lines(document: dict[str, Any]) -> list[str]:
+    skipped = document.get("skipped") or []
+    if not skipped:
+        return []
+    line = "Not run: " + "; ".join(
+        f"{STRATEGY_NAMES.get(s['strategy'], s['strategy'])}"
+        + (" (SIGTERM)" if s.get("phase") == "sigterm" else "")
+        + f" at N = {s['size']:,} ({s['reason']})"
+        for s in skipped
+    )
+    if any(s["reason"].startswith("capped") for s in skipped):
+        line += (
+            ". A thread per job (v1) or two clients per job (trigger) at N = 10,000 means "
+            "10,000 threads or 20,000 botocore clients (about 25 GB) in one process; these "
+            "stand for N pods or N triggers, which no one machine runs"
+        )
+    return [line + ".", ""]
 
 
 def _ops(figures: dict[str, Any]) -> str:
@@ -421,20 +479,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         lines += [f"### N = {size:,}", ""]
         lines += _size_table(document, size)
         lines.append("")
-    skipped = document.get("skipped") or []
-    if skipped:
-        lines.append(
-            "Not run: "
-            + "; ".join(
-                f"{STRATEGY_NAMES.get(s['strategy'], s['strategy'])} at N = {s['size']:,} "
-                f"({s['reason']})"
-                for s in skipped
-            )
-            + ". A thread per job (v1) or two clients per job (trigger) at N = 10,000 means "
-            "10,000 threads or 20,000 botocore clients (about 25 GB) in one process; these "
-            "stand for N pods or N triggers, which no one machine runs."
-        )
-        lines.append("")
+    lines += _not_run_lines(document)
     failed = document.get("failed") or []
     if failed:
         lines.append(
@@ -470,7 +515,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
 
 METHOD = """### Method
 
-- **Three strategies, one after another in one invocation**, each in a process of its own
+- **The strategies, one after another in one invocation**, each in a process of its own
   against a fresh emulator process (`benchmarks/load/emulator.py`), so that CPU time, peak
   RSS and loop lag are each strategy's own:
   - *ours*: `runner.core.Runner` with the default `RunnerConfig` (5 s delta sweeps, default
@@ -485,6 +530,17 @@ METHOD = """### Method
     clients (aiobotocore, botocore's default retries), Describe every {interval:g} s with no
     jitter, the print-log trigger's log reads (GetLogEvents per stream) at every poll; on
     SIGTERM each task sends its Stop.
+  - *ours with events*: the same runner fed by SageMaker's state-change events through
+    EventBridge and an SQS queue (issue 12); listed as not run, with the reason, until the
+    emulator and the runner have the feed (`benchmarks/load/events.py`).
+- **The account** (issue 12): List calls page as on AWS (`--list-paging aws`: each page of
+  `MaxResults` is cut from the whole account, then filtered), and the account holds
+  {history:,} older ended jobs of every kind (`--history`; 0 for a new account). A
+  **bystander** (`benchmarks/load/bystander.py`) calls ListTrainingJobs every
+  {bystander_interval:g} s (newest first, one page, no retries, as a console or another
+  pipeline would) through the same quotas; its throttled answers are the ones the strategy's
+  List calls caused (`--no-bystander` to leave it out). Its calls are left out of every
+  strategy figure.
 - **Quotas**: the emulator's `aws-like` profile (ListTrainingJobs 2/s, Stop* 10/s,
   GetLogEvents 25/s, FilterLogEvents 5/s, ...), the same for every strategy, except Create*
   ({create_rate:g}/s) and Describe* ({describe_rate:g}/s, aws-like: 20/s), raised because of
@@ -510,14 +566,29 @@ METHOD = """### Method
   (or poll) first saw the end status, before the final Describe. Status calls = SageMaker
   Describe*/List* requests received (throttled included), Logs calls = CloudWatch Logs
   requests, per job-minute of the jobs' run time. Throttled responses are the emulator's count;
-  throttling errors surfaced are jobs whose following failed on throttling. CPU and peak RSS:
-  `getrusage` of the strategy process (every thread). Steady state: from one interval after the
+  throttling errors surfaced are jobs whose following failed on throttling. *Status calls per
+  job, over its life*: the strategy's Describe* and List* requests (throttled included) over
+  the jobs it created; a List page serves every job on it, so pages are shared evenly over the
+  jobs (the Describe and List shares are shown apart). *Pages per sweep*: a first page and the
+  pages that follow its tokens. CPU: `getrusage` of the strategy process (every thread), and
+  CPU time / wall time of the run; peak RSS: the process's `VmHWM` (`getrusage`'s
+  `ru_maxrss` survives `execve` on Linux, so it reported the harness's size when larger).
+  SIGTERM: a Stop is *received* when the emulator got it (throttled or not) and *accepted*
+  when answered 200. Steady state: from one interval after the
   last submission to the first job's end (every job running, none submitted or ending). Loop
   lag: oversleep of a 100 ms sleep, on the event loop (threads: on a thread).
 - **Not part of `make test`**: `tests/e2e/test_benchmark_smoke.py` runs a tiny version (4 jobs
   of 1-2 s, 0.5 s intervals) so that this keeps working; it checks figures exist, not timings."""
 
-OTHERS = """## Other benchmarks
+OTHERS = """### Earlier runs
+
+- [`results/2026-11-24.json`](results/2026-11-24.json): every strategy at N = 100, 1,000 and
+  10,000 on a new account (no history, List calls filtered before paging, no bystander,
+  SIGTERM with a 30 s grace, peak RSS from `ru_maxrss`).
+- [`results/2026-12-01-history.md`](results/2026-12-01-history.md): ours at N = 1,000 with
+  and without 20,000 older jobs per kind, the sweeps' pages and durations.
+
+## Other benchmarks
 
 - `python -m benchmarks.emulator_throughput [--http-client raw]`: calls per second the
   emulator serves on one core (`make bench-emulator`).
