@@ -27,7 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", choices=sorted(PROFILES), default=None, help="full (default), quick, smoke"
     )
-    parser.add_argument("--sizes", default=None, help="comma-separated N, e.g. 100,1000,10000")
+    parser.add_argument(
+        "--sizes", default=None, help='comma-separated N, e.g. 100,1000,10000 ("": no run phase)'
+    )
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--sigterm-size", type=int, default=None, help="0 skips the SIGTERM phase")
     parser.add_argument("--out", type=Path, default=BENCHMARKS / "results")
@@ -82,8 +84,8 @@ def chosen_profile(args: argparse.Namespace) -> Profile:
     """The named profile with the flags' changes."""
     profile = PROFILES[args.profile or ("quick" if args.quick else "full")]
     changes: dict[str, object] = {}
-    if args.sizes:
-        changes["sizes"] = tuple(int(size) for size in args.sizes.split(","))
+    if args.sizes is not None:  # "" runs the SIGTERM phase alone
+        changes["sizes"] = tuple(int(size) for size in args.sizes.split(",") if size)
     flags = {
         "sigterm_size": args.sigterm_size,
         "grace": args.grace,

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.load.events import NOT_WIRED
 from support.environment import subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,7 +72,7 @@ def test_smoke_run_writes_every_figure_the_report_and_the_charts(tmp_path: Path)
 
     (results,) = tmp_path.glob("*-smoke.json")
     document = json.loads(results.read_text())
-    assert {run["strategy"] for run in document["runs"]} == {"ours", "v1", "trigger"}
+    assert {run["strategy"] for run in document["runs"]} >= {"ours", "v1", "trigger"}
     for run in document["runs"]:
         assert run["detected"] == run["ended"] == run["jobs"], run["strategy"]
         missing = [key for key in RUN_FIGURES if run.get(key) is None]
@@ -90,8 +91,14 @@ def test_smoke_run_writes_every_figure_the_report_and_the_charts(tmp_path: Path)
     # 150 older jobs and 4 new ones: AWS paging makes every ListTrainingJobs sweep 2 pages.
     assert ours["sweeps"]["ListTrainingJobs"]["pages_per_sweep_mean"] == 2
     assert ours["list_pages_per_job"] > 0
-    assert [s["strategy"] for s in document["skipped"]] == ["ours-events"]
-    assert "not on this code yet" in document["skipped"][0]["reason"]
+    # The events strategy's slot: not run (why) until the feed is here, then loudly unwired.
+    skipped = [s for s in document["skipped"] if s["strategy"] == "ours-events"]
+    failed = [f for f in document["failed"] if f["strategy"] == "ours-events"]
+    ran = [run for run in document["runs"] if run["strategy"] == "ours-events"]
+    assert len(skipped) + len(failed) + len(ran) == 1, (skipped, failed)
+    assert all("not on this code yet" in s["reason"] for s in skipped)
+    assert all(f["error"] == NOT_WIRED for f in failed)
+    assert not [f for f in document["failed"] if f["strategy"] != "ours-events"]
     assert {run["strategy"] for run in document["sigterm"]} == {"ours"}
     for run in document["sigterm"]:
         missing = [key for key in SIGTERM_FIGURES if run.get(key) is None]
