@@ -23,6 +23,13 @@ A missing model or endpoint is a ``ValidationException`` ("Could not find model 
 a duplicate model or endpoint name, while a duplicate job name is ``ResourceInUse``. Clients
 that work against the emulator therefore work against AWS.
 
+SQS (JSON 1.0 since botocore 1.31, ``awsQueryCompatible`` in its model) answers ``__type``
+with the error shape's name and, in an ``x-amzn-query-error`` header, the code its query API
+used (``AWS.SimpleQueueService.NonExistentQueue;Sender``); botocore reports the latter as
+``Error.Code`` and the former as ``Error.QueryErrorCode`` (botocore ``parsers.py``
+``_do_query_compatible_error_parse``; softwaremill/elasticmq#905 fixed its JSON answer to this
+form; moto's ``core/serialize.py`` writes the same header).
+
 Codes are written as the JSON services spell them; the query protocol spells the common ones
 its own way (``ValidationError``, ``Throttling``, ``ExpiredToken``: see ``protocols``).
 """
@@ -37,11 +44,16 @@ from runner.validation import Problem
 class AwsError(Exception):
     """An error response: a code, a message and an HTTP status."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, *, query_code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        # A service that left the query protocol for JSON but stays "awsQueryCompatible" (SQS)
+        # also names its old query error code: ``x-amzn-query-error: <code>;Sender``.
+        self.query_code = query_code
 
 
 def validation_error(message: str) -> AwsError:

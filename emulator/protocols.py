@@ -2,8 +2,8 @@
 
 Every request is a ``POST /``; which service and operation it is for comes from the request:
 
-* AWS JSON (SageMaker, CloudWatch Logs; SQS and EventBridge in current botocore, not served
-  yet): the ``X-Amz-Target`` header,
+* AWS JSON (SageMaker, CloudWatch Logs, EventBridge: 1.1; SQS: 1.0, which the pinned botocore
+  speaks instead of SQS's old query protocol): the ``X-Amz-Target`` header,
   ``<targetPrefix>.<Operation>``, with a JSON body and a JSON answer; an error is
   ``{"__type": code, "message": ...}``.
 * AWS query (STS): a form-encoded body with ``Action`` and ``Version``, the service being the
@@ -28,7 +28,7 @@ import functools
 import itertools
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -77,7 +77,11 @@ class JsonWire:
 
     def error(self, error: errors.AwsError) -> web.Response:
         body = {"__type": error.code, "message": error.message}
-        return self._respond(_ENCODER.encode(body).encode(), error.status)
+        response = self._respond(_ENCODER.encode(body).encode(), error.status)
+        if error.query_code is not None:
+            fault = "Receiver" if error.status >= 500 else "Sender"
+            response.headers["x-amzn-query-error"] = f"{error.query_code};{fault}"
+        return response
 
     def _respond(self, body: bytes, status: int) -> web.Response:
         return web.Response(
@@ -326,21 +330,26 @@ def _read(form: Mapping[str, str], shape: Shape, key: str) -> Any:
     return _scalar(form[key], shape)
 
 
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "integer": int,
+    "long": int,
+    "float": float,
+    "double": float,
+    "timestamp": lambda text: parse_timestamp(text).timestamp(),
+    "blob": base64.b64decode,
+}
+
+
 def _scalar(text: str, shape: Shape) -> Any:
     """A form value as the type its shape has; a value that is not one is left as text, for the
     request validation to report in the field's name."""
     kind = shape.type_name
-    try:
-        if kind in ("integer", "long"):
-            return int(text)
-        if kind in ("float", "double"):
-            return float(text)
-        if kind == "timestamp":
-            return parse_timestamp(text).timestamp()
-        if kind == "blob":
-            return base64.b64decode(text)
-    except ValueError:
-        return text
+    parser = _PARSERS.get(kind)
+    if parser is not None:
+        try:
+            return parser(text)
+        except ValueError:
+            return text
     if kind == "boolean" and text in ("true", "false"):
         return text == "true"
     return text

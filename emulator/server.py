@@ -1,6 +1,6 @@
 """The emulator's HTTP face: AWS's wire protocols over aiohttp.
 
-Every request is a ``POST /``: an AWS JSON one (SageMaker, CloudWatch Logs) names its operation
+Every request is a ``POST /``: an AWS JSON one (SageMaker, CloudWatch Logs, SQS, EventBridge) names its operation
 in the ``X-Amz-Target`` header (``SageMaker.CreateTrainingJob``), an AWS query one (STS) in its
 form's ``Action`` with the service in its signature's credential scope (see
 ``emulator.protocols``), so an unmodified boto3 or aiobotocore client of any served
@@ -17,6 +17,9 @@ Control endpoints, for tests and benchmarks:
 ``POST /_emulator/faults``  replace the fault settings: ``{"throttle_rate": 0.3, ...}`` (keys left
                             out take their defaults; ``Faults.from_json``); 400 with the
                             problems and the accepted keys
+``POST /_emulator/events``  replace how EventBridge delivers events: ``{"delay_s": 2,
+                            "duplicate_rate": 0.1, "reorder_s": 1, "seed": 7}``
+                            (``EventDelivery.from_json``); 400 with the problems
 ``GET  /_emulator/health``  200 once the server is up
 """
 
@@ -32,10 +35,11 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import errors, protocols, sts
+from emulator import errors, protocols, sqs, sts
+from emulator.delivery import EventDelivery
 from emulator.quotas import Faults
 from emulator.shapes import response_problems
-from emulator.state import SERVICES, Emulator, EmulatorConfig
+from emulator.state import AWAITING, SERVICES, Emulator, EmulatorConfig, Response
 from runner.validation import Problem, validate_request
 
 log = logging.getLogger("emulator")
@@ -45,9 +49,9 @@ EMULATOR_KEY = web.AppKey("emulator", Emulator)
 
 def _load_handlers() -> None:
     # Importing a module registers its operations.
-    from emulator import hosting, jobs, logs, tagging, tuning, workteams
+    from emulator import eventbridge, hosting, jobs, logs, sqs, tagging, tuning, workteams
 
-    del hosting, jobs, logs, tagging, tuning, workteams
+    del eventbridge, hosting, jobs, logs, sqs, tagging, tuning, workteams
 
 
 # Bodies of requests already found valid, per operation: a Describe of the same job, sent
@@ -115,19 +119,35 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         problems = _problems(service, name, raw, params)
         if problems:
             return wire.error(errors.invalid_request(problems))
-        response = route.handler(emulator, params)
+        response = await _answer(emulator, request, route, params)
+        if service == "sagemaker" and name.startswith("List"):
+            emulator.record_listing(name, response)
+        _check_response(emulator, service, name, response)
     except errors.AwsError as error:
         return wire.error(error)
-    if name.startswith("List"):
-        emulator.record_listing(name, response)
-    if emulator.config.check_responses:
-        wrong = response_problems(service, name, response)
-        if wrong:
-            log.error("emulator response breaks the output shape: %s", wrong)
-            return wire.error(
-                errors.AwsError("InternalFailure", f"emulator bug: {'; '.join(wrong)}", 500)
-            )
     return wire.answer(operation, response)
+
+
+def _check_response(emulator: Emulator, service: str, name: str, response: Response) -> None:
+    """With ``check_responses``, an answer that breaks botocore's output shape is the emulator's
+    own bug: refused as an InternalFailure, never sent as if it were AWS's."""
+    if not emulator.config.check_responses:
+        return
+    wrong = response_problems(service, name, response)
+    if wrong:
+        log.error("emulator response breaks the output shape: %s", wrong)
+        raise errors.AwsError("InternalFailure", f"emulator bug: {'; '.join(wrong)}", 500)
+
+
+async def _answer(
+    emulator: Emulator, request: web.Request, route: protocols.Route, params: Any
+) -> Response:
+    """The handler's answer; an operation that may wait (a long poll) is awaited."""
+    sqs.HOST.set(request.host)
+    waiting = AWAITING.get((route.service.name, route.operation))
+    if waiting is not None:
+        return await waiting(emulator, params)
+    return route.handler(emulator, params)
 
 
 async def _stats(request: web.Request) -> web.Response:
@@ -148,6 +168,18 @@ async def _set_faults(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def _set_events(request: web.Request) -> web.Response:
+    """Replace how events are delivered (``EventDelivery.from_json``); 400 with what is wrong."""
+    emulator = request.app[EMULATOR_KEY]
+    try:
+        delivery = EventDelivery.from_json(await request.read())
+    except ValueError as error:
+        return web.json_response({"error": str(error)}, status=400)
+    emulator.bus.catch_up()  # what happened before is delivered as it was configured then
+    emulator.config.events = delivery
+    return web.json_response({"ok": True})
+
+
 def create_app(emulator: Emulator) -> web.Application:
     _load_handlers()
     app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -156,6 +188,7 @@ def create_app(emulator: Emulator) -> web.Application:
     app.router.add_get("/_emulator/stats", _stats)
     app.router.add_get("/_emulator/health", _health)
     app.router.add_post("/_emulator/faults", _set_faults)
+    app.router.add_post("/_emulator/events", _set_events)
     return app
 
 

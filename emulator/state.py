@@ -15,26 +15,33 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from emulator.delivery import EventDelivery
 from emulator.listing import AWS_PAGING, IndexedTable, Paging
 from emulator.quotas import Faults, Quotas
 
 if TYPE_CHECKING:
+    from emulator.eventbridge import EventBus
     from emulator.hosting import Endpoint, EndpointConfig, Model
     from emulator.jobs import Job
     from emulator.logs import LogStore
+    from emulator.sqs import Queues
     from emulator.sts import IssuedCredentials
     from emulator.workteams import Workteam
 
 Params = dict[str, Any]
 Response = dict[str, Any]
 Handler = Callable[["Emulator", Params], Response]
+AwaitingHandler = Callable[["Emulator", Params], Awaitable[Response]]
 
-SERVICES = ("sagemaker", "logs", "sts")
+SERVICES = ("sagemaker", "logs", "sts", "sqs", "events")
 OPERATIONS: dict[str, dict[str, Handler]] = {service: {} for service in SERVICES}
+# Operations that may wait (SQS's long poll): the server awaits these instead of the plain
+# handler of the same name, which answers without waiting.
+AWAITING: dict[tuple[str, str], AwaitingHandler] = {}
 
 
 def operation(service: str, name: str) -> Callable[[Handler], Handler]:
@@ -44,6 +51,16 @@ def operation(service: str, name: str) -> Callable[[Handler], Handler]:
         if name in OPERATIONS[service]:
             raise RuntimeError(f"{service}.{name} is registered twice")
         OPERATIONS[service][name] = handler
+        return handler
+
+    return register
+
+
+def awaiting_operation(service: str, name: str) -> Callable[[AwaitingHandler], AwaitingHandler]:
+    """Register ``handler`` as the waiting answer to ``service``.``name`` (see ``AWAITING``)."""
+
+    def register(handler: AwaitingHandler) -> AwaitingHandler:
+        AWAITING[(service, name)] = handler
         return handler
 
     return register
@@ -81,6 +98,8 @@ class EmulatorConfig:
     credential_seconds: float | None = None
     role_max_session_seconds: int = 3600  # every role's MaxSessionDuration (IAM's default)
     denied_roles: tuple[str, ...] = ()  # fnmatch patterns of role ARNs AssumeRole refuses
+    # How EventBridge delivers SageMaker's events to SQS: delay, duplicates, reordering.
+    events: EventDelivery = field(default_factory=EventDelivery)
 
 
 class Emulator:
@@ -89,7 +108,9 @@ class Emulator:
     def __init__(
         self, config: EmulatorConfig | None = None, clock: Callable[[], float] = time.time
     ):
+        from emulator.eventbridge import EventBus
         from emulator.logs import LogStore
+        from emulator.sqs import Queues
 
         self.config = config or EmulatorConfig()
         self.clock = clock
@@ -105,6 +126,7 @@ class Emulator:
         self.workteams: dict[str, Workteam] = {}
         self.credentials: dict[str, IssuedCredentials] = {}  # by access key id, from AssumeRole
         self.logs: LogStore = LogStore(self)
+        self.sqs: Queues = Queues(self)
         # Per List operation: pages served, summaries on them, and pages that had none but a
         # NextToken (what AWS's page-then-filter costs a client; ``listing``).
         self.list_pages: Counter[str] = Counter()
@@ -115,6 +137,7 @@ class Emulator:
             from emulator.history import preload
 
             preload(self, self.config.history)
+        self.bus: EventBus = EventBus(self)  # after the history: it publishes none of it
 
     def now(self) -> float:
         return self.clock()
@@ -144,6 +167,7 @@ class Emulator:
     def stats(self) -> dict[str, Any]:
         """The contract tests and benchmarks measure with (``GET /_emulator/stats``): the
         jobs clients made (the preloaded history is only counted)."""
+        self.bus.catch_up()
         now = self.now()
         rows = [
             job.stats_row(now) for job in self.all_jobs() if job.visible(now) and not job.preloaded
@@ -161,6 +185,7 @@ class Emulator:
                 for operation, pages in self.list_pages.items()
             },
             "history": dict(self.history),
+            "events": self.bus.stats(),
             "paging": self.config.paging.describe(),
             "jobs": rows,
             "now": now,

@@ -17,12 +17,14 @@ class AwsTarget:
     """Where and as whom to call AWS."""
 
     region: str | None = None  # None: the standard chain (AWS_REGION, profile)
-    # Every service's endpoint (SageMaker, Logs, STS), e.g. the local emulator, which serves all.
+    # Every service's endpoint (SageMaker, Logs, STS, SQS, EventBridge), e.g. the local emulator.
     endpoint_url: str | None = None
     # SageMaker's alone (a VPC interface endpoint, say: v1's endpoint_url); defaults to endpoint_url.
     sagemaker_endpoint_url: str | None = None
     logs_endpoint_url: str | None = None  # defaults to endpoint_url
     sts_endpoint_url: str | None = None  # defaults to endpoint_url
+    sqs_endpoint_url: str | None = None  # the change feed's queue (runner.feed); endpoint_url
+    events_endpoint_url: str | None = None  # EventBridge, for ``smrun events``; endpoint_url
     # A service with no endpoint here gets botocore's own resolution: AWS_ENDPOINT_URL_<SERVICE>,
     # AWS_ENDPOINT_URL, the config file's ``services`` section, then the region's endpoint.
     assume_role_arn: str | None = None  # assumed through STS, refreshed before expiry
@@ -54,8 +56,9 @@ class PollPolicy:
     A job on its own is Described at ``initial`` seconds, growing by ``multiplier`` to
     ``maximum``, with +-``jitter`` (a fraction), back to ``initial`` when its status changes.
     With ``delta_threshold`` or more jobs of a kind in flight, one List sweep per kind every
-    ``sweep_interval`` replaces the per-job Describes, and a full listing every
-    ``reconcile_interval`` catches what a delta missed.
+    ``sweep_interval`` replaces the per-job Describes (``runner.sweeps``): a listing newest
+    first down to the oldest followed job's creation time less ``sweep_overlap`` (clock skew),
+    of at most ``sweep_page_cap`` pages; the jobs a capped sweep did not reach are Described.
     """
 
     initial: float = 2.0
@@ -64,14 +67,16 @@ class PollPolicy:
     jitter: float = 0.2
     delta_threshold: int = 4
     sweep_interval: float = 5.0
-    sweep_overlap: float = 10.0  # LastModifiedTimeAfter reaches back this far (clock skew, lag)
-    reconcile_interval: float = 300.0
+    sweep_overlap: float = 10.0  # a sweep reaches this far before its oldest job (clock skew)
+    sweep_page_cap: int = 20  # pages one sweep may take (20 List pages: ~13 s of the 1.5/s budget)
 
     def __post_init__(self) -> None:
         if not 0 < self.initial <= self.maximum:
             raise ValueError("PollPolicy needs 0 < initial <= maximum")
         if self.multiplier < 1 or not 0 <= self.jitter < 1:
             raise ValueError("PollPolicy needs multiplier >= 1 and 0 <= jitter < 1")
+        if self.sweep_page_cap < 1 or self.sweep_overlap < 0:
+            raise ValueError("PollPolicy needs sweep_page_cap >= 1 and sweep_overlap >= 0")
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,45 @@ class LogPolicy:
             raise ValueError("LogPolicy durations must not be negative")
 
 
+# The change feed's SQS queue, unless told otherwise (``smrun events setup --queue``).
+DEFAULT_FEED_QUEUE = "smrun-sagemaker-changes"
+
+
+@dataclass(frozen=True)
+class FeedPolicy:
+    """How the change feed's queue is read (``runner.feed.FeedConsumer``).
+
+    One ReceiveMessage long-polls for ``wait_seconds`` (SQS's maximum, 20: the fewest empty
+    answers) and takes up to ``batch`` messages (SQS's maximum, 10), each hidden from other
+    readers for ``visibility_timeout`` seconds while it is handled; a message that is not
+    deleted in that time (its handler failed) is delivered again. The feed is *quiet* after
+    ``quiet_after`` seconds without a message, and *unhealthy* when a receive has failed for
+    ``unhealthy_after`` seconds (retries included) or for good; while unhealthy it tries
+    again every ``retry_interval`` seconds. It remembers the last change of at most
+    ``remembered_jobs`` jobs (the oldest forgotten first), to drop duplicates and stale events.
+    """
+
+    wait_seconds: int = 20
+    batch: int = 10
+    visibility_timeout: int = 60
+    quiet_after: float = 120.0
+    unhealthy_after: float = 60.0
+    retry_interval: float = 30.0
+    remembered_jobs: int = 100_000
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.wait_seconds <= 20:
+            raise ValueError("FeedPolicy needs 0 <= wait_seconds <= 20 (SQS's long-poll limit)")
+        if not 1 <= self.batch <= 10:
+            raise ValueError("FeedPolicy needs 1 <= batch <= 10 (SQS's ReceiveMessage limit)")
+        if not 0 <= self.visibility_timeout <= 43_200:
+            raise ValueError("FeedPolicy needs 0 <= visibility_timeout <= 43200 (12 hours)")
+        if min(self.quiet_after, self.unhealthy_after, self.retry_interval) <= 0:
+            raise ValueError("FeedPolicy durations must be positive")
+        if self.remembered_jobs < 1:
+            raise ValueError("FeedPolicy needs remembered_jobs >= 1")
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Retries of throttled and transient calls: exponential backoff with full jitter.
@@ -145,24 +189,38 @@ DEFAULT_RATES: Mapping[str, Rate] = {
     "Create*": Rate(2, 5),
     "Update*": Rate(1, 2),
     "Delete*": Rate(2, 5),
+    # AWS publishes no Stop quota; 10/s is the emulator's estimate (emulator.quotas). A
+    # shutdown's first Stops go at once (the burst), the rest at this pace, none throttled.
+    "Stop*": Rate(10, 10),
     "ListTags": Rate(5, 10),
     "Search": Rate(1, 2),
     "GetLogEvents": Rate(10, 10),
     "DescribeLogStreams": Rate(5, 5),
     "FilterLogEvents": Rate(3, 3),
+    # The change feed (runner.feed). Named one by one so that no SageMaker pattern above
+    # ("Delete*", "List*") spends its budget on them. SQS standard queues have no documented
+    # API rate quota; these only bound a runaway loop. EventBridge's control plane calls are
+    # made a handful of times by ``smrun events setup``/``teardown``.
+    "ReceiveMessage": Rate(10, 10),
+    "DeleteMessageBatch": Rate(20, 20),
+    "ChangeMessageVisibilityBatch": Rate(20, 20),
+    "DeleteQueue": Rate(1, 2),
+    "DeleteRule": Rate(1, 2),
+    "ListQueueTags": Rate(5, 5),
+    "ListTargetsByRule": Rate(5, 5),
+    "ListTagsForResource": Rate(5, 5),
 }
 
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Per-operation budgets. ``Stop*`` never waits for a token: on shutdown every Stop goes
-    out at once (the pod may have under a second left); a throttled Stop is retried."""
+    """Per-operation budgets, ``Stop*`` included: a shutdown's Stops go out at the Stop
+    budget's pace, the first ones at once (a bucket starts full), instead of all at once to be
+    throttled and retried."""
 
     rates: Mapping[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATES))
 
     def rate_for(self, operation: str) -> Rate | None:
-        if operation.startswith("Stop"):
-            return None
         if operation in self.rates:
             return self.rates[operation]
         matches = [k for k in self.rates if k.endswith("*") and operation.startswith(k[:-1])]
@@ -180,6 +238,7 @@ class RunnerConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     limits: RateLimits = field(default_factory=RateLimits)
     logs: LogPolicy = field(default_factory=LogPolicy)
+    feed: FeedPolicy = field(default_factory=FeedPolicy)
     max_connections: int = 50  # HTTP connection pool per client
     # Tags put on every job, so that a later cleanup can find them (e.g. the pipeline run id).
     run_tags: Mapping[str, str] = field(default_factory=dict)

@@ -5,27 +5,24 @@
         outcome = await handle.wait()
 
 Following jobs. A job on its own is Described with a growing, jittered interval (reset when
-its status changes). Once ``delta_threshold`` jobs of a kind are in flight, the kind switches to
-*delta sweeps*: one ``List<Kind>`` call with ``LastModifiedTimeAfter`` (reaching back
-``sweep_overlap`` seconds for clock skew and eventual consistency) returns only what changed
-since the last sweep, however many jobs there are; a job is Described only when it ends (for
-its outputs and failure reason). Every ``reconcile_interval`` the sweep lists everything since
-the oldest job was created instead, to catch what a delta missed.
+its status changes). Once ``delta_threshold`` jobs of a kind are in flight, the kind is
+*swept*: every ``sweep_interval``, one listing of the kind bounded by the batch (newest first,
+down to the oldest followed job's creation time, at most ``sweep_page_cap`` pages), or a
+``Search`` by the run's tag, or per-job Describe, whichever the measured cost says
+(``runner.sweeps``); a job is Described when it ends (for its outputs and failure reason).
 
 Submitting. A job's name is given, or derived from its ``Identity``; a tag carries the
 request's digest. Before Create the name is looked up: the same digest re-attaches to the
 existing job (a restarted pod, a resumed batch), another digest is a ``JobConflict``.
 
-Stopping. ``shutdown()`` sends Stop for every job in flight at once, then waits for them to
-stop until the grace deadline. Endpoints this run was creating are deleted. The runner
+Stopping. ``shutdown()`` asks for a Stop for every job in flight, sent at the Stop budget's
+pace (``runner.stopping``), then waits for them to stop until the grace deadline. Endpoints this run was creating are deleted. The runner
 installs no signal handler: entry points do (``smrun.signals``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import os
 import random
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -35,6 +32,7 @@ from typing import Any
 import structlog
 from botocore.exceptions import BotoCoreError
 
+from runner import stopping
 from runner.config import RunnerConfig
 from runner.errors import AwsCallFailed, JobConflict, ResourceMissing, RunnerClosed, RunnerError
 from runner.kinds import ENDPOINT, ENDPOINT_UPDATE, JobKind, kind_named
@@ -51,6 +49,17 @@ from runner.naming import (
 )
 from runner.scheduler import Scheduler
 from runner.session import AwsCaller
+from runner.sweeps import (
+    Strategy,
+    SweepChoice,
+    SweepResult,
+    floor_of,
+    list_window,
+    measured_skew,
+    run_tag,
+    search_window,
+    service_time,
+)
 from runner.tracker import JobHandle, Outcome, Phase, TrackedJob
 from runner.validation import RequestInvalid, validate_request
 
@@ -72,14 +81,11 @@ class Runner:
         self.scheduler = Scheduler(max_concurrency=max(self.config.max_connections, 1))
         self._jobs: dict[tuple[str, str], TrackedJob] = {}
         self._active: dict[str, dict[str, TrackedJob]] = {}  # kind -> name -> job not yet done
-        self._sweeping: set[str] = set()  # kinds followed by List sweeps
-        self._unlistable: set[str] = set()  # kinds whose List call failed for good: Describe only
-        self._last_sweep: dict[str, float] = {}  # kind -> wall time the last delta sweep started
-        self._last_reconcile: dict[
-            str, float
-        ] = {}  # kind -> monotonic time of the last full listing
+        self._sweeping: set[str] = set()  # kinds whose sweep timer runs
+        self._sweep_choices: dict[str, SweepChoice] = {}  # kind -> how it is followed, and costs
         self._closing = False
         self._closed = asyncio.Event()
+        self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop calls, while they run
         self._random = random.Random()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -103,6 +109,9 @@ class Runner:
     async def close(self) -> None:
         """Stop following jobs and close the clients; does not stop jobs."""
         self._closing = True
+        for task in list(self._stops):  # Stops still queued for the budget when the grace ran out
+            task.cancel()
+        await asyncio.gather(*self._stops, return_exceptions=True)
         await self.scheduler.close()
         await self.caller.close()
         for job in self._jobs.values():
@@ -179,6 +188,7 @@ class Runner:
                 await self._create_or_attach(job, look_up=look_up)
         except BaseException:
             del self._jobs[key]
+            stopping.settled(job)  # no job, nothing to stop
             if not job.outcome.done():
                 job.outcome.cancel()  # a shutdown waiting on it moves on
             raise
@@ -266,13 +276,14 @@ class Runner:
             return
         kind = job.kind
         if kind.key in self._sweeping:
-            job.swept = True
+            self._hand_over([job], swept=self._sweep_choice(kind).strategy is not Strategy.DESCRIBE)
+            if not job.swept:
+                self._poll_soon(job, first=True)
         elif (
-            kind.list_operation
-            and kind.key not in self._unlistable
-            and len(self._active[kind.key]) >= self.config.poll.delta_threshold
+            kind.list_operation and len(self._active[kind.key]) >= self.config.poll.delta_threshold
         ):
             self._start_sweeping(kind)
+            self._poll_soon(job, first=True)  # until the first sweep tick takes it over
         else:
             self._poll_soon(job, first=True)
 
@@ -311,103 +322,129 @@ class Runner:
             return  # the kind's sweep follows it from here
         self._poll_soon(job)
 
+    def _sweep_choice(self, kind: JobKind) -> SweepChoice:
+        choice = self._sweep_choices.get(kind.key)
+        if choice is None:
+            choice = self._sweep_choices[kind.key] = SweepChoice(kind, self.config.limits)
+        return choice
+
     def _start_sweeping(self, kind: JobKind) -> None:
         self._sweeping.add(kind.key)
-        for job in self._active[kind.key].values():
-            if not job.waiting_for_rules:
-                job.swept = True
-                self.scheduler.cancel(("poll", kind.key, job.name))
         self.scheduler.call_later(0.0, ("sweep", kind.key), lambda: self._sweep(kind))
 
-    def _swept_jobs(self, kind: JobKind) -> dict[str, TrackedJob]:
-        return {name: job for name, job in self._active.get(kind.key, {}).items() if job.swept}
+    def _sweepable(self, kind: JobKind) -> dict[str, TrackedJob]:
+        """The kind's jobs in flight that a sweep may follow."""
+        exiled = self._sweep_choice(kind).describe_only
+        return {
+            name: job
+            for name, job in self._active.get(kind.key, {}).items()
+            if not job.done and not job.waiting_for_rules and name not in exiled
+        }
+
+    def _hand_over(self, jobs: Iterable[TrackedJob], *, swept: bool) -> None:
+        """Follow ``jobs`` by their kind's sweep, or each by its own Describe polls."""
+        for job in jobs:
+            if swept and not job.swept:
+                job.swept = True
+                self.scheduler.cancel(("poll", job.kind.key, job.name))
+            elif not swept and (
+                job.swept or not self.scheduler.pending(("poll", job.kind.key, job.name))
+            ):
+                job.swept = False
+                self._poll_soon(job, first=True)
 
     async def _sweep(self, kind: JobKind) -> None:
-        """One List sweep for ``kind``: what changed since the last sweep (or everything, when
-        it is time to reconcile)."""
-        jobs = self._swept_jobs(kind)
+        """One sweep tick for ``kind``: choose how to follow its jobs (``runner.sweeps``), then
+        one bounded List or Search sweep, unless per-job Describe is the cheapest."""
+        choice = self._sweep_choice(kind)
+        jobs = self._sweepable(kind)
         if not jobs:
             self._stop_sweeping(kind)
             return
+        strategy = choice.choose(len(jobs), run_tag(jobs.values()))
+        self._hand_over(jobs.values(), swept=strategy is not Strategy.DESCRIBE)
+        if strategy is not Strategy.DESCRIBE:
+            await self._sweep_once(kind, choice, strategy, jobs)
+        if self._sweepable(kind):
+            self.scheduler.call_later(
+                self._jitter(self.config.poll.sweep_interval),
+                ("sweep", kind.key),
+                lambda: self._sweep(kind),
+            )
+        else:
+            self._stop_sweeping(kind)
+
+    async def _sweep_once(
+        self, kind: JobKind, choice: SweepChoice, strategy: Strategy, jobs: dict[str, TrackedJob]
+    ) -> None:
         policy = self.config.poll
         started = time.time()
-        reconcile = (
-            time.monotonic() - self._last_reconcile.get(kind.key, 0.0) >= policy.reconcile_interval
-        )
-        params: dict[str, Any] = {
-            "MaxResults": 100,
-            "SortBy": "CreationTime",
-            "SortOrder": "Descending",
-        }
-        earliest = min(job.created_at or job.submitted_at for job in jobs.values())
-        last = self._last_sweep.get(kind.key)
-        if reconcile or last is None:
-            params["CreationTimeAfter"] = _utc(earliest - policy.sweep_overlap)
-        else:
-            params["LastModifiedTimeAfter"] = _utc(last - policy.sweep_overlap)
-        # Character-wise on purpose: SageMaker's NameContains is a substring match.
-        prefix = os.path.commonprefix(list(jobs))  # noqa: RUF071
-        if len(prefix) >= 3:
-            params["NameContains"] = prefix
-        seen: set[str] = set()
+        skew = measured_skew(jobs.values())
+        floor = floor_of(jobs.values(), skew, policy)
         try:
-            async for summary in self._list_all(kind, params):
-                job = jobs.get(summary[kind.name_field])
-                if job is None or job.done:
-                    continue
-                seen.add(job.name)
+            if strategy is Strategy.SEARCH:
+                tag = run_tag(jobs.values())
+                assert tag is not None
+                result = await search_window(
+                    self.caller.sagemaker, kind, tag, floor, policy.sweep_page_cap
+                )
+            else:
+                result = await list_window(
+                    self.caller.sagemaker, kind, floor, policy.sweep_page_cap
+                )
+        except AwsCallFailed as error:
+            # Not transient (retries are below us): e.g. no permission to List or Search. Those
+            # jobs are Described until the next tick chooses another way.
+            log.warning("sweep.disabled", kind=kind.key, strategy=strategy.value, error=str(error))
+            choice.disable(strategy)
+            self._hand_over(jobs.values(), swept=False)
+            return
+        except (RunnerError, BotoCoreError) as error:
+            log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
+            return
+        choice.record(result)
+        self._take_sweep(
+            kind, jobs, result, listable_before=started - policy.sweep_overlap, skew=skew
+        )
+
+    def _take_sweep(
+        self,
+        kind: JobKind,
+        jobs: dict[str, TrackedJob],
+        result: SweepResult,
+        *,
+        listable_before: float,
+        skew: float,
+    ) -> None:
+        """Take in what a sweep saw. A job it did not reach (past the page cap), or should have
+        seen and did not, is Described from now on."""
+        seen = {s.get(kind.name_field): s for s in result.summaries}
+        exiled = 0
+        for name, job in jobs.items():
+            if job.done:
+                continue
+            summary = seen.get(name)
+            if summary is not None:
                 job.observe(summary)
                 if self._is_final(job, summary):
                     self._spawn_final(job, None)
-        except AwsCallFailed as error:
-            # Not transient (retries are below us): e.g. no permission to List. Follow these
-            # jobs by Describe from now on rather than never learning how they end.
-            log.warning("sweep.disabled", kind=kind.key, error=str(error))
-            self._unlistable.add(kind.key)
-            self._stop_sweeping(kind)
-            for job in jobs.values():
-                job.swept = False
-                self._poll_soon(job, first=True)
-            return
-        except (RunnerError, BotoCoreError) as error:
-            log.warning("sweep.failed", kind=kind.key, error=str(error))
-        else:
-            self._last_sweep[kind.key] = started
-            if reconcile or last is None:
-                self._last_reconcile[kind.key] = time.monotonic()
-                # A full listing that misses a job old enough to be listed means the listing
-                # cannot see it (eventual consistency gone wrong, a name filter that does not
-                # match): follow that job by Describe instead.
-                listable_before = started - policy.sweep_overlap
-                for name, job in jobs.items():
-                    if name not in seen and not job.done and job.submitted_at < listable_before:
-                        job.swept = False
-                        self._poll_soon(job, first=True)
-        if self._swept_jobs(kind):
-            self.scheduler.call_later(
-                self._jitter(policy.sweep_interval), ("sweep", kind.key), lambda: self._sweep(kind)
-            )
-        else:
-            self._stop_sweeping(kind)
+            elif not result.reached(service_time(job, skew)) or job.submitted_at < listable_before:
+                exiled += 1
+                self._sweep_choice(kind).describe_only.add(name)
+                self._hand_over([job], swept=False)
+        log.debug(
+            "sweep.done",
+            kind=kind.key,
+            strategy=result.strategy.value,
+            pages=result.pages,
+            complete=result.complete,
+            summaries=len(result.summaries),
+            followed=len(jobs),
+            to_describe=exiled,
+        )
 
     def _stop_sweeping(self, kind: JobKind) -> None:
         self._sweeping.discard(kind.key)
-        self._last_sweep.pop(kind.key, None)
-
-    async def _list_all(
-        self, kind: JobKind, params: dict[str, Any]
-    ) -> AsyncIterator[dict[str, Any]]:
-        assert kind.list_operation and kind.list_key
-        token: str | None = None
-        while True:
-            page = await self.caller.sagemaker(
-                kind.list_operation, **params, **({"NextToken": token} if token else {})
-            )
-            for summary in page.get(kind.list_key, []):
-                yield summary
-            token = page.get("NextToken")
-            if not token:
-                return
 
     def _spawn_final(self, job: TrackedJob, answer: dict[str, Any] | None) -> None:
         self.scheduler.cancel(("poll", job.kind.key, job.name))
@@ -466,6 +503,7 @@ class Runner:
                 attached=job.attached,
                 submitted_at=job.submitted_at,
                 ended_at=time.time(),
+                stop_accepted_at=job.stop_accepted_at,
             )
         )
 
@@ -534,6 +572,7 @@ class Runner:
                 attached=job.attached,
                 submitted_at=job.submitted_at,
                 ended_at=time.time(),
+                stop_accepted_at=job.stop_accepted_at,
             )
         )
 
@@ -559,6 +598,7 @@ class Runner:
             return
         job.stop_reason = reason
         job.phase = Phase.STOPPING
+        stopping.asked(job)
         if not job.submitting:  # else submit() sends the Stop once Create has answered
             await self._send_stop(job, reason)
 
@@ -571,13 +611,20 @@ class Runner:
             operation, params = "DeleteEndpoint", {"EndpointName": job.name}
         else:
             job.log.info("job.left_running", reason=reason)
+            stopping.settled(job)
             return
         job.log.info("job.stop_requested", reason=reason, operation=operation)
         try:
-            await self.caller.sagemaker(operation, **params)
+            await self.caller.sagemaker(operation, **params)  # at the Stop budget's pace
         except AwsCallFailed as error:
             # Already ended (a race with completion) is fine: the poll loop reports it.
             job.log.info("job.stop_refused", code=error.code, message=error.aws_message)
+            stopping.settled(job)
+        except (RunnerError, BotoCoreError) as error:
+            job.log.error("job.stop_failed", error=str(error))
+            stopping.settled(job)
+        else:
+            stopping.accepted(job)
         if operation == "DeleteEndpoint":
             job.finish(
                 Outcome(
@@ -591,13 +638,22 @@ class Runner:
                     stop_reason=reason,
                     submitted_at=job.submitted_at,
                     ended_at=time.time(),
+                    stop_accepted_at=job.stop_accepted_at,
                 )
             )
         elif not job.swept:
             self._poll_soon(job, first=True)
 
-    async def shutdown(self, grace: float | None = None, reason: str = "shutdown") -> list[Outcome]:
-        """Stop every job in flight, at once, then wait for them to stop until ``grace`` runs out.
+    async def shutdown(
+        self,
+        grace: float | None = None,
+        reason: str = "shutdown",
+        *,
+        until_stops_accepted: bool = False,
+    ) -> list[Outcome]:
+        """Stop every job in flight at the Stop budget's pace (``runner.stopping``), then wait
+        for them to stop until ``grace`` runs out. With ``until_stops_accepted``, wait for every
+        Stop to be accepted first, however long that takes (cancel the call to give up).
 
         Idempotent: a second call waits for the first. Returns the outcomes known by then.
         """
@@ -612,9 +668,12 @@ class Runner:
         deadline = time.monotonic() + (self.config.stop_grace if grace is None else grace)
         in_flight = [job for job in self._jobs.values() if not job.done]
         log.info("runner.shutdown", reason=reason, in_flight=len(in_flight))
-        stops = [asyncio.create_task(self._stop_job(job, reason)) for job in in_flight]
-        if stops:
-            await asyncio.wait(stops, timeout=max(deadline - time.monotonic(), 0.1))
+        for job in in_flight:
+            task = asyncio.create_task(self._stop_job(job, reason))
+            self._stops.add(task)
+            task.add_done_callback(self._stops.discard)
+        bound = None if until_stops_accepted else max(deadline - time.monotonic(), 0.1)
+        await stopping.wait_until_settled(in_flight, bound)
         pending = [job.outcome for job in in_flight if not job.done]
         if pending:
             await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0.0))
@@ -627,7 +686,3 @@ class Runner:
             if job.outcome.done() and not job.outcome.cancelled()
         ]
         return outcomes
-
-
-def _utc(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC)

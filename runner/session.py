@@ -172,6 +172,8 @@ class ClientPool:
             "sagemaker": target.sagemaker_endpoint_url,
             "logs": target.logs_endpoint_url,
             "sts": target.sts_endpoint_url,
+            "sqs": target.sqs_endpoint_url,
+            "events": target.events_endpoint_url,
         }.get(service)
         return own or target.endpoint_url
 

@@ -44,6 +44,7 @@ class Outcome:
     attached: bool = False  # the job already existed and the runner re-attached to it
     submitted_at: float | None = None  # epoch seconds
     ended_at: float | None = None
+    stop_accepted_at: float | None = None  # when SageMaker accepted the runner's Stop
 
 
 @dataclass(eq=False)
@@ -65,6 +66,10 @@ class TrackedJob:
     waiting_for_rules: bool = False
     swept: bool = False  # followed by its kind's List sweep rather than its own Describe polls
     submitting: bool = True  # Create (or the lookup before it) has not answered yet
+    stop_asked_at: float | None = None  # epoch seconds: when the runner was asked to stop it
+    stop_accepted_at: float | None = None  # epoch seconds: when SageMaker accepted the Stop
+    # Set once a Stop asked for is accepted or refused, or none is needed (the job ended).
+    stop_settled: asyncio.Event = field(default_factory=asyncio.Event)
     interval: float = 0.0  # current per-job poll interval
     submitted_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.monotonic)
@@ -105,6 +110,7 @@ class TrackedJob:
         if self.phase is Phase.DONE:
             return
         self.phase = Phase.DONE
+        self.stop_settled.set()
         if not self.outcome.done():
             self.outcome.set_result(outcome)
         if outcome.succeeded:
@@ -175,6 +181,11 @@ class JobHandle:
     def stop_requested(self) -> bool:
         """Whether a Stop was asked for the job (sent, or sent once its Create answers)."""
         return self._job.stop_reason is not None
+
+    @property
+    def stop_accepted_at(self) -> float | None:
+        """When SageMaker accepted the runner's Stop (epoch seconds); None until it has."""
+        return self._job.stop_accepted_at
 
     async def stop(self, reason: str = "requested") -> None:
         await self._stopper(self._job, reason)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from runner.config import AwsTarget  # stdlib only: the CLI stays quick to start
+from runner.config import DEFAULT_FEED_QUEUE, AwsTarget  # stdlib only: the CLI stays quick to start
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -57,10 +57,11 @@ FRACTION = _number(float, 0, True, 1)
 def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "emulator",
-        help="serve the local SageMaker + CloudWatch Logs + STS emulator",
+        help="serve the local SageMaker + CloudWatch Logs + STS + SQS + EventBridge emulator",
         description="Serve a local emulator of the SageMaker and CloudWatch Logs APIs "
-        "(AWS JSON 1.1) and of STS GetCallerIdentity and AssumeRole (AWS query) for clients "
-        "pointed at it with endpoint_url.",
+        "(AWS JSON 1.1), of STS GetCallerIdentity and AssumeRole (AWS query), and of the SQS "
+        "(JSON 1.0) and EventBridge calls that carry SageMaker's state-change events, for "
+        "clients pointed at it with endpoint_url.",
         allow_abbrev=False,
     )
     parser.add_argument("--host", default="127.0.0.1")
@@ -94,7 +95,29 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument(
         "--latency", type=DELAY, default=0.0, metavar="SECONDS", help="added to each request"
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed for injected faults")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed for injected faults and event delivery"
+    )
+    parser.add_argument(
+        "--event-delay",
+        type=DELAY,
+        default=0.0,
+        metavar="SECONDS",
+        help="EventBridge delivers each SageMaker event to SQS this long after it happens",
+    )
+    parser.add_argument(
+        "--event-duplicate-rate",
+        type=FRACTION,
+        default=0.0,
+        help="fraction of event deliveries sent twice (AWS delivers at least once)",
+    )
+    parser.add_argument(
+        "--event-reorder",
+        type=DELAY,
+        default=0.0,
+        metavar="SECONDS",
+        help="each delivery is up to this much later at random, so close events swap",
+    )
     parser.add_argument(
         "--history",
         type=COUNT,
@@ -138,6 +161,7 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
+    from emulator.delivery import EventDelivery
     from emulator.listing import Paging
     from emulator.quotas import Faults
     from emulator.server import serve_forever
@@ -149,6 +173,12 @@ def _run_emulator(args: argparse.Namespace) -> int:
             error_rate=args.error_rate,
             drop_rate=args.drop_rate,
             latency_s=args.latency,
+            seed=args.seed,
+        )
+        events = EventDelivery(
+            delay_s=args.event_delay,
+            duplicate_rate=args.event_duplicate_rate,
+            reorder_s=args.event_reorder,
             seed=args.seed,
         )
     except ValueError as exc:
@@ -166,6 +196,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         history=args.history,
         credential_seconds=args.credential_seconds,
         denied_roles=tuple(args.deny_role),
+        events=events,
     )
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -304,6 +335,49 @@ def _logs_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("-f", "--follow", action="store_true", help="follow until the job ends")
 
 
+def _events_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "events",
+        help="set up or tear down the SageMaker change feed (EventBridge to SQS)",
+        description="Manage the change feed that lets the runner follow SageMaker jobs by "
+        "their state-change events instead of List sweeps: an SQS queue, an EventBridge rule "
+        "on the default bus for SageMaker's job and endpoint state changes, its target and the "
+        "queue policy that lets EventBridge deliver. Exit 0 when done, 1 when AWS refused, "
+        "2 on bad flags (nothing created).",
+    )
+    actions = parser.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("setup", "create what is missing (running it again changes nothing) and print it"),
+        ("teardown", "remove what setup created, and only that"),
+    ):
+        sub = actions.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        sub.add_argument(
+            "--queue", default=DEFAULT_FEED_QUEUE, metavar="NAME", help="the SQS queue"
+        )
+        _target_arguments(sub)
+        if action == "setup":
+            sub.add_argument(
+                "--tagged-only",
+                action="store_true",
+                help="only events of resources smrun created (tagged smrun:kind)",
+            )
+
+
+def _run_events(args: argparse.Namespace) -> int:
+    from smrun import events
+
+    problems = events.argument_problems(
+        args.queue, args.region, args.endpoint_url, args.assume_role
+    )
+    for problem in problems:
+        print(f"smrun events {args.action}: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
+    return events.run(
+        args.action, _target(args), args.queue, tagged_only=getattr(args, "tagged_only", False)
+    )
+
+
 def _run_launch(args: argparse.Namespace) -> int:
     from smrun.launcher.command import (
         LaunchRequest,
@@ -395,6 +469,7 @@ COMMANDS = {
     "status": _run_status,
     "stop": _run_stop,
     "logs": _run_logs,
+    "events": _run_events,
 }
 
 
@@ -415,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     _status_parser(subparsers)
     _stop_parser(subparsers)
     _logs_parser(subparsers)
+    _events_parser(subparsers)
     _emulator_parser(subparsers)
     return parser
 

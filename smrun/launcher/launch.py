@@ -300,7 +300,11 @@ class Launch:
             self._shutdown = asyncio.ensure_future(self._stop_all(reason))
 
     async def _stop_all(self, reason: str) -> None:
-        await self.runner.shutdown(grace=self.options.stop_grace, reason=reason)
+        # Every Stop is sent at the Stop budget's pace and waited for until it is accepted
+        # (a second signal cancels the launch); then the grace for Stopped.
+        await self.runner.shutdown(
+            grace=self.options.stop_grace, reason=reason, until_stops_accepted=True
+        )
         # Jobs still not Stopped after the grace period stay journaled as in flight: a resumed
         # launch re-attaches and records how they ended. Entries whose job has ended record
         # that themselves.

@@ -151,7 +151,9 @@ async def test_bad_fault_settings_are_refused_with_the_accepted_keys(
     accepted = message.split("Accepted keys: ")[1]
     for key in ("throttle_rate", "error_rate", "drop_rate", "latency_s", "latency_jitter_s"):
         assert f"{key} (" in accepted
-    assert "services (a list of logs, sagemaker, sts" in accepted and "seed (" in accepted
+    assert (
+        "services (a list of events, logs, sagemaker, sqs, sts" in accepted and "seed (" in accepted
+    )
     assert "__init__" not in message and "Traceback" not in message
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert emulator.emulator.config.faults is before  # unchanged

@@ -1,4 +1,4 @@
-"""``runner.ratelimit`` and ``RateLimits``: token buckets, Stop* never waits, longest prefix wins.
+"""``runner.ratelimit`` and ``RateLimits``: token buckets, Stops at their budget, longest prefix wins.
 
 Rates are measured on a virtual clock: the module's ``time.monotonic`` and ``asyncio.sleep``
 are replaced by a clock that advances only when the bucket sleeps, so the counts are exact and
@@ -132,15 +132,24 @@ async def test_the_rate_holds_on_the_real_clock() -> None:
 # --- RateLimiter --------------------------------------------------------------------------------
 
 
-async def test_stop_operations_are_never_limited(clock: VirtualClock) -> None:
-    slow = Rate(per_second=0.001, burst=1)
-    limiter = RateLimiter(
-        RateLimits(rates={"Stop*": slow, "StopTrainingJob": slow, "*": slow, "S*": slow})
-    )
-    for _ in range(1000):
+async def test_stops_go_at_the_stop_budgets_pace_the_first_at_once(clock: VirtualClock) -> None:
+    limiter = RateLimiter(RateLimits())
+    rate = DEFAULT_RATES["Stop*"]
+    granted: list[tuple[str, float]] = []
+
+    async def stop(name: str) -> None:
         await limiter.acquire("StopTrainingJob")
-        await limiter.acquire("StopProcessingJob")
-    assert clock.sleeps == []
+        granted.append((name, clock.now - 1000.0))
+
+    names = [f"job-{i:03d}" for i in range(40)]
+    await asyncio.gather(*(stop(name) for name in names))
+    assert [name for name, _ in granted] == names  # first asked, first sent
+    times = [at for _, at in granted]
+    assert times[: rate.burst] == [0.0] * rate.burst  # the first ones at once
+    # then one per 1/rate seconds: 40 Stops take (40 - burst) / rate
+    assert times[-1] == pytest.approx((40 - rate.burst) / rate.per_second)
+    gaps = [b - a for a, b in zip(times[rate.burst :], times[rate.burst + 1 :], strict=False)]
+    assert all(gap == pytest.approx(1 / rate.per_second, abs=1e-5) for gap in gaps)
 
 
 async def test_each_operation_has_its_own_bucket(clock: VirtualClock) -> None:
@@ -175,11 +184,9 @@ async def test_unlimited_operations_pass_freely(clock: VirtualClock) -> None:
     "operation",
     ["StopTrainingJob", "StopHyperParameterTuningJob", "StopLabelingJob", "StopTransformJob"],
 )
-def test_stop_has_no_rate_even_when_one_is_configured(operation: str) -> None:
-    assert RateLimits().rate_for(operation) is None
-    assert (
-        RateLimits(rates={operation: Rate(1, 1), "Stop*": Rate(1, 1)}).rate_for(operation) is None
-    )
+def test_stop_has_the_stop_budget(operation: str) -> None:
+    assert RateLimits().rate_for(operation) == DEFAULT_RATES["Stop*"]
+    assert RateLimits(rates={operation: Rate(1, 1)}).rate_for(operation) == Rate(1, 1)
 
 
 @pytest.mark.parametrize(
