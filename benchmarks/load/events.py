@@ -4,8 +4,9 @@ That strategy is the runner as ``ours`` runs it, plus the change feed: the bench
 publishes SageMaker's state-change events to EventBridge, a rule delivers them to an SQS queue,
 and the runner consumes that queue (``--events QUEUE_URL`` in the launcher) so that it sweeps
 and Describes rarely. It needs two things that are built on other branches: the emulator's SQS
-and EventBridge (``emulator.state.SERVICES`` naming ``sqs`` and ``events``) and the runner's
-consumer (``runner.feed``).
+and EventBridge (``emulator.state.SERVICES`` naming ``sqs`` and ``events``), the feed's
+consumer (``runner.feed``) and a ``Runner`` that follows its jobs by it (``runner.core``
+using ``FeedConsumer``).
 
 Until both are on the branch being measured, ``unavailable`` says so and the harness records
 the strategy as not run, with that reason, in the results and the report. Once they are, the
@@ -19,6 +20,7 @@ target "p99 within 3 s of the delivery delay" reads (``targets.with_events``).
 from __future__ import annotations
 
 import importlib.util
+import inspect
 
 STRATEGY = "ours-events"
 NOT_WIRED = (
@@ -35,13 +37,23 @@ def unavailable() -> str | None:
         what
         for what, present in (
             ("the emulator's SQS and EventBridge", {"sqs", "events"} <= set(SERVICES)),
-            ("the runner's change-feed consumer (runner.feed)", _module_exists("runner.feed")),
+            ("the change-feed consumer (runner.feed)", _module_exists("runner.feed")),
+            ("a Runner that follows its jobs by it (runner.core)", _runner_takes_feed()),
         )
         if not present
     ]
     if not missing:
         return None
     return "not on this code yet: " + " and ".join(missing) + " (issue 12, item 1)"
+
+
+def _runner_takes_feed() -> bool:
+    """Whether the core follows jobs by the feed: ``runner.feed`` alone "knows nothing of the
+    Runner" (its docstring), and ``RunnerConfig.feed`` is only how a queue is read, so the
+    sign is the core using the consumer, whatever the option that names the queue is called."""
+    import runner.core
+
+    return "FeedConsumer" in inspect.getsource(runner.core)
 
 
 def _module_exists(name: str) -> bool:
