@@ -84,6 +84,9 @@ ROWS: list[Row] = [
     ("loop lag p99 (threads: sleep lag)", "ms", _get("lag_p99_ms")),
     ("loop lag p99, steady state", "ms", _get("lag_p99_steady_ms")),
     ("wall time of the run", "s", _get("wall_s")),
+    # A strategy that submits late shortens its jobs (each ends at its planned time).
+    ("submission of every job", "s", _get("submit_s")),
+    ("job-minutes run", "min", _get("job_minutes")),
 ]
 RATIO_ROWS = {
     "status calls per job, over its life",
@@ -297,6 +300,7 @@ def findings(document: dict[str, Any]) -> list[str]:
             "event `logs.discovery_per_job`, then `logs.drain_cut`)."
         )
     notes += _account_notes(document)
+    notes += _late_submission_notes(document)
     if (
         big is not None
         and not document["profile"].get("history")
@@ -379,6 +383,28 @@ def _account_notes(document: dict[str, Any]) -> list[str]:
             f"{profile.get('bystander_interval', 0):g} s): " + "; ".join(parts) + "."
         )
     return notes
+
+
+def _late_submission_notes(document: dict[str, Any]) -> list[str]:
+    """Strategies that fell behind the planned pace of submission: their jobs ran shorter, so
+    their per-job and per-job-minute figures do not compare with the others'."""
+    rate = document["profile"]["submit_rate"]
+    late = [
+        f"{STRATEGY_NAMES.get(run['strategy'], run['strategy'])} at N = {run['size']:,} took "
+        f"{fmt(run['submit_s'])} s (planned {run['size'] / rate:g} s; "
+        f"{fmt(run['job_minutes'])} job-minutes run)"
+        for run in document["runs"]
+        if run.get("submit_s") is not None and run["submit_s"] > 2 * run["size"] / rate + 1
+    ]
+    if not late:
+        return []
+    return [
+        "**Late submission.** "
+        + "; ".join(late)
+        + ". Each job ends at its planned time, so jobs submitted late ran shorter: these "
+        "strategies' per-job and per-job-minute figures do not compare with the others' "
+        "(a loaded machine, or what starting a job costs the strategy)."
+    ]
 
 
 def _not_run_lines(document: dict[str, Any]) -> list[str]:
