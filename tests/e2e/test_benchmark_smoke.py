@@ -15,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.load.events import NOT_WIRED
 from support.environment import subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,16 +87,18 @@ def test_smoke_run_writes_every_figure_the_report_and_the_charts(tmp_path: Path)
             assert run["list_pages_per_job"] == 0, run["strategy"]
     ours = next(run for run in document["runs"] if run["strategy"] == "ours")
     assert ours["noticed_p99_s"] is not None
-    # 150 older jobs and 4 new ones: AWS paging makes every ListTrainingJobs sweep 2 pages.
-    assert ours["sweeps"]["ListTrainingJobs"]["pages_per_sweep_mean"] == 2
-    assert ours["list_pages_per_job"] > 0
+    # The account the figures were taken on (how the runner follows 4 jobs there is its own
+    # choice: sweeps or Describes), and sweeps, where it swept, made of whole pages.
+    assert (document["profile"]["history"], document["profile"]["list_paging"]) == (150, "aws")
+    for operation, entry in ours["sweeps"].items():
+        assert entry["sweeps"] >= 1 and entry["pages_per_sweep_mean"] >= 1, operation
     # The events strategy's slot: not run (why) until the feed is here, then loudly unwired.
     skipped = [s for s in document["skipped"] if s["strategy"] == "ours-events"]
     failed = [f for f in document["failed"] if f["strategy"] == "ours-events"]
     ran = [run for run in document["runs"] if run["strategy"] == "ours-events"]
     assert len(skipped) + len(failed) + len(ran) == 1, (skipped, failed)
     assert all("not on this code yet" in s["reason"] for s in skipped)
-    assert all(f["error"] == NOT_WIRED for f in failed)
+    assert all("benchmarks/load/events.py" in f["error"] for f in failed)
     assert not [f for f in document["failed"] if f["strategy"] != "ours-events"]
     assert {run["strategy"] for run in document["sigterm"]} == {"ours"}
     for run in document["sigterm"]:
