@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from runner.backoff import Backoff
+
 
 @dataclass(frozen=True)
 class AwsTarget:
@@ -78,6 +80,10 @@ class PollPolicy:
         if self.sweep_page_cap < 1 or self.sweep_overlap < 0:
             raise ValueError("PollPolicy needs sweep_page_cap >= 1 and sweep_overlap >= 0")
 
+    def delays(self) -> Backoff:
+        """A job's Describe polls: ``initial``, growing to ``maximum``, reset on a change."""
+        return Backoff(self.initial, self.maximum, self.multiplier, self.jitter)
+
 
 @dataclass(frozen=True)
 class LogPolicy:
@@ -118,6 +124,11 @@ class LogPolicy:
             raise ValueError("LogPolicy needs 1 <= batch_size <= 100 (FilterLogEvents' limit)")
         if min(self.merge_hold, self.drain_wait, self.drain_limit, self.late_window) < 0:
             raise ValueError("LogPolicy durations must not be negative")
+
+    def delays(self) -> Backoff:
+        """Reads and stream searches: ``min_interval``, growing to ``max_interval`` while
+        nothing new comes."""
+        return Backoff(self.min_interval, self.max_interval, self.backoff, self.jitter)
 
 
 # The change feed's SQS queue, unless told otherwise (``smrun events setup --queue``).

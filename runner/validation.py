@@ -29,6 +29,8 @@ import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
+from runner.errors import RequestInvalid
+
 __all__ = [
     "Problem",
     "RequestInvalid",
@@ -49,16 +51,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path or '(request)'}: {self.rule}"
-
-
-class RequestInvalid(ValueError):
-    """A request that breaks the service model; carries every problem found."""
-
-    def __init__(self, operation: str, problems: list[Problem]) -> None:
-        self.operation = operation
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{operation}: {len(problems)} invalid field(s):\n{lines}")
 
 
 @functools.cache
