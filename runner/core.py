@@ -32,7 +32,7 @@ from typing import Any
 
 import structlog
 
-from runner import stopping
+from runner import eventfirst, stopping
 from runner.backoff import jittered
 from runner.config import RunnerConfig
 from runner.errors import (
@@ -43,6 +43,7 @@ from runner.errors import (
     RunnerClosed,
     RunnerError,
 )
+from runner.feed.changes import Change
 from runner.kinds import ENDPOINT, ENDPOINT_UPDATE, JobKind, kind_named
 from runner.naming import (
     DIGEST_TAG,
@@ -93,6 +94,13 @@ class Runner:
         self._sweep_choices: dict[str, SweepChoice] = {}  # kind -> how it is followed, and costs
         self._closing = False
         self._closed = asyncio.Event()
+        self._feed = (
+            eventfirst.EventFeed(
+                self.caller, self.config.events_queue, self._follows, self._in_flight_count
+            )
+            if self.config.events_queue
+            else None
+        )
         self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop calls, while they run
         self._random = random.Random()
 
@@ -100,6 +108,8 @@ class Runner:
 
     async def __aenter__(self) -> Runner:
         self.scheduler.start()
+        if self._feed is not None:
+            self._feed.start(self._on_change, self._on_feed_usable)
         return self
 
     async def __aexit__(
@@ -120,6 +130,8 @@ class Runner:
         for task in list(self._stops):  # Stops still queued for the budget when the grace ran out
             task.cancel()
         await asyncio.gather(*self._stops, return_exceptions=True)
+        if self._feed is not None:
+            await self._feed.stop()
         await self.scheduler.close()
         await self.caller.close()
         for job in self._jobs.values():
@@ -168,10 +180,14 @@ class Runner:
         *,
         identity: Identity | None = None,
         tags: Mapping[str, str] | None = None,
+        known_new: bool = False,
     ) -> JobHandle:
         """Create the job (or re-attach to it) and start following it.
 
-        Raises RequestInvalid (nothing sent), JobConflict, AwsCallFailed or RunnerClosed.
+        ``known_new``: the caller knows no Create was ever sent for this name (a launcher entry
+        its journal shows unsent), so no lookup goes before Create; a name conflict on Create
+        is still re-attached to, digest checked. Raises RequestInvalid (nothing sent),
+        JobConflict, AwsCallFailed or RunnerClosed.
         """
         if self._closing:
             raise RunnerClosed("the runner is shutting down")
@@ -188,7 +204,7 @@ class Runner:
         job = TrackedJob(kind=job_kind, name=name, request=body, digest=digest, identity=identity)
         self._jobs[key] = job
         # A freshly generated name (no name given, no identity) cannot exist yet: no lookup.
-        look_up = bool(request.get(job_kind.name_field)) or identity is not None
+        look_up = not known_new and (bool(request.get(job_kind.name_field)) or identity is not None)
         try:
             if job_kind is ENDPOINT_UPDATE:
                 await self._submit_endpoint_update(job)
@@ -201,6 +217,8 @@ class Runner:
             if not job.outcome.done():
                 job.outcome.cancel()  # a shutdown waiting on it moves on
             raise
+        if self._feed is not None and self._in_flight_count() == 0:
+            self._feed.jobs_started()
         active = self._active.setdefault(job_kind.key, {})
         active[name] = job
         job.outcome.add_done_callback(lambda _: active.pop(name, None))
@@ -306,7 +324,7 @@ class Runner:
         if first or job.polls is None:
             job.polls = self.config.poll.delays()
         self.scheduler.call_later(
-            job.polls.sample(self._random) if delay is None else delay,
+            self._poll_delay(job) if delay is None else delay,
             ("poll", job.kind.key, job.name),
             lambda: self._poll(job),
             on_error=self._on_error(job),
@@ -333,6 +351,63 @@ class Runner:
             return  # the kind's sweep follows it from here
         job.polls = (job.polls or self.config.poll.delays()).after(progress=changed)
         self._poll_soon(job)
+
+    # --- the change feed: events first, polling as the safety net ----------------------------
+
+    def _by_events(self, kind: JobKind) -> bool:
+        """Whether ``kind``'s jobs are followed by the feed now (it is usable)."""
+        return self._feed is not None and self._feed.usable and eventfirst.followed_by_events(kind)
+
+    def _poll_delay(self, job: TrackedJob) -> float:
+        assert job.polls is not None
+        if job.follow is Follow.POLLED and self._by_events(job.kind):
+            return jittered(self.config.feed.safety_interval, self.config.poll.jitter, self._random)
+        return job.polls.sample(self._random)
+
+    def _sweep_interval(self, kind: JobKind) -> float:
+        if self._by_events(kind):
+            return self.config.feed.safety_interval
+        return self.config.poll.sweep_interval
+
+    def _in_flight_count(self) -> int:
+        return sum(len(jobs) for jobs in self._active.values())
+
+    def _event_jobs(self, kind: str, name: str) -> list[TrackedJob]:
+        """The jobs in flight an event about ``kind`` ``name`` is about."""
+        keys = eventfirst.EVENT_KINDS.get(kind, ())
+        return [job for key in keys if (job := self._active.get(key, {}).get(name)) is not None]
+
+    def _follows(self, kind: str, name: str) -> bool:
+        return bool(self._event_jobs(kind, name))
+
+    def _on_change(self, change: Change) -> None:
+        """A new change from the feed: settle the job it ends (the event carries the outcome),
+        Describe it now (an end whose outcome needs a Describe), or only take it in."""
+        for job in self._event_jobs(change.kind, change.name):
+            if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+                continue
+            description = eventfirst.description_of(change, job.kind)
+            if job.follow is not Follow.RULES and eventfirst.settles(
+                job.kind, job.request, description
+            ):
+                job.log.debug("job.settled_by_event", status=change.status)
+                self._spawn_final(job, description)
+            elif self._is_final(job, description) or job.follow is Follow.RULES:
+                self.observe(job.kind, job.name, description)
+            elif not _older(description, job.last_modified):
+                job.observe(description)
+
+    def _on_feed_usable(self, usable: bool) -> None:
+        """The feed became unusable: poll and sweep its kinds' jobs as without it, at once.
+        (Usable again: the next poll or sweep of each is set at the safety interval.)"""
+        if usable:
+            return
+        for key in sorted(eventfirst.FOLLOWED_BY_EVENTS):
+            for job in list(self._active.get(key, {}).values()):
+                if job.follow is Follow.POLLED:
+                    self._poll_soon(job, first=True)
+            if key in self._sweeping:
+                self._sweep_later(kind_named(key), 0.0)
 
     def observe(
         self, kind: str | JobKind, name: str, description: Mapping[str, Any] | None = None
@@ -420,7 +495,7 @@ class Runner:
         if self._sweepable(kind):
             self._sweep_later(
                 kind,
-                jittered(self.config.poll.sweep_interval, self.config.poll.jitter, self._random),
+                jittered(self._sweep_interval(kind), self.config.poll.jitter, self._random),
             )
         else:
             self._stop_sweeping(kind)
