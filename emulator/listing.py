@@ -595,6 +595,33 @@ def _list_aws(
     return [query.summarize(item) for item in page], token
 
 
+def _exact_from_index(
+    query: _Query, table: IndexedTable[T], name_contains: str
+) -> tuple[list[dict[str, Any]], str | None] | None:
+    """The exact page from an index that holds the answer (a small ``LastModifiedTimeAfter``
+    window, a rare ``StatusEquals``), or None when neither does."""
+    params, now = query.params, query.now
+    modified_after = params.get("LastModifiedTimeAfter")
+    candidates: Iterable[T] | None = None
+    if modified_after is not None:
+        candidates = table.changed_after(
+            modified_after, now, limit=len(table) * WINDOW_EVENTS_PER_ITEM
+        )
+    status = params.get("StatusEquals")
+    if candidates is None and status:
+        count = table.count_with_status(status, now)
+        if count is not None and count <= len(table) * RARE_STATUS_SHARE:
+            candidates = table.with_status(status, now) or ()
+    if candidates is None:
+        return None
+    return list_page(
+        params,
+        [query.listed(item) for item in candidates if name_contains in item.name.lower()],
+        paging=EXACT_PAGING,
+        default_max=query.max_results,
+    )
+
+
 def _list_exact(query: _Query, table: IndexedTable[T]) -> tuple[list[dict[str, Any]], str | None]:
     """Filter first, then page, reading the indexes where they know the answer:
 
@@ -606,31 +633,10 @@ def _list_exact(query: _Query, table: IndexedTable[T]) -> tuple[list[dict[str, A
     params, now = query.params, query.now
     name_contains = (params.get("NameContains") or "").lower()
     modified_after = params.get("LastModifiedTimeAfter")
-    if modified_after is not None:
-        changed = table.changed_after(
-            modified_after, now, limit=len(table) * WINDOW_EVENTS_PER_ITEM
-        )
-        if changed is not None:
-            return list_page(
-                params,
-                [query.listed(item) for item in changed if name_contains in item.name.lower()],
-                paging=EXACT_PAGING,
-                default_max=query.max_results,
-            )
     status = params.get("StatusEquals")
-    if status:
-        count = table.count_with_status(status, now)
-        if count is not None and count <= len(table) * RARE_STATUS_SHARE:
-            return list_page(
-                params,
-                [
-                    query.listed(item)
-                    for item in table.with_status(status, now) or ()
-                    if name_contains in item.name.lower()
-                ],
-                paging=EXACT_PAGING,
-                default_max=query.max_results,
-            )
+    indexed = _exact_from_index(query, table, name_contains)
+    if indexed is not None:
+        return indexed
 
     modified_before = params.get("LastModifiedTimeBefore")
     check_modified = modified_after is not None or modified_before is not None

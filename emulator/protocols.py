@@ -28,7 +28,7 @@ import functools
 import itertools
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -330,21 +330,26 @@ def _read(form: Mapping[str, str], shape: Shape, key: str) -> Any:
     return _scalar(form[key], shape)
 
 
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "integer": int,
+    "long": int,
+    "float": float,
+    "double": float,
+    "timestamp": lambda text: parse_timestamp(text).timestamp(),
+    "blob": base64.b64decode,
+}
+
+
 def _scalar(text: str, shape: Shape) -> Any:
     """A form value as the type its shape has; a value that is not one is left as text, for the
     request validation to report in the field's name."""
     kind = shape.type_name
-    try:
-        if kind in ("integer", "long"):
-            return int(text)
-        if kind in ("float", "double"):
-            return float(text)
-        if kind == "timestamp":
-            return parse_timestamp(text).timestamp()
-        if kind == "blob":
-            return base64.b64decode(text)
-    except ValueError:
-        return text
+    parser = _PARSERS.get(kind)
+    if parser is not None:
+        try:
+            return parser(text)
+        except ValueError:
+            return text
     if kind == "boolean" and text in ("true", "false"):
         return text == "true"
     return text

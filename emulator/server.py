@@ -120,18 +120,23 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         if problems:
             return wire.error(errors.invalid_request(problems))
         response = await _answer(emulator, request, route, params)
+        if service == "sagemaker" and name.startswith("List"):
+            emulator.record_listing(name, response)
+        _check_response(emulator, service, name, response)
     except errors.AwsError as error:
         return wire.error(error)
-    if service == "sagemaker" and name.startswith("List"):
-        emulator.record_listing(name, response)
-    if emulator.config.check_responses:
-        wrong = response_problems(service, name, response)
-        if wrong:
-            log.error("emulator response breaks the output shape: %s", wrong)
-            return wire.error(
-                errors.AwsError("InternalFailure", f"emulator bug: {'; '.join(wrong)}", 500)
-            )
     return wire.answer(operation, response)
+
+
+def _check_response(emulator: Emulator, service: str, name: str, response: Response) -> None:
+    """With ``check_responses``, an answer that breaks botocore's output shape is the emulator's
+    own bug: refused as an InternalFailure, never sent as if it were AWS's."""
+    if not emulator.config.check_responses:
+        return
+    wrong = response_problems(service, name, response)
+    if wrong:
+        log.error("emulator response breaks the output shape: %s", wrong)
+        raise errors.AwsError("InternalFailure", f"emulator bug: {'; '.join(wrong)}", 500)
 
 
 async def _answer(

@@ -35,15 +35,7 @@ def response_problems(service: str, operation: str, response: dict[str, Any]) ->
 
 def _walk(value: Any, shape: Shape, path: str) -> Iterator[str]:
     if isinstance(shape, StructureShape):
-        if not isinstance(value, dict):
-            yield f"{path}: expected a structure, got {type(value).__name__}"
-            return
-        for key, item in value.items():
-            member = shape.members.get(key)
-            if member is None:
-                yield f"{path}.{key}: not a member of {shape.name}"
-            elif item is not None:
-                yield from _walk(item, member, f"{path}.{key}")
+        yield from _walk_structure(value, shape, path)
     elif isinstance(shape, ListShape):
         if not isinstance(value, list):
             yield f"{path}: expected a list, got {type(value).__name__}"
@@ -57,10 +49,26 @@ def _walk(value: Any, shape: Shape, path: str) -> Iterator[str]:
         for key, item in value.items():
             yield from _walk(item, shape.value, f"{path}.{key}")
     else:
-        expected = _PYTHON_TYPES.get(shape.type_name)
-        wrong_bool = isinstance(value, bool) and shape.type_name != "boolean"
-        if expected and (not isinstance(value, expected) or wrong_bool):
-            yield f"{path}: expected {shape.type_name}, got {type(value).__name__} {value!r}"
-        enum = getattr(shape, "enum", None)
-        if enum and value not in enum:
-            yield f"{path}: {value!r} is not one of {shape.name}'s values"
+        yield from _scalar_problems(value, shape, path)
+
+
+def _walk_structure(value: Any, shape: StructureShape, path: str) -> Iterator[str]:
+    if not isinstance(value, dict):
+        yield f"{path}: expected a structure, got {type(value).__name__}"
+        return
+    for key, item in value.items():
+        member = shape.members.get(key)
+        if member is None:
+            yield f"{path}.{key}: not a member of {shape.name}"
+        elif item is not None:
+            yield from _walk(item, member, f"{path}.{key}")
+
+
+def _scalar_problems(value: Any, shape: Shape, path: str) -> Iterator[str]:
+    expected = _PYTHON_TYPES.get(shape.type_name)
+    wrong_bool = isinstance(value, bool) and shape.type_name != "boolean"
+    if expected and (not isinstance(value, expected) or wrong_bool):
+        yield f"{path}: expected {shape.type_name}, got {type(value).__name__} {value!r}"
+    enum = getattr(shape, "enum", None)
+    if enum and value not in enum:
+        yield f"{path}: {value!r} is not one of {shape.name}'s values"

@@ -318,6 +318,17 @@ def _check_definition(
 
 
 def _check_ranges(ranges: Params, strategy: str, static: dict[str, str]) -> None:
+    _check_range_names(ranges, static)
+    if strategy == "Grid" and any(
+        ranges.get(kind)
+        for kind in ("IntegerParameterRanges", "ContinuousParameterRanges", "AutoParameters")
+    ):
+        raise errors.validation_error("The Grid strategy supports only CategoricalParameterRanges.")
+    _check_scaling(ranges)
+
+
+def _check_range_names(ranges: Params, static: dict[str, str]) -> None:
+    """Each tuned hyperparameter in one range only, and never also static."""
     seen: set[str] = set()
     for range_kind in RANGE_KINDS:
         for spec in ranges.get(range_kind) or []:
@@ -332,11 +343,10 @@ def _check_ranges(ranges: Params, strategy: str, static: dict[str, str]) -> None
                     "(a parameter range); it can be only one of them."
                 )
             seen.add(name)
-    if strategy == "Grid" and any(
-        ranges.get(kind)
-        for kind in ("IntegerParameterRanges", "ContinuousParameterRanges", "AutoParameters")
-    ):
-        raise errors.validation_error("The Grid strategy supports only CategoricalParameterRanges.")
+
+
+def _check_scaling(ranges: Params) -> None:
+    """The scaling types each numeric range's bounds allow."""
     for spec in ranges.get("IntegerParameterRanges") or []:
         low, _ = _bounds(spec, int)
         name, scaling = spec["Name"], spec.get("ScalingType", "Auto")
