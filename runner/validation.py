@@ -211,38 +211,53 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _constraint_problems(value: Any, shape: Shape, path: str) -> Iterator[Problem]:
-    meta = shape.metadata
     if isinstance(shape, StructureShape):
-        if not isinstance(value, Mapping):
-            return
-        for name, member_value in value.items():
-            member = shape.members.get(name)
-            if member is not None and member_value is not None:
-                yield from _constraint_problems(member_value, member, _join(path, name))
+        yield from _structure_problems(value, shape, path)
     elif isinstance(shape, ListShape):
-        if not isinstance(value, list | tuple):
-            return
-        if "max" in meta and len(value) > meta["max"]:
-            yield Problem(path, f"must have at most {meta['max']} items (has {len(value)})")
-        for index, item in enumerate(value):
-            yield from _constraint_problems(item, shape.member, f"{path}[{index}]")
+        yield from _list_problems(value, shape, path)
     elif isinstance(shape, MapShape):
-        if not isinstance(value, Mapping):
-            return
-        if "max" in meta and len(value) > meta["max"]:
-            yield Problem(path, f"must have at most {meta['max']} entries (has {len(value)})")
-        for key, item in value.items():
-            yield from _constraint_problems(key, shape.key, f"{path}.(key {key!r})")
-            yield from _constraint_problems(item, shape.value, f"{path}.{key}")
+        yield from _map_problems(value, shape, path)
     elif shape.type_name == "string" and isinstance(value, str):
         yield from _string_problems(value, shape, path)
-    elif (
-        shape.type_name in ("integer", "long", "float", "double")
-        and isinstance(value, int | float)
-        and "max" in meta
-        and value > meta["max"]
+    elif shape.type_name in ("integer", "long", "float", "double") and isinstance(
+        value, int | float
     ):
-        most = meta["max"]
+        yield from _number_problems(value, shape, path)
+
+
+def _structure_problems(value: Any, shape: StructureShape, path: str) -> Iterator[Problem]:
+    if not isinstance(value, Mapping):
+        return
+    for name, member_value in value.items():
+        member = shape.members.get(name)
+        if member is not None and member_value is not None:
+            yield from _constraint_problems(member_value, member, _join(path, name))
+
+
+def _list_problems(value: Any, shape: ListShape, path: str) -> Iterator[Problem]:
+    if not isinstance(value, list | tuple):
+        return
+    meta = shape.metadata
+    if "max" in meta and len(value) > meta["max"]:
+        yield Problem(path, f"must have at most {meta['max']} items (has {len(value)})")
+    for index, item in enumerate(value):
+        yield from _constraint_problems(item, shape.member, f"{path}[{index}]")
+
+
+def _map_problems(value: Any, shape: MapShape, path: str) -> Iterator[Problem]:
+    if not isinstance(value, Mapping):
+        return
+    meta = shape.metadata
+    if "max" in meta and len(value) > meta["max"]:
+        yield Problem(path, f"must have at most {meta['max']} entries (has {len(value)})")
+    for key, item in value.items():
+        yield from _constraint_problems(key, shape.key, f"{path}.(key {key!r})")
+        yield from _constraint_problems(item, shape.value, f"{path}.{key}")
+
+
+def _number_problems(value: float, shape: Shape, path: str) -> Iterator[Problem]:
+    most = shape.metadata.get("max")
+    if most is not None and value > most:
         yield Problem(
             path,
             f"must be at most {most} (got {value})",
