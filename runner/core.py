@@ -32,7 +32,7 @@ from typing import Any
 
 import structlog
 
-from runner import stopping
+from runner import eventfirst, stopping
 from runner.backoff import jittered
 from runner.config import RunnerConfig
 from runner.errors import (
@@ -43,6 +43,7 @@ from runner.errors import (
     RunnerClosed,
     RunnerError,
 )
+from runner.feed.changes import Change
 from runner.kinds import ENDPOINT, ENDPOINT_UPDATE, JobKind, kind_named
 from runner.naming import (
     DIGEST_TAG,
@@ -93,6 +94,13 @@ class Runner:
         self._sweep_choices: dict[str, SweepChoice] = {}  # kind -> how it is followed, and costs
         self._closing = False
         self._closed = asyncio.Event()
+        self._feed = (
+            eventfirst.EventFeed(
+                self.caller, self.config.events_queue, self._follows, self._in_flight_count
+            )
+            if self.config.events_queue
+            else None
+        )
         self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop calls, while they run
         self._random = random.Random()
 
@@ -100,6 +108,8 @@ class Runner:
 
     async def __aenter__(self) -> Runner:
         self.scheduler.start()
+        if self._feed is not None:
+            self._feed.start(self._on_change, self._on_feed_usable)
         return self
 
     async def __aexit__(
@@ -120,6 +130,8 @@ class Runner:
         for task in list(self._stops):  # Stops still queued for the budget when the grace ran out
             task.cancel()
         await asyncio.gather(*self._stops, return_exceptions=True)
+        if self._feed is not None:
+            await self._feed.stop()
         await self.scheduler.close()
         await self.caller.close()
         for job in self._jobs.values():
@@ -168,10 +180,14 @@ class Runner:
         *,
         identity: Identity | None = None,
         tags: Mapping[str, str] | None = None,
+        known_new: bool = False,
     ) -> JobHandle:
         """Create the job (or re-attach to it) and start following it.
 
-        Raises RequestInvalid (nothing sent), JobConflict, AwsCallFailed or RunnerClosed.
+        ``known_new``: the caller knows no Create was ever sent for this name (a launcher entry
+        its journal shows unsent), so no lookup goes before Create; a name conflict on Create
+        is still re-attached to, digest checked. Raises RequestInvalid (nothing sent),
+        JobConflict, AwsCallFailed or RunnerClosed.
         """
         if self._closing:
             raise RunnerClosed("the runner is shutting down")
@@ -188,7 +204,7 @@ class Runner:
         job = TrackedJob(kind=job_kind, name=name, request=body, digest=digest, identity=identity)
         self._jobs[key] = job
         # A freshly generated name (no name given, no identity) cannot exist yet: no lookup.
-        look_up = bool(request.get(job_kind.name_field)) or identity is not None
+        look_up = not known_new and (bool(request.get(job_kind.name_field)) or identity is not None)
         try:
             if job_kind is ENDPOINT_UPDATE:
                 await self._submit_endpoint_update(job)
@@ -201,6 +217,8 @@ class Runner:
             if not job.outcome.done():
                 job.outcome.cancel()  # a shutdown waiting on it moves on
             raise
+        if self._feed is not None and self._in_flight_count() == 0:
+            self._feed.jobs_started()
         active = self._active.setdefault(job_kind.key, {})
         active[name] = job
         job.outcome.add_done_callback(lambda _: active.pop(name, None))
@@ -284,11 +302,10 @@ class Runner:
         kind = job.kind
         if kind.key in self._sweeping:
             self._hand_over([job], swept=self._sweep_choice(kind).strategy is not Strategy.DESCRIBE)
-            if job.follow is not Follow.SWEPT:
-                self._poll_soon(job, first=True)
         elif (
             kind.list_operation and len(self._active[kind.key]) >= self.config.poll.delta_threshold
         ):
+            job.move(Follow.POLLED)
             self._start_sweeping(kind)
             self._poll_soon(job, first=True)  # until the first sweep tick takes it over
         else:
@@ -306,18 +323,15 @@ class Runner:
             job.move(Follow.POLLED)
         if first or job.polls is None:
             job.polls = self.config.poll.delays()
-        self._describe_later(job, job.polls.sample(self._random) if delay is None else delay)
-
-    def _describe_later(self, job: TrackedJob, delay: float) -> None:
         self.scheduler.call_later(
-            delay,
+            self._poll_delay(job) if delay is None else delay,
             ("poll", job.kind.key, job.name),
             lambda: self._poll(job),
             on_error=self._on_error(job),
         )
 
     async def _poll(self, job: TrackedJob) -> None:
-        if job.follow not in _FOLLOWED:
+        if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
             return  # done, or its end is being read
         try:
             answer = await self._lookup(job.kind, job.name)
@@ -327,7 +341,7 @@ class Runner:
         if answer is None:
             self._give_up(job, RunnerError(f"{job.kind.key} {job.name} no longer exists"))
             return
-        if job.follow not in _FOLLOWED:
+        if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
             return  # a sweep saw its end meanwhile, or it was given up
         changed = job.observe(answer)
         if self._is_final(job, answer):
@@ -337,6 +351,63 @@ class Runner:
             return  # the kind's sweep follows it from here
         job.polls = (job.polls or self.config.poll.delays()).after(progress=changed)
         self._poll_soon(job)
+
+    # --- the change feed: events first, polling as the safety net ----------------------------
+
+    def _by_events(self, kind: JobKind) -> bool:
+        """Whether ``kind``'s jobs are followed by the feed now (it is usable)."""
+        return self._feed is not None and self._feed.usable and eventfirst.followed_by_events(kind)
+
+    def _poll_delay(self, job: TrackedJob) -> float:
+        assert job.polls is not None
+        if job.follow is Follow.POLLED and self._by_events(job.kind):
+            return jittered(self.config.feed.safety_interval, self.config.poll.jitter, self._random)
+        return job.polls.sample(self._random)
+
+    def _sweep_interval(self, kind: JobKind) -> float:
+        if self._by_events(kind):
+            return self.config.feed.safety_interval
+        return self.config.poll.sweep_interval
+
+    def _in_flight_count(self) -> int:
+        return sum(len(jobs) for jobs in self._active.values())
+
+    def _event_jobs(self, kind: str, name: str) -> list[TrackedJob]:
+        """The jobs in flight an event about ``kind`` ``name`` is about."""
+        keys = eventfirst.EVENT_KINDS.get(kind, ())
+        return [job for key in keys if (job := self._active.get(key, {}).get(name)) is not None]
+
+    def _follows(self, kind: str, name: str) -> bool:
+        return bool(self._event_jobs(kind, name))
+
+    def _on_change(self, change: Change) -> None:
+        """A new change from the feed: settle the job it ends (the event carries the outcome),
+        Describe it now (an end whose outcome needs a Describe), or only take it in."""
+        for job in self._event_jobs(change.kind, change.name):
+            if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+                continue
+            description = eventfirst.description_of(change, job.kind)
+            if job.follow is not Follow.RULES and eventfirst.settles(
+                job.kind, job.request, description
+            ):
+                job.log.debug("job.settled_by_event", status=change.status)
+                self._spawn_final(job, description)
+            elif self._is_final(job, description) or job.follow is Follow.RULES:
+                self.observe(job.kind, job.name, description)
+            elif not _older(description, job.last_modified):
+                job.observe(description)
+
+    def _on_feed_usable(self, usable: bool) -> None:
+        """The feed became unusable: poll and sweep its kinds' jobs as without it, at once.
+        (Usable again: the next poll or sweep of each is set at the safety interval.)"""
+        if usable:
+            return
+        for key in sorted(eventfirst.FOLLOWED_BY_EVENTS):
+            for job in list(self._active.get(key, {}).values()):
+                if job.follow is Follow.POLLED:
+                    self._poll_soon(job, first=True)
+            if key in self._sweeping:
+                self._sweep_later(kind_named(key), 0.0)
 
     def observe(
         self, kind: str | JobKind, name: str, description: Mapping[str, Any] | None = None
@@ -351,13 +422,18 @@ class Runner:
         is not."""
         job_kind = kind if isinstance(kind, JobKind) else kind_named(kind)
         job = self._jobs.get((job_kind.key, name))
-        if job is None or job.follow not in _FOLLOWED:
+        if job is None or job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
             return False
         if description is not None and not _older(description, job.last_modified):
             job.observe(description)
         job.log.debug("job.observed", follow=job.follow.value)
         if job.follow is Follow.SWEPT:
-            self._describe_later(job, 0.0)  # once; the sweep goes on following it
+            self.scheduler.call_later(
+                0.0,
+                ("poll", job_kind.key, name),
+                lambda: self._poll(job),
+                on_error=self._on_error(job),
+            )
         else:
             self._poll_soon(job, first=True, delay=0.0)
         return True
@@ -380,13 +456,6 @@ class Runner:
             on_error=lambda error: self._sweep_broke(kind, error),
         )
 
-    def _sweep_broke(self, kind: JobKind, error: Exception) -> None:
-        """A sweep raised what no call raises (a bug, a malformed answer): its jobs are
-        Described from now on, and the kind's next job starts sweeping afresh."""
-        log.error("sweep.broke", kind=kind.key, error=repr(error))
-        self._stop_sweeping(kind)
-        self._hand_over(self._sweepable(kind).values(), swept=False)
-
     def _sweepable(self, kind: JobKind) -> dict[str, TrackedJob]:
         """The kind's jobs in flight that a sweep may follow."""
         exiled = self._sweep_choice(kind).describe_only
@@ -399,14 +468,15 @@ class Runner:
     def _hand_over(self, jobs: Iterable[TrackedJob], *, swept: bool) -> None:
         """Follow ``jobs`` by their kind's sweep, or each by its own Describe polls."""
         for job in jobs:
-            if job.follow not in (Follow.SUBMITTING, Follow.POLLED, Follow.SWEPT):
-                continue  # ending, waiting for its rules, or done
-            if swept and job.follow is not Follow.SWEPT:
+            if swept and job.follow in (Follow.SUBMITTING, Follow.POLLED):
                 job.move(Follow.SWEPT)
                 self.scheduler.cancel(("poll", job.kind.key, job.name))
             elif not swept and (
-                job.follow is Follow.SWEPT
-                or not self.scheduler.pending(("poll", job.kind.key, job.name))
+                job.follow in (Follow.SUBMITTING, Follow.SWEPT)
+                or (
+                    job.follow is Follow.POLLED
+                    and not self.scheduler.pending(("poll", job.kind.key, job.name))
+                )
             ):
                 self._poll_soon(job, first=True)
 
@@ -423,8 +493,10 @@ class Runner:
         if strategy is not Strategy.DESCRIBE:
             await self._sweep_once(kind, choice, strategy, jobs)
         if self._sweepable(kind):
-            policy = self.config.poll
-            self._sweep_later(kind, jittered(policy.sweep_interval, policy.jitter, self._random))
+            self._sweep_later(
+                kind,
+                jittered(self._sweep_interval(kind), self.config.poll.jitter, self._random),
+            )
         else:
             self._stop_sweeping(kind)
 
@@ -447,18 +519,14 @@ class Runner:
                     self.caller.sagemaker, kind, floor, policy.sweep_page_cap
                 )
         except AwsUnreachable as error:
-            # Still throttled or unreachable when the retries ran out: the next tick may pass.
             log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
-            return
+            return  # the next tick may pass
         except AwsCallFailed as error:
             # Not transient (retries are below us): e.g. no permission to List or Search. Those
             # jobs are Described until the next tick chooses another way.
             log.warning("sweep.disabled", kind=kind.key, strategy=strategy.value, error=str(error))
             choice.disable(strategy)
             self._hand_over(jobs.values(), swept=False)
-            return
-        except RunnerError as error:
-            log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
             return
         choice.record(result)
         self._take_sweep(
@@ -480,7 +548,7 @@ class Runner:
         exiled = 0
         for name, job in jobs.items():
             if job.follow not in (Follow.POLLED, Follow.SWEPT):
-                continue  # ended, or its end is being read, since the sweep began
+                continue  # ended or being finished meanwhile
             summary = seen.get(name)
             if summary is not None:
                 job.observe(summary)
@@ -500,6 +568,14 @@ class Runner:
             followed=len(jobs),
             to_describe=exiled,
         )
+
+    def _sweep_broke(self, kind: JobKind, error: Exception) -> None:
+        """The kind's sweep raised what no sweep should (a bug, not AWS): Describe its jobs;
+        the next job of the kind to arrive starts sweeping again."""
+        log.warning("sweep.failed", kind=kind.key, error=str(error) or repr(error))
+        jobs = self._sweepable(kind)
+        self._stop_sweeping(kind)
+        self._hand_over(jobs.values(), swept=False)
 
     def _stop_sweeping(self, kind: JobKind) -> None:
         self._sweeping.discard(kind.key)
@@ -631,7 +707,7 @@ class Runner:
 
     def _give_up(self, job: TrackedJob, error: BaseException) -> None:
         """End ``job`` with an "Error" outcome: the runner cannot follow it (the reason is
-        ``error``'s text, or its class too for an unexpected one)."""
+        ``error``'s text, or its class when it has none, for an unexpected one)."""
         if job.done:
             return
         reason = (
@@ -694,17 +770,12 @@ class Runner:
         try:
             await self.caller.sagemaker(operation, **params)  # at the Stop budget's pace
         except AwsUnreachable as error:
-            # Throttled or unreachable for every retry: asked again later, while the job runs
-            # (not settled: a Stop is settled once accepted or refused).
+            # Throttled or unreachable for every retry: ask again later, while the job runs.
             job.log.warning("job.stop_retrying", code=error.code, message=error.aws_message)
             self._stop_later(job, reason)
-            return
         except AwsCallFailed as error:
             # Already ended (a race with completion) is fine: the poll loop reports it.
             job.log.info("job.stop_refused", code=error.code, message=error.aws_message)
-            stopping.settled(job)
-        except RunnerError as error:
-            job.log.error("job.stop_failed", error=str(error))
             stopping.settled(job)
         else:
             stopping.accepted(job)
@@ -736,8 +807,6 @@ class Runner:
         async def again() -> None:
             if not job.done:
                 await self._send_stop(job, reason)
-            else:
-                stopping.settled(job)
 
         self.scheduler.call_later(
             self.config.poll.delays().sample(self._random),
@@ -788,10 +857,6 @@ class Runner:
             if job.outcome.done() and not job.outcome.cancelled()
         ]
         return outcomes
-
-
-# The states in which a job is looked at (polled, swept, or Described for its rules).
-_FOLLOWED = frozenset({Follow.POLLED, Follow.SWEPT, Follow.RULES})
 
 
 def _update_failure(wanted: str, status: str | None, answer: Mapping[str, Any]) -> str | None:

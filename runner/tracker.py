@@ -30,7 +30,7 @@ from runner.naming import Identity
 class Follow(enum.Enum):
     SUBMITTING = "submitting"  # the lookup or Create has not answered yet
     POLLED = "polled"  # followed by its own Describe polls
-    SWEPT = "swept"  # followed by its kind's List or Search sweep
+    SWEPT = "swept"  # followed by its kind's List sweep
     RULES = "rules"  # ended well; Described until its Debugger/Profiler rules end
     FINISHING = "finishing"  # its final Describe and outputs are being read
     DONE = "done"  # its outcome is set
@@ -88,11 +88,11 @@ class TrackedJob:
     created_at: float | None = None  # SageMaker's CreationTime, once an answer has shown it
     follow: Follow = Follow.SUBMITTING
     stop_reason: str | None = None  # why the runner asked SageMaker to stop it
+    polls: Backoff | None = None  # its Describe polls' delay, while it is polled
     stop_asked_at: float | None = None  # epoch seconds: when the runner was asked to stop it
     stop_accepted_at: float | None = None  # epoch seconds: when SageMaker accepted the Stop
     # Set once a Stop asked for is accepted or refused, or none is needed (the job ended).
     stop_settled: asyncio.Event = field(default_factory=asyncio.Event)
-    polls: Backoff | None = None  # its Describe polls' delay, while it is polled
     submitted_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.monotonic)
     outcome: asyncio.Future[Outcome] = field(

@@ -79,6 +79,25 @@ def role_arn_problem(role: str) -> str | None:
     return None
 
 
+# An SQS queue URL: scheme and host, the 12-digit account, the queue's name (the SQS API
+# reference's CreateQueue: up to 80 alphanumerics, hyphens and underscores; ".fifo" ends a
+# FIFO queue's). https://sqs.<region>.amazonaws.com/<account>/<name>, or an emulator's.
+_QUEUE_URL = re.compile(
+    r"https?://[A-Za-z0-9.\-]+(:[0-9]+)?/[0-9]{12}/[A-Za-z0-9_-]{1,75}(\.fifo|[A-Za-z0-9_-]{0,5})"
+)
+
+
+def queue_url_problem(url: str) -> str | None:
+    """Why ``url`` is not an SQS queue URL, or None. A wrong one would only show as a feed
+    that is unhealthy from the start, polling as if no feed were given."""
+    if _QUEUE_URL.fullmatch(url) is None:
+        return (
+            "must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>, "
+            f"as smrun events setup prints it), got {url!r}"
+        )
+    return None
+
+
 @functools.cache
 def _compiled(pattern: str) -> re.Pattern[str] | None:
     # AWS patterns are Java regexes matched against the whole value. The few that use Java-only

@@ -39,11 +39,12 @@ from rich.table import Table
 from runner.config import AwsTarget, PollPolicy, RateLimits, RunnerConfig
 from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerError
+from runner.feed import setup_feed
 from runner.joblogs import FileSink
 from runner.kinds import KINDS
 from runner.session import AwsCaller
 from runner.telemetry import configure_logging
-from runner.validation import role_arn_problem
+from runner.validation import queue_url_problem, role_arn_problem
 from smrun.launcher.admission import parse_limit
 from smrun.launcher.attached import LaunchLock, LockHeld, attached_pid
 from smrun.launcher.journal import RUNNING, SUBMITTED, Journal, JournalError, Row
@@ -94,6 +95,7 @@ class LaunchRequest:
     follow: str | None = None
     job_logs: bool = True
     leave_running: bool = False
+    events: str | None = None  # --events QUEUE_URL
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,12 @@ class Checked:
     journal_path: Path
     options: LaunchOptions
     resume: ResumePlan
+
+    @property
+    def events(self) -> str | None:
+        """The change feed's queue: --events, else the manifest's ``events`` (not --local's:
+        that is the embedded emulator's own, set up when it starts)."""
+        return None if self.request.local else self.request.events or self.manifest.events
 
     def target(self, local_url: str | None = None) -> AwsTarget:
         """Where the jobs go: the one region, and the emulator at ``local_url`` (--local)."""
@@ -196,6 +204,14 @@ def _flag_problems(request: LaunchRequest) -> list[str]:
         problem = role_arn_problem(request.assume_role_arn)
         if problem:
             problems.append(f"--assume-role: {problem}")
+    if request.events is not None:
+        problem = queue_url_problem(request.events)
+        if problem:
+            problems.append(f"--events: {problem}")
+        elif request.local:
+            problems.append(
+                "--events: not with --local: the embedded emulator sets up its own queue"
+            )
     if request.leave_running and request.local:
         problems.append(
             "--leave-running: not with --local: the embedded emulator ends with the launch, "
@@ -393,15 +409,37 @@ def prepare_launch(checked: Checked) -> Prepared:
     return Prepared(checked.manifest, journal, checked.output, checked.options, lock)
 
 
-def launch_config(target: AwsTarget, *, local: bool, concurrency: int) -> RunnerConfig:
-    config = RunnerConfig(aws=target, max_connections=max(50, min(concurrency, 200)))
+def launch_config(
+    target: AwsTarget, *, local: bool, concurrency: int, events: str | None = None
+) -> RunnerConfig:
+    config = RunnerConfig(
+        aws=target, max_connections=max(50, min(concurrency, 200)), events_queue=events
+    )
     if local:
         config = replace(config, poll=LOCAL_POLL, limits=RateLimits.none())
     return config.tuned_from_env()
 
 
+def local_events(target: AwsTarget) -> str:
+    """Set up the change feed on the embedded emulator (``runner.feed.setup``); its queue URL."""
+
+    async def setup() -> str:
+        caller = AwsCaller(RunnerConfig(aws=target))
+        try:
+            return (await setup_feed(caller)).queue_url
+        finally:
+            await caller.close()
+
+    return asyncio.run(setup())
+
+
 def run_launch(
-    prepared: Prepared, target: AwsTarget, *, local: bool = False, console: Console | None = None
+    prepared: Prepared,
+    target: AwsTarget,
+    *,
+    local: bool = False,
+    events_queue: str | None = None,
+    console: Console | None = None,
 ) -> int:
     """Run the batch to its end (or an interrupt); print the summary; the exit code."""
     console = console or _console()
@@ -420,6 +458,7 @@ def run_launch(
                 "endpoint_url": target.endpoint_url,
                 "assume_role_arn": target.assume_role_arn,
                 "local": local,
+                "events": events_queue,
                 "output": str(prepared.output.resolve()),
             },
         )
@@ -432,7 +471,9 @@ def run_launch(
         )
         if not live:
             console.print(paths, highlight=False, soft_wrap=True)
-        config = launch_config(target, local=local, concurrency=prepared.options.concurrency)
+        config = launch_config(
+            target, local=local, concurrency=prepared.options.concurrency, events=events_queue
+        )
         started = time.monotonic()
         try:
             result = asyncio.run(_launch(prepared, config, view, console))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from runner.config import PollPolicy, RetryPolicy, RunnerConfig
+from runner.config import PollPolicy, Rate, RateLimits, RetryPolicy, RunnerConfig
 from runner.core import Runner
 from runner.errors import AwsUnreachable
 from runner.kinds import TRAINING
@@ -42,7 +42,6 @@ class FakeCaller(AwsCaller):
         super().__init__(config)
         self.answers = answers
         self.calls: list[str] = []
-        self.created: set[str] = set()
 
     async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         from runner.retry import call_with_retries
@@ -50,9 +49,7 @@ class FakeCaller(AwsCaller):
         self.calls.append(operation)
 
         async def attempt() -> dict[str, Any]:
-            if operation == "CreateTrainingJob":
-                self.created.add(params["TrainingJobName"])
-            elif operation.startswith("Describe") and params["TrainingJobName"] not in self.created:
+            if operation.startswith("Describe") and "CreateTrainingJob" not in self.calls:
                 raise missing(operation)  # the lookup before Create
             answer = self.answers[operation]
             if isinstance(answer, BaseException):
@@ -66,9 +63,17 @@ class FakeCaller(AwsCaller):
         pass
 
 
-def runner_with(answers: dict[str, Any], poll: PollPolicy = FAST) -> Runner:
+# Describe made dear next to List, so that the sweep chooses List even for one job.
+LIST_CHEAPEST = RateLimits(rates={"Describe*": Rate(0.1, 100), "List*": Rate(100, 100)})
+
+
+def runner_with(
+    answers: dict[str, Any], poll: PollPolicy = FAST, limits: RateLimits | None = None
+) -> Runner:
     config = RunnerConfig(
-        poll=poll, retry=RetryPolicy(initial=0.001, maximum=0.001, max_attempts=2)
+        poll=poll,
+        retry=RetryPolicy(initial=0.001, maximum=0.001, max_attempts=2),
+        limits=limits or RateLimits(),
     )
     return Runner(config, caller=FakeCaller(config, answers))
 
@@ -97,60 +102,36 @@ async def test_a_poll_that_raises_anything_ends_the_job_with_an_outcome(
         assert type(fault).__name__ in outcome.failure_reason
 
 
-# Enough jobs that one List page is cheaper than a Describe each (runner.sweeps' choice).
-SWEPT_JOBS = 30
-SWEEPING = PollPolicy(initial=0.01, maximum=0.02, sweep_interval=0.01, delta_threshold=1)
-
-
-async def submit_many(runner: Runner) -> list[Any]:
-    return [await runner.submit("training", training(f"job-{i}")) for i in range(SWEPT_JOBS)]
-
-
 async def test_a_final_describe_that_raises_ends_the_job() -> None:
-    listed = asyncio.Event()
-
-    def sweep(_: dict[str, Any]) -> dict[str, Any]:
-        listed.set()
-        return {
-            "TrainingJobSummaries": [
-                described("Completed", TrainingJobName=f"job-{i}") for i in range(SWEPT_JOBS)
-            ]
-        }
-
-    def describe(params: dict[str, Any]) -> dict[str, Any]:
-        if listed.is_set():  # the final Describe, for the outputs, gets a malformed answer
-            raise ValueError("malformed answer")
-        return described("InProgress", TrainingJobName=params["TrainingJobName"])
-
     answers: dict[str, Any] = {
         "CreateTrainingJob": created,
-        "ListTrainingJobs": sweep,
-        "DescribeTrainingJob": describe,
+        # The sweep sees the end; the final Describe (for the outputs) gets a malformed answer.
+        "ListTrainingJobs": lambda _: {"TrainingJobSummaries": [described("Completed")]},
+        "DescribeTrainingJob": ValueError("malformed answer"),
     }
-    async with runner_with(answers, SWEEPING) as runner:
-        handles = await submit_many(runner)
-        outcomes = await asyncio.wait_for(runner.wait_all(handles), timeout=30)
-    assert listed.is_set()
-    assert {outcome.status for outcome in outcomes} == {"Error"}
-    assert {outcome.failure_reason for outcome in outcomes} == {"ValueError: malformed answer"}
+    poll = PollPolicy(initial=0.01, maximum=0.02, sweep_interval=0.01, delta_threshold=1)
+    async with runner_with(answers, poll, LIST_CHEAPEST) as runner:
+        handle = await runner.submit("training", training("job"))
+        outcome = await asyncio.wait_for(handle.wait(), timeout=30)
+    assert outcome.status == "Error" and not outcome.succeeded
+    assert outcome.failure_reason == "ValueError: malformed answer"
+    assert runner.caller.calls[-2:] == ["ListTrainingJobs", "DescribeTrainingJob"]  # type: ignore[attr-defined]
 
 
 async def test_a_sweep_that_raises_falls_back_to_describe() -> None:
-    def describe(params: dict[str, Any]) -> dict[str, Any]:
-        status = "Completed" if "ListTrainingJobs" in calls else "InProgress"
-        return described(status, TrainingJobName=params["TrainingJobName"])
-
     answers: dict[str, Any] = {
         "CreateTrainingJob": created,
         "ListTrainingJobs": ZeroDivisionError("a bug in the sweep"),
-        "DescribeTrainingJob": describe,
+        "DescribeTrainingJob": lambda params: described(
+            "Completed", TrainingJobName=params["TrainingJobName"]
+        ),
     }
-    async with runner_with(answers, SWEEPING) as runner:
-        calls = runner.caller.calls  # type: ignore[attr-defined]
-        handles = await submit_many(runner)
-        outcomes = await asyncio.wait_for(runner.wait_all(handles), timeout=30)
-    assert "ListTrainingJobs" in calls
-    assert all(outcome.succeeded for outcome in outcomes)
+    poll = PollPolicy(initial=0.01, maximum=0.02, sweep_interval=0.01, delta_threshold=1)
+    async with runner_with(answers, poll, LIST_CHEAPEST) as runner:
+        handle = await runner.submit("training", training("job"))
+        outcome = await asyncio.wait_for(handle.wait(), timeout=30)
+    assert outcome.succeeded and outcome.status == "Completed"
+    assert "ListTrainingJobs" in runner.caller.calls  # type: ignore[attr-defined]
 
 
 async def test_an_unreachable_stop_is_sent_again() -> None:
