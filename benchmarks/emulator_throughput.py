@@ -175,12 +175,9 @@ class RawConnection:
         self.reader = self.writer = None
 
 
-async def drive(spec: LoadSpec) -> LoadResult:
-    """Keep ``spec.connections`` requests in flight from ``spec.start_at`` until the window closes."""
-    result = LoadResult()
+def body_maker(spec: LoadSpec) -> Callable[[], bytes]:
+    """The request body of each call of ``spec.workload``."""
     rng = random.Random(spec.seed)
-    window_start = spec.start_at + WARMUP_S
-    window_end = window_start + spec.window
     list_body = json.dumps({"MaxResults": 100}).encode()
 
     def next_body() -> bytes:
@@ -197,7 +194,20 @@ async def drive(spec: LoadSpec) -> LoadResult:
             return json.dumps(poll).encode()
         return list_body
 
-    async def worker(call: Callable[[bytes], Awaitable[bool]]) -> None:
+    return next_body
+
+
+Call = Callable[[bytes], Awaitable[bool]]
+
+
+async def drive(spec: LoadSpec) -> LoadResult:
+    """Keep ``spec.connections`` requests in flight from ``spec.start_at`` until the window closes."""
+    result = LoadResult()
+    window_start = spec.start_at + WARMUP_S
+    window_end = window_start + spec.window
+    next_body = body_maker(spec)
+
+    async def worker(call: Call) -> None:
         while True:
             body = next_body()
             sent = time.perf_counter()
@@ -214,15 +224,23 @@ async def drive(spec: LoadSpec) -> LoadResult:
                     result.errors += 1
 
     if spec.client == "raw":
-        connections = [RawConnection(spec.url, spec.operation) for _ in range(spec.connections)]
-        await asyncio.sleep(max(0.0, spec.start_at - time.time()))
-        try:
-            await asyncio.gather(*(worker(connection.post) for connection in connections))
-        finally:
-            for connection in connections:
-                connection.close()
-        return result
+        await _drive_raw(spec, worker)
+    else:
+        await _drive_aiohttp(spec, worker)
+    return result
 
+
+async def _drive_raw(spec: LoadSpec, worker: Callable[[Call], Awaitable[None]]) -> None:
+    connections = [RawConnection(spec.url, spec.operation) for _ in range(spec.connections)]
+    await asyncio.sleep(max(0.0, spec.start_at - time.time()))
+    try:
+        await asyncio.gather(*(worker(connection.post) for connection in connections))
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+async def _drive_aiohttp(spec: LoadSpec, worker: Callable[[Call], Awaitable[None]]) -> None:
     request_headers = headers(spec.operation)
     connector = aiohttp.TCPConnector(limit=spec.connections)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -237,7 +255,6 @@ async def drive(spec: LoadSpec) -> LoadResult:
 
         await asyncio.sleep(max(0.0, spec.start_at - time.time()))
         await asyncio.gather(*(worker(call) for _ in range(spec.connections)))
-    return result
 
 
 def load_process(spec: LoadSpec, results: Any) -> None:

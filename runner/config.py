@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from runner.backoff import Backoff
+
 
 @dataclass(frozen=True)
 class AwsTarget:
@@ -78,6 +80,10 @@ class PollPolicy:
         if self.sweep_page_cap < 1 or self.sweep_overlap < 0:
             raise ValueError("PollPolicy needs sweep_page_cap >= 1 and sweep_overlap >= 0")
 
+    def delays(self) -> Backoff:
+        """A job's Describe polls: ``initial``, growing to ``maximum``, reset on a change."""
+        return Backoff(self.initial, self.maximum, self.multiplier, self.jitter)
+
 
 @dataclass(frozen=True)
 class LogPolicy:
@@ -119,6 +125,11 @@ class LogPolicy:
         if min(self.merge_hold, self.drain_wait, self.drain_limit, self.late_window) < 0:
             raise ValueError("LogPolicy durations must not be negative")
 
+    def delays(self) -> Backoff:
+        """Reads and stream searches: ``min_interval``, growing to ``max_interval`` while
+        nothing new comes."""
+        return Backoff(self.min_interval, self.max_interval, self.backoff, self.jitter)
+
 
 # The change feed's SQS queue, unless told otherwise (``smrun events setup --queue``).
 DEFAULT_FEED_QUEUE = "smrun-sagemaker-changes"
@@ -136,6 +147,10 @@ class FeedPolicy:
     ``unhealthy_after`` seconds (retries included) or for good; while unhealthy it tries
     again every ``retry_interval`` seconds. It remembers the last change of at most
     ``remembered_jobs`` jobs (the oldest forgotten first), to drop duplicates and stale events.
+
+    While the feed is healthy a runner that reads it Describes or sweeps the jobs it follows
+    by events only every ``safety_interval`` seconds (the safety net); when the feed is quiet
+    with jobs in flight, or unhealthy, it polls them as it would without a feed.
     """
 
     wait_seconds: int = 20
@@ -145,6 +160,7 @@ class FeedPolicy:
     unhealthy_after: float = 60.0
     retry_interval: float = 30.0
     remembered_jobs: int = 100_000
+    safety_interval: float = 300.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.wait_seconds <= 20:
@@ -153,7 +169,10 @@ class FeedPolicy:
             raise ValueError("FeedPolicy needs 1 <= batch <= 10 (SQS's ReceiveMessage limit)")
         if not 0 <= self.visibility_timeout <= 43_200:
             raise ValueError("FeedPolicy needs 0 <= visibility_timeout <= 43200 (12 hours)")
-        if min(self.quiet_after, self.unhealthy_after, self.retry_interval) <= 0:
+        if (
+            min(self.quiet_after, self.unhealthy_after, self.retry_interval, self.safety_interval)
+            <= 0
+        ):
             raise ValueError("FeedPolicy durations must be positive")
         if self.remembered_jobs < 1:
             raise ValueError("FeedPolicy needs remembered_jobs >= 1")
@@ -239,6 +258,9 @@ class RunnerConfig:
     limits: RateLimits = field(default_factory=RateLimits)
     logs: LogPolicy = field(default_factory=LogPolicy)
     feed: FeedPolicy = field(default_factory=FeedPolicy)
+    # The change feed's SQS queue URL (``smrun events setup``): jobs are followed by
+    # SageMaker's events first, polling as the safety net (``runner.eventfirst``).
+    events_queue: str | None = None
     max_connections: int = 50  # HTTP connection pool per client
     # Tags put on every job, so that a later cleanup can find them (e.g. the pipeline run id).
     run_tags: Mapping[str, str] = field(default_factory=dict)

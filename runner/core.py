@@ -23,19 +23,28 @@ installs no signal handler: entry points do (``smrun.signals``).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 import structlog
-from botocore.exceptions import BotoCoreError
 
-from runner import stopping
+from runner import eventfirst, stopping
+from runner.backoff import jittered
 from runner.config import RunnerConfig
-from runner.errors import AwsCallFailed, JobConflict, ResourceMissing, RunnerClosed, RunnerError
-from runner.kinds import JobKind, Update
+from runner.errors import (
+    AwsCallFailed,
+    AwsUnreachable,
+    JobConflict,
+    ResourceMissing,
+    RunnerClosed,
+    RunnerError,
+)
+from runner.feed.changes import Change
+from runner.kinds import JobKind, Update, kind_named
 from runner.naming import DIGEST_TAG, Identity
 from runner.requests import PreparedRequest, prepare_request
 from runner.scheduler import Scheduler
@@ -51,7 +60,7 @@ from runner.sweeps import (
     search_window,
     service_time,
 )
-from runner.tracker import JobHandle, Outcome, Phase, TrackedJob
+from runner.tracker import Follow, JobHandle, Outcome, TrackedJob
 
 log = structlog.get_logger("runner")
 
@@ -75,6 +84,13 @@ class Runner:
         self._sweep_choices: dict[str, SweepChoice] = {}  # kind -> how it is followed, and costs
         self._closing = False
         self._closed = asyncio.Event()
+        self._feed = (
+            eventfirst.EventFeed(
+                self.caller, self.config.events_queue, self._follows, self._in_flight_count
+            )
+            if self.config.events_queue
+            else None
+        )
         self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop calls, while they run
         self._random = random.Random()
 
@@ -82,6 +98,8 @@ class Runner:
 
     async def __aenter__(self) -> Runner:
         self.scheduler.start()
+        if self._feed is not None:
+            self._feed.start(self._on_change, self._on_feed_usable)
         return self
 
     async def __aexit__(
@@ -102,6 +120,8 @@ class Runner:
         for task in list(self._stops):  # Stops still queued for the budget when the grace ran out
             task.cancel()
         await asyncio.gather(*self._stops, return_exceptions=True)
+        if self._feed is not None:
+            await self._feed.stop()
         await self.scheduler.close()
         await self.caller.close()
         for job in self._jobs.values():
@@ -133,10 +153,14 @@ class Runner:
         *,
         identity: Identity | None = None,
         tags: Mapping[str, str] | None = None,
+        known_new: bool = False,
     ) -> JobHandle:
         """Create the job (or re-attach to it) and start following it.
 
-        Raises RequestInvalid (nothing sent), JobConflict, AwsCallFailed or RunnerClosed.
+        ``known_new``: the caller knows no Create was ever sent for this name (a launcher entry
+        its journal shows unsent), so no lookup goes before Create; a name conflict on Create
+        is still re-attached to, digest checked. Raises RequestInvalid (nothing sent),
+        JobConflict, AwsCallFailed or RunnerClosed.
         """
         if self._closing:
             raise RunnerClosed("the runner is shutting down")
@@ -154,7 +178,7 @@ class Runner:
         job = TrackedJob(kind=job_kind, name=name, request=body, digest=digest, identity=identity)
         self._jobs[key] = job
         # A freshly generated name (no name given, no identity) cannot exist yet: no lookup.
-        look_up = bool(request.get(job_kind.name_field)) or identity is not None
+        look_up = not known_new and (bool(request.get(job_kind.name_field)) or identity is not None)
         try:
             if job_kind.update is not None:
                 await self._submit_update(job, job_kind.update)
@@ -162,12 +186,13 @@ class Runner:
                 await self._create_or_attach(job, look_up=look_up)
         except BaseException:
             del self._jobs[key]
+            job.move(Follow.DONE)
             stopping.settled(job)  # no job, nothing to stop
             if not job.outcome.done():
                 job.outcome.cancel()  # a shutdown waiting on it moves on
             raise
-        finally:
-            job.submitting = False
+        if self._feed is not None and self._in_flight_count() == 0:
+            self._feed.jobs_started()
         active = self._active.setdefault(job_kind.key, {})
         active[name] = job
         job.outcome.add_done_callback(lambda _: active.pop(name, None))
@@ -253,50 +278,141 @@ class Runner:
         kind = job.kind
         if kind.key in self._sweeping:
             self._hand_over([job], swept=self._sweep_choice(kind).strategy is not Strategy.DESCRIBE)
-            if not job.swept:
-                self._poll_soon(job, first=True)
         elif (
             kind.list_operation and len(self._active[kind.key]) >= self.config.poll.delta_threshold
         ):
+            job.move(Follow.POLLED)
             self._start_sweeping(kind)
             self._poll_soon(job, first=True)  # until the first sweep tick takes it over
         else:
             self._poll_soon(job, first=True)
 
-    def _jitter(self, seconds: float) -> float:
-        spread = self.config.poll.jitter
-        return seconds * (1 + self._random.uniform(-spread, spread))
+    def _on_error(self, job: TrackedJob) -> Callable[[Exception], None]:
+        """What a job's scheduled action that raised does: end the job, saying why."""
+        return lambda error: self._give_up(job, error)
 
-    def _poll_soon(self, job: TrackedJob, *, first: bool = False) -> None:
-        policy = self.config.poll
-        if first or job.interval == 0.0:
-            job.interval = policy.initial
+    def _poll_soon(
+        self, job: TrackedJob, *, first: bool = False, delay: float | None = None
+    ) -> None:
+        """Describe ``job`` after its poll delay (``first``: the initial one; ``delay``: then)."""
+        if job.follow is not Follow.RULES:
+            job.move(Follow.POLLED)
+        if first or job.polls is None:
+            job.polls = self.config.poll.delays()
         self.scheduler.call_later(
-            self._jitter(job.interval), ("poll", job.kind.key, job.name), lambda: self._poll(job)
+            self._poll_delay(job) if delay is None else delay,
+            ("poll", job.kind.key, job.name),
+            lambda: self._poll(job),
+            on_error=self._on_error(job),
         )
 
     async def _poll(self, job: TrackedJob) -> None:
-        if job.done:
-            return
+        if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+            return  # done, or its end is being read
         try:
             answer = await self._lookup(job.kind, job.name)
-        except (RunnerError, BotoCoreError) as error:
+        except RunnerError as error:
             self._give_up(job, error)
             return
         if answer is None:
             self._give_up(job, RunnerError(f"{job.kind.key} {job.name} no longer exists"))
             return
+        if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+            return  # a sweep saw its end meanwhile, or it was given up
         changed = job.observe(answer)
         if self._is_final(job, answer):
             await self._finalize(job, answer)
             return
-        policy = self.config.poll
-        job.interval = (
-            policy.initial if changed else min(job.interval * policy.multiplier, policy.maximum)
-        )
-        if job.swept and not job.waiting_for_rules:
+        if job.follow is Follow.SWEPT:
             return  # the kind's sweep follows it from here
+        job.polls = (job.polls or self.config.poll.delays()).after(progress=changed)
         self._poll_soon(job)
+
+    # --- the change feed: events first, polling as the safety net ----------------------------
+
+    def _by_events(self, kind: JobKind) -> bool:
+        """Whether ``kind``'s jobs are followed by the feed now (it is usable)."""
+        return self._feed is not None and self._feed.usable and eventfirst.followed_by_events(kind)
+
+    def _poll_delay(self, job: TrackedJob) -> float:
+        assert job.polls is not None
+        if job.follow is Follow.POLLED and self._by_events(job.kind):
+            return jittered(self.config.feed.safety_interval, self.config.poll.jitter, self._random)
+        return job.polls.sample(self._random)
+
+    def _sweep_interval(self, kind: JobKind) -> float:
+        if self._by_events(kind):
+            return self.config.feed.safety_interval
+        return self.config.poll.sweep_interval
+
+    def _in_flight_count(self) -> int:
+        return sum(len(jobs) for jobs in self._active.values())
+
+    def _event_jobs(self, kind: str, name: str) -> list[TrackedJob]:
+        """The jobs in flight an event about ``kind`` ``name`` is about."""
+        keys = eventfirst.EVENT_KINDS.get(kind, ())
+        return [job for key in keys if (job := self._active.get(key, {}).get(name)) is not None]
+
+    def _follows(self, kind: str, name: str) -> bool:
+        return bool(self._event_jobs(kind, name))
+
+    def _on_change(self, change: Change) -> None:
+        """A new change from the feed: settle the job it ends (the event carries the outcome),
+        Describe it now (an end whose outcome needs a Describe), or only take it in."""
+        for job in self._event_jobs(change.kind, change.name):
+            if job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+                continue
+            description = eventfirst.description_of(change, job.kind)
+            if job.follow is not Follow.RULES and eventfirst.settles(
+                job.kind, job.request, description
+            ):
+                job.log.debug("job.settled_by_event", status=change.status)
+                self._spawn_final(job, description)
+            elif self._is_final(job, description) or job.follow is Follow.RULES:
+                self.observe(job.kind, job.name, description)
+            elif not _older(description, job.last_modified):
+                job.observe(description)
+
+    def _on_feed_usable(self, usable: bool) -> None:
+        """The feed became unusable: poll and sweep its kinds' jobs as without it, at once.
+        (Usable again: the next poll or sweep of each is set at the safety interval.)"""
+        if usable:
+            return
+        for key in sorted(eventfirst.FOLLOWED_BY_EVENTS):
+            for job in list(self._active.get(key, {}).values()):
+                if job.follow is Follow.POLLED:
+                    self._poll_soon(job, first=True)
+            if key in self._sweeping:
+                self._sweep_later(kind_named(key), 0.0)
+
+    def observe(
+        self, kind: str | JobKind, name: str, description: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Something outside the scheduler (an EventBridge event, issue 12) says ``name``
+        changed: take in what it says and Describe the job now. False when the runner does not
+        follow such a job (it is unknown, not yet created, or ended).
+
+        The job is never declared finished from ``description`` alone: its end, outputs and
+        failure reason come from that Describe, as from any poll. A description older than
+        what the runner has seen (events come late and out of order) is ignored, the Describe
+        is not."""
+        job_kind = kind if isinstance(kind, JobKind) else kind_named(kind)
+        job = self._jobs.get((job_kind.key, name))
+        if job is None or job.follow not in (Follow.POLLED, Follow.SWEPT, Follow.RULES):
+            return False
+        if description is not None and not _older(description, job.last_modified):
+            job.observe(description)
+        job.log.debug("job.observed", follow=job.follow.value)
+        if job.follow is Follow.SWEPT:
+            self.scheduler.call_later(
+                0.0,
+                ("poll", job_kind.key, name),
+                lambda: self._poll(job),
+                on_error=self._on_error(job),
+            )
+        else:
+            self._poll_soon(job, first=True, delay=0.0)
+        return True
 
     def _sweep_choice(self, kind: JobKind) -> SweepChoice:
         choice = self._sweep_choices.get(kind.key)
@@ -306,7 +422,15 @@ class Runner:
 
     def _start_sweeping(self, kind: JobKind) -> None:
         self._sweeping.add(kind.key)
-        self.scheduler.call_later(0.0, ("sweep", kind.key), lambda: self._sweep(kind))
+        self._sweep_later(kind, 0.0)
+
+    def _sweep_later(self, kind: JobKind, delay: float) -> None:
+        self.scheduler.call_later(
+            delay,
+            ("sweep", kind.key),
+            lambda: self._sweep(kind),
+            on_error=lambda error: self._sweep_broke(kind, error),
+        )
 
     def _sweepable(self, kind: JobKind) -> dict[str, TrackedJob]:
         """The kind's jobs in flight that a sweep may follow."""
@@ -314,19 +438,22 @@ class Runner:
         return {
             name: job
             for name, job in self._active.get(kind.key, {}).items()
-            if not job.done and not job.waiting_for_rules and name not in exiled
+            if job.follow in (Follow.POLLED, Follow.SWEPT) and name not in exiled
         }
 
     def _hand_over(self, jobs: Iterable[TrackedJob], *, swept: bool) -> None:
         """Follow ``jobs`` by their kind's sweep, or each by its own Describe polls."""
         for job in jobs:
-            if swept and not job.swept:
-                job.swept = True
+            if swept and job.follow in (Follow.SUBMITTING, Follow.POLLED):
+                job.move(Follow.SWEPT)
                 self.scheduler.cancel(("poll", job.kind.key, job.name))
             elif not swept and (
-                job.swept or not self.scheduler.pending(("poll", job.kind.key, job.name))
+                job.follow in (Follow.SUBMITTING, Follow.SWEPT)
+                or (
+                    job.follow is Follow.POLLED
+                    and not self.scheduler.pending(("poll", job.kind.key, job.name))
+                )
             ):
-                job.swept = False
                 self._poll_soon(job, first=True)
 
     async def _sweep(self, kind: JobKind) -> None:
@@ -342,10 +469,9 @@ class Runner:
         if strategy is not Strategy.DESCRIBE:
             await self._sweep_once(kind, choice, strategy, jobs)
         if self._sweepable(kind):
-            self.scheduler.call_later(
-                self._jitter(self.config.poll.sweep_interval),
-                ("sweep", kind.key),
-                lambda: self._sweep(kind),
+            self._sweep_later(
+                kind,
+                jittered(self._sweep_interval(kind), self.config.poll.jitter, self._random),
             )
         else:
             self._stop_sweeping(kind)
@@ -368,15 +494,15 @@ class Runner:
                 result = await list_window(
                     self.caller.sagemaker, kind, floor, policy.sweep_page_cap
                 )
+        except AwsUnreachable as error:
+            log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
+            return  # the next tick may pass
         except AwsCallFailed as error:
             # Not transient (retries are below us): e.g. no permission to List or Search. Those
             # jobs are Described until the next tick chooses another way.
             log.warning("sweep.disabled", kind=kind.key, strategy=strategy.value, error=str(error))
             choice.disable(strategy)
             self._hand_over(jobs.values(), swept=False)
-            return
-        except (RunnerError, BotoCoreError) as error:
-            log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
             return
         choice.record(result)
         self._take_sweep(
@@ -397,8 +523,8 @@ class Runner:
         seen = {s.get(kind.name_field): s for s in result.summaries}
         exiled = 0
         for name, job in jobs.items():
-            if job.done:
-                continue
+            if job.follow not in (Follow.POLLED, Follow.SWEPT):
+                continue  # ended or being finished meanwhile
             summary = seen.get(name)
             if summary is not None:
                 job.observe(summary)
@@ -419,13 +545,25 @@ class Runner:
             to_describe=exiled,
         )
 
+    def _sweep_broke(self, kind: JobKind, error: Exception) -> None:
+        """The kind's sweep raised what no sweep should (a bug, not AWS): Describe its jobs;
+        the next job of the kind to arrive starts sweeping again."""
+        log.warning("sweep.failed", kind=kind.key, error=str(error) or repr(error))
+        jobs = self._sweepable(kind)
+        self._stop_sweeping(kind)
+        self._hand_over(jobs.values(), swept=False)
+
     def _stop_sweeping(self, kind: JobKind) -> None:
         self._sweeping.discard(kind.key)
 
     def _spawn_final(self, job: TrackedJob, answer: dict[str, Any] | None) -> None:
+        job.move(Follow.FINISHING)
         self.scheduler.cancel(("poll", job.kind.key, job.name))
         self.scheduler.call_later(
-            0.0, ("final", job.kind.key, job.name), lambda: self._finalize(job, answer)
+            0.0,
+            ("final", job.kind.key, job.name),
+            lambda: self._finalize(job, answer),
+            on_error=self._on_error(job),
         )
 
     def _is_final(self, job: TrackedJob, answer: Mapping[str, Any]) -> bool:
@@ -438,46 +576,71 @@ class Runner:
         """Read the job's final Describe and outputs, and set its outcome."""
         if job.done:
             return
-        kind = job.kind
+        if job.follow is not Follow.FINISHING:
+            job.move(Follow.FINISHING)
         try:
+            answer = await self._final_answer(job, answer)
             if answer is None:
-                answer = await self._lookup(kind, job.name)
-                if answer is None:
-                    raise RunnerError(f"{kind.key} {job.name} no longer exists")
-            job.observe(answer)
-            if not self._is_final(job, answer):  # a sweep saw a status a Describe does not yet
-                job.swept = False
-                self._poll_soon(job, first=True)
-                return
-            if self._rules_pending(job, answer):
-                return
-            failure = self._failure_reason(job, answer)
-            succeeded = failure is None and (
-                kind.is_synchronous or kind.status_of(answer) in kind.states.succeeded
+                return  # not final after all, or its rules still run: polled again
+            succeeded, failure = self._verdict(job, answer)
+            outputs = (
+                await job.kind.read_outputs(answer, self.caller.sagemaker) if succeeded else {}
             )
-            outputs = await kind.read_outputs(answer, self.caller.sagemaker) if succeeded else {}
-        except (RunnerError, BotoCoreError) as error:
+        except RunnerError as error:
             self._give_up(job, error)
             return
+        job.finish(self._outcome(job, answer, succeeded, failure, outputs))
+
+    async def _final_answer(
+        self, job: TrackedJob, answer: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The Describe the outcome is read from; None when the job is polled again instead."""
+        if answer is None:
+            answer = await self._lookup(job.kind, job.name)
+            if answer is None:
+                raise RunnerError(f"{job.kind.key} {job.name} no longer exists")
+        job.observe(answer)
+        if not self._is_final(job, answer):  # a sweep saw a status a Describe does not yet
+            self._poll_soon(job, first=True)
+            return None
+        if self._rules_pending(job, answer):
+            return None
+        return answer
+
+    def _verdict(self, job: TrackedJob, answer: Mapping[str, Any]) -> tuple[bool, str | None]:
+        kind = job.kind
+        failure = self._failure_reason(job, answer)
+        succeeded = failure is None and (
+            kind.is_synchronous or kind.status_of(answer) in kind.states.succeeded
+        )
+        return succeeded, failure
+
+    def _outcome(
+        self,
+        job: TrackedJob,
+        answer: dict[str, Any],
+        succeeded: bool,
+        failure: str | None,
+        outputs: Mapping[str, Any],
+    ) -> Outcome:
+        kind = job.kind
         status = kind.status_of(answer) or "Created"
         stopped = status in kind.states.stopped
-        job.finish(
-            Outcome(
-                kind=kind.key,
-                name=job.name,
-                status=status,
-                succeeded=succeeded,
-                arn=job.arn or answer.get(kind.arn_field),
-                failure_reason=failure if not succeeded else None,
-                outputs=outputs,
-                description=answer,
-                stopped_by_runner=stopped and job.stop_reason is not None,
-                stop_reason=job.stop_reason,
-                attached=job.attached,
-                submitted_at=job.submitted_at,
-                ended_at=time.time(),
-                stop_accepted_at=job.stop_accepted_at,
-            )
+        return Outcome(
+            kind=kind.key,
+            name=job.name,
+            status=status,
+            succeeded=succeeded,
+            arn=job.arn or answer.get(kind.arn_field),
+            failure_reason=failure if not succeeded else None,
+            outputs=outputs,
+            description=answer,
+            stopped_by_runner=stopped and job.stop_reason is not None,
+            stop_reason=job.stop_reason,
+            attached=job.attached,
+            submitted_at=job.submitted_at,
+            ended_at=time.time(),
+            stop_accepted_at=job.stop_accepted_at,
         )
 
     def _rules_pending(self, job: TrackedJob, answer: Mapping[str, Any]) -> bool:
@@ -490,12 +653,11 @@ class Runner:
         statuses = [s for key in RULE_STATUS_KEYS for s in answer.get(key) or []]
         if not any(s.get("RuleEvaluationStatus") in RULE_PENDING for s in statuses):
             return False
-        if not job.waiting_for_rules:
+        if job.follow is not Follow.RULES:
             job.log.info(
                 "job.waiting_for_rules", rules=[s.get("RuleConfigurationName") for s in statuses]
             )
-        job.waiting_for_rules = True
-        job.swept = False
+        job.move(Follow.RULES)
         self._poll_soon(job)
         return True
 
@@ -507,16 +669,7 @@ class Runner:
         if kind.update is not None:
             return kind.update.failure(job.request, answer)
         if status in kind.states.succeeded:
-            broken = [
-                s
-                for key in RULE_STATUS_KEYS
-                for s in answer.get(key) or []
-                if s.get("RuleEvaluationStatus") in RULE_FAILED
-            ]
-            if broken:
-                names = ", ".join(s.get("RuleConfigurationName", "?") for s in broken)
-                return f"rule evaluation ended in Error: {names}"
-            return None
+            return _rules_failure(answer)
         if status in kind.states.stopped:
             return (
                 f"stopped by the runner ({job.stop_reason})"
@@ -526,7 +679,14 @@ class Runner:
         return str(answer.get("FailureReason") or f"ended in status {status}")
 
     def _give_up(self, job: TrackedJob, error: BaseException) -> None:
-        job.log.error("job.follow_failed", error=str(error))
+        """End ``job`` with an "Error" outcome: the runner cannot follow it (the reason is
+        ``error``'s text, or its class when it has none, for an unexpected one)."""
+        if job.done:
+            return
+        reason = (
+            str(error) if isinstance(error, RunnerError) else f"{type(error).__name__}: {error}"
+        )
+        job.log.error("job.follow_failed", error=reason, error_type=type(error).__name__)
         job.finish(
             Outcome(
                 kind=job.kind.key,
@@ -534,7 +694,7 @@ class Runner:
                 status="Error",
                 succeeded=False,
                 arn=job.arn,
-                failure_reason=str(error),
+                failure_reason=reason,
                 stop_reason=job.stop_reason,
                 attached=job.attached,
                 submitted_at=job.submitted_at,
@@ -564,9 +724,8 @@ class Runner:
         if job.done or job.stop_reason is not None:
             return
         job.stop_reason = reason
-        job.phase = Phase.STOPPING
         stopping.asked(job)
-        if not job.submitting:  # else submit() sends the Stop once Create has answered
+        if job.follow is not Follow.SUBMITTING:  # else submit() sends it once Create answers
             await self._send_stop(job, reason)
 
     async def _send_stop(self, job: TrackedJob, reason: str) -> None:
@@ -583,15 +742,18 @@ class Runner:
         job.log.info("job.stop_requested", reason=reason, operation=operation)
         try:
             await self.caller.sagemaker(operation, **params)  # at the Stop budget's pace
+        except AwsUnreachable as error:
+            # Throttled or unreachable for every retry: ask again later, while the job runs.
+            job.log.warning("job.stop_retrying", code=error.code, message=error.aws_message)
+            self._stop_later(job, reason)
         except AwsCallFailed as error:
             # Already ended (a race with completion) is fine: the poll loop reports it.
             job.log.info("job.stop_refused", code=error.code, message=error.aws_message)
             stopping.settled(job)
-        except (RunnerError, BotoCoreError) as error:
-            job.log.error("job.stop_failed", error=str(error))
-            stopping.settled(job)
         else:
             stopping.accepted(job)
+        if job.done:
+            return
         if operation == kind.delete_operation:
             job.finish(
                 Outcome(
@@ -608,8 +770,23 @@ class Runner:
                     stop_accepted_at=job.stop_accepted_at,
                 )
             )
-        elif not job.swept:
+        elif job.follow in (Follow.POLLED, Follow.RULES):
             self._poll_soon(job, first=True)
+
+    def _stop_later(self, job: TrackedJob, reason: str) -> None:
+        """Send ``job``'s Stop again after its poll delay (a failure that is not AWS's ends
+        the job with an outcome, as any scheduled action's does)."""
+
+        async def again() -> None:
+            if not job.done:
+                await self._send_stop(job, reason)
+
+        self.scheduler.call_later(
+            self.config.poll.delays().sample(self._random),
+            ("stop", job.kind.key, job.name),
+            again,
+            on_error=self._on_error(job),
+        )
 
     async def shutdown(
         self,
@@ -653,3 +830,23 @@ class Runner:
             if job.outcome.done() and not job.outcome.cancelled()
         ]
         return outcomes
+
+
+def _rules_failure(answer: Mapping[str, Any]) -> str | None:
+    """Why a job that ended well still failed: a Debugger/Profiler rule ended in Error."""
+    broken = [
+        s
+        for key in RULE_STATUS_KEYS
+        for s in answer.get(key) or []
+        if s.get("RuleEvaluationStatus") in RULE_FAILED
+    ]
+    if not broken:
+        return None
+    names = ", ".join(s.get("RuleConfigurationName", "?") for s in broken)
+    return f"rule evaluation ended in Error: {names}"
+
+
+def _older(description: Mapping[str, Any], seen: dt.datetime | None) -> bool:
+    """Whether ``description`` was last modified before what the runner has already seen."""
+    modified = description.get("LastModifiedTime")
+    return isinstance(modified, dt.datetime) and seen is not None and modified < seen

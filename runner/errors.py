@@ -1,27 +1,37 @@
-"""The runner's exceptions, drawn once.
+"""The runner's exceptions, drawn once (tests/unit/test_errors.py checks the drawing).
 
     RunnerError                      anything the runner raises on purpose
     ├── RequestInvalid (ValueError)  a request breaks botocore's model (runner.validation)
     ├── JobConflict                  a job with this name exists and was made from another request
     ├── AwsCallFailed                an AWS call failed for good (validation, access, not found...)
     │   ├── ResourceMissing          the resource does not exist
-    │   └── CredentialsUnavailable   the role to assume could not be assumed (STS refused or failed)
+    │   ├── CredentialsUnavailable   the role to assume could not be assumed (STS refused or failed)
+    │   └── AwsUnreachable           the call could not get through: still throttled, timed out,
+    │                                unreachable or answering 5xx when the retries ran out
     └── RunnerClosed                 submit() after shutdown() began
 
-Transient trouble (throttling, 5xx, timeouts, dropped connections) never appears here: the
-retry layer absorbs it. Per-job failures are not exceptions either: they are ``Outcome``s.
+Transient trouble (throttling, 5xx, timeouts, dropped connections) is retried below every
+caller (runner.retry); only when the retries run out does it come out, and then always as
+``AwsUnreachable``, never as botocore's, aiohttp's or asyncio's own exception. Per-job failures
+are not exceptions: they are ``Outcome``s.
+
+``RequestInvalid`` is a ``ValueError`` too (a bad argument, as Python's own convention has it),
+so code that catches either finds it. It lives here, and ``runner.validation`` (which the
+emulator also reads) raises it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from runner.validation import RequestInvalid
+if TYPE_CHECKING:
+    from runner.validation import Problem
 
 __all__ = [
     "AwsCallFailed",
+    "AwsUnreachable",
     "CredentialsUnavailable",
     "JobConflict",
     "RequestInvalid",
@@ -35,6 +45,16 @@ __all__ = [
 
 class RunnerError(Exception):
     """Base of the runner's own errors."""
+
+
+class RequestInvalid(RunnerError, ValueError):
+    """A request that breaks the service model; carries every problem found."""
+
+    def __init__(self, operation: str, problems: list[Problem]) -> None:
+        self.operation = operation
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{operation}: {len(problems)} invalid field(s):\n{lines}")
 
 
 class JobConflict(RunnerError):
@@ -88,6 +108,32 @@ class CredentialsUnavailable(AwsCallFailed):
         RunnerError.__init__(
             self, f"AssumeRole failed: {reason} (could not assume role {role_arn} through STS)"
         )
+
+
+class AwsUnreachable(AwsCallFailed):
+    """The call could not get through: every attempt was throttled, timed out, lost its
+    connection or was answered with a 5xx. ``code`` is AWS's code of the last answer
+    (``ThrottlingException``, ``ServiceUnavailable``) or, when no answer came, the name of
+    the last error (``TimeoutError``, ``ClientConnectorError``); ``attempts`` how many were
+    made. Trying again later may work: nothing was refused."""
+
+    def __init__(self, operation: str, code: str, message: str, attempts: int) -> None:
+        super().__init__(operation, code, message)
+        self.attempts = attempts
+        Exception.__init__(
+            self,
+            f"{operation} could not get through: {code}: {message} "
+            f"(gave up after {attempts} attempt(s))",
+        )
+
+    @classmethod
+    def after(cls, operation: str, error: BaseException, attempts: int) -> AwsUnreachable:
+        if isinstance(error, ClientError):
+            code = error_code(error)
+            message = str(error.response.get("Error", {}).get("Message", "")) or str(error)
+        else:
+            code, message = type(error).__name__, str(error) or type(error).__name__
+        return cls(operation, code, " ".join(message.split()), attempts)
 
 
 class RunnerClosed(RunnerError):

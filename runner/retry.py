@@ -5,6 +5,12 @@ exponentially with full jitter (tenacity's ``wait_random_exponential``) and neve
 against a job. Everything else (validation, access denied, not found, conflicts) fails at once
 with AWS's own code and message, as ``AwsCallFailed``.
 
+This is the AWS error boundary: what leaves ``call_with_retries`` is the call's answer or a
+``RunnerError``, never botocore's, aiohttp's or asyncio's own exception. Transient trouble that
+outlasts the retries is ``AwsUnreachable`` (the call could not get through); any other botocore
+or aiohttp failure (no credentials, a certificate refused, an answer that does not parse) is an
+``AwsCallFailed`` whose code names the error's class.
+
 botocore's own retry layer is switched off on every client the runner makes
 (``total_max_attempts=1``, see ``runner.session``), so the two layers never multiply: one
 logical call makes at most ``RetryPolicy.max_attempts`` HTTP requests.
@@ -18,7 +24,14 @@ from typing import TypeVar
 
 import aiohttp
 import structlog
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, SSLError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    HTTPClientError,
+    SSLError,
+)
+from botocore.parsers import ResponseParserError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -32,7 +45,7 @@ from tenacity import (
 from tenacity.stop import StopBaseT, stop_base
 
 from runner.config import RetryPolicy
-from runner.errors import AwsCallFailed, error_code
+from runner.errors import AwsCallFailed, AwsUnreachable, RunnerError, error_code
 
 T = TypeVar("T")
 log = structlog.get_logger("runner.retry")
@@ -121,5 +134,25 @@ async def call_with_retries(
     )
     try:
         return await retrying(call)
-    except ClientError as error:
-        raise AwsCallFailed.from_client_error(operation, error) from error
+    except RunnerError:
+        raise  # already the project's (CredentialsUnavailable from inside the call)
+    except (
+        ClientError,
+        BotoCoreError,
+        ResponseParserError,
+        aiohttp.ClientError,
+        TimeoutError,
+    ) as error:
+        raise boundary_error(
+            operation, error, retrying.statistics.get("attempt_number", 1)
+        ) from error
+
+
+def boundary_error(operation: str, error: BaseException, attempts: int) -> AwsCallFailed:
+    """The project's error for a call's last failure: ``AwsUnreachable`` if it was transient
+    (the retries ran out), else ``AwsCallFailed`` with AWS's code or the error's class."""
+    if is_transient(error):
+        return AwsUnreachable.after(operation, error, attempts)
+    if isinstance(error, ClientError):
+        return AwsCallFailed.from_client_error(operation, error)
+    return AwsCallFailed(operation, type(error).__name__, " ".join(str(error).split()))

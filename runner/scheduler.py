@@ -3,8 +3,9 @@
 Instead of a ``while True: sleep(30)`` per job, every poll, sweep and reconciliation is a keyed
 timer in one due-heap on the monotonic clock. Re-arming a key replaces its timer (the old heap
 entry goes stale and is skipped), so a job never has two polls pending. Due actions run as
-tasks, at most ``max_concurrency`` at once; an action that raises is logged and never stops the
-loop.
+tasks, at most ``max_concurrency`` at once. An action that raises never stops the loop: its
+timer's ``on_error`` is told (the runner ends the job with an outcome that says why), and without
+one the error is logged.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from collections.abc import Awaitable, Callable, Hashable
 import structlog
 
 Action = Callable[[], Awaitable[None]]
+OnError = Callable[[Exception], None]
 log = structlog.get_logger("runner.scheduler")
 
 
 class Scheduler:
     def __init__(self, max_concurrency: int = 64) -> None:
         self._heap: list[tuple[float, int, Hashable]] = []
-        self._timers: dict[Hashable, tuple[int, Action]] = {}
+        self._timers: dict[Hashable, tuple[int, Action, OnError | None]] = {}
         self._sequence = itertools.count()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -36,11 +38,14 @@ class Scheduler:
         if self._loop_task is None:
             self._loop_task = asyncio.create_task(self._run(), name="smrun-scheduler")
 
-    def call_later(self, delay: float, key: Hashable, action: Action) -> None:
-        """Run ``action`` in ``delay`` seconds, replacing any timer already under ``key``."""
+    def call_later(
+        self, delay: float, key: Hashable, action: Action, *, on_error: OnError | None = None
+    ) -> None:
+        """Run ``action`` in ``delay`` seconds, replacing any timer already under ``key``;
+        ``on_error`` is called with any exception it raises."""
         due = time.monotonic() + max(delay, 0.0)
         sequence = next(self._sequence)
-        self._timers[key] = (sequence, action)
+        self._timers[key] = (sequence, action, on_error)
         earliest = self._heap[0][0] if self._heap else None
         heapq.heappush(self._heap, (due, sequence, key))
         if earliest is None or due < earliest:
@@ -65,7 +70,7 @@ class Scheduler:
                 if timer is None or timer[0] != sequence:
                     continue  # cancelled or replaced
                 del self._timers[key]
-                self._spawn(key, timer[1])
+                self._spawn(key, timer[1], timer[2])
             timeout = self._heap[0][0] - now if self._heap else None
             self._wake.clear()
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
@@ -74,10 +79,15 @@ class Scheduler:
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
 
-    def _spawn(self, key: Hashable, action: Action) -> None:
+    def _spawn(self, key: Hashable, action: Action, on_error: OnError | None) -> None:
         async def guarded() -> None:
             async with self._slots:
-                await action()
+                try:
+                    await action()
+                except Exception as error:
+                    if on_error is None:
+                        raise
+                    on_error(error)
 
         task = asyncio.create_task(guarded(), name=f"smrun:{key}")
         self._tasks.add(task)

@@ -14,7 +14,10 @@ tried again on a later call (a ``credentials.refresh_failed`` event); inside tho
 the call fails with the ``AwsCallFailed``.
 
 ``AwsCaller`` is the only way the core calls AWS: a shared per-operation token bucket, then
-the retry policy, then the client.
+the retry policy, then the client. Its ``pages``/``paginate`` walk a List or Filter call's pages
+with the token names of botocore's own paginator model (``paginators-1.json``), each page one
+retried call: botocore's ``get_paginator`` would call the client directly, around the limiter
+and the retries.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
+import botocore.session
 import structlog
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
@@ -226,8 +232,58 @@ class AwsCaller:
 
         return await call_with_retries(operation, self.config.retry, attempt)
 
+    async def pages(
+        self, service: str, operation: str, *, max_pages: int | None = None, **params: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Each page of ``operation`` in turn, following its tokens to the end (or for at most
+        ``max_pages``). A token that comes back unchanged ends it, as botocore's paginator does."""
+        paging = paging_of(service, operation)
+        token: str | None = None
+        taken = 0
+        while max_pages is None or taken < max_pages:
+            page = await self.call(
+                service, operation, **params, **({paging.input_token: token} if token else {})
+            )
+            taken += 1
+            yield page
+            previous, token = token, page.get(paging.output_token)
+            if not token or token == previous:
+                return
+
+    async def paginate(self, service: str, operation: str, **params: Any) -> AsyncIterator[Any]:
+        """Every item of every page: the members of the paginator's (first) result key."""
+        key = paging_of(service, operation).result_key
+        async for page in self.pages(service, operation, **params):
+            for item in page.get(key) or []:
+                yield item
+
     async def sagemaker(self, operation: str, **params: Any) -> dict[str, Any]:
         return await self.call("sagemaker", operation, **params)
 
     async def close(self) -> None:
         await self.clients.close()
+
+
+@dataclass(frozen=True)
+class Paging:
+    """How an operation pages, as botocore's paginator model says."""
+
+    input_token: str
+    output_token: str
+    result_key: str
+
+
+@functools.cache
+def paging_of(service: str, operation: str) -> Paging:
+    """The paginator of ``operation`` in botocore's model; ValueError when it has none."""
+    model = _botocore().get_paginator_model(service).get_paginator(operation)
+    first = [
+        key if isinstance(key, str) else key[0]
+        for key in (model["input_token"], model["output_token"], model["result_key"])
+    ]
+    return Paging(*first)
+
+
+@functools.cache
+def _botocore() -> botocore.session.Session:
+    return botocore.session.get_session()

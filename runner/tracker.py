@@ -3,6 +3,11 @@
 A ``TrackedJob`` is updated from Describe answers and List summaries alike (``observe``), and
 emits ``job.status_changed`` / ``job.secondary_status`` only when something really changed,
 so that overlapping delta sweeps never report a transition twice. Its ``Outcome`` is set once.
+
+How the runner follows a job is one explicit state, ``Follow``, whose every legal move is in
+``FOLLOW_TRANSITIONS`` (as the launcher journal's ``TRANSITIONS`` is for entries); a move the
+table does not allow raises ``FollowStateError``, a bug caught where it happens rather than a
+job silently never looked at again.
 """
 
 from __future__ import annotations
@@ -17,14 +22,34 @@ from typing import Any
 
 import structlog
 
+from runner.backoff import Backoff
 from runner.kinds import JobKind
 from runner.naming import Identity
 
 
-class Phase(enum.Enum):
-    RUNNING = "running"  # polled until a terminal status
-    STOPPING = "stopping"  # Stop requested by the runner
-    DONE = "done"
+class Follow(enum.Enum):
+    SUBMITTING = "submitting"  # the lookup or Create has not answered yet
+    POLLED = "polled"  # followed by its own Describe polls
+    SWEPT = "swept"  # followed by its kind's List sweep
+    RULES = "rules"  # ended well; Described until its Debugger/Profiler rules end
+    FINISHING = "finishing"  # its final Describe and outputs are being read
+    DONE = "done"  # its outcome is set
+
+
+# Which state may follow which. POLLED and RULES move to themselves when a poll is re-armed;
+# FINISHING goes back to POLLED when a sweep saw an end that a Describe does not show yet.
+FOLLOW_TRANSITIONS: dict[Follow, frozenset[Follow]] = {
+    Follow.SUBMITTING: frozenset({Follow.POLLED, Follow.SWEPT, Follow.FINISHING, Follow.DONE}),
+    Follow.POLLED: frozenset({Follow.POLLED, Follow.SWEPT, Follow.FINISHING, Follow.DONE}),
+    Follow.SWEPT: frozenset({Follow.POLLED, Follow.FINISHING, Follow.DONE}),
+    Follow.RULES: frozenset({Follow.RULES, Follow.FINISHING, Follow.DONE}),
+    Follow.FINISHING: frozenset({Follow.POLLED, Follow.RULES, Follow.DONE}),
+    Follow.DONE: frozenset(),
+}
+
+
+class FollowStateError(RuntimeError):
+    """A move ``FOLLOW_TRANSITIONS`` does not allow: a bug in the runner, not in the job."""
 
 
 @dataclass(frozen=True)
@@ -61,16 +86,13 @@ class TrackedJob:
     secondary: str | None = None
     last_modified: dt.datetime | None = None
     created_at: float | None = None  # SageMaker's CreationTime, once an answer has shown it
-    phase: Phase = Phase.RUNNING
-    stop_reason: str | None = None
-    waiting_for_rules: bool = False
-    swept: bool = False  # followed by its kind's List sweep rather than its own Describe polls
-    submitting: bool = True  # Create (or the lookup before it) has not answered yet
+    follow: Follow = Follow.SUBMITTING
+    stop_reason: str | None = None  # why the runner asked SageMaker to stop it
+    polls: Backoff | None = None  # its Describe polls' delay, while it is polled
     stop_asked_at: float | None = None  # epoch seconds: when the runner was asked to stop it
     stop_accepted_at: float | None = None  # epoch seconds: when SageMaker accepted the Stop
     # Set once a Stop asked for is accepted or refused, or none is needed (the job ended).
     stop_settled: asyncio.Event = field(default_factory=asyncio.Event)
-    interval: float = 0.0  # current per-job poll interval
     submitted_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.monotonic)
     outcome: asyncio.Future[Outcome] = field(
@@ -82,7 +104,15 @@ class TrackedJob:
 
     @property
     def done(self) -> bool:
-        return self.phase is Phase.DONE
+        return self.follow is Follow.DONE
+
+    def move(self, to: Follow) -> None:
+        """Enter ``to``; raises ``FollowStateError`` if the table does not allow it."""
+        if to not in FOLLOW_TRANSITIONS[self.follow]:
+            raise FollowStateError(
+                f"{self.kind.key} {self.name}: cannot go from {self.follow.value} to {to.value}"
+            )
+        self.follow = to
 
     def observe(self, answer: Mapping[str, Any]) -> bool:
         """Take in a Describe answer or a List summary; True when the status changed."""
@@ -107,9 +137,9 @@ class TrackedJob:
         return changed
 
     def finish(self, outcome: Outcome) -> None:
-        if self.phase is Phase.DONE:
+        if self.done:
             return
-        self.phase = Phase.DONE
+        self.move(Follow.DONE)
         self.stop_settled.set()
         if not self.outcome.done():
             self.outcome.set_result(outcome)

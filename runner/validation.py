@@ -29,6 +29,8 @@ import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
+from runner.errors import RequestInvalid
+
 __all__ = [
     "Problem",
     "RequestInvalid",
@@ -49,16 +51,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path or '(request)'}: {self.rule}"
-
-
-class RequestInvalid(ValueError):
-    """A request that breaks the service model; carries every problem found."""
-
-    def __init__(self, operation: str, problems: list[Problem]) -> None:
-        self.operation = operation
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{operation}: {len(problems)} invalid field(s):\n{lines}")
 
 
 @functools.cache
@@ -84,6 +76,25 @@ def role_arn_problem(role: str) -> str | None:
     pattern = service_model("sagemaker").shape_for("RoleArn").metadata["pattern"]
     if re.fullmatch(pattern, role) is None:
         return f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {role!r}"
+    return None
+
+
+# An SQS queue URL: scheme and host, the 12-digit account, the queue's name (the SQS API
+# reference's CreateQueue: up to 80 alphanumerics, hyphens and underscores; ".fifo" ends a
+# FIFO queue's). https://sqs.<region>.amazonaws.com/<account>/<name>, or an emulator's.
+_QUEUE_URL = re.compile(
+    r"https?://[A-Za-z0-9.\-]+(:[0-9]+)?/[0-9]{12}/[A-Za-z0-9_-]{1,75}(\.fifo|[A-Za-z0-9_-]{0,5})"
+)
+
+
+def queue_url_problem(url: str) -> str | None:
+    """Why ``url`` is not an SQS queue URL, or None. A wrong one would only show as a feed
+    that is unhealthy from the start, polling as if no feed were given."""
+    if _QUEUE_URL.fullmatch(url) is None:
+        return (
+            "must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>, "
+            f"as smrun events setup prints it), got {url!r}"
+        )
     return None
 
 
@@ -200,38 +211,53 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _constraint_problems(value: Any, shape: Shape, path: str) -> Iterator[Problem]:
-    meta = shape.metadata
     if isinstance(shape, StructureShape):
-        if not isinstance(value, Mapping):
-            return
-        for name, member_value in value.items():
-            member = shape.members.get(name)
-            if member is not None and member_value is not None:
-                yield from _constraint_problems(member_value, member, _join(path, name))
+        yield from _structure_problems(value, shape, path)
     elif isinstance(shape, ListShape):
-        if not isinstance(value, list | tuple):
-            return
-        if "max" in meta and len(value) > meta["max"]:
-            yield Problem(path, f"must have at most {meta['max']} items (has {len(value)})")
-        for index, item in enumerate(value):
-            yield from _constraint_problems(item, shape.member, f"{path}[{index}]")
+        yield from _list_problems(value, shape, path)
     elif isinstance(shape, MapShape):
-        if not isinstance(value, Mapping):
-            return
-        if "max" in meta and len(value) > meta["max"]:
-            yield Problem(path, f"must have at most {meta['max']} entries (has {len(value)})")
-        for key, item in value.items():
-            yield from _constraint_problems(key, shape.key, f"{path}.(key {key!r})")
-            yield from _constraint_problems(item, shape.value, f"{path}.{key}")
+        yield from _map_problems(value, shape, path)
     elif shape.type_name == "string" and isinstance(value, str):
         yield from _string_problems(value, shape, path)
-    elif (
-        shape.type_name in ("integer", "long", "float", "double")
-        and isinstance(value, int | float)
-        and "max" in meta
-        and value > meta["max"]
+    elif shape.type_name in ("integer", "long", "float", "double") and isinstance(
+        value, int | float
     ):
-        most = meta["max"]
+        yield from _number_problems(value, shape, path)
+
+
+def _structure_problems(value: Any, shape: StructureShape, path: str) -> Iterator[Problem]:
+    if not isinstance(value, Mapping):
+        return
+    for name, member_value in value.items():
+        member = shape.members.get(name)
+        if member is not None and member_value is not None:
+            yield from _constraint_problems(member_value, member, _join(path, name))
+
+
+def _list_problems(value: Any, shape: ListShape, path: str) -> Iterator[Problem]:
+    if not isinstance(value, list | tuple):
+        return
+    meta = shape.metadata
+    if "max" in meta and len(value) > meta["max"]:
+        yield Problem(path, f"must have at most {meta['max']} items (has {len(value)})")
+    for index, item in enumerate(value):
+        yield from _constraint_problems(item, shape.member, f"{path}[{index}]")
+
+
+def _map_problems(value: Any, shape: MapShape, path: str) -> Iterator[Problem]:
+    if not isinstance(value, Mapping):
+        return
+    meta = shape.metadata
+    if "max" in meta and len(value) > meta["max"]:
+        yield Problem(path, f"must have at most {meta['max']} entries (has {len(value)})")
+    for key, item in value.items():
+        yield from _constraint_problems(key, shape.key, f"{path}.(key {key!r})")
+        yield from _constraint_problems(item, shape.value, f"{path}.{key}")
+
+
+def _number_problems(value: float, shape: Shape, path: str) -> Iterator[Problem]:
+    most = shape.metadata.get("max")
+    if most is not None and value > most:
         yield Problem(
             path,
             f"must be at most {most} (got {value})",

@@ -270,6 +270,14 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     parser.add_argument(
         "--local", action="store_true", help="run against an embedded SageMaker emulator"
     )
+    parser.add_argument(
+        "--events",
+        default=None,
+        metavar="QUEUE_URL",
+        help="follow the jobs by SageMaker's events from this SQS queue (smrun events setup), "
+        "polling as the safety net; default: the manifest's events, else polling only "
+        "(--local sets up a queue on its emulator by itself)",
+    )
     parser.add_argument("--follow", default=None, metavar="NAME", help="stream one job's logs")
     parser.add_argument(
         "--no-job-logs", action="store_true", help="do not write a log file per job"
@@ -403,6 +411,7 @@ def _run_launch(args: argparse.Namespace) -> int:
         follow=args.follow,
         job_logs=not args.no_job_logs,
         leave_running=args.leave_running,
+        events=args.events,
     )
     try:
         if args.show_requests and not args.dry_run:
@@ -415,11 +424,13 @@ def _run_launch(args: argparse.Namespace) -> int:
         print(f"smrun launch: {error}", file=sys.stderr)
         return EXIT_USAGE
     if not args.local:
-        return run_launch(prepared, checked.target())
+        return run_launch(prepared, checked.target(), events_queue=checked.events)
     from emulator.server import BackgroundEmulator
+    from smrun.launcher.command import local_events
 
     with BackgroundEmulator() as url:
-        return run_launch(prepared, checked.target(url), local=True)
+        target = checked.target(url)
+        return run_launch(prepared, target, local=True, events_queue=local_events(target))
 
 
 def _run_status(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmarks.load.harness import run_all
 from benchmarks.load.report import write_report
-from benchmarks.load.workload import PROFILES, STRATEGIES
+from benchmarks.load.workload import PROFILES, STRATEGIES, Profile
 
 BENCHMARKS = Path(__file__).parents[1]
 
@@ -27,7 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", choices=sorted(PROFILES), default=None, help="full (default), quick, smoke"
     )
-    parser.add_argument("--sizes", default=None, help="comma-separated N, e.g. 100,1000,10000")
+    parser.add_argument(
+        "--sizes", default=None, help='comma-separated N, e.g. 100,1000,10000 ("": no run phase)'
+    )
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--sigterm-size", type=int, default=None, help="0 skips the SIGTERM phase")
     parser.add_argument("--out", type=Path, default=BENCHMARKS / "results")
@@ -43,13 +45,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         metavar="N",
-        help="the emulated account's history: N ended jobs of every kind (default 0)",
+        help="the emulated account's history: N ended jobs of every kind "
+        "(default 20000; quick 1000, smoke 150; 0: a new account)",
     )
     parser.add_argument(
         "--list-paging",
         choices=["aws", "exact"],
         default=None,
-        help="aws (default): List pages cut before filtering, as SageMaker does",
+        help="aws (default): List pages cut before filtering, as SageMaker does; "
+        "exact: filtered first, as the emulator used to",
+    )
+    parser.add_argument(
+        "--bystander-interval",
+        type=float,
+        default=None,
+        metavar="S",
+        help="the bystander's ListTrainingJobs every S seconds (default 10; smoke 2)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds after SIGTERM before the strategy is killed (default 150)",
+    )
+    parser.add_argument(
+        "--no-bystander", action="store_true", help="no other ListTrainingJobs user"
     )
     parser.add_argument(
         "--creation-time-bounds-scan",
@@ -59,21 +80,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def chosen_profile(args: argparse.Namespace) -> Profile:
+    """The named profile with the flags' changes."""
     profile = PROFILES[args.profile or ("quick" if args.quick else "full")]
     changes: dict[str, object] = {}
-    if args.sizes:
-        changes["sizes"] = tuple(int(size) for size in args.sizes.split(","))
-    if args.sigterm_size is not None:
-        changes["sigterm_size"] = args.sigterm_size
-    if args.history is not None:
-        changes["history"] = args.history
-    if args.list_paging is not None:
-        changes["list_paging"] = args.list_paging
-    if args.creation_time_bounds_scan:
-        changes["creation_time_bounds_scan"] = True
-    profile = dataclasses.replace(profile, **changes)  # type: ignore[arg-type]
+    if args.sizes is not None:  # "" runs the SIGTERM phase alone
+        changes["sizes"] = tuple(int(size) for size in args.sizes.split(",") if size)
+    flags = {
+        "sigterm_size": args.sigterm_size,
+        "grace": args.grace,
+        "history": args.history,
+        "list_paging": args.list_paging,
+        "creation_time_bounds_scan": args.creation_time_bounds_scan or None,
+        "bystander_interval": 0.0 if args.no_bystander else args.bystander_interval,
+    }
+    changes.update({key: value for key, value in flags.items() if value is not None})
+    return dataclasses.replace(profile, **changes)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    profile = chosen_profile(args)
     strategies = tuple(args.strategies.split(","))
     command = "python -m benchmarks.load " + shlex.join(sys.argv[1:] if argv is None else argv)
     print(f"{command.strip()}: profile {profile.name}, sizes {profile.sizes}", flush=True)

@@ -17,7 +17,9 @@ figures are the time from the signal until every job's Stop had been *received* 
 (throttled or not), and until the last one was *accepted*. It also records every List* page
 (``GET /_bench/lists``: when, which operation, whether it carried a token and whether its
 answer did), from which the harness tells sweeps apart: a sweep is a first page and the pages
-that follow its tokens (``metrics.sweep_figures``).
+that follow its tokens (``metrics.sweep_figures``). Each List row says whether the bystander
+sent it (``bystander.MARK`` in its User-Agent), so that its pages are not counted as the
+strategy's and its throttled answers are counted as its own.
 
 ``--history N``, ``--list-paging`` and ``--creation-time-bounds-scan`` set the account as
 ``smrun emulator`` does.
@@ -34,15 +36,28 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from benchmarks.load.bystander import MARK
 from benchmarks.server_process import ServerProcess
 from emulator.listing import Paging
 from emulator.quotas import AWS_LIKE_RATES, Quotas, Rate
 from emulator.server import create_app
 from emulator.state import Emulator, EmulatorConfig
+
+
+class ListRow(NamedTuple):
+    """One List* request as the benchmark emulator saw it."""
+
+    at: float  # received, time.time()
+    operation: str
+    had_token: bool
+    gave_token: bool  # its answer carried a NextToken
+    status: int  # HTTP status: 200 answered, 400 throttled (or refused)
+    bystander: bool  # sent by the bystander, not the strategy
+
 
 STOPS_KEY: web.AppKey[list[Any]] = web.AppKey("stops", list)
 LISTS_KEY: web.AppKey[list[Any]] = web.AppKey("lists", list)
@@ -55,12 +70,13 @@ def bench_rates(create_rate: float, describe_rate: float) -> dict[str, Rate]:
     return rates
 
 
-Row = Callable[[float, str, dict[str, Any], web.StreamResponse], list[Any]]
+Row = Callable[[float, str, dict[str, Any], web.StreamResponse, bool], list[Any]]
 
 
 def _recorder(prefix: str, key: web.AppKey[list[Any]], row: Row) -> Any:
-    """A middleware that appends ``row(received, operation, request body, response)`` to
-    ``app[key]`` for every SageMaker request whose operation starts with ``prefix``."""
+    """A middleware that appends ``row(received, operation, request body, response, from the
+    bystander)`` to ``app[key]`` for every SageMaker request whose operation starts with
+    ``prefix``."""
 
     @web.middleware
     async def record(
@@ -76,25 +92,36 @@ def _recorder(prefix: str, key: web.AppKey[list[Any]], row: Row) -> Any:
             body = {}
         response = await handler(request)
         params = body if isinstance(body, dict) else {}
-        request.app[key].append(row(received, target.partition(".")[2], params, response))
+        bystander = MARK in request.headers.get("User-Agent", "")
+        operation = target.partition(".")[2]
+        request.app[key].append(row(received, operation, params, response, bystander))
         return response
 
     return record
 
 
 def _stop_row(
-    received: float, operation: str, body: dict[str, Any], response: web.StreamResponse
+    received: float,
+    operation: str,
+    body: dict[str, Any],
+    response: web.StreamResponse,
+    bystander: bool,
 ) -> list[Any]:
     name = next((str(v) for k, v in body.items() if k.endswith("Name")), "")
     return [received, response.status, name]
 
 
 def _list_row(
-    received: float, operation: str, body: dict[str, Any], response: web.StreamResponse
+    received: float,
+    operation: str,
+    body: dict[str, Any],
+    response: web.StreamResponse,
+    bystander: bool,
 ) -> list[Any]:
     answer = getattr(response, "body", None)
     answered_token = isinstance(answer, bytes) and b'"NextToken"' in answer
-    return [received, operation, bool(body.get("NextToken")), answered_token, response.status]
+    had_token = bool(body.get("NextToken"))
+    return [received, operation, had_token, answered_token, response.status, bystander]
 
 
 async def _lists(request: web.Request) -> web.Response:
@@ -190,11 +217,11 @@ class EmulatorProcess(ServerProcess):
             for at, status, name in self.get("/_bench/stops")["stops"]
         ]
 
-    def lists(self) -> list[tuple[float, str, bool, bool, int]]:
-        """(received at, operation, had a token, answered one, HTTP status) of every List*."""
+    def lists(self) -> list[ListRow]:
+        """Every List* request the emulator received, in order."""
         return [
-            (float(at), str(operation), bool(had), bool(gave), int(status))
-            for at, operation, had, gave, status in self.get("/_bench/lists")["lists"]
+            ListRow(float(at), str(operation), bool(had), bool(gave), int(status), bool(by))
+            for at, operation, had, gave, status, by in self.get("/_bench/lists")["lists"]
         ]
 
     def stop(self) -> None:

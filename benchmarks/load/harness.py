@@ -15,11 +15,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchmarks.load import events
+from benchmarks.load.bystander import Bystander
 from benchmarks.load.emulator import EmulatorProcess
-from benchmarks.load.metrics import run_figures, sigterm_figures, sweep_figures
+from benchmarks.load.metrics import run_figures, sigterm_figures
 from benchmarks.load.spec import READY, RunResult, RunSpec
 from benchmarks.load.workload import STRATEGIES, Profile, plan_jobs
 from benchmarks.server_process import REPO
@@ -73,23 +76,9 @@ def run_one(
 ) -> dict[str, Any]:
     """One strategy at one size, in one phase: its figures."""
     workdir.mkdir(parents=True, exist_ok=True)
-    jobs = plan_jobs(profile, size, long_running=phase == "sigterm")
-    ramp = profile.ramp(size)
-    finals = size / (0.9 * profile.describe_rate)  # ours' final Describes, at its budget
-    deadline = ramp + profile.duration_max + max(finals, 30.0) + 12 * profile.interval
-    spec = RunSpec(
-        strategy=strategy,
-        url="",
-        phase=phase,
-        interval=profile.interval,
-        jobs=jobs,
-        deadline=deadline if phase == "run" else 24 * 3600.0,
-        drain_limit=profile.drain_limit,
-        create_rate=profile.create_rate,
-        describe_rate=profile.describe_rate,
-        workdir=str(workdir),
-        result_path=str(workdir / "result.json"),
-    )
+    if strategy == events.STRATEGY:
+        raise RuntimeError(events.NOT_WIRED)
+    spec = _spec(profile, strategy=strategy, size=size, phase=phase, workdir=workdir)
     emulator = EmulatorProcess(
         create_rate=profile.create_rate,
         describe_rate=profile.describe_rate,
@@ -102,17 +91,13 @@ def run_one(
         spec.url = emulator.url
         spec_path = workdir / "spec.json"
         spec.dump(spec_path)
-        process = StrategyProcess(spec_path, workdir / "strategy.log")
-        signalled_at = 0.0
-        if phase == "sigterm":
-            if not process.ready.wait(timeout=ramp + 120):
-                raise RuntimeError(f"{strategy} never finished submitting: see {workdir}")
-            time.sleep(profile.sigterm_settle)
-            signalled_at = time.time()
-            process.process.send_signal(signal.SIGTERM)
-            code, killed = process.wait(timeout=profile.grace)
-        else:
-            code, killed = process.wait(timeout=deadline + profile.drain_limit + SLACK_S)
+        bystander = Bystander(emulator.url, profile.bystander_interval)
+        if profile.bystander_interval:
+            bystander.start()
+        try:
+            code, killed, signalled_at = _drive(profile, spec, spec_path, workdir)
+        finally:
+            bystander.stop()
         result_path = Path(spec.result_path)
         result = RunResult.load(result_path) if result_path.exists() else None
         stats = emulator.stats()
@@ -123,11 +108,19 @@ def run_one(
         emulator.stop()
     if phase == "sigterm":
         figures = sigterm_figures(
-            spec, result, stats, stops, signalled_at=signalled_at, exit_code=code, killed=killed
+            spec,
+            result,
+            stats,
+            stops,
+            lists,
+            signalled_at=signalled_at,
+            exit_code=code,
+            killed=killed,
         )
     else:
-        figures = run_figures(profile, spec, result, stats, emulator_cpu)
-        figures["sweeps"] = sweep_figures(lists)
+        figures = run_figures(
+            profile, spec, result, stats=stats, lists=lists, emulator_cpu_s=emulator_cpu
+        )
         if code != 0:
             figures["exit_code"] = code
     figures.update(strategy=strategy, size=size, phase=phase)
@@ -136,6 +129,51 @@ def run_one(
         + _headline(figures)
     )
     return figures
+
+
+def _spec(profile: Profile, *, strategy: str, size: int, phase: str, workdir: Path) -> RunSpec:
+    """The run's spec (its URL is filled in once the emulator is up)."""
+    ramp = profile.ramp(size)
+    finals = size / (0.9 * profile.describe_rate)  # ours' final Describes, at its budget
+    deadline = (
+        ramp
+        + profile.duration_max
+        + max(finals, 30.0)
+        + 12 * profile.interval
+        + 3 * profile.history_sweep(size)
+    )
+    return RunSpec(
+        strategy=strategy,
+        url="",
+        phase=phase,
+        interval=profile.interval,
+        jobs=plan_jobs(profile, size, long_running=phase == "sigterm"),
+        deadline=deadline if phase == "run" else 24 * 3600.0,
+        drain_limit=profile.drain_limit,
+        create_rate=profile.create_rate,
+        describe_rate=profile.describe_rate,
+        workdir=str(workdir),
+        result_path=str(workdir / "result.json"),
+    )
+
+
+def _drive(
+    profile: Profile, spec: RunSpec, spec_path: Path, workdir: Path
+) -> tuple[int | None, bool, float]:
+    """The strategy's process, to its end: (exit code, killed, when it was signalled)."""
+    process = StrategyProcess(spec_path, workdir / "strategy.log")
+    if spec.phase != "sigterm":
+        code, killed = process.wait(timeout=spec.deadline + profile.drain_limit + SLACK_S)
+        return code, killed, 0.0
+    # Generous: on a loaded machine, 2,000 clients (trigger) take minutes to build.
+    if not process.ready.wait(timeout=profile.ramp(len(spec.jobs)) + 600):
+        process.process.kill()
+        raise RuntimeError(f"{spec.strategy} never finished submitting: see {workdir}")
+    time.sleep(profile.sigterm_settle)
+    signalled_at = time.time()
+    process.process.send_signal(signal.SIGTERM)
+    code, killed = process.wait(timeout=profile.grace)
+    return code, killed, signalled_at
 
 
 def account_flags(profile: Profile) -> tuple[str, ...]:
@@ -151,7 +189,8 @@ def _headline(figures: dict[str, Any]) -> str:
         return (
             f"every Stop received {figures['to_every_stop_request_s']} s after SIGTERM "
             f"({figures['jobs_stop_requested']}/{figures['in_flight_at_signal']} jobs), "
-            f"{figures['jobs_stop_accepted']} accepted, last at {figures['to_last_stop_accepted_s']} s"
+            f"{figures['jobs_stop_accepted']} accepted, last at {figures['to_last_stop_accepted_s']} s; "
+            f"bystander throttled {figures['bystander_throttled']}/{figures['bystander_calls']}"
         )
     sweeps = ", ".join(
         f"{operation} {entry['sweeps']} sweeps of {entry['pages_per_sweep_mean']} pages "
@@ -162,8 +201,10 @@ def _headline(figures: dict[str, Any]) -> str:
         (f"{sweeps}; " if sweeps else "")
         + f"detected {figures['detected']}/{figures['ended']}, p99 {figures['latency_p99_s']} s, "
         f"status/job-min {figures['status_calls_per_job_minute']}, "
-        f"throttled {figures['throttled']}, cpu {figures.get('cpu_s')} s, "
-        f"rss {figures.get('peak_rss_mb')} MB"
+        f"status/job {figures['status_calls_per_job']}, "
+        f"throttled {figures['throttled']}, "
+        f"bystander throttled {figures['bystander_throttled']}/{figures['bystander_calls']}, "
+        f"cpu {figures.get('cpu_s')} s, rss {figures.get('peak_rss_mb')} MB"
     )
 
 
@@ -178,56 +219,87 @@ def run_all(
 
     A run that fails is recorded under ``failed`` and the others go on; ``progress`` gets the
     document so far after every run (so a long invocation never loses what it measured).
+    Runs go one after another, except with ``profile.concurrent`` (the smoke run, whose
+    figures are checked for presence, not read as measurements).
     """
-    runs: list[dict[str, Any]] = []
-    sigterms: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
+    phases, skipped = plan_phases(profile, strategies)
+    figures: dict[str, list[dict[str, Any]]] = {"run": [], "sigterm": []}
     failed: list[dict[str, Any]] = []
     started = time.time()
+    lock = threading.Lock()
 
     def document() -> dict[str, Any]:
+        order = {(phase, strategy, size): i for i, (phase, strategy, size) in enumerate(phases)}
+
+        def ordered(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return sorted(runs, key=lambda r: order[(r["phase"], r["strategy"], r["size"])])
+
         return {
             "profile": profile.as_dict(),
             "machine": _machine(),
             "wall_s": round(time.time() - started, 1),
-            "runs": runs,
-            "sigterm": sigterms,
+            "runs": ordered(figures["run"]),
+            "sigterm": ordered(figures["sigterm"]),
             "skipped": skipped,
             "failed": failed,
         }
 
-    def attempt(into: list[dict[str, Any]], **run: Any) -> None:
-        try:
-            into.append(run_one(profile, say=say, **run))
-        except Exception as error:  # one broken run must not lose the others
-            say(f"  {run['phase']:7} {run['strategy']:8} N={run['size']:<6} FAILED: {error}")
-            failed.append(
-                {key: run[key] for key in ("strategy", "size", "phase")} | {"error": str(error)}
-            )
-        if progress is not None:
-            progress(document())
-
     with tempfile.TemporaryDirectory(prefix="smrun-load-") as temporary:
         root = keep or Path(temporary)
-        for size in profile.sizes:
-            for strategy in strategies:
-                if not profile.cap(strategy, size):
-                    skipped.append(
-                        {
-                            "strategy": strategy,
-                            "size": size,
-                            "reason": f"capped at N={profile.caps[strategy]}",
-                        }
-                    )
-                    continue
-                workdir = root / f"run-{strategy}-{size}"
-                attempt(runs, strategy=strategy, size=size, phase="run", workdir=workdir)
-        if profile.sigterm_size:
-            for strategy in (s for s in strategies if s in profile.sigterm_strategies):
-                size = profile.sigterm_size
-                workdir = root / f"sigterm-{strategy}-{size}"
-                attempt(sigterms, strategy=strategy, size=size, phase="sigterm", workdir=workdir)
+
+        def attempt(phase: str, strategy: str, size: int) -> None:
+            run = {"strategy": strategy, "size": size, "phase": phase}
+            try:
+                workdir = root / f"{phase}-{strategy}-{size}"
+                outcome = run_one(profile, say=say, workdir=workdir, **run)  # type: ignore[arg-type]
+            except Exception as error:  # one broken run must not lose the others
+                say(f"  {phase:7} {strategy:8} N={size:<6} FAILED: {error}")
+                with lock:
+                    failed.append(run | {"error": str(error)})
+            else:
+                with lock:
+                    figures[phase].append(outcome)
+            if progress is not None:
+                with lock:
+                    progress(document())
+
+        if profile.concurrent:
+            with ThreadPoolExecutor(max_workers=max(len(phases), 1)) as pool:
+                list(pool.map(lambda planned: attempt(*planned), phases))
+        else:
+            for planned in phases:
+                attempt(*planned)
     return document()
+
+
+def plan_phases(
+    profile: Profile, strategies: tuple[str, ...]
+) -> tuple[list[tuple[str, str, int]], list[dict[str, Any]]]:
+    """The (phase, strategy, size) runs of ``profile``, in order, and those not run (why)."""
+    planned = [("run", strategy, size) for size in profile.sizes for strategy in strategies]
+    if profile.sigterm_size:
+        planned += [
+            ("sigterm", strategy, profile.sigterm_size)
+            for strategy in strategies
+            if strategy in profile.sigterm_strategies
+        ]
+    phases, skipped = [], []
+    for phase, strategy, size in planned:
+        reason = _not_run(profile, strategy, size)
+        if reason is None:
+            phases.append((phase, strategy, size))
+        else:
+            skipped.append({"strategy": strategy, "size": size, "phase": phase, "reason": reason})
+    return phases, skipped
+
+
+def _not_run(profile: Profile, strategy: str, size: int) -> str | None:
+    """Why ``strategy`` is not run at ``size``, or None."""
+    if strategy == events.STRATEGY:
+        return events.unavailable()
+    if not profile.cap(strategy, size):
+        return f"capped at N={profile.caps[strategy]}"
+    return None
 
 
 def _machine() -> dict[str, Any]:

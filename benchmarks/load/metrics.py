@@ -12,17 +12,28 @@ ours looks each job up before creating it (idempotent submission) and Describes 
 end for its outputs; the baselines make no such calls (their last Describe is an ordinary
 poll). Time compression makes these fixed calls ~30x heavier per job-minute than on AWS, so
 the polling figure is the one that compares with AWS.
+
+Status calls per job over its life: every Describe* and List* request the strategy sent
+(throttled ones included), divided by the jobs it created. A List page serves every job it
+lists, so it is not one job's: the pages are counted once and shared evenly over the run's jobs
+(``list_pages_per_job``), beside the Describes (``describe_calls_per_job``), which each name one.
+
+The bystander's requests (``bystander``) are left out of every strategy figure; its own figures
+are its calls and the throttled answers it got, all of them caused by the strategy's use of the
+shared quota (alone, one call per 10 s is far under ListTrainingJobs' 2/s).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.load.emulator import ListRow
 from benchmarks.load.spec import RunResult, RunSpec
-from benchmarks.load.workload import Profile
+from benchmarks.load.workload import KUBERNETES_GRACE, Profile
 from emulator.logs import LATE_EVENTS_PER_HOST
 
 LOGS_OPERATIONS = frozenset(
@@ -49,16 +60,19 @@ def cdf(values: Sequence[float]) -> list[float]:
     return [round(ordered[round(i * last / CDF_POINTS)], 3) for i in range(CDF_POINTS + 1)]
 
 
-def sweep_figures(lists: Sequence[tuple[float, str, bool, bool, int]]) -> dict[str, Any]:
-    """Per List operation: how many sweeps, pages per sweep, and how long a sweep took.
+def sweep_figures(lists: Sequence[ListRow]) -> dict[str, Any]:
+    """Per List operation of the strategy: how many sweeps, pages per sweep, how long a sweep
+    took.
 
     A sweep is a page asked for without a token and every page after it that followed its
     token, until an answer had none; throttled pages (sent again) are left out."""
     figures: dict[str, Any] = {}
     by_operation: dict[str, list[tuple[float, bool, bool]]] = {}
-    for at, operation, had_token, gave_token, status in lists:
-        if status == 200:
-            by_operation.setdefault(operation, []).append((at, had_token, gave_token))
+    for row in lists:
+        if row.status == 200 and not row.bystander:
+            by_operation.setdefault(row.operation, []).append(
+                (row.at, row.had_token, row.gave_token)
+            )
     for operation, pages in sorted(by_operation.items()):
         sweeps: list[tuple[int, float]] = []  # (pages, seconds)
         start: float | None = None
@@ -85,6 +99,30 @@ def sweep_figures(lists: Sequence[tuple[float, str, bool, bool, int]]) -> dict[s
     return figures
 
 
+def bystander_figures(lists: Sequence[ListRow]) -> dict[str, Any]:
+    """The bystander's ListTrainingJobs calls and the throttled answers it got."""
+    mine = [row for row in lists if row.bystander]
+    return {
+        "bystander_calls": len(mine),
+        "bystander_throttled": sum(1 for row in mine if row.status != 200),
+    }
+
+
+def own_calls(stats: dict[str, Any], lists: Sequence[ListRow]) -> tuple[Counter[str], Counter[str]]:
+    """(calls, throttled) per operation as the emulator counted them, less the bystander's."""
+    calls, throttled = Counter(stats["calls"]), Counter(stats["throttled"])
+    for row in lists:
+        if row.bystander:
+            calls[row.operation] -= 1
+            if row.status != 200:
+                throttled[row.operation] -= 1
+    return +calls, +throttled
+
+
+def _per(count: float, total: float) -> float | None:
+    return _rounded(count / total) if total else None
+
+
 def _rounded(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -102,7 +140,9 @@ def run_figures(
     profile: Profile,
     spec: RunSpec,
     result: RunResult | None,
+    *,
     stats: dict[str, Any],
+    lists: Sequence[ListRow],
     emulator_cpu_s: float,
 ) -> dict[str, Any]:
     """Every figure of a "run" phase (jobs submitted, followed to their end)."""
@@ -110,43 +150,19 @@ def run_figures(
     rows = [row for row in stats["jobs"] if row["kind"] in ("training", "processing")]
     ended = {row["name"]: row for row in rows if row["ended_at"] is not None}
     job_minutes = sum(((row["ended_at"] or now) - row["created_at"]) / 60 for row in rows)
-    calls: dict[str, int] = stats["calls"]
-    throttled: dict[str, int] = stats["throttled"]
-    sagemaker = {op: n for op, n in calls.items() if op not in LOGS_OPERATIONS}
-    status_calls = sum(n for op, n in sagemaker.items() if op.startswith(("Describe", "List")))
-    logs_calls = sum(n for op, n in calls.items() if op in LOGS_OPERATIONS)
     detected = result.detected if result else {}
-    latencies = [
-        detected[name] - row["ended_at"] for name, row in ended.items() if name in detected
-    ]
-    noticed = result.noticed if result else {}
-    noticed_latencies = [
-        noticed[name] - row["ended_at"] for name, row in ended.items() if name in noticed
-    ]
-    fixed_calls = len(rows) + len(detected) if spec.strategy == "ours" else 0
     figures: dict[str, Any] = {
         "jobs": len(spec.jobs),
         "created": len(rows),
         "ended": len(ended),
         "detected": sum(1 for name in ended if name in detected),
-        "latency_p50_s": _rounded(percentile(latencies, 0.50)),
-        "latency_p99_s": _rounded(percentile(latencies, 0.99)),
-        "latency_max_s": _rounded(max(latencies, default=None)),
-        "noticed_p50_s": _rounded(percentile(noticed_latencies, 0.50)),
-        "noticed_p99_s": _rounded(percentile(noticed_latencies, 0.99)),
+        **_latency_figures(result, ended),
         "job_minutes": round(job_minutes, 2),
-        "status_calls": status_calls,
-        "status_calls_per_job_minute": _rounded(
-            status_calls / job_minutes if job_minutes else None
+        **_call_figures(
+            spec, stats, lists, created=len(rows), detected=len(detected), job_minutes=job_minutes
         ),
-        "polling_calls_per_job_minute": _rounded(
-            (status_calls - fixed_calls) / job_minutes if job_minutes else None
-        ),
-        "logs_calls": logs_calls,
-        "logs_calls_per_job_minute": _rounded(logs_calls / job_minutes if job_minutes else None),
-        "throttled": sum(throttled.values()),
-        "throttled_by_operation": dict(sorted(throttled.items())),
-        "calls_by_operation": dict(sorted(calls.items())),
+        "sweeps": sweep_figures(lists),
+        **bystander_figures(lists),
         "throttling_errors_surfaced": result.throttling_surfaced if result else None,
         "errors_surfaced": result.errors if result else None,
         "statuses_seen": result.statuses if result else None,
@@ -156,10 +172,58 @@ def run_figures(
             job.instances * (job.log_lines + LATE_EVENTS_PER_HOST) for job in spec.jobs
         ),
         "emulator_cpu_s": round(emulator_cpu_s, 2),
-        "latency_cdf_s": cdf(latencies),
     }
     figures.update(_process_figures(profile, spec, result, list(ended.values())))
     return figures
+
+
+def _latency_figures(result: RunResult | None, ended: dict[str, Any]) -> dict[str, Any]:
+    """Detection (the outcome known) and, for ours, the end status first seen by a sweep."""
+    detected = result.detected if result else {}
+    noticed = result.noticed if result else {}
+    latencies = [detected[n] - row["ended_at"] for n, row in ended.items() if n in detected]
+    seen = [noticed[n] - row["ended_at"] for n, row in ended.items() if n in noticed]
+    return {
+        "latency_p50_s": _rounded(percentile(latencies, 0.50)),
+        "latency_p99_s": _rounded(percentile(latencies, 0.99)),
+        "latency_max_s": _rounded(max(latencies, default=None)),
+        "noticed_p50_s": _rounded(percentile(seen, 0.50)),
+        "noticed_p99_s": _rounded(percentile(seen, 0.99)),
+        "latency_cdf_s": cdf(latencies),
+    }
+
+
+def _call_figures(
+    spec: RunSpec,
+    stats: dict[str, Any],
+    lists: Sequence[ListRow],
+    *,
+    created: int,
+    detected: int,
+    job_minutes: float,
+) -> dict[str, Any]:
+    """The strategy's own calls (the bystander's left out): per job-minute and per job."""
+    calls, throttled = own_calls(stats, lists)
+    describes = sum(
+        n for op, n in calls.items() if op.startswith("Describe") and op not in LOGS_OPERATIONS
+    )
+    pages = sum(n for op, n in calls.items() if op.startswith("List"))
+    status_calls = describes + pages
+    logs_calls = sum(n for op, n in calls.items() if op in LOGS_OPERATIONS)
+    fixed_calls = created + detected if spec.strategy.startswith("ours") else 0
+    return {
+        "status_calls": status_calls,
+        "status_calls_per_job_minute": _per(status_calls, job_minutes),
+        "polling_calls_per_job_minute": _per(status_calls - fixed_calls, job_minutes),
+        "status_calls_per_job": _per(status_calls, created),
+        "describe_calls_per_job": _per(describes, created),
+        "list_pages_per_job": _per(pages, created),
+        "logs_calls": logs_calls,
+        "logs_calls_per_job_minute": _per(logs_calls, job_minutes),
+        "throttled": sum(throttled.values()),
+        "throttled_by_operation": dict(sorted(throttled.items())),
+        "calls_by_operation": dict(sorted(calls.items())),
+    }
 
 
 def _process_figures(
@@ -195,20 +259,25 @@ def sigterm_figures(
     result: RunResult | None,
     stats: dict[str, Any],
     stops: Sequence[tuple[float, int, str]],
+    lists: Sequence[ListRow],
     *,
     signalled_at: float,
     exit_code: int | None,
     killed: bool,
 ) -> dict[str, Any]:
-    """The SIGTERM phase: from the signal to the last Stop the emulator received, and more."""
+    """The SIGTERM phase: from the signal to the last Stop the emulator received, and to the
+    last one it accepted (answered 200, not throttled)."""
     rows = [row for row in stats["jobs"] if row["kind"] in ("training", "processing")]
     in_flight = [row for row in rows if row["ended_at"] is None or row["ended_at"] > signalled_at]
-    accepted = [row["stop_requested_at"] for row in rows if row["stop_requested_at"] is not None]
     after = [(at, status, name) for at, status, name in stops if at >= signalled_at]
     received = [at for at, _, _ in after]
     first: dict[str, float] = {}
     for at, _, name in after:
         first.setdefault(name, at)
+    accepted: dict[str, float] = {}
+    for at, status, name in after:
+        if status == 200:
+            accepted.setdefault(name, at)
     every_job = len(first) >= len(in_flight)
     return {
         "jobs": len(spec.jobs),
@@ -218,14 +287,22 @@ def sigterm_figures(
         "stop_requests_throttled": sum(1 for _, status, _ in after if status != 200),
         "jobs_stop_requested": len(first),
         "jobs_stop_accepted": len(accepted),
-        # The issue's figure: until every job in flight had its Stop request received once.
+        "jobs_stop_accepted_in_kubernetes_grace": sum(
+            1 for at in accepted.values() if at - signalled_at <= KUBERNETES_GRACE
+        ),
+        # Until every job in flight had its Stop request received once.
         "to_every_stop_request_s": _rounded(
             max(first.values()) - signalled_at if first and every_job else None
         ),
-        "to_last_stop_request_s": _rounded(max(received) - signalled_at if received else None),
-        "to_last_stop_accepted_s": _rounded(max(accepted) - signalled_at if accepted else None),
-        "to_first_stop_request_s": _rounded(min(received) - signalled_at if received else None),
+        "to_first_stop_request_s": _after(min(received, default=None), signalled_at),
+        "to_last_stop_request_s": _after(max(received, default=None), signalled_at),
+        "to_last_stop_accepted_s": _after(max(accepted.values(), default=None), signalled_at),
         "exit_code": exit_code,
         "killed_after_grace": killed,
         "errors_surfaced": result.errors if result else None,
+        **bystander_figures(lists),
     }
+
+
+def _after(at: float | None, start: float) -> float | None:
+    return None if at is None else _rounded(at - start)

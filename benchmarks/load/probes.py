@@ -14,6 +14,7 @@ import asyncio
 import resource
 import threading
 import time
+from pathlib import Path
 
 LAG_PERIOD = 0.1
 CPU_PERIOD = 0.5
@@ -25,7 +26,15 @@ def cpu_seconds() -> float:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+    """This process's peak resident set (``VmHWM``). Not ``getrusage``'s ``ru_maxrss``: Linux
+    keeps that across ``execve``, so a strategy started by a larger harness would report the
+    harness's size (proc(5): VmHWM is the address space's own, new at exec)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024  # kB
 
 
 class CpuSampler:

@@ -15,17 +15,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.load.format import fmt
+from benchmarks.load.targets import targets
+from benchmarks.load.workload import KUBERNETES_GRACE
+
 STRATEGY_NAMES = {
     "ours": "ours (runner core)",
+    "ours-events": "ours with events",
     "v1": "v1: thread per job",
     "trigger": "trigger: coroutine per job",
 }
-COLORS = {"ours": "#1b7837", "v1": "#b2182b", "trigger": "#2166ac"}
+COLORS = {"ours": "#1b7837", "ours-events": "#5aae61", "v1": "#b2182b", "trigger": "#2166ac"}
 Row = tuple[str, str, Callable[[dict[str, Any]], Any]]
 
 
 def _get(key: str) -> Callable[[dict[str, Any]], Any]:
     return lambda figures: figures.get(key)
+
+
+def _sweep(operation: str, key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda figures: figures.get("sweeps", {}).get(operation, {}).get(key)
 
 
 def _log_share(figures: dict[str, Any]) -> float | None:
@@ -41,6 +50,27 @@ ROWS: list[Row] = [
     ("detection latency p99", "s", _get("latency_p99_s")),
     ("detection latency max", "s", _get("latency_max_s")),
     ("end status seen (sweep/poll), p99", "s", _get("noticed_p99_s")),
+    ("status calls per job, over its life", "calls", _get("status_calls_per_job")),
+    ("  Describe* per job", "calls", _get("describe_calls_per_job")),
+    ("  List* pages per job (shared evenly)", "calls", _get("list_pages_per_job")),
+    (
+        "ListTrainingJobs pages per sweep, mean",
+        "pages",
+        _sweep("ListTrainingJobs", "pages_per_sweep_mean"),
+    ),
+    (
+        "ListTrainingJobs pages per sweep, max",
+        "pages",
+        _sweep("ListTrainingJobs", "pages_per_sweep_max"),
+    ),
+    ("ListTrainingJobs sweep duration p50", "s", _sweep("ListTrainingJobs", "sweep_s_p50")),
+    (
+        "ListProcessingJobs pages per sweep, mean",
+        "pages",
+        _sweep("ListProcessingJobs", "pages_per_sweep_mean"),
+    ),
+    ("bystander ListTrainingJobs calls", "count", _get("bystander_calls")),
+    ("bystander calls throttled", "count", _get("bystander_throttled")),
     ("status calls per job-minute", "calls", _get("status_calls_per_job_minute")),
     ("  of which polling", "calls", _get("polling_calls_per_job_minute")),
     ("throttled responses", "count", _get("throttled")),
@@ -48,13 +78,18 @@ ROWS: list[Row] = [
     ("Logs calls per job-minute", "calls", _get("logs_calls_per_job_minute")),
     ("log lines delivered", "% of written", _log_share),
     ("runner CPU, whole run", "s", _get("cpu_s")),
+    ("runner CPU / wall, whole run", "% of a core", _get("cpu_percent_run")),
     ("runner CPU, steady state", "% of a core", _get("cpu_percent_steady")),
     ("peak RSS", "MB", _get("peak_rss_mb")),
     ("loop lag p99 (threads: sleep lag)", "ms", _get("lag_p99_ms")),
     ("loop lag p99, steady state", "ms", _get("lag_p99_steady_ms")),
     ("wall time of the run", "s", _get("wall_s")),
+    # A strategy that submits late shortens its jobs (each ends at its planned time).
+    ("submission of every job", "s", _get("submit_s")),
+    ("job-minutes run", "min", _get("job_minutes")),
 ]
 RATIO_ROWS = {
+    "status calls per job, over its life",
     "detection latency p50",
     "detection latency p99",
     "status calls per job-minute",
@@ -69,30 +104,23 @@ SIGTERM_ROWS: list[Row] = [
     ("jobs in flight at the signal", "count", _get("in_flight_at_signal")),
     ("SIGTERM to every job's Stop received", "s", _get("to_every_stop_request_s")),
     ("SIGTERM to first Stop received", "s", _get("to_first_stop_request_s")),
+    ("SIGTERM to the last Stop received", "s", _get("to_last_stop_request_s")),
     ("jobs whose Stop was received", "count", _get("jobs_stop_requested")),
     ("Stop requests (throttled)", "count", _get("stop_requests_throttled")),
     ("jobs whose Stop was accepted", "count", _get("jobs_stop_accepted")),
+    (
+        "  of which within 30 s (Kubernetes' grace)",
+        "count",
+        _get("jobs_stop_accepted_in_kubernetes_grace"),
+    ),
     ("SIGTERM to the last Stop accepted", "s", _get("to_last_stop_accepted_s")),
     ("killed after the grace period", "", _get("killed_after_grace")),
+    (
+        "bystander calls throttled (of its calls)",
+        "count",
+        lambda f: f"{f.get('bystander_throttled')}/{f.get('bystander_calls')}",
+    ),
 ]
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        if abs(value) >= 100:
-            return f"{value:,.0f}"
-        if abs(value) >= 10:
-            return f"{value:.1f}"
-        return f"{value:.3g}" if abs(value) >= 0.01 else f"{value:.2g}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def _ratio(ours: Any, baseline: Any) -> str:
@@ -121,9 +149,14 @@ def write_charts(document: dict[str, Any], stem: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
+    if not document["runs"]:  # a SIGTERM phase alone
+        return []
+    return [_latency_chart(document, stem), _calls_chart(document, stem)]
+
+
+def _latency_chart(document: dict[str, Any], stem: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    charts = []
     sizes = _sizes(document)
     figure, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 4), squeeze=False)
     for axis, size in zip(axes[0], sizes, strict=True):
@@ -153,18 +186,22 @@ def write_charts(document: dict[str, Any], stem: Path) -> list[Path]:
     path = stem.with_name(f"{stem.name}-latency-cdf.png")
     figure.savefig(path, dpi=110)
     plt.close(figure)
-    charts.append(path)
+    return path
+
+
+def _calls_chart(document: dict[str, Any], stem: Path) -> Path:
+    import matplotlib.pyplot as plt
 
     panels = [
-        ("status_calls_per_job_minute", "status calls per job-minute", "log"),
+        ("status_calls_per_job", "status calls per job, over its life", "log"),
         ("logs_calls_per_job_minute", "Logs calls per job-minute", "log"),
         ("throttled", "throttled responses", "symlog"),
     ]
     figure, axes = plt.subplots(1, len(panels), figsize=(15, 4), squeeze=False)
     for axis, (key, label, scale) in zip(axes[0], panels, strict=True):
         lines = [(strategy, key, "-") for strategy in STRATEGY_NAMES]
-        if key == "status_calls_per_job_minute":
-            lines.append(("ours", "polling_calls_per_job_minute", "--"))
+        if key == "status_calls_per_job":
+            lines.append(("ours", "describe_calls_per_job", "--"))
         for strategy, field, style in lines:
             points = [
                 (run["size"], run.get(field))
@@ -174,7 +211,7 @@ def write_charts(document: dict[str, Any], stem: Path) -> list[Path]:
             if not points:
                 continue
             xs, ys = zip(*sorted(points), strict=True)
-            name = STRATEGY_NAMES[strategy] + (", polling only" if style == "--" else "")
+            name = STRATEGY_NAMES[strategy] + (", Describes only" if style == "--" else "")
             axis.plot(xs, ys, style, marker="o", color=COLORS[strategy], label=name)
         axis.set_xscale("log")
         if scale == "symlog":
@@ -190,233 +227,53 @@ def write_charts(document: dict[str, Any], stem: Path) -> list[Path]:
     path = stem.with_name(f"{stem.name}-calls-vs-n.png")
     figure.savefig(path, dpi=110)
     plt.close(figure)
-    charts.append(path)
-    return charts
-
-
-# --- targets ---------------------------------------------------------------------------------
-
-
-def targets(document: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(target, figure, verdict, why) for each of the issue's targets."""
-    interval = document["profile"]["interval"]
-    sizes = _sizes(document)
-    largest = max(sizes)
-    at = _runs(document, largest)
-    ours = at.get("ours", {})
-    rows: list[tuple[str, str, str, str]] = []
-    where = f"N = {largest:,}"
-    if largest < 10_000:
-        where += " (this run did not reach 10,000)"
-
-    def verdict(ok: bool | None) -> str:
-        return "n/a" if ok is None else ("met" if ok else "**missed**")
-
-    detected, ended = ours.get("detected"), ours.get("ended")
-    rows.append(
-        (
-            f"every completion detected, {where}",
-            f"{detected}/{ended}",
-            verdict(detected == ended if ended is not None else None),
-            "",
-        )
-    )
-    p99, noticed = ours.get("latency_p99_s"), ours.get("noticed_p99_s")
-    ok = None if p99 is None else p99 <= 2 * interval
-    why = ""
-    if ok is False:
-        why = (
-            f"the sweeps saw 99% of the ends within {_fmt(noticed)} s; the rest is the wait "
-            f"for each job's final Describe (its outputs), {ours.get('ended')} of them at the "
-            "runner's Describe budget: with time compressed ~30x, the jobs end ~30x faster "
-            "than on AWS"
-        )
-        if noticed is not None and noticed > 2 * interval:
-            why = (
-                f"even the sweeps saw the p99 end only after {_fmt(noticed)} s: a delta sweep "
-                "lists every job that changed in its window, 100 per page, at the "
-                "ListTrainingJobs quota (2/s, 1.5/s in the runner's budget); compressed ~30x, "
-                "jobs change status ~30x more often than on AWS, so a sweep takes several "
-                "pages; then each ended job waits for its final Describe"
-            )
-    rows.append(
-        (
-            f"p99 detection latency <= 2x sweep ({2 * interval:g} s), {where}",
-            _fmt(p99),
-            verdict(ok),
-            why,
-        )
-    )
-    v1 = next(
-        (
-            _runs(document, size)["v1"]
-            for size in reversed(sizes)
-            if "v1" in _runs(document, size) and "ours" in _runs(document, size)
-        ),
-        None,
-    )
-    if v1 is not None:
-        ours_same = _runs(document, v1["size"])["ours"]
-        ours_poll = ours_same.get("polling_calls_per_job_minute")
-        v1_calls = v1.get("status_calls_per_job_minute")
-        factor = v1_calls / ours_poll if ours_poll and v1_calls else None
-        raw = (
-            v1_calls / ours_same["status_calls_per_job_minute"]
-            if ours_same.get("status_calls_per_job_minute") and v1_calls
-            else None
-        )
-        ok = None if factor is None else factor >= 50
-        why = (
-            f"all status calls: {_fmt(raw)}x fewer; the gap is each job's two fixed calls "
-            "(lookup, final Describe) divided by compressed job-minutes"
-        )
-        ours_big = ours.get("polling_calls_per_job_minute")
-        big_factor = v1_calls / ours_big if ours_big and v1_calls else None
-        rows.append(
-            (
-                f"status calls per job-minute >= 50x fewer than v1 (v1 at N = {v1['size']:,})",
-                f"{_fmt(factor)}x fewer polling calls at N = {v1['size']:,}; "
-                f"{_fmt(big_factor)}x at N = {largest:,}",
-                verdict(ok),
-                why,
-            )
-        )
-    surfaced = ours.get("throttling_errors_surfaced")
-    rows.append(
-        (
-            f"zero throttling errors surfaced, {where}",
-            f"{_fmt(surfaced)} (throttled responses: {_fmt(ours.get('throttled'))})",
-            verdict(None if surfaced is None else surfaced == 0),
-            "",
-        )
-    )
-    cpu = ours.get("cpu_percent_steady")
-    cpu_notes = []
-    completeness = _log_share(ours)
-    if completeness is not None and completeness < 50:
-        cpu_notes.append(
-            f"caveat: at this N the log tailer delivered only {_fmt(completeness)}% of the "
-            "lines (see the findings), so this steady state did little log work"
-        )
-    above = False
-    for size in sizes:
-        other = _runs(document, size).get("ours", {})
-        if size != largest and other.get("cpu_percent_steady") is not None:
-            above = above or other["cpu_percent_steady"] >= 10
-            cpu_notes.append(
-                f"N = {size:,}: {_fmt(other['cpu_percent_steady'])}% "
-                f"({_fmt(_log_share(other))}% of the log lines delivered)"
-            )
-    if cpu is not None and cpu >= 10:
-        cpu_notes.insert(
-            0,
-            "not profiled; in this window the one process follows every job at once: its "
-            "logs (FilterLogEvents pages, merged host by host, written to a file per job) and "
-            "the List sweeps paging through status changes that compression makes ~30x more "
-            "frequent than on AWS",
-        )
-    cpu_verdict = verdict(None if cpu is None else cpu < 10)
-    if cpu_notes and above and cpu is not None and cpu < 10 and completeness is not None:
-        cpu_verdict = "met, but only because the logs fell behind"
-    rows.append(
-        (
-            f"runner CPU < 10% of a core in steady state, {where}",
-            f"{_fmt(cpu)}% over {_fmt(ours.get('steady_window_s'))} s "
-            f"(whole run: {_fmt(ours.get('cpu_percent_run'))}%)",
-            cpu_verdict,
-            "; ".join(cpu_notes),
-        )
-    )
-    rss = ours.get("peak_rss_mb")
-    growth = [
-        f"{_fmt(_runs(document, size)['ours']['peak_rss_mb'])} MB at N = {size:,}"
-        for size in sizes
-        if _runs(document, size).get("ours", {}).get("peak_rss_mb") is not None
-    ]
-    rows.append(
-        (
-            f"peak RSS < 300 MB, {where}",
-            f"{_fmt(rss)} MB",
-            verdict(None if rss is None else rss < 300),
-            ""
-            if rss is None or rss < 300
-            else "memory grows with the jobs followed: "
-            + ", ".join(growth)
-            + " (per job: its tracked state, request and final Describe, its outcome and "
-            "log-tail tasks, its log merger); not broken down further in this run",
-        )
-    )
-    sigterm = next((run for run in document["sigterm"] if run["strategy"] == "ours"), None)
-    if sigterm is not None:
-        value = sigterm.get("to_every_stop_request_s")
-        ok = None if value is None else value < 1.0
-        accepted = sigterm.get("to_last_stop_accepted_s")
-        rows.append(
-            (
-                f"SIGTERM to the last Stop request < 1 s at N = {sigterm['size']:,}",
-                f"{_fmt(value)} s to every job's Stop received",
-                verdict(ok),
-                (
-                    f"the first Stop arrived {_fmt(sigterm.get('to_first_stop_request_s'))} s "
-                    "after the signal. Building and signing each request is CPU work on the "
-                    "one event loop: a bare aiobotocore client sending 1,000 Stops at once took "
-                    "0.66 s to the first and 0.86 s to the last on this machine, in a separate "
-                    "check. The runner sends at most a connection pool's worth at once (before "
-                    "that change: 1.18 s to the first, 3.29 s to all), and the throttled Stops' "
-                    "retries, most of the requests in this phase, share the same loop. "
-                    f"Acceptance is another matter: the Stop* quota (10/s, burst 20) accepted "
-                    f"{sigterm.get('jobs_stop_accepted')} of {sigterm.get('in_flight_at_signal')} "
-                    f"Stops before the kill, the last {_fmt(accepted)} s after the signal"
-                ),
-            )
-        )
-    return rows
+    return path
 
 
 def findings(document: dict[str, Any]) -> list[str]:
     """What the tables say, in sentences, with the run's own figures."""
     notes = []
     sizes = _sizes(document)
-    compared = [size for size in sizes if len(_runs(document, size)) == len(STRATEGY_NAMES)]
+    compared = [size for size in sizes if {"ours", "v1", "trigger"} <= set(_runs(document, size))]
     if compared:
         size = max(compared)
         runs = _runs(document, size)
         ours, v1, trigger = runs["ours"], runs["v1"], runs["trigger"]
         notes.append(
-            f"**Calls.** At N = {size:,} ours sent {_fmt(ours['status_calls_per_job_minute'])} "
-            f"status calls per job-minute ({_fmt(ours['polling_calls_per_job_minute'])} of them "
-            f"polling), v1 {_fmt(v1['status_calls_per_job_minute'])} and trigger "
-            f"{_fmt(trigger['status_calls_per_job_minute'])}; Logs calls per job-minute: ours "
-            f"{_fmt(ours['logs_calls_per_job_minute'])}, v1 {_fmt(v1['logs_calls_per_job_minute'])} "
-            f"(logs read once, at the end), trigger {_fmt(trigger['logs_calls_per_job_minute'])}."
+            f"**Calls.** At N = {size:,} ours sent {fmt(ours['status_calls_per_job_minute'])} "
+            f"status calls per job-minute ({fmt(ours['polling_calls_per_job_minute'])} of them "
+            f"polling), v1 {fmt(v1['status_calls_per_job_minute'])} and trigger "
+            f"{fmt(trigger['status_calls_per_job_minute'])}; Logs calls per job-minute: ours "
+            f"{fmt(ours['logs_calls_per_job_minute'])}, v1 {fmt(v1['logs_calls_per_job_minute'])} "
+            f"(logs read once, at the end), trigger {fmt(trigger['logs_calls_per_job_minute'])}."
         )
         notes.append(
-            f"**Throttling.** At N = {size:,} the emulator throttled v1 {_fmt(v1['throttled'])} "
-            f"times and trigger {_fmt(trigger['throttled'])} times "
+            f"**Throttling.** At N = {size:,} the emulator throttled v1 {fmt(v1['throttled'])} "
+            f"times and trigger {fmt(trigger['throttled'])} times "
             f"(v1: {_ops(v1)}; trigger: {_ops(trigger)}); "
-            f"{_fmt(v1['throttling_errors_surfaced'])} and "
-            f"{_fmt(trigger['throttling_errors_surfaced'])} jobs were lost from view on a "
+            f"{fmt(v1['throttling_errors_surfaced'])} and "
+            f"{fmt(trigger['throttling_errors_surfaced'])} jobs were lost from view on a "
             f"throttling error that outlasted botocore's retries. Ours: "
-            f"{_fmt(ours['throttled'])} throttled, {_fmt(ours['throttling_errors_surfaced'])} "
+            f"{fmt(ours['throttled'])} throttled, {fmt(ours['throttling_errors_surfaced'])} "
             "surfaced: its budgets stay under the quotas."
         )
         notes.append(
             f"**Detection.** At N = {size:,} the p99 latency was ours "
-            f"{_fmt(ours['latency_p99_s'])} s, v1 {_fmt(v1['latency_p99_s'])} s, trigger "
-            f"{_fmt(trigger['latency_p99_s'])} s, with every job detected by ours "
+            f"{fmt(ours['latency_p99_s'])} s, v1 {fmt(v1['latency_p99_s'])} s, trigger "
+            f"{fmt(trigger['latency_p99_s'])} s, with every job detected by ours "
             f"({ours['detected']}/{ours['ended']}), v1 {v1['detected']}/{v1['ended']}, trigger "
             f"{trigger['detected']}/{trigger['ended']}. A fixed 5 s poll detects as fast as a "
             "5 s sweep while it is not throttled; it pays for it in calls."
         )
         notes.append(
-            f"**Cost of the process.** At N = {size:,}: CPU ours {_fmt(ours['cpu_s'])} s, v1 "
-            f"{_fmt(v1['cpu_s'])} s, trigger {_fmt(trigger['cpu_s'])} s; peak RSS ours "
-            f"{_fmt(ours['peak_rss_mb'])} MB, v1 {_fmt(v1['peak_rss_mb'])} MB, trigger "
-            f"{_fmt(trigger['peak_rss_mb'])} MB. The baselines' figures are a lower bound: "
+            f"**Cost of the process.** At N = {size:,}: CPU ours {fmt(ours['cpu_s'])} s, v1 "
+            f"{fmt(v1['cpu_s'])} s, trigger {fmt(trigger['cpu_s'])} s; peak RSS ours "
+            f"{fmt(ours['peak_rss_mb'])} MB, v1 {fmt(v1['peak_rss_mb'])} MB, trigger "
+            f"{fmt(trigger['peak_rss_mb'])} MB. The baselines' figures are a lower bound: "
             "threads and shared sessions are cheaper than N pods or N hooks."
         )
     log_parts = [
-        f"{STRATEGY_NAMES[run['strategy']].split(':')[0]} {_fmt(_log_share(run))}% at "
+        f"{STRATEGY_NAMES[run['strategy']].split(':')[0]} {fmt(_log_share(run))}% at "
         f"N = {run['size']:,}"
         for run in document["runs"]
         if _log_share(run) is not None
@@ -433,19 +290,25 @@ def findings(document: dict[str, Any]) -> list[str]:
     if big is not None and share is not None and share < 50:
         calls = big.get("calls_by_operation", {})
         notes.append(
-            f"**Logs at N = {big['size']:,}** (ours): {_fmt(share)}% delivered, with "
-            f"{_fmt(calls.get('DescribeLogStreams'))} DescribeLogStreams and "
-            f"{_fmt(calls.get('FilterLogEvents'))} FilterLogEvents calls. The batched tailer "
+            f"**Logs at N = {big['size']:,}** (ours): {fmt(share)}% delivered, with "
+            f"{fmt(calls.get('DescribeLogStreams'))} DescribeLogStreams and "
+            f"{fmt(calls.get('FilterLogEvents'))} FilterLogEvents calls. The batched tailer "
             "discovers streams with one listing on the jobs' common prefix, but gives up on it "
             "after 40 pages (2,000 streams, `MAX_SHARED_PAGES`) and falls back to one "
             "DescribeLogStreams per job at its 5/s budget: 10,000 jobs take ~2,000 s to "
             "discover, and most tails are cut before their streams are found (runner "
             "event `logs.discovery_per_job`, then `logs.drain_cut`)."
         )
-    if big is not None and (big.get("noticed_p99_s") or 0) > 2 * document["profile"]["interval"]:
+    notes += _account_notes(document)
+    notes += _late_submission_notes(document)
+    if (
+        big is not None
+        and not document["profile"].get("history")
+        and (big.get("noticed_p99_s") or 0) > 2 * document["profile"]["interval"]
+    ):
         calls = big.get("calls_by_operation", {})
         notes.append(
-            f"**Sweeps at N = {big['size']:,}.** {_fmt(calls.get('ListTrainingJobs'))} "
+            f"**Sweeps at N = {big['size']:,}.** {fmt(calls.get('ListTrainingJobs'))} "
             "ListTrainingJobs calls over the run. A delta sweep pages through every job "
             "modified since the previous sweep began (less the 10 s overlap), 100 per page, "
             "at the runner's List budget (1.5/s; the quota is 2/s): it keeps up with about "
@@ -460,19 +323,21 @@ def findings(document: dict[str, Any]) -> list[str]:
         for name, run in sigterms.items():
             short = STRATEGY_NAMES[name].split(":")[0]
             if run.get("to_every_stop_request_s") is not None:
-                sent = f"every Stop received after {_fmt(run['to_every_stop_request_s'])} s"
+                sent = f"every Stop received after {fmt(run['to_every_stop_request_s'])} s"
             else:
                 errors = run.get("errors_surfaced") or {}
                 sent = (
-                    f"Stops received for only {_fmt(run.get('jobs_stop_requested'))} of "
-                    f"{_fmt(run.get('in_flight_at_signal'))} jobs (its tasks failed on "
-                    f"throttling: {_fmt(errors.get('ThrottlingException', 0))} errors surfaced "
+                    f"Stops received for only {fmt(run.get('jobs_stop_requested'))} of "
+                    f"{fmt(run.get('in_flight_at_signal'))} jobs (its tasks failed on "
+                    f"throttling: {fmt(errors.get('ThrottlingException', 0))} errors surfaced "
                     "in this phase, before and after the signal)"
                 )
             parts.append(
-                f"{short}: {sent}, {_fmt(run.get('jobs_stop_accepted'))}"
-                f"/{_fmt(run.get('in_flight_at_signal'))} accepted"
+                f"{short}: {sent}, {fmt(run.get('jobs_stop_accepted'))}"
+                f"/{fmt(run.get('in_flight_at_signal'))} accepted"
                 + (" before the kill" if run.get("killed_after_grace") else "")
+                + f" ({fmt(run.get('jobs_stop_accepted_in_kubernetes_grace'))} within "
+                f"{KUBERNETES_GRACE:g} s)"
             )
         grace = document["profile"]["grace"]
         size = next(iter(sigterms.values()))["size"]
@@ -480,11 +345,85 @@ def findings(document: dict[str, Any]) -> list[str]:
             "**SIGTERM.** "
             + "; ".join(parts)
             + f". The `aws-like` Stop* quota (10/s, burst 20) accepts ~{10 * grace + 20:.0f} "
-            f"Stops in a {grace:g} s grace period, whoever sends them: at N = {size:,} the "
-            "jobs it leaves running outlive the pod, and the `cleanup` exit-handler component "
-            "(Stop by the run-id tag) is what stops them."
+            f"Stops in this run's {grace:g} s grace period and ~{10 * KUBERNETES_GRACE + 20:.0f} "
+            f"in a KFP pod's {KUBERNETES_GRACE:g} s, whoever sends them"
+            + (
+                f": at N = {size:,} the jobs a pod leaves running outlive it, and the `cleanup` "
+                "exit-handler component (Stop by the run-id tag) is what stops them."
+                if size > 10 * KUBERNETES_GRACE + 20
+                else "."
+            )
         )
     return notes
+
+
+def _account_notes(document: dict[str, Any]) -> list[str]:
+    """The account's history and the bystander, per size: what the List quota's sharing cost."""
+    profile = document["profile"]
+    notes = []
+    for size in _sizes(document):
+        parts = []
+        for strategy, run in _runs(document, size).items():
+            sweeps = run.get("sweeps", {}).get("ListTrainingJobs")
+            walked = (
+                f"{fmt(sweeps['pages_per_sweep_mean'])} ListTrainingJobs pages per sweep "
+                f"(p50 {fmt(sweeps['sweep_s_p50'])} s), "
+                if sweeps
+                else ""
+            )
+            parts.append(
+                f"{STRATEGY_NAMES.get(strategy, strategy).split(':')[0]} {walked}"
+                f"{fmt(run.get('status_calls_per_job'))} status calls per job, bystander "
+                f"throttled {fmt(run.get('bystander_throttled'))} of "
+                f"{fmt(run.get('bystander_calls'))}"
+            )
+        notes.append(
+            f"**The account, N = {size:,}** ({profile.get('history', 0):,} older jobs per "
+            f"kind, List paging `{profile.get('list_paging')}`, a bystander listing every "
+            f"{profile.get('bystander_interval', 0):g} s): " + "; ".join(parts) + "."
+        )
+    return notes
+
+
+def _late_submission_notes(document: dict[str, Any]) -> list[str]:
+    """Strategies that fell behind the planned pace of submission: their jobs ran shorter, so
+    their per-job and per-job-minute figures do not compare with the others'."""
+    rate = document["profile"]["submit_rate"]
+    late = [
+        f"{STRATEGY_NAMES.get(run['strategy'], run['strategy'])} at N = {run['size']:,} took "
+        f"{fmt(run['submit_s'])} s (planned {run['size'] / rate:g} s; "
+        f"{fmt(run['job_minutes'])} job-minutes run)"
+        for run in document["runs"]
+        if run.get("submit_s") is not None and run["submit_s"] > 2 * run["size"] / rate + 1
+    ]
+    if not late:
+        return []
+    return [
+        "**Late submission.** "
+        + "; ".join(late)
+        + ". Each job ends at its planned time, so jobs submitted late ran shorter: these "
+        "strategies' per-job and per-job-minute figures do not compare with the others' "
+        "(a loaded machine, or what starting a job costs the strategy)."
+    ]
+
+
+def _not_run_lines(document: dict[str, Any]) -> list[str]:
+    skipped = document.get("skipped") or []
+    if not skipped:
+        return []
+    line = "Not run: " + "; ".join(
+        f"{STRATEGY_NAMES.get(s['strategy'], s['strategy'])}"
+        + (" (SIGTERM)" if s.get("phase") == "sigterm" else "")
+        + f" at N = {s['size']:,} ({s['reason']})"
+        for s in skipped
+    )
+    if any(s["reason"].startswith("capped") for s in skipped):
+        line += (
+            ". A thread per job (v1) or two clients per job (trigger) at N = 10,000 means "
+            "10,000 threads or 20,000 botocore clients (about 25 GB) in one process; these "
+            "stand for N pods or N triggers, which no one machine runs"
+        )
+    return [line + ".", ""]
 
 
 def _ops(figures: dict[str, Any]) -> str:
@@ -512,7 +451,7 @@ def _size_table(document: dict[str, Any], size: int) -> list[str]:
     rows = []
     for label, unit, get in ROWS:
         values = [get(runs[s]) for s in strategies]
-        row = [label.replace("  ", "&nbsp;&nbsp;"), unit, *(_fmt(v) for v in values)]
+        row = [label.replace("  ", "&nbsp;&nbsp;"), unit, *(fmt(v) for v in values)]
         if "ours" in runs:
             for baseline in baselines:
                 row.append(
@@ -527,8 +466,7 @@ def _sigterm_table(document: dict[str, Any]) -> list[str]:
     strategies = [s for s in STRATEGY_NAMES if s in runs]
     header = ["figure", "unit", *(STRATEGY_NAMES[s] for s in strategies)]
     rows = [
-        [label, unit, *(_fmt(get(runs[s])) for s in strategies)]
-        for label, unit, get in SIGTERM_ROWS
+        [label, unit, *(fmt(get(runs[s])) for s in strategies)] for label, unit, get in SIGTERM_ROWS
     ]
     return _table(header, rows)
 
@@ -551,11 +489,12 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         "",
         f"One run of `{document['command']}` on {document['date']} "
         f"({document['machine']['cpus']} CPUs, Python {document['machine']['python']}, "
-        f"{_fmt(document['wall_s'] / 60)} minutes in all). Every figure, ratio and chart below "
+        f"{fmt(document['wall_s'] / 60)} minutes in all). Every figure, ratio and chart below "
         f"comes from that run: [`{link(results)}`]({link(results)}). To reproduce:",
         "",
         "```sh",
-        "make bench          # = .venv/bin/python -m benchmarks.load (about 20 minutes)",
+        "make bench          # = .venv/bin/python -m benchmarks.load: N = 100, 1,000, 10,000",
+        "                    # on the default 20,000-job account (not yet timed at 10,000)",
         "make bench-quick    # N = 100 and short jobs, under 2 minutes (not for the report)",
         "```",
         "",
@@ -577,20 +516,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         lines += [f"### N = {size:,}", ""]
         lines += _size_table(document, size)
         lines.append("")
-    skipped = document.get("skipped") or []
-    if skipped:
-        lines.append(
-            "Not run: "
-            + "; ".join(
-                f"{STRATEGY_NAMES.get(s['strategy'], s['strategy'])} at N = {s['size']:,} "
-                f"({s['reason']})"
-                for s in skipped
-            )
-            + ". A thread per job (v1) or two clients per job (trigger) at N = 10,000 means "
-            "10,000 threads or 20,000 botocore clients (about 25 GB) in one process; these "
-            "stand for N pods or N triggers, which no one machine runs."
-        )
-        lines.append("")
+    lines += _not_run_lines(document)
     failed = document.get("failed") or []
     if failed:
         lines.append(
@@ -610,7 +536,8 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
             "",
             f"{size:,} long jobs are submitted and followed for {profile['sigterm_settle']:g} s, "
             f"then the strategy's process gets SIGTERM and is killed {profile['grace']:g} s "
-            "later if still running (Kubernetes' default grace period). Times are from the "
+            "later if still running (long enough for the Stop* quota to accept every Stop; "
+            "a KFP pod gets 30 s, Kubernetes' default grace period). Times are from the "
             "signal to what the emulator received.",
             "",
         ]
@@ -625,7 +552,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
 
 METHOD = """### Method
 
-- **Three strategies, one after another in one invocation**, each in a process of its own
+- **The strategies, one after another in one invocation**, each in a process of its own
   against a fresh emulator process (`benchmarks/load/emulator.py`), so that CPU time, peak
   RSS and loop lag are each strategy's own:
   - *ours*: `runner.core.Runner` with the default `RunnerConfig` (5 s delta sweeps, default
@@ -640,6 +567,17 @@ METHOD = """### Method
     clients (aiobotocore, botocore's default retries), Describe every {interval:g} s with no
     jitter, the print-log trigger's log reads (GetLogEvents per stream) at every poll; on
     SIGTERM each task sends its Stop.
+  - *ours with events*: the same runner fed by SageMaker's state-change events through
+    EventBridge and an SQS queue (issue 12); listed as not run, with the reason, until the
+    emulator and the runner have the feed (`benchmarks/load/events.py`).
+- **The account** (issue 12): List calls page as on AWS (`--list-paging aws`: each page of
+  `MaxResults` is cut from the whole account, then filtered), and the account holds
+  {history:,} older ended jobs of every kind (`--history`; 0 for a new account). A
+  **bystander** (`benchmarks/load/bystander.py`) calls ListTrainingJobs every
+  {bystander_interval:g} s (newest first, one page, no retries, as a console or another
+  pipeline would) through the same quotas; its throttled answers are the ones the strategy's
+  List calls caused (`--no-bystander` to leave it out). Its calls are left out of every
+  strategy figure.
 - **Quotas**: the emulator's `aws-like` profile (ListTrainingJobs 2/s, Stop* 10/s,
   GetLogEvents 25/s, FilterLogEvents 5/s, ...), the same for every strategy, except Create*
   ({create_rate:g}/s) and Describe* ({describe_rate:g}/s, aws-like: 20/s), raised because of
@@ -665,14 +603,29 @@ METHOD = """### Method
   (or poll) first saw the end status, before the final Describe. Status calls = SageMaker
   Describe*/List* requests received (throttled included), Logs calls = CloudWatch Logs
   requests, per job-minute of the jobs' run time. Throttled responses are the emulator's count;
-  throttling errors surfaced are jobs whose following failed on throttling. CPU and peak RSS:
-  `getrusage` of the strategy process (every thread). Steady state: from one interval after the
+  throttling errors surfaced are jobs whose following failed on throttling. *Status calls per
+  job, over its life*: the strategy's Describe* and List* requests (throttled included) over
+  the jobs it created; a List page serves every job on it, so pages are shared evenly over the
+  jobs (the Describe and List shares are shown apart). *Pages per sweep*: a first page and the
+  pages that follow its tokens. CPU: `getrusage` of the strategy process (every thread), and
+  CPU time / wall time of the run; peak RSS: the process's `VmHWM` (`getrusage`'s
+  `ru_maxrss` survives `execve` on Linux, so it reported the harness's size when larger).
+  SIGTERM: a Stop is *received* when the emulator got it (throttled or not) and *accepted*
+  when answered 200. Steady state: from one interval after the
   last submission to the first job's end (every job running, none submitted or ending). Loop
   lag: oversleep of a 100 ms sleep, on the event loop (threads: on a thread).
 - **Not part of `make test`**: `tests/e2e/test_benchmark_smoke.py` runs a tiny version (4 jobs
   of 1-2 s, 0.5 s intervals) so that this keeps working; it checks figures exist, not timings."""
 
-OTHERS = """## Other benchmarks
+OTHERS = """### Earlier runs
+
+- [`results/2026-11-24.json`](results/2026-11-24.json): every strategy at N = 100, 1,000 and
+  10,000 on a new account (no history, List calls filtered before paging, no bystander,
+  SIGTERM with a 30 s grace, peak RSS from `ru_maxrss`).
+- [`results/2026-12-01-history.md`](results/2026-12-01-history.md): ours at N = 1,000 with
+  and without 20,000 older jobs per kind, the sweeps' pages and durations.
+
+## Other benchmarks
 
 - `python -m benchmarks.emulator_throughput [--http-client raw]`: calls per second the
   emulator serves on one core (`make bench-emulator`).

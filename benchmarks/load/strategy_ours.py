@@ -123,71 +123,92 @@ def capture_events(result: RunResult) -> None:
     structlog.configure(processors=[capture, *processors])
 
 
+class Batch:
+    """The jobs one ``Runner`` follows: submitted at the spec's pace, each with its outcome
+    watched and its logs tailed."""
+
+    def __init__(self, spec: RunSpec, runner: Runner, result: RunResult) -> None:
+        self.spec = spec
+        self.runner = runner
+        self.result = result
+        self.tailer = LogTailer(runner.caller)
+        self.sink = CountingSink(Path(spec.workdir) / "logs")
+        self.handles: list[asyncio.Task[None]] = []
+        self.tails: list[asyncio.Task[Any]] = []
+        self.statuses: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self._gate = asyncio.Semaphore(SUBMITTING)
+
+    async def submit_all(self) -> None:
+        """Every job, each at its offset from t0."""
+        self.result.t0 = time.time()
+        submissions = []
+        for job in self.spec.jobs:
+            await asyncio.sleep(max(0.0, self.result.t0 + job.submit_offset - time.time()))
+            submissions.append(asyncio.create_task(self._submit(job)))
+        await asyncio.gather(*submissions)
+        self.result.submit_done_at = time.time()
+
+    async def _submit(self, job: JobSpec) -> None:
+        body = request(job, job.duration_at(time.time() - self.result.t0))
+        try:
+            async with self._gate:
+                handle = await self.runner.submit(
+                    job.kind, body, identity=Identity(BATCH, job.name)
+                )
+        except Exception as error:  # counted, as the launcher would report it
+            code = error.code if isinstance(error, AwsCallFailed) else type(error).__name__
+            self.errors[code] += 1
+            if is_throttling(error):
+                self.result.throttling_surfaced += 1
+            return
+        self.result.submitted += 1
+        self.handles.append(asyncio.create_task(self._watch(handle)))
+        self.tails.append(asyncio.create_task(self.tailer.follow(handle, self.sink, request=body)))
+
+    async def _watch(self, handle: JobHandle) -> None:
+        outcome = await handle.wait()
+        self.result.detected[handle.name] = time.time()
+        self.statuses[outcome.status] += 1
+        if outcome.status == "Error" and "throttl" in (outcome.failure_reason or "").lower():
+            self.result.throttling_surfaced += 1
+
+    async def follow(self, signals: StopOnSignal) -> None:
+        """Until every job has ended (or the deadline, or the signal's shutdown), then the
+        logs' drain; whatever is left is cancelled."""
+        remaining = self.result.t0 + self.spec.deadline - time.time()
+        if self.handles:
+            _, pending = await asyncio.wait(self.handles, timeout=max(remaining, 0.1))
+            self.result.timed_out = bool(pending) and not signals.received
+        if signals.received:
+            await signals.wait_for_shutdown()
+        if self.tails:
+            await asyncio.wait(self.tails, timeout=self.spec.drain_limit + self.spec.interval)
+        for task in [*self.handles, *self.tails]:
+            task.cancel()
+        await asyncio.gather(*self.handles, *self.tails, return_exceptions=True)
+        await self.tailer.close()
+
+
 async def run(spec: RunSpec) -> RunResult:
     result = RunResult(strategy="ours", phase=spec.phase)
     capture_events(result)
     sampler, lag = CpuSampler(), LoopLag()
     sampler.start()
     lag.start()
-    sink = CountingSink(Path(spec.workdir) / "logs")
-    statuses: Counter[str] = Counter()
-    errors: Counter[str] = Counter()
     async with Runner(runner_config(spec)) as runner:
-        tailer = LogTailer(runner.caller)
-        handles: list[asyncio.Task[None]] = []
-        tails: list[asyncio.Task[Any]] = []
-        gate = asyncio.Semaphore(SUBMITTING)
-
-        async def watch(handle: JobHandle) -> None:
-            outcome = await handle.wait()
-            result.detected[handle.name] = time.time()
-            statuses[outcome.status] += 1
-            if outcome.status == "Error" and "throttl" in (outcome.failure_reason or "").lower():
-                result.throttling_surfaced += 1
-
-        async def submit(job: JobSpec) -> None:
-            body = request(job, job.duration_at(time.time() - result.t0))
-            try:
-                async with gate:
-                    handle = await runner.submit(job.kind, body, identity=Identity(BATCH, job.name))
-            except Exception as error:  # counted, as the launcher would report it
-                code = error.code if isinstance(error, AwsCallFailed) else type(error).__name__
-                errors[code] += 1
-                if is_throttling(error):
-                    result.throttling_surfaced += 1
-                return
-            result.submitted += 1
-            handles.append(asyncio.create_task(watch(handle)))
-            tails.append(asyncio.create_task(tailer.follow(handle, sink, request=body)))
-
+        batch = Batch(spec, runner, result)
         with StopOnSignal(runner) as signals:
-            result.t0 = time.time()
-            submissions = []
-            for job in spec.jobs:
-                await asyncio.sleep(max(0.0, result.t0 + job.submit_offset - time.time()))
-                submissions.append(asyncio.create_task(submit(job)))
-            await asyncio.gather(*submissions)
-            result.submit_done_at = time.time()
+            await batch.submit_all()
             if spec.phase == "sigterm":
                 print(READY, flush=True)
-            remaining = result.t0 + spec.deadline - time.time()
-            if handles:
-                _, pending = await asyncio.wait(handles, timeout=max(remaining, 0.1))
-                result.timed_out = bool(pending) and not signals.received
-            if signals.received:
-                await signals.wait_for_shutdown()
-            if tails:
-                await asyncio.wait(tails, timeout=spec.drain_limit + spec.interval)
-            for task in [*handles, *tails]:
-                task.cancel()
-            await asyncio.gather(*handles, *tails, return_exceptions=True)
-            await tailer.close()
+            await batch.follow(signals)
     result.finished_at = time.time()
     await lag.stop()
     sampler.stop()
-    result.statuses = dict(statuses)
-    result.errors = dict(errors)
-    result.log_lines = sink.lines
+    result.statuses = dict(batch.statuses)
+    result.errors = dict(batch.errors)
+    result.log_lines = batch.sink.lines
     result.cpu_s = cpu_seconds()
     result.peak_rss_mb = peak_rss_mb()
     result.cpu_samples = sampler.samples

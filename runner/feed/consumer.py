@@ -122,6 +122,11 @@ class FeedConsumer:
         event("feed.health_changed", state=str(now.state), reason=now.reason, queue=self.queue_url)
         return now
 
+    def expect(self) -> None:
+        """Count the feed's silence from now: jobs were just started, their events are to come
+        (a feed silent while nothing ran is not quiet)."""
+        self._last_message = self._clock()
+
     def forget(self, kind: str, name: str) -> None:
         """Stop remembering a resource the caller no longer follows."""
         self._order.forget(kind, name)

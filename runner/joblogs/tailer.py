@@ -51,8 +51,8 @@ from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from typing import Any, Literal
 
 import structlog
-from botocore.exceptions import BotoCoreError
 
+from runner.backoff import Backoff, jittered
 from runner.config import LogPolicy
 from runner.errors import AwsCallFailed, ResourceMissing, RunnerError
 from runner.joblogs.merge import (
@@ -108,7 +108,7 @@ class _Stream:
         self.position = Position()
         # GetLogEvents: a stream with nothing new is read again after a pause that grows, so a
         # quiet host of a busy job costs few calls.
-        self.pause = 0.0
+        self.pause: Backoff | None = None
         self.read_at = 0.0
         created = summary.get("creationTime") or summary.get("firstEventTimestamp")
         # Batched reads: no unread event of the stream is older than this minus the late window.
@@ -138,7 +138,7 @@ class _JobTail:
         self.rediscover = False
         # A missing stream is looked for again after a pause that grows while none appears
         # (a host that writes nothing must not cost a listing every round).
-        self.discovery_pause = policy.min_interval
+        self.discovery_pause = policy.delays()
         self.discover_at = 0.0
         self.error: str | None = None
         self.gave_up = asyncio.Event()
@@ -154,11 +154,10 @@ class _JobTail:
     def listed(self, now: float, streams_before: int, policy: LogPolicy) -> None:
         """A listing of the job's streams has ended: when to look again, if need be."""
         self.rediscover = False
-        if len(self.streams) > streams_before:
-            self.discovery_pause = policy.min_interval
-        else:
-            self.discovery_pause = min(self.discovery_pause * policy.backoff, policy.max_interval)
-        self.discover_at = now + self.discovery_pause
+        self.discovery_pause = self.discovery_pause.after(
+            progress=len(self.streams) > streams_before
+        )
+        self.discover_at = now + self.discovery_pause.delay
 
     def found(self, summary: Mapping[str, Any]) -> None:
         name = summary["logStreamName"]
@@ -256,7 +255,7 @@ class _Reader:
 
     async def _run(self) -> None:
         policy = self.policy
-        interval = policy.min_interval
+        rounds = policy.delays()
         try:
             while self.jobs:
                 self._wake.clear()
@@ -275,12 +274,8 @@ class _Reader:
                 for job in jobs:
                     job.publish(now)
                 self._round_done(number, started)
-                interval = (
-                    policy.min_interval
-                    if new
-                    else min(interval * policy.backoff, policy.max_interval)
-                )
-                await self._pause(interval)
+                rounds = rounds.after(progress=bool(new))
+                await self._pause(rounds.delay)
         finally:
             for _, waiter in self._waiters:
                 if not waiter.done():
@@ -304,7 +299,7 @@ class _Reader:
         if any(job.ended_at is not None for job in self.jobs.values()):
             drain_step = max(policy.min_interval, policy.drain_wait / 4)
             interval = min(interval, drain_step)
-        interval *= 1 + self._random.uniform(-policy.jitter, policy.jitter)
+        interval = jittered(interval, policy.jitter, self._random)
         deadline = time.monotonic() + interval
         while self.jobs:
             now = time.monotonic()
@@ -352,31 +347,22 @@ class _Reader:
         for job in jobs:
             by_name.setdefault(job.name, []).append(job)
         streams_before = {id(job): len(job.streams) for job in jobs}
-        token: str | None = None
         pages = 0
-        while True:
-            try:
-                page = await self.caller.call(
-                    "logs",
-                    "DescribeLogStreams",
-                    logGroupName=self.group,
-                    logStreamNamePrefix=prefix,
-                    **({"nextToken": token} if token else {}),
-                )
-            except ResourceMissing:
-                break  # no log group yet: the jobs have not written anything
-            except (RunnerError, BotoCoreError) as error:
-                self._failed(jobs, "DescribeLogStreams", error)
-                return True
-            for summary in page.get("logStreams", []):
-                for job in by_name.get(log_stream_owner(summary["logStreamName"]), []):
-                    job.found(summary)
-            pages += 1
-            token = page.get("nextToken")
-            if not token:
-                break
-            if max_pages is not None and pages >= max_pages:
-                return False
+        try:
+            async for page in self.caller.pages(
+                "logs", "DescribeLogStreams", logGroupName=self.group, logStreamNamePrefix=prefix
+            ):
+                for summary in page.get("logStreams", []):
+                    for job in by_name.get(log_stream_owner(summary["logStreamName"]), []):
+                        job.found(summary)
+                pages += 1
+                if max_pages is not None and pages >= max_pages and page.get("nextToken"):
+                    return False
+        except ResourceMissing:
+            pass  # no log group yet: the jobs have not written anything
+        except RunnerError as error:
+            self._failed(jobs, "DescribeLogStreams", error)
+            return True
         now = time.monotonic()
         for job in jobs:
             job.listed(now, streams_before[id(job)], self.policy)
@@ -424,9 +410,8 @@ class StreamReader(_Reader):
     async def _read_stream(self, job: _JobTail, stream: _Stream) -> int:
         new = await self._read_to_end(job, stream)
         policy = self.policy
-        quiet_pause = max(stream.pause, policy.min_interval) * policy.backoff
-        stream.pause = policy.min_interval if new else min(quiet_pause, policy.max_interval)
-        stream.read_at = time.monotonic() + stream.pause
+        stream.pause = (stream.pause or policy.delays()).after(progress=bool(new))
+        stream.read_at = time.monotonic() + stream.pause.delay
         return new
 
     async def _read_to_end(self, job: _JobTail, stream: _Stream) -> int:
@@ -455,7 +440,7 @@ class StreamReader(_Reader):
                     continue
                 self._failed([job], "GetLogEvents", error, stream=stream.name)
                 return new
-            except (RunnerError, BotoCoreError) as error:
+            except RunnerError as error:
                 self._failed([job], "GetLogEvents", error, stream=stream.name)
                 return new
             events: Sequence[Event] = page.get("events", [])
@@ -513,6 +498,25 @@ class BatchReader(_Reader):
             chunks.append(current)
         return chunks
 
+    def _take_filtered(
+        self,
+        page: Mapping[str, Any],
+        by_stream: Mapping[str, list[tuple[_JobTail, _Stream]]],
+        window: int,
+    ) -> int:
+        """Take in one FilterLogEvents page; the number of new events."""
+        fresh: dict[int, tuple[_JobTail, _Stream, list[Event]]] = {}
+        for event in page.get("events", []):
+            timestamp = int(event["timestamp"])
+            self._clock = max(self._clock, int(event.get("ingestionTime", timestamp)))
+            for job, stream in by_stream.get(event.get("logStreamName", ""), []):
+                if stream.floor is not None and timestamp < stream.floor - window:
+                    continue  # read in an earlier round, and forgotten since
+                if job.seen.first_time(event):
+                    fresh.setdefault(id(stream), (job, stream, []))[2].append(event)
+        now = time.monotonic()
+        return sum(job.take(stream, events, now) for job, stream, events in fresh.values())
+
     async def _filter(self, chunk: list[tuple[_JobTail, _Stream]]) -> int:
         window = self._window_ms
         clock_before = self._clock
@@ -525,32 +529,14 @@ class BatchReader(_Reader):
             start = min(f for f in floors if f is not None) - window
             if start > 0:
                 params["startTime"] = start
-        token: str | None = None
         new = 0
-        while True:
-            try:
-                page = await self.caller.call(
-                    "logs", "FilterLogEvents", **params, **({"nextToken": token} if token else {})
-                )
-            except (RunnerError, BotoCoreError) as error:
-                jobs = list({id(job): job for job, _ in chunk}.values())
-                self._failed(jobs, "FilterLogEvents", error, streams=len(by_stream))
-                return new
-            fresh: dict[int, tuple[_JobTail, _Stream, list[Event]]] = {}
-            for event in page.get("events", []):
-                timestamp = int(event["timestamp"])
-                self._clock = max(self._clock, int(event.get("ingestionTime", timestamp)))
-                for job, stream in by_stream.get(event.get("logStreamName", ""), []):
-                    if stream.floor is not None and timestamp < stream.floor - window:
-                        continue  # read in an earlier round, and forgotten since
-                    if job.seen.first_time(event):
-                        fresh.setdefault(id(stream), (job, stream, []))[2].append(event)
-            now = time.monotonic()
-            for job, stream, events in fresh.values():
-                new += job.take(stream, events, now)
-            token = page.get("nextToken")
-            if not token:
-                break
+        try:
+            async for page in self.caller.pages("logs", "FilterLogEvents", **params):
+                new += self._take_filtered(page, by_stream, window)
+        except RunnerError as error:
+            jobs = list({id(job): job for job, _ in chunk}.values())
+            self._failed(jobs, "FilterLogEvents", error, streams=len(by_stream))
+            return new
         # Every stream of the chunk is read: what is still unread was ingested after the call
         # began, so later than ``clock_before``, and written at most the late window before that.
         if clock_before >= 0:
@@ -714,50 +700,24 @@ class LogTailer:
                 iter(tuning.get("TrainingJobDefinitions") or []), {}
             )
             instances = instance_count(TRAINING, definition)
-        except (RunnerError, BotoCoreError) as error:
+        except RunnerError as error:
             log.warning(
                 "logs.read_failed", job=handle.name, operation=TUNING.describe, error=str(error)
             )
         ended = asyncio.ensure_future(handle.wait())
         followers: dict[str, asyncio.Task[LogSummary]] = {}
         child_ended: dict[str, asyncio.Future[None]] = {}
-        interval = policy.min_interval
+        listings = policy.delays()
         try:
             while True:
                 finished = ended.done()
-                grew = False
-                try:
-                    async for summary in self._children(handle.name):
-                        child = summary["TrainingJobName"]
-                        if child not in followers:
-                            grew = True
-                            child_ended[child] = asyncio.get_running_loop().create_future()
-                            followers[child] = asyncio.create_task(
-                                self.follow_job(
-                                    TRAINING,
-                                    child,
-                                    sink,
-                                    ended=child_ended[child],
-                                    instances=instances,
-                                )
-                            )
-                        if summary.get("TrainingJobStatus") in TRAINING.states.terminal:
-                            _settle(child_ended[child])
-                except (RunnerError, BotoCoreError) as error:
-                    log.warning(
-                        "logs.read_failed",
-                        job=handle.name,
-                        operation="ListTrainingJobsForHyperParameterTuningJob",
-                        error=str(error),
-                    )
+                grew = await self._follow_new_children(
+                    handle.name, sink, instances, followers, child_ended
+                )
                 if finished:
                     break
-                interval = (
-                    policy.min_interval
-                    if grew
-                    else min(interval * policy.backoff, policy.max_interval)
-                )
-                await asyncio.wait({ended}, timeout=interval)
+                listings = listings.after(progress=grew)
+                await asyncio.wait({ended}, timeout=listings.delay)
         except BaseException:
             for follower in followers.values():  # cancelled: the children's tails end too
                 follower.cancel()
@@ -771,20 +731,46 @@ class LogTailer:
                 _settle(future)
         return list(await asyncio.gather(*followers.values()))
 
-    async def _children(self, tuning: str) -> AsyncIterator[dict[str, Any]]:
-        token: str | None = None
-        while True:
-            page = await self.caller.sagemaker(
-                "ListTrainingJobsForHyperParameterTuningJob",
-                HyperParameterTuningJobName=tuning,
-                MaxResults=100,
-                **({"NextToken": token} if token else {}),
+    async def _follow_new_children(
+        self,
+        tuning: str,
+        sink: LogSink,
+        instances: int | None,
+        followers: dict[str, asyncio.Task[LogSummary]],
+        child_ended: dict[str, asyncio.Future[None]],
+    ) -> bool:
+        """List the tuning job's training jobs: follow the new ones, settle the ended ones;
+        True when one was new."""
+        grew = False
+        try:
+            async for summary in self._children(tuning):
+                child = summary["TrainingJobName"]
+                if child not in followers:
+                    grew = True
+                    child_ended[child] = asyncio.get_running_loop().create_future()
+                    followers[child] = asyncio.create_task(
+                        self.follow_job(
+                            TRAINING, child, sink, ended=child_ended[child], instances=instances
+                        )
+                    )
+                if summary.get("TrainingJobStatus") in TRAINING.states.terminal:
+                    _settle(child_ended[child])
+        except RunnerError as error:
+            log.warning(
+                "logs.read_failed",
+                job=tuning,
+                operation="ListTrainingJobsForHyperParameterTuningJob",
+                error=str(error),
             )
-            for summary in page.get("TrainingJobSummaries", []):
-                yield summary
-            token = page.get("NextToken")
-            if not token:
-                return
+        return grew
+
+    def _children(self, tuning: str) -> AsyncIterator[dict[str, Any]]:
+        return self.caller.paginate(
+            "sagemaker",
+            "ListTrainingJobsForHyperParameterTuningJob",
+            HyperParameterTuningJobName=tuning,
+            MaxResults=100,
+        )
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -822,7 +808,7 @@ class LogTailer:
     async def _described_instances(self, kind: JobKind, name: str) -> int | None:
         try:
             description = await self.caller.sagemaker(kind.describe, **{kind.name_field: name})
-        except (RunnerError, BotoCoreError) as error:
+        except RunnerError as error:
             log.warning("logs.read_failed", job=name, operation=kind.describe, error=str(error))
             return None
         return instance_count(kind, description)

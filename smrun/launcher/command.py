@@ -39,11 +39,12 @@ from rich.table import Table
 from runner.config import AwsTarget, PollPolicy, RateLimits, RunnerConfig
 from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerError
+from runner.feed import setup_feed
 from runner.joblogs import FileSink
 from runner.kinds import KINDS
 from runner.session import AwsCaller
 from runner.telemetry import configure_logging
-from runner.validation import role_arn_problem
+from runner.validation import queue_url_problem, role_arn_problem
 from smrun.launcher.admission import parse_limit
 from smrun.launcher.attached import LaunchLock, LockHeld, attached_pid
 from smrun.launcher.journal import RUNNING, SUBMITTED, Journal, JournalError, Row
@@ -59,6 +60,7 @@ from smrun.launcher.preflight import chain_region, credentials_problem
 from smrun.launcher.progress import LineView, LiveView, ProgressView, end_screen
 from smrun.launcher.report import all_succeeded, job_record, status_table, summary
 from smrun.launcher.resume import RETRY_CHOICES, ResumePlan, plan_resume
+from smrun.signals import TwoStageSignals
 
 log = structlog.get_logger("smrun.launcher")
 
@@ -93,6 +95,7 @@ class LaunchRequest:
     follow: str | None = None
     job_logs: bool = True
     leave_running: bool = False
+    events: str | None = None  # --events QUEUE_URL
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,12 @@ class Checked:
     journal_path: Path
     options: LaunchOptions
     resume: ResumePlan
+
+    @property
+    def events(self) -> str | None:
+        """The change feed's queue: --events, else the manifest's ``events`` (not --local's:
+        that is the embedded emulator's own, set up when it starts)."""
+        return None if self.request.local else self.request.events or self.manifest.events
 
     def target(self, local_url: str | None = None) -> AwsTarget:
         """Where the jobs go: the one region, and the emulator at ``local_url`` (--local)."""
@@ -195,6 +204,14 @@ def _flag_problems(request: LaunchRequest) -> list[str]:
         problem = role_arn_problem(request.assume_role_arn)
         if problem:
             problems.append(f"--assume-role: {problem}")
+    if request.events is not None:
+        problem = queue_url_problem(request.events)
+        if problem:
+            problems.append(f"--events: {problem}")
+        elif request.local:
+            problems.append(
+                "--events: not with --local: the embedded emulator sets up its own queue"
+            )
     if request.leave_running and request.local:
         problems.append(
             "--leave-running: not with --local: the embedded emulator ends with the launch, "
@@ -257,12 +274,9 @@ def check_launch(request: LaunchRequest) -> Checked:
     if request.output is not None:
         problems.extend(filter(None, [_directory_problem("--output", request.output)]))
     journal_problem = _journal_problem(request.journal)
-    if journal_problem:
-        problems.append(journal_problem)
+    problems.extend(filter(None, [journal_problem]))
     if not request.local:
-        problem = credentials_problem()
-        if problem:
-            problems.append(problem)
+        problems.extend(filter(None, [credentials_problem()]))
     fallback = chain_region() or (LOCAL_REGION if request.local else None)
     try:
         manifest = load_manifest(
@@ -288,18 +302,9 @@ def check_launch(request: LaunchRequest) -> Checked:
             f"another launch (pid {holder if holder > 0 else 'unknown'}) is running on "
             f"{journal_path}; wait for it, or smrun stop it"
         )
-    journaled: list[Row] = []
-    if not journal_problem:
-        try:
-            journaled, ran_in = _journaled(journal_path, manifest.batch_id)
-        except UsageError as error:
-            problems.append(str(error))
-            ran_in = None
-        moved = _region_moved(manifest, ran_in, request)
-        problems.extend(filter(None, [moved]))
-        resume = plan_resume(manifest, journaled, options.retry, region_moved=moved is not None)
-    else:
-        resume = plan_resume(manifest, [], options.retry)
+    resume = _resume_plan(
+        request, manifest, options, journal_path, problems, journal_ok=not journal_problem
+    )
     if resume.problems:
         problems.append(str(ManifestInvalid(resume.problems, f"{manifest.source} (resume)")))
     if problems:
@@ -313,6 +318,29 @@ def check_launch(request: LaunchRequest) -> Checked:
         replace(options, output=output),
         resume,
     )
+
+
+def _resume_plan(
+    request: LaunchRequest,
+    manifest: Manifest,
+    options: LaunchOptions,
+    journal_path: Path,
+    problems: list[str],
+    *,
+    journal_ok: bool,
+) -> ResumePlan:
+    """What the journal says is done, as a plan; its problems are added to ``problems``."""
+    if not journal_ok:
+        return plan_resume(manifest, [], options.retry)
+    journaled: list[Row] = []
+    try:
+        journaled, ran_in = _journaled(journal_path, manifest.batch_id)
+    except UsageError as error:
+        problems.append(str(error))
+        ran_in = None
+    moved = _region_moved(manifest, ran_in, request)
+    problems.extend(filter(None, [moved]))
+    return plan_resume(manifest, journaled, options.retry, region_moved=moved is not None)
 
 
 def show_plan(
@@ -381,15 +409,37 @@ def prepare_launch(checked: Checked) -> Prepared:
     return Prepared(checked.manifest, journal, checked.output, checked.options, lock)
 
 
-def launch_config(target: AwsTarget, *, local: bool, concurrency: int) -> RunnerConfig:
-    config = RunnerConfig(aws=target, max_connections=max(50, min(concurrency, 200)))
+def launch_config(
+    target: AwsTarget, *, local: bool, concurrency: int, events: str | None = None
+) -> RunnerConfig:
+    config = RunnerConfig(
+        aws=target, max_connections=max(50, min(concurrency, 200)), events_queue=events
+    )
     if local:
         config = replace(config, poll=LOCAL_POLL, limits=RateLimits.none())
     return config.tuned_from_env()
 
 
+def local_events(target: AwsTarget) -> str:
+    """Set up the change feed on the embedded emulator (``runner.feed.setup``); its queue URL."""
+
+    async def setup() -> str:
+        caller = AwsCaller(RunnerConfig(aws=target))
+        try:
+            return (await setup_feed(caller)).queue_url
+        finally:
+            await caller.close()
+
+    return asyncio.run(setup())
+
+
 def run_launch(
-    prepared: Prepared, target: AwsTarget, *, local: bool = False, console: Console | None = None
+    prepared: Prepared,
+    target: AwsTarget,
+    *,
+    local: bool = False,
+    events_queue: str | None = None,
+    console: Console | None = None,
 ) -> int:
     """Run the batch to its end (or an interrupt); print the summary; the exit code."""
     console = console or _console()
@@ -408,6 +458,7 @@ def run_launch(
                 "endpoint_url": target.endpoint_url,
                 "assume_role_arn": target.assume_role_arn,
                 "local": local,
+                "events": events_queue,
                 "output": str(prepared.output.resolve()),
             },
         )
@@ -420,7 +471,9 @@ def run_launch(
         )
         if not live:
             console.print(paths, highlight=False, soft_wrap=True)
-        config = launch_config(target, local=local, concurrency=prepared.options.concurrency)
+        config = launch_config(
+            target, local=local, concurrency=prepared.options.concurrency, events=events_queue
+        )
         started = time.monotonic()
         try:
             result = asyncio.run(_launch(prepared, config, view, console))
@@ -479,55 +532,50 @@ def interrupted_line(result: LaunchResult) -> str:
 async def _launch(
     prepared: Prepared, config: RunnerConfig, view: ProgressView, console: Console
 ) -> LaunchResult:
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
     stopping: list[str] = []  # entries whose Stop was sent, when a second signal came
     async with Runner(config) as runner:
         launch = Launch(prepared.manifest, prepared.journal, runner, prepared.options, view=view)
 
-        def on_signal(received: signal.Signals) -> None:
-            if launch.interrupted is None:
-                # One line however wide: a log reader greps it whole (the terminal wraps it).
-                console.print(
-                    f"[yellow]{interrupt_notice(launch, received.name)}[/]",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                launch.interrupt(received.name)
-            elif main is not None:  # a second signal: stop waiting for Stopped
-                console.print(
-                    f"[yellow]{received.name} again: no longer waiting for jobs to stop[/]",
-                    soft_wrap=True,
-                )
-                # Before the cancelled tasks let go of their jobs: which were asked to stop.
-                stopping[:] = launch.stopping_now()
-                log.warning("launch.signal_again", signal=received.name, stopping=len(stopping))
-                main.cancel()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal, sig)
-        try:
-            return await launch.run()
-        except asyncio.CancelledError:
-            # A second signal: stop waiting for jobs to stop. The journal has what happened
-            # (those asked to stop: Stopping); a resume re-attaches to whatever is in flight.
-            await launch.record_stopping(stopping)
-            rows = await launch.journal.call(Journal.rows)
-            in_flight = [row.id for row in rows if row.state in (SUBMITTED, RUNNING)]
-            return LaunchResult(
-                batch_id=prepared.manifest.batch_id,
-                counts=await launch.journal.call(Journal.counts),
-                rows=rows,
-                interrupted=launch.interrupted,
-                left_running=any(entry_id not in stopping for entry_id in in_flight),
-                reports=None,
-                billable_s=launch.tally.billable_s,
-                stopping=tuple(stopping),
+        def first(received: signal.Signals) -> None:
+            # One line however wide: a log reader greps it whole (the terminal wraps it).
+            console.print(
+                f"[yellow]{interrupt_notice(launch, received.name)}[/]",
+                highlight=False,
+                soft_wrap=True,
             )
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-            launch.close()
+            launch.interrupt(received.name)
+
+        def again(received: signal.Signals) -> None:  # then the helper stops our waiting
+            console.print(
+                f"[yellow]{received.name} again: no longer waiting for jobs to stop[/]",
+                soft_wrap=True,
+            )
+            # Before the cancelled tasks let go of their jobs: which were asked to stop.
+            stopping[:] = launch.stopping_now()
+            log.warning("launch.signal_again", signal=received.name, stopping=len(stopping))
+
+        # Held until the journal has what a second signal left (a third is handled the same).
+        with TwoStageSignals(first, again, (signal.SIGINT, signal.SIGTERM)):
+            try:
+                return await launch.run()
+            except asyncio.CancelledError:
+                # A second signal: stop waiting for jobs to stop. The journal has what happened
+                # (those asked to stop: Stopping); a resume re-attaches to whatever is in flight.
+                await launch.record_stopping(stopping)
+                rows = await launch.journal.call(Journal.rows)
+                in_flight = [row.id for row in rows if row.state in (SUBMITTED, RUNNING)]
+                return LaunchResult(
+                    batch_id=prepared.manifest.batch_id,
+                    counts=await launch.journal.call(Journal.counts),
+                    rows=rows,
+                    interrupted=launch.interrupted,
+                    left_running=any(entry_id not in stopping for entry_id in in_flight),
+                    reports=None,
+                    billable_s=launch.tally.billable_s,
+                    stopping=tuple(stopping),
+                )
+            finally:
+                launch.close()
 
 
 def _print_summary(
@@ -700,6 +748,26 @@ def _latest_journal() -> Path:
     return found[-1]
 
 
+def _log_file_of(journal: Journal, entry: str) -> tuple[Row, Path]:
+    """The journal row of ``entry`` (an id or a job name) and its job's log file."""
+    rows = journal.rows()
+    row = next((r for r in rows if entry in (r.id, r.job_name)), None)
+    if row is None:
+        names = ", ".join(r.id for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+        raise UsageError(f"{entry!r}: no entry or job of that name (entries: {names})")
+    if not KINDS[row.kind].has_logs:
+        with_logs = ", ".join(key for key, kind in KINDS.items() if kind.has_logs)
+        raise UsageError(
+            f"{row.id} is a {row.kind} entry: SageMaker writes no logs for that kind "
+            f"(jobs that do: {with_logs})"
+        )
+    recorded = journal.meta(TARGET_META) or {}
+    directory = Path(recorded.get("output") or journal.path.parent) / "logs"
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: no job logs (was the batch run with --no-job-logs?)")
+    return row, FileSink(directory).path_for(row.job_name)
+
+
 def show_logs(
     entry: str, *, batch: str | Path | None = None, follow: bool = False, out: Any = None
 ) -> int:
@@ -709,22 +777,7 @@ def show_logs(
 
     out = out or sys.stdout
     with open_journal(batch if batch is not None else _latest_journal()) as journal:
-        rows = journal.rows()
-        row = next((r for r in rows if entry in (r.id, r.job_name)), None)
-        if row is None:
-            names = ", ".join(r.id for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
-            raise UsageError(f"{entry!r}: no entry or job of that name (entries: {names})")
-        if not KINDS[row.kind].has_logs:
-            with_logs = ", ".join(key for key, kind in KINDS.items() if kind.has_logs)
-            raise UsageError(
-                f"{row.id} is a {row.kind} entry: SageMaker writes no logs for that kind "
-                f"(jobs that do: {with_logs})"
-            )
-        recorded = journal.meta(TARGET_META) or {}
-        directory = Path(recorded.get("output") or journal.path.parent) / "logs"
-        if not directory.is_dir():
-            raise UsageError(f"{directory}: no job logs (was the batch run with --no-job-logs?)")
-        path = FileSink(directory).path_for(row.job_name)
+        row, path = _log_file_of(journal, entry)
         position, quiet_since = 0, time.monotonic()
         while True:
             if path.exists():

@@ -131,6 +131,11 @@ class Row:
     def finished(self) -> bool:
         return self.state in FINISHED
 
+    @property
+    def never_sent(self) -> bool:
+        """No Create was ever answered for it: pending, or an error before any."""
+        return self.state == PENDING or (self.state == ERROR and self.attempts == 0)
+
 
 class Planned(NamedTuple):
     """An entry as ``Journal.plan`` records it. ``retry``: a finished entry to run again, as a

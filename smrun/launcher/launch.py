@@ -410,8 +410,13 @@ class Launch:
                 with attempt:
                     await self.admission.acquire(ticket, force=reattach)
                     try:
+                        # Never sent: nothing to look up before Create (a name taken
+                        # meanwhile is still re-attached to, its digest checked).
                         handle = await self.runner.submit(
-                            entry.kind, request, identity=entry.identity_for(row.retries)
+                            entry.kind,
+                            request,
+                            identity=entry.identity_for(row.retries),
+                            known_new=row.never_sent,
                         )
                     except AwsCallFailed as error:
                         refusal = error.aws_message

@@ -2,6 +2,7 @@
 
     batch: nightly-sweep            # optional (1-64 of A-Za-z0-9._-); else from the file's path
     region: us-east-1               # optional; the one region every job of the batch runs in
+    events: https://sqs.us-east-1.amazonaws.com/123456789012/smrun-events   # optional feed
     limits: {training: 20, "training:ml.p3.2xlarge": 8}   # jobs of a kind, instances of a type
     defaults:                       # deep-merged into every entry; the entry wins
       inputs: {role: arn:aws:iam::123456789012:role/sm}
@@ -78,7 +79,7 @@ from components.registry import BUILDERS
 from runner.kinds import KINDS, JobKind
 from runner.naming import Identity, slug
 from runner.requests import prepare_request
-from runner.validation import Problem
+from runner.validation import Problem, queue_url_problem
 from smrun.launcher.admission import canonical_limit, limit_problem
 from smrun.launcher.preflight import NO_REGION
 from smrun.launcher.vocabulary import COMPONENTS, canonical_kind, did_you_mean, kind_hint
@@ -92,7 +93,7 @@ __all__ = [
     "parse_manifest",
 ]
 
-TOP_KEYS = frozenset({"batch", "defaults", "jobs", "limits", "region"})
+TOP_KEYS = frozenset({"batch", "defaults", "events", "jobs", "limits", "region"})
 ENTRY_KEYS = frozenset({"kind", "name", "request", "inputs", "matrix", "count", "after"})
 DEFAULT_KEYS = frozenset({"kind", "request", "inputs"})
 MAX_COUNT = 10_000
@@ -175,6 +176,7 @@ class Manifest:
     # "training" -> jobs in flight, "training:ml.p3.2xlarge" -> instances (launcher admission)
     limits: Mapping[str, int] = field(default_factory=dict)
     region: str | None = None  # where every job of the batch runs; None: left to the caller
+    events: str | None = None  # the change feed's SQS queue URL (smrun events setup)
 
     def entry(self, entry_id: str) -> Entry:
         for entry in self.entries:
@@ -251,6 +253,7 @@ def parse_manifest(
     batch = _batch_id(data, batch_id, default_batch_id, problems)
     defaults = _defaults(data.get("defaults") or {}, problems)
     limits = _limits(data.get("limits"), problems)
+    events = _events(data.get("events"), problems)
     batch_region = _region(data, defaults, region, problems) or fallback_region
     jobs = data.get("jobs")
     entries: list[Entry] = []
@@ -269,7 +272,12 @@ def parse_manifest(
     if problems:
         raise ManifestInvalid(dedupe_problems(problems), source)
     return Manifest(
-        batch_id=batch, entries=entries, source=source, limits=limits, region=batch_region
+        batch_id=batch,
+        entries=entries,
+        source=source,
+        limits=limits,
+        region=batch_region,
+        events=events,
     )
 
 
@@ -305,6 +313,21 @@ def _defaults(defaults: Any, problems: list[Problem]) -> Mapping[str, Any]:
                 Problem(f"defaults.{key}", f"must be a mapping, got {_type(defaults[key])}")
             )
     return defaults
+
+
+def _events(value: Any, problems: list[Problem]) -> str | None:
+    """The change feed's queue URL: the jobs are followed by SageMaker's events first."""
+    if value is None:
+        return None
+    problem = (
+        queue_url_problem(value)
+        if isinstance(value, str)
+        else f"must be an SQS queue URL, got {_type(value)}"
+    )
+    if problem:
+        problems.append(Problem("events", problem))
+        return None
+    return str(value)
 
 
 def _region(

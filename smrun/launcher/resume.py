@@ -134,7 +134,7 @@ def _decide(
     changes = _changes(entry, row)
     if region_moved:
         changes = [change for change in changes if change[0] != BATCH_REGION_INPUT]
-    unsent = row.state == PENDING or (row.state == ERROR and row.attempts == 0)
+    unsent = row.never_sent
     same = Decision(entry, row.state, "", entry.job_name_for(row.retries), row.retries)
     if unsent:
         action = SUBMIT if row.state == PENDING else SUBMIT_AGAIN

@@ -96,15 +96,15 @@ class Steps:
         return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--endpoint-url", required=True, help="the emulator, http://127.0.0.1:PORT")
-    parser.add_argument("--sdk-clock-speedup", type=float, default=10.0)
-    parser.add_argument("--prefix", default="sdk", help="prefix of the job names")
-    args = parser.parse_args(argv)
+FIT = "Estimator.fit(logs=True)"
+TUNE = "HyperparameterTuner.fit"
+METRIC = "validation:loss"
 
-    # Before the SDK builds any client: everything it builds goes to the emulator.
-    os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+
+def sdk_session(endpoint_url: str, speedup: float) -> Any:
+    """A ``sagemaker.Session`` whose every client goes to the emulator, with fake credentials
+    and the SDK's telemetry off; set up before the SDK builds any client."""
+    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     for key, value in FAKE_CREDENTIALS.items():
         os.environ.setdefault(key, value)
     os.environ["AWS_DEFAULT_REGION"] = REGION
@@ -113,14 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
     import sagemaker
     import sagemaker.session
-    from sagemaker.estimator import Estimator
-    from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
-    from sagemaker.transformer import Transformer
-    from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
 
-    sagemaker.session.time = fast_clock(args.sdk_clock_speedup)  # type: ignore[assignment]
+    sagemaker.session.time = fast_clock(speedup)  # type: ignore[assignment]
     boto_session = boto3.Session(region_name=REGION)
-    session = sagemaker.Session(
+    return sagemaker.Session(
         boto_session=boto_session,
         sagemaker_client=boto_session.client("sagemaker"),
         sagemaker_runtime_client=boto_session.client("sagemaker-runtime"),
@@ -129,77 +125,86 @@ def main(argv: list[str] | None = None) -> int:
             "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
         },
     )
-    name = f"{args.prefix}-{int(time.time())}"
-    inputs = {"train": f"{BUCKET}/train", "validation": f"{BUCKET}/validation"}
-    metric = "validation:loss"
 
-    def estimator(**extra: Any) -> Any:
+
+class Checks:
+    """Each step of the check, against one session; jobs are named ``name``-<step>."""
+
+    def __init__(self, session: Any, name: str, steps: Steps) -> None:
+        self.session = session
+        self.name = name
+        self.steps = steps
+        self.inputs = {"train": f"{BUCKET}/train", "validation": f"{BUCKET}/validation"}
+
+    def estimator(self, **extra: Any) -> Any:
+        from sagemaker.estimator import Estimator
+
         return Estimator(
             image_uri=IMAGE,
             role=ROLE,
             instance_count=1,
             instance_type="ml.m5.xlarge",
             output_path=f"{BUCKET}/output",
-            sagemaker_session=session,
-            metric_definitions=[{"Name": metric, "Regex": "loss=([0-9.]+)"}],
+            sagemaker_session=self.session,
+            metric_definitions=[{"Name": METRIC, "Regex": "loss=([0-9.]+)"}],
             hyperparameters={"k": "8"},
             **extra,
         )
 
-    steps = Steps()
+    @property
+    def trained(self) -> Any:
+        return self.steps.results[FIT]
 
-    def fit() -> Any:
-        trained = estimator()
-        trained.fit(inputs, job_name=f"{name}-fit", logs=True)
+    def fit(self) -> Any:
+        trained = self.estimator()
+        trained.fit(self.inputs, job_name=f"{self.name}-fit", logs=True)
         assert trained.model_data.endswith("model.tar.gz"), trained.model_data
         return trained
 
-    trained = steps.run("Estimator.fit(logs=True)", fit)
+    def attach(self) -> Any:
+        from sagemaker.estimator import Estimator
 
-    def attach() -> Any:
-        attached = Estimator.attach(f"{name}-fit", sagemaker_session=session)
-        assert attached.model_data == trained.model_data, attached.model_data
+        attached = Estimator.attach(f"{self.name}-fit", sagemaker_session=self.session)
+        assert attached.model_data == self.trained.model_data, attached.model_data
         assert attached.output_path == f"{BUCKET}/output"
         return attached
 
-    steps.run("Estimator.attach", attach, "Estimator.fit(logs=True)")
+    def tune(self) -> Any:
+        from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
 
-    def tune() -> Any:
         tuner = HyperparameterTuner(
-            estimator(),
-            objective_metric_name=metric,
+            self.estimator(),
+            objective_metric_name=METRIC,
             objective_type="Minimize",
             hyperparameter_ranges={
                 "k": IntegerParameter(2, 16),
                 "learning_rate": ContinuousParameter(0.01, 0.2),
             },
-            metric_definitions=[{"Name": metric, "Regex": "loss=([0-9.]+)"}],
+            metric_definitions=[{"Name": METRIC, "Regex": "loss=([0-9.]+)"}],
             max_jobs=2,
             max_parallel_jobs=2,
         )
-        tuner.fit(inputs, job_name=f"{name}-hpo", wait=True)
+        tuner.fit(self.inputs, job_name=f"{self.name}-hpo", wait=True)
         return tuner
 
-    tuner = steps.run("HyperparameterTuner.fit", tune)
-
-    def best_estimator() -> Any:
-        best = tuner.best_estimator()
-        assert best.latest_training_job.name.startswith(f"{name}-hpo"), best.latest_training_job
+    def best_estimator(self) -> Any:
+        best = self.steps.results[TUNE].best_estimator()
+        assert best.latest_training_job.name.startswith(f"{self.name}-hpo"), (
+            best.latest_training_job
+        )
         return best
 
-    steps.run("HyperparameterTuner.best_estimator", best_estimator, "HyperparameterTuner.fit")
+    def tuner_attach(self) -> Any:
+        from sagemaker.tuner import HyperparameterTuner
 
-    def tuner_attach() -> Any:
-        attached = HyperparameterTuner.attach(f"{name}-hpo", sagemaker_session=session)
-        assert attached.objective_metric_name == metric, attached.objective_metric_name
+        attached = HyperparameterTuner.attach(f"{self.name}-hpo", sagemaker_session=self.session)
+        assert attached.objective_metric_name == METRIC, attached.objective_metric_name
         return attached.best_estimator()
 
-    steps.run(
-        "HyperparameterTuner.attach + best_estimator", tuner_attach, "HyperparameterTuner.fit"
-    )
+    def transform(self) -> Any:
+        from sagemaker.transformer import Transformer
 
-    def transform() -> Any:
-        transformer = trained.transformer(
+        transformer = self.trained.transformer(
             instance_count=1,
             instance_type="ml.m5.xlarge",
             output_path=f"{BUCKET}/batch-out",
@@ -207,34 +212,30 @@ def main(argv: list[str] | None = None) -> int:
         transformer.transform(
             f"{BUCKET}/batch",
             content_type="text/csv",
-            job_name=f"{name}-batch",
+            job_name=f"{self.name}-batch",
             wait=True,
             logs=True,
         )
-        attached = Transformer.attach(f"{name}-batch", sagemaker_session=session)
+        attached = Transformer.attach(f"{self.name}-batch", sagemaker_session=self.session)
         assert attached.output_path == f"{BUCKET}/batch-out", attached.output_path
         return transformer
 
-    steps.run(
-        "Estimator.transformer().transform(wait, logs) + Transformer.attach",
-        transform,
-        "Estimator.fit(logs=True)",
-    )
+    def process(self) -> Any:
+        from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
 
-    def process() -> Any:
         processor = Processor(
             role=ROLE,
             image_uri=IMAGE,
             instance_count=1,
             instance_type="ml.m5.xlarge",
-            sagemaker_session=session,
+            sagemaker_session=self.session,
         )
         processor.run(
             inputs=[ProcessingInput(source=f"{BUCKET}/raw", destination="/opt/ml/processing/in")],
             outputs=[
                 ProcessingOutput(source="/opt/ml/processing/out", destination=f"{BUCKET}/prepared")
             ],
-            job_name=f"{name}-process",
+            job_name=f"{self.name}-process",
             wait=True,
             logs=True,
         )
@@ -242,22 +243,42 @@ def main(argv: list[str] | None = None) -> int:
         assert described["ProcessingJobStatus"] == "Completed", described["ProcessingJobStatus"]
         return processor
 
-    steps.run("Processor.run(wait, logs)", process)
-
-    def deploy() -> Any:
-        predictor = trained.deploy(
+    def deploy(self) -> Any:
+        predictor = self.trained.deploy(
             initial_instance_count=1,
             instance_type="ml.m5.xlarge",
-            endpoint_name=f"{name}-endpoint",
+            endpoint_name=f"{self.name}-endpoint",
         )
-        described = session.sagemaker_client.describe_endpoint(EndpointName=predictor.endpoint_name)
+        described = self.session.sagemaker_client.describe_endpoint(
+            EndpointName=predictor.endpoint_name
+        )
         assert described["EndpointStatus"] == "InService", described["EndpointStatus"]
         predictor.delete_model()
         predictor.delete_endpoint(delete_endpoint_config=True)
         return predictor
 
-    steps.run("Estimator.deploy + delete", deploy, "Estimator.fit(logs=True)")
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoint-url", required=True, help="the emulator, http://127.0.0.1:PORT")
+    parser.add_argument("--sdk-clock-speedup", type=float, default=10.0)
+    parser.add_argument("--prefix", default="sdk", help="prefix of the job names")
+    args = parser.parse_args(argv)
+    session = sdk_session(args.endpoint_url, args.sdk_clock_speedup)
+    steps = Steps()
+    checks = Checks(session, f"{args.prefix}-{int(time.time())}", steps)
+    steps.run(FIT, checks.fit)
+    steps.run("Estimator.attach", checks.attach, FIT)
+    steps.run(TUNE, checks.tune)
+    steps.run("HyperparameterTuner.best_estimator", checks.best_estimator, TUNE)
+    steps.run("HyperparameterTuner.attach + best_estimator", checks.tuner_attach, TUNE)
+    steps.run(
+        "Estimator.transformer().transform(wait, logs) + Transformer.attach",
+        checks.transform,
+        FIT,
+    )
+    steps.run("Processor.run(wait, logs)", checks.process)
+    steps.run("Estimator.deploy + delete", checks.deploy, FIT)
     if steps.failed:
         report(f"FAILED: {', '.join(steps.failed)}")
         return 1

@@ -134,10 +134,26 @@ async def test_stops_only_the_runs_running_jobs_and_waits_for_them(
     print(f"\ncleanup of {len(ours)} jobs took {time.monotonic() - started:.2f}s")
 
 
+class HeldClock:
+    """The emulator's clock, held still until ``release()``, then running from where it was held:
+    an endpoint is surely still Creating when the cleanup first looks, however slowly the
+    machine starts the cleanup's process."""
+
+    def __init__(self) -> None:
+        self.held_at = time.time()
+        self.behind: float | None = None
+
+    def __call__(self) -> float:
+        return self.held_at if self.behind is None else time.time() - self.behind
+
+    def release(self) -> None:
+        self.behind = time.time() - self.held_at
+
+
 async def test_pipeline_run_id_input_names_another_run_and_endpoints_are_deleted(
     emulator: Any, sagemaker: Any, tmp_path: Path
 ) -> None:
-    # Creating for longer than the cleanup takes to start and list it.
+    clock = emulator.emulator.clock = HeldClock()
     tags = req.tags(**{RUN_ID_TAG: OTHER_RUN, "emulator:duration-seconds": "2.5"})
     await sagemaker.create_training_job(
         **req.training("train-other", Tags=req.tags(**{RUN_ID_TAG: OTHER_RUN, **LONG}))
@@ -161,16 +177,24 @@ async def test_pipeline_run_id_input_names_another_run_and_endpoints_are_deleted
         Tags=req.tags(**{"emulator:duration-seconds": "2.5"}),
     )
 
-    code, stderr = await run_cleanup(
-        emulator.url,
-        tmp_path,
-        "--pipeline_run_id",
-        OTHER_RUN,
-        "--kfp_run_id",
-        RUN,
-        "--include_endpoints",
-        "True",
+    cleanup_run = asyncio.ensure_future(
+        run_cleanup(
+            emulator.url,
+            tmp_path,
+            "--pipeline_run_id",
+            OTHER_RUN,
+            "--kfp_run_id",
+            RUN,
+            "--include_endpoints",
+            "True",
+        )
     )
+    # Time moves on once the cleanup has found the endpoint Creating and waits for it to leave.
+    # (the emulator has no hook to await: its call counter is read, as a condition, not a time)
+    while emulator.emulator.calls["DescribeEndpoint"] == 0 and not cleanup_run.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    clock.release()
+    code, stderr = await cleanup_run
     assert code == 0, stderr
     assert json.loads((tmp_path / "stopped_jobs").read_text()) == ["train-other"]
     rows = rows_by_name(await fetch_stats(emulator.url))

@@ -99,7 +99,11 @@ async def test_kill_9_mid_run_then_rerun_creates_each_job_once(
     assert "20 jobs:  18 succeeded  2 failed" in stdout
     assert "full table: " in stdout and "report.csv" in stdout
     stats = await fetch_stats(emulator.url)
-    assert stats["calls"]["CreateTrainingJob"] == 20  # one Create per entry, across both runs
+    # One job per entry across both runs. A Create the kill caught before its entry was
+    # journaled as sent is sent again without a lookup (never sent, as far as the journal
+    # knows), refused as ResourceInUse and re-attached to: a refused call, never a second job.
+    names = [row["name"] for row in stats["jobs"]]
+    assert len(names) == len(set(names)) == 20
     states = journal_states(journal)
     assert len(states) == 20 and set(states.values()) == {"succeeded", "failed"}
     records = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
@@ -351,3 +355,39 @@ async def test_logs_follow_prints_a_running_jobs_lines_until_it_ends(
     assert code == 0 and process.returncode == 0, stderr
     written = next((out / "logs").glob("*.log")).read_text()
     assert followed == written and written.count("\n") >= 30
+
+
+async def test_launch_with_events_follows_by_the_feed_and_bad_events_exit_2(
+    emulator: Any, tmp_path: Path
+) -> None:
+    from runner.feed import setup_feed
+    from runner.session import AwsCaller
+    from support.runner_setup import runner_config
+
+    caller = AwsCaller(runner_config(emulator.url))
+    try:
+        queue = (await setup_feed(caller, "launch-feed")).queue_url
+    finally:
+        await caller.close()
+    data = manifest(*(entry(f"fit-{i}", "training", raw_job("training", 0.5)) for i in range(3)))
+    path = write_manifest(tmp_path, data)
+    code, _, stderr = await smrun(
+        *launch_args(emulator.url, path, tmp_path / "ok", "--events", queue)
+    )
+    assert code == 0, stderr[-2000:]
+    calls = (await fetch_stats(emulator.url))["calls"]
+    # Never sent: no lookup before Create; each end event carried its outcome: no Describe.
+    assert calls["CreateTrainingJob"] == 3 and "DescribeTrainingJob" not in calls
+    with sqlite3.connect(tmp_path / "ok" / "journal.sqlite") as db:
+        outputs = [json.loads(o) for (o,) in db.execute("SELECT outputs FROM entries")]
+    assert all(o["model_artifact_url"].endswith("model.tar.gz") for o in outputs)
+
+    # The flag and the manifest's field, each wrong: both said at once, nothing created.
+    bad = write_manifest(tmp_path, {**data, "events": 42})
+    code, _, stderr = await smrun(
+        *launch_args(emulator.url, bad, tmp_path / "bad", "--events", "my-queue")
+    )
+    assert code == 2
+    assert "--events: must be an SQS queue URL" in stderr and "'my-queue'" in stderr
+    assert "events: must be an SQS queue URL, got" in stderr
+    assert (await fetch_stats(emulator.url))["calls"]["CreateTrainingJob"] == 3

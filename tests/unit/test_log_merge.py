@@ -33,6 +33,7 @@ from runner.joblogs import (
 from runner.joblogs.merge import HostMerger, Position, Resume, SeenEvents, host_label
 from runner.joblogs.tailer import BatchReader, StreamReader, _JobTail
 from runner.kinds import TRAINING
+from runner.session import AwsCaller
 
 GROUP = "/aws/sagemaker/TrainingJobs"
 MAX_LAG_MS = 50
@@ -67,6 +68,8 @@ class FakeLogs:
         self.now = 0
         self.serial = 0
         self.snapshots: dict[str, list[dict[str, Any]]] = {}
+
+    pages = AwsCaller.pages  # the real paging helper, over this fake's calls
 
     async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         await asyncio.sleep(0)

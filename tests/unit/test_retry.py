@@ -12,12 +12,13 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    NoCredentialsError,
     ReadTimeoutError,
 )
 from structlog.testing import capture_logs
 
 from runner.config import RetryPolicy
-from runner.errors import AwsCallFailed, ResourceMissing, is_not_found
+from runner.errors import AwsCallFailed, AwsUnreachable, ResourceMissing, is_not_found
 from runner.retry import call_with_retries, is_throttling, is_transient
 
 FAST = RetryPolicy(initial=0.001, maximum=0.002, max_attempts=0)
@@ -166,9 +167,10 @@ async def test_transient_failures_are_retried_until_success(failures: int) -> No
 async def test_retries_stop_after_max_attempts_with_awss_code() -> None:
     policy = RetryPolicy(initial=0.001, maximum=0.002, max_attempts=3)
     call = Flaky(*(client_error("ThrottlingException", "Rate exceeded") for _ in range(10)))
-    with pytest.raises(AwsCallFailed) as failed:
+    with pytest.raises(AwsUnreachable) as failed:
         await call_with_retries("ListTrainingJobs", policy, call)
     assert call.calls == 3
+    assert failed.value.attempts == 3
     assert failed.value.code == "ThrottlingException"
     assert failed.value.aws_message == "Rate exceeded"
     assert failed.value.operation == "ListTrainingJobs"
@@ -178,9 +180,44 @@ async def test_retries_stop_after_max_attempts_with_awss_code() -> None:
 async def test_a_dead_endpoint_surfaces_as_its_own_error_after_max_attempts() -> None:
     policy = RetryPolicy(initial=0.001, maximum=0.002, max_attempts=4)
     call = Flaky(*(EndpointConnectionError(endpoint_url="http://x") for _ in range(10)))
-    with pytest.raises(EndpointConnectionError):
+    with pytest.raises(AwsUnreachable) as failed:
         await call_with_retries("DescribeTrainingJob", policy, call)
     assert call.calls == 4
+    assert failed.value.code == "EndpointConnectionError"
+    assert isinstance(failed.value.__cause__, EndpointConnectionError)
+    assert "could not get through" in str(failed.value)
+
+
+TRANSIENT_RAW: dict[str, Callable[[], BaseException]] = {
+    "timeout": TimeoutError,
+    "aiohttp-connector": aiohttp.ServerDisconnectedError,
+    "aiohttp-payload": lambda: aiohttp.ClientPayloadError("truncated"),
+    "botocore-read-timeout": lambda: ReadTimeoutError(endpoint_url="http://x"),
+    "throttled": lambda: client_error("ThrottlingException", "Rate exceeded"),
+    "5xx": lambda: client_error("InternalFailure", status=500),
+}
+
+
+@pytest.mark.parametrize("make", TRANSIENT_RAW.values(), ids=TRANSIENT_RAW.keys())
+async def test_every_exhausted_transient_error_is_one_project_error(
+    make: Callable[[], BaseException],
+) -> None:
+    policy = RetryPolicy(initial=0.001, maximum=0.002, max_attempts=2)
+    call = Flaky(*(make() for _ in range(5)))
+    with pytest.raises(AwsUnreachable) as failed:
+        await call_with_retries("DescribeTrainingJob", policy, call)
+    assert call.calls == 2
+    assert isinstance(failed.value, AwsCallFailed)
+    assert failed.value.operation == "DescribeTrainingJob"
+
+
+async def test_other_botocore_failures_are_project_errors_and_not_retried() -> None:
+    call = Flaky(NoCredentialsError(), answer="never")
+    with pytest.raises(AwsCallFailed) as failed:
+        await call_with_retries("DescribeTrainingJob", FAST, call)
+    assert call.calls == 1
+    assert not isinstance(failed.value, AwsUnreachable)
+    assert failed.value.code == "NoCredentialsError"
 
 
 async def test_max_attempts_zero_means_no_bound() -> None:
