@@ -487,13 +487,9 @@ class Runner:
             if strategy is Strategy.SEARCH:
                 tag = run_tag(jobs.values())
                 assert tag is not None
-                result = await search_window(
-                    self.caller.sagemaker, kind, tag, floor, policy.sweep_page_cap
-                )
+                result = await search_window(self.caller, kind, tag, floor, policy.sweep_page_cap)
             else:
-                result = await list_window(
-                    self.caller.sagemaker, kind, floor, policy.sweep_page_cap
-                )
+                result = await list_window(self.caller, kind, floor, policy.sweep_page_cap)
         except AwsUnreachable as error:
             log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
             return  # the next tick may pass
