@@ -62,7 +62,7 @@ from runner.kinds import kind_named
 from runner.naming import Identity, request_digest
 from runner.telemetry import configure_logging
 from runner.tracker import Outcome
-from runner.validation import Problem, role_arn_problem, validate_request
+from runner.validation import Problem, queue_url_problem, role_arn_problem, validate_request
 from smrun.signals import StopOnSignal
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -224,7 +224,9 @@ def runner_config(
         sagemaker_endpoint_url=inputs.get("endpoint_url") or None,
         assume_role_arn=inputs.get("assume_role") or None,
     )
-    return RunnerConfig(aws=aws).tuned_from_env(environ)
+    return RunnerConfig(aws=aws, events_queue=inputs.get("events_queue") or None).tuned_from_env(
+        environ
+    )
 
 
 def sts_endpoints(region: str | None) -> tuple[str, str]:
@@ -297,6 +299,7 @@ async def _run(
     checking = ComponentInputs(spec, inputs, run_id, task, checks=parsed.checks)
     try:
         check_role_to_assume(inputs, checking.checks)
+        check_events_queue(inputs, checking.checks)
         if check is not None:
             check(checking)
         checking.checks.raise_if_any()
@@ -325,6 +328,15 @@ def check_role_to_assume(inputs: Mapping[str, Any], checks: InputChecks) -> None
     problem = role_arn_problem(role) if role else None
     if problem is not None:
         checks.add("assume_role", problem)
+
+
+def check_events_queue(inputs: Mapping[str, Any], checks: InputChecks) -> None:
+    """``events_queue``, when given, must be an SQS queue URL (``runner.validation``, as the
+    launcher's ``--events`` is checked)."""
+    queue = inputs.get("events_queue") or ""
+    problem = queue_url_problem(queue) if queue else None
+    if problem is not None:
+        checks.add("events_queue", problem)
 
 
 Result = tuple[int, Mapping[str, Any], str | None]  # exit code, outputs, error
