@@ -72,8 +72,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.common.spec import ComponentSpec
 from components.registry import BUILDERS
 from runner.kinds import KINDS, JobKind
@@ -81,6 +79,13 @@ from runner.naming import Identity, slug
 from runner.requests import prepare_request
 from runner.validation import Problem, queue_url_problem
 from smrun.launcher.admission import canonical_limit, limit_problem
+from smrun.launcher.bounds import (
+    MAX_COUNT,
+    MAX_ENTRIES,
+    DocumentRefused,
+    expansion_size,
+    read_document,
+)
 from smrun.launcher.preflight import NO_REGION
 from smrun.launcher.vocabulary import COMPONENTS, canonical_kind, did_you_mean, kind_hint
 
@@ -96,7 +101,6 @@ __all__ = [
 TOP_KEYS = frozenset({"batch", "defaults", "events", "jobs", "limits", "region"})
 ENTRY_KEYS = frozenset({"kind", "name", "request", "inputs", "matrix", "count", "after"})
 DEFAULT_KEYS = frozenset({"kind", "request", "inputs"})
-MAX_COUNT = 10_000
 WHOLE = "(manifest)"  # the path of a problem with the manifest as a whole
 _NAMES = r"(index|matrix\.([A-Za-z0-9_\-]+)|outputs\.([A-Za-z0-9_\-]+)\.([A-Za-z0-9_.\-]+))"
 _PLACEHOLDER = re.compile(r"\{\{\s*" + _NAMES + r"\s*\}\}")
@@ -200,14 +204,12 @@ def load_manifest(
     file = Path(path)
     source = str(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        data = read_document(file)
     except OSError as exc:
-        raise ManifestInvalid([Problem(WHOLE, f"cannot be read ({exc})")], source) from None
-    try:
-        data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        kind = "JSON" if file.suffix.lower() == ".json" else "YAML"
-        raise ManifestInvalid([Problem(WHOLE, f"is not valid {kind} ({exc})")], source) from None
+        reason = exc.strerror or str(exc)
+        raise ManifestInvalid([Problem(WHOLE, f"cannot be read ({reason})")], source) from None
+    except DocumentRefused as refused:
+        raise ManifestInvalid([Problem(WHOLE, str(refused))], source) from None
     return parse_manifest(
         data,
         batch_id=batch_id,
@@ -259,6 +261,8 @@ def parse_manifest(
     entries: list[Entry] = []
     if not isinstance(jobs, list) or not jobs:
         problems.append(Problem("jobs", "must be a non-empty list of jobs"))
+    elif _too_many(jobs, problems):
+        pass  # refused from the sizes: nothing is expanded
     else:
         broken: set[str] = set()  # names of entries with problems of their own
         context = _Context(defaults, batch, batch_region, problems, broken)
@@ -279,6 +283,37 @@ def parse_manifest(
         region=batch_region,
         events=events,
     )
+
+
+def _too_many(jobs: list[Any], problems: list[Problem]) -> bool:
+    """Whether the jobs expand to more than ``MAX_ENTRIES`` entries, told from the matrix
+    sizes and counts before any entry is made (a problem for each job that alone is too
+    many, else one for the batch)."""
+    sizes = [
+        expansion_size(raw.get("matrix"), raw.get("count")) if isinstance(raw, Mapping) else 1
+        for raw in jobs
+    ]
+    total = sum(sizes)
+    if total <= MAX_ENTRIES:
+        return False
+    too_big = [(index, size) for index, size in enumerate(sizes) if size > MAX_ENTRIES]
+    for index, size in too_big:
+        field = "matrix" if isinstance(jobs[index].get("matrix"), Mapping) else "count"
+        problems.append(
+            Problem(
+                f"jobs[{index}].{field}",
+                f"expands to {size:,} entries; a batch may have at most {MAX_ENTRIES:,}",
+            )
+        )
+    if not too_big:
+        problems.append(
+            Problem(
+                "jobs",
+                f"expand to {total:,} entries; a batch may have at most {MAX_ENTRIES:,} "
+                "(split it into batches)",
+            )
+        )
+    return True
 
 
 def _batch_id(
