@@ -27,6 +27,7 @@ from typing import Any
 
 import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from botocore.validate import ParamValidator
 
 from runner.errors import RequestInvalid
@@ -34,7 +35,9 @@ from runner.errors import RequestInvalid
 __all__ = [
     "Problem",
     "RequestInvalid",
+    "endpoint_url_problem",
     "operation_model",
+    "region_problem",
     "role_arn_problem",
     "service_model",
     "validate_request",
@@ -77,6 +80,34 @@ def role_arn_problem(role: str) -> str | None:
     if re.fullmatch(pattern, role) is None:
         return f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {role!r}"
     return None
+
+
+@functools.cache
+def _region_patterns() -> tuple[re.Pattern[str], ...]:
+    """Each AWS partition's ``regionRegex``, from botocore's own ``endpoints.json``."""
+    partitions = _botocore_session().get_data("endpoints")["partitions"]
+    return tuple(re.compile(p["regionRegex"]) for p in partitions)
+
+
+def region_problem(region: str) -> str | None:
+    """Why ``region`` is not an AWS region name, or None: the name must match a partition's
+    ``regionRegex`` (``us-east-1``, ``cn-north-1``, ``us-gov-west-1``); botocore's own check
+    (a DNS label) lets ``eu-west`` or ``useast1`` through, to fail at the first call."""
+    if any(pattern.fullmatch(region) for pattern in _region_patterns()):
+        return None
+    return f"must be an AWS region name like us-east-1, got {region!r}"
+
+
+def endpoint_url_problem(url: str) -> str | None:
+    """Why ``url`` is not an endpoint botocore can call, or None: an http(s) URL with a host
+    (botocore.utils' ``is_valid_endpoint_url``, or its IPv6 form, which the client itself
+    checks, raising a bare ValueError)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("http", "https") and (
+        is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)
+    ):
+        return None
+    return f"must be an http:// or https:// URL with a host name, got {url!r}"
 
 
 # An SQS queue URL: scheme and host, the 12-digit account, the queue's name (the SQS API
@@ -255,14 +286,47 @@ def _map_problems(value: Any, shape: MapShape, path: str) -> Iterator[Problem]:
         yield from _constraint_problems(item, shape.value, f"{path}.{key}")
 
 
+# The range of each integer type, where the model states no ``max``/``min`` of its own:
+# Smithy's simple types (smithy.io/2.0/spec/simple-types.html), which AWS's JSON protocols
+# serialize: ``integer`` is a 32-bit signed integer, ``long`` a 64-bit one. botocore checks
+# only that the value is an ``int``, so ``InstanceCount: 10**30`` would otherwise be sent.
+TYPE_RANGES: dict[str, tuple[int, int]] = {
+    "integer": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+}
+
+
 def _number_problems(value: float, shape: Shape, path: str) -> Iterator[Problem]:
+    type_least, type_most = TYPE_RANGES.get(shape.type_name, (None, None))
+    if type_least is not None and value < type_least and "min" not in shape.metadata:
+        yield Problem(
+            path,
+            f"must be at least {type_least}, the API's {shape.type_name} range "
+            f"(got {_number(value)})",
+            _aws_words(_number(value), path, f"have value greater than or equal to {type_least}"),
+        )
     most = shape.metadata.get("max")
     if most is not None and value > most:
         yield Problem(
             path,
-            f"must be at most {most} (got {value})",
-            _aws_words(value, path, f"have value less than or equal to {most}"),
+            f"must be at most {most} (got {_number(value)})",
+            _aws_words(_number(value), path, f"have value less than or equal to {most}"),
         )
+    elif type_most is not None and value > type_most:
+        yield Problem(
+            path,
+            f"must be at most {type_most}, the API's {shape.type_name} range "
+            f"(got {_number(value)})",
+            _aws_words(_number(value), path, f"have value less than or equal to {type_most}"),
+        )
+
+
+def _number(value: float) -> str:
+    """``value`` as text, a huge one abbreviated (Python refuses to print an int of more
+    than 4,300 digits)."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    return str(value)
 
 
 def _string_problems(value: str, shape: Shape, path: str) -> Iterator[Problem]:

@@ -62,7 +62,14 @@ from runner.kinds import kind_named
 from runner.naming import Identity, request_digest
 from runner.telemetry import configure_logging
 from runner.tracker import Outcome
-from runner.validation import Problem, queue_url_problem, role_arn_problem, validate_request
+from runner.validation import (
+    Problem,
+    endpoint_url_problem,
+    queue_url_problem,
+    region_problem,
+    role_arn_problem,
+    validate_request,
+)
 from smrun.signals import StopOnSignal
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -298,6 +305,7 @@ async def _run(
     # from bad input, and every problem is found at once.
     checking = ComponentInputs(spec, inputs, run_id, task, checks=parsed.checks)
     try:
+        check_target(inputs, checking.checks)
         check_role_to_assume(inputs, checking.checks)
         check_events_queue(inputs, checking.checks)
         if check is not None:
@@ -318,6 +326,20 @@ async def _run(
                 await signals.wait_for_shutdown()
                 result = (signals.exit_code, {}, f"stopped by {signals.received.name}")
     return _finish(spec, parsed, run.outcomes, result)
+
+
+def check_target(inputs: Mapping[str, Any], checks: InputChecks) -> None:
+    """``region`` must be an AWS region name and ``endpoint_url`` an http(s) URL
+    (``runner.validation``): botocore would refuse either only when the Runner makes its
+    clients, a traceback or a one-line error that names no input, exit 1."""
+    region = inputs.get("region") or ""
+    problem = region_problem(region) if region else None
+    if problem is not None:
+        checks.add("region", problem)
+    url = inputs.get("endpoint_url") or ""
+    problem = endpoint_url_problem(url) if url else None
+    if problem is not None:
+        checks.add("endpoint_url", problem)
 
 
 def check_role_to_assume(inputs: Mapping[str, Any], checks: InputChecks) -> None:

@@ -11,16 +11,14 @@ them all.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from components.common.spec import ComponentSpec, Input
+from runner.documents import DocumentRefused, parse_json, parse_yaml
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -113,17 +111,22 @@ def parse_bool(name: str, text: str) -> bool:
 
 
 def parse_structured(name: str, text: str, expected: type) -> Any:
-    """JSON, or YAML as v1 accepted; empty text is the empty value."""
+    """JSON, or YAML as v1 accepted; empty text is the empty value. Both are read within
+    ``runner.documents``' bounds: a value nested 30,000 deep is one problem, not a crash."""
     if not text.strip():
         return expected()
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = parse_json(text)
+    except DocumentRefused as not_json:
+        if not not_json.syntax:
+            raise InputError(name, str(not_json)) from None
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            reason = " ".join(str(exc).split())  # one line
-            raise InputError(name, f"is neither valid JSON nor valid YAML ({reason})") from None
+            value = parse_yaml(text)
+        except DocumentRefused as refused:
+            if not refused.syntax:
+                raise InputError(name, str(refused)) from None
+            reason = f"is neither valid JSON nor valid YAML ({refused.detail})"
+            raise InputError(name, reason) from None
     if not isinstance(value, expected):
         noun = "a JSON object" if expected is dict else "a JSON array"
         raise InputError(name, f"must be {noun}, got {type(value).__name__}")
