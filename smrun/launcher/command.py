@@ -666,7 +666,11 @@ def show_status(where: str | Path, *, as_json: bool = False, console: Console | 
     succeeded."""
     console = console or _console()
     with open_journal(where) as journal:
-        rows = journal.rows()
+        try:
+            rows = journal.rows()
+            state_of_launch = attachment(journal)
+        except JournalError as error:
+            raise UsageError(str(error)) from None
         pid = attached_pid(journal.path)
         if as_json:
             document = {
@@ -679,7 +683,7 @@ def show_status(where: str | Path, *, as_json: bool = False, console: Console | 
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
             console.print(status_table(journal.batch_id, rows))
-            console.print(attachment(journal), highlight=False)
+            console.print(state_of_launch, highlight=False)
     return EXIT_OK if all_succeeded(rows) else EXIT_FAILED
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "AsyncJournal",
     "Journal",
     "JournalError",
+    "JournalUnreadable",
     "Planned",
     "Row",
 ]
@@ -109,6 +110,69 @@ class JournalError(RuntimeError):
     or an entry whose request changed since it was recorded."""
 
 
+class JournalUnreadable(JournalError):
+    """The file is not a journal this smrun can read (not SQLite, another program's
+    database, damaged, or from a newer smrun): nothing in it is changed."""
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+_JOURNAL_TABLES = frozenset({"schema_version", "batch", "entries", "meta"})
+# What a user can do about a journal that cannot be read. Moving it aside loses nothing: a
+# relaunch of the same manifest finds the jobs it created by their names and digests
+# (runner.core adopts them), none is created twice.
+MOVE_ASIDE = (
+    "move it aside (keep it: it records this batch) and launch the manifest again, which "
+    "finds the jobs already created by their names, or restore it from a copy"
+)
+
+
+def check_readable(path: Path) -> None:
+    """Raise JournalUnreadable, one line with what to do, unless ``path`` is missing, empty
+    (nothing was ever recorded in it) or an smrun journal of a schema this smrun reads. Only
+    reads: a file that is refused is left exactly as it was."""
+    try:
+        with path.open("rb") as stream:
+            header = stream.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise JournalUnreadable(f"{path}: cannot be read ({error.strerror or error})") from None
+    if not header:
+        return
+    if header != _SQLITE_HEADER:
+        raise JournalUnreadable(
+            f"{path}: not an SQLite file, so not an smrun journal; {MOVE_ASIDE}"
+        )
+    try:
+        # A plain connection, read from only: a read-only one cannot open a WAL journal that
+        # a killed launch left to be recovered.
+        with closing(sqlite3.connect(path)) as db:
+            _check_contents(path, db)
+    except sqlite3.DatabaseError as error:
+        raise JournalUnreadable(f"{path}: damaged ({error}); {MOVE_ASIDE}") from None
+
+
+def _check_contents(path: Path, db: sqlite3.Connection) -> None:
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = _JOURNAL_TABLES - tables - {"meta"}  # meta came with schema version 2
+    if missing:
+        raise JournalUnreadable(
+            f"{path}: an SQLite database but not an smrun journal (no "
+            f"{', '.join(sorted(missing))} table); name another --journal"
+        )
+    versions = [row[0] for row in db.execute("SELECT version FROM schema_version")]
+    if not all(isinstance(v, int) for v in versions):
+        raise JournalUnreadable(f"{path}: damaged (schema version {versions!r}); {MOVE_ASIDE}")
+    if versions and max(versions) > SCHEMA_VERSION:
+        raise JournalUnreadable(
+            f"{path}: written by a newer smrun (schema version {max(versions)}, this smrun "
+            f"reads up to {SCHEMA_VERSION}); upgrade smrun to use it"
+        )
+    problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise JournalUnreadable(f"{path}: damaged ({'; '.join(problems)}); {MOVE_ASIDE}")
+
+
 @dataclass(frozen=True)
 class Row:
     id: str
@@ -164,6 +228,7 @@ class Journal:
     ) -> None:
         self.path = Path(path)
         self.batch_id = batch_id
+        check_readable(self.path)
         # isolation_level=None: no implicit transactions; each write is BEGIN IMMEDIATE/COMMIT.
         # check_same_thread=False: AsyncJournal hands the connection to its one worker thread;
         # the connection is still used by one thread at a time.
@@ -176,18 +241,23 @@ class Journal:
             uri=read_only,
         )
         try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            if not read_only:
-                mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise JournalError(f"{self.path}: cannot use WAL mode (got {mode})")
-                self._db.execute("PRAGMA synchronous = FULL")
-                self._db.execute("PRAGMA foreign_keys = ON")
-                self._setup()
-            self._select = self._select_list()
+            with self._reading():
+                self._open(timeout, read_only=read_only)
         except BaseException:
             self._db.close()
             raise
+
+    def _open(self, timeout: float, *, read_only: bool) -> None:
+        """Set the connection up (WAL, the schema); a read-only one only reads."""
+        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        if not read_only:
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise JournalError(f"{self.path}: cannot use WAL mode (got {mode})")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._setup()
+        self._select = self._select_list()
 
     def _select_list(self) -> str:
         """The columns rows are read with; a journal opened read-only may predate some."""
@@ -204,13 +274,16 @@ class Journal:
         path = Path(path)
         if not path.is_file():
             raise JournalError(f"{path}: no such journal")
+        check_readable(path)
         try:
             with closing(sqlite3.connect(path)) as db:
                 found = db.execute("SELECT id FROM batch").fetchone()
         except sqlite3.DatabaseError as error:
-            raise JournalError(f"{path}: not an smrun journal ({error})") from None
+            raise JournalUnreadable(f"{path}: damaged ({error}); {MOVE_ASIDE}") from None
         if found is None:
-            raise JournalError(f"{path}: not an smrun journal (no batch recorded)")
+            raise JournalUnreadable(
+                f"{path}: not an smrun journal (no batch recorded); {MOVE_ASIDE}"
+            )
         return cls(path, found[0], read_only=read_only)
 
     def __enter__(self) -> Journal:
@@ -221,6 +294,17 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """SQLite's own errors as what they mean here: a file found damaged while it is read
+        (a page that a truncation or an overwrite spoiled) is JournalUnreadable."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+                raise
+            raise JournalUnreadable(f"{self.path}: damaged ({error}); {MOVE_ASIDE}") from None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -388,8 +472,16 @@ class Journal:
             )
 
     def meta(self, key: str, default: Any = None) -> Any:
-        found = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if found is None else json.loads(found[0])
+        with self._reading():
+            found = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if found is None:
+            return default
+        try:
+            return json.loads(found[0])
+        except (ValueError, TypeError):
+            raise JournalUnreadable(
+                f"{self.path}: batch value {key!r} is not JSON; {MOVE_ASIDE}"
+            ) from None
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -412,12 +504,13 @@ class Journal:
     )
 
     def get(self, entry_id: str) -> Row:
-        found = self._db.execute(
-            f"SELECT {self._select} FROM entries WHERE id = ?", (entry_id,)
-        ).fetchone()
+        with self._reading():
+            found = self._db.execute(
+                f"SELECT {self._select} FROM entries WHERE id = ?", (entry_id,)
+            ).fetchone()
         if found is None:
             raise KeyError(entry_id)
-        return _row(found)
+        return self._row(found)
 
     def rows(self, *states: str) -> list[Row]:
         """Every entry, in manifest order; only those in ``states`` when given."""
@@ -427,7 +520,9 @@ class Journal:
         query = f"SELECT {self._select} FROM entries"
         if states:
             query += f" WHERE state IN ({', '.join('?' for _ in states)})"
-        return [_row(r) for r in self._db.execute(query + " ORDER BY position", states)]
+        with self._reading():
+            found = self._db.execute(query + " ORDER BY position", states).fetchall()
+        return [self._row(r) for r in found]
 
     def unfinished(self) -> list[Row]:
         """What a resumed launch must handle: pending and error entries to submit, submitted
@@ -437,17 +532,47 @@ class Journal:
     def counts(self) -> dict[str, int]:
         """How many entries are in each state (every state listed, zero included)."""
         counts = dict.fromkeys(STATES, 0)
-        for state, number in self._db.execute("SELECT state, COUNT(*) FROM entries GROUP BY state"):
-            counts[state] = number
+        with self._reading():
+            found = self._db.execute("SELECT state, COUNT(*) FROM entries GROUP BY state")
+            for state, number in found.fetchall():
+                if state not in counts:
+                    raise self._unknown_state(state)
+                counts[state] = number
         return counts
+
+    def _unknown_state(self, state: object) -> JournalUnreadable:
+        return JournalUnreadable(
+            f"{self.path}: an entry's state is {state!r}, not one smrun writes "
+            f"({', '.join(STATES)}); {MOVE_ASIDE}"
+        )
+
+    def _row(self, values: tuple[Any, ...]) -> Row:
+        """A row as read; what smrun never writes (an unknown state, a column that is not
+        JSON) is JournalUnreadable naming the entry and the column."""
+        if values[4] not in STATES:
+            raise self._unknown_state(values[4])
+        try:
+            return _row(values)
+        except (ValueError, TypeError) as error:
+            raise JournalUnreadable(
+                f"{self.path}: entry {values[0]!r} cannot be read ({error}); {MOVE_ASIDE}"
+            ) from None
 
 
 def _encode(value: Mapping[str, Any]) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _decoded(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else dict(json.loads(text))
+def _decoded(text: str | None, column: str) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, TypeError):
+        raise ValueError(f"its {column} column is not JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"its {column} column is a JSON {type(value).__name__}, not an object")
+    return value
 
 
 def _row(values: tuple[Any, ...]) -> Row:
@@ -459,13 +584,13 @@ def _row(values: tuple[Any, ...]) -> Row:
         state=values[4],
         status=values[5],
         failure_reason=values[6],
-        outputs=_decoded(values[7]),
+        outputs=_decoded(values[7], "outputs"),
         submitted_at=values[8],
         ended_at=values[9],
         updated_at=values[10],
         attempts=int(values[11]),
-        body=_decoded(values[12]),
-        matrix=_decoded(values[13]),
+        body=_decoded(values[12], "body"),
+        matrix=_decoded(values[13], "matrix"),
         retries=int(values[14]),
     )
 

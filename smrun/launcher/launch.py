@@ -36,6 +36,7 @@ from runner.errors import AwsCallFailed, RunnerClosed, RunnerError
 from runner.joblogs import FileSink, LogSink, LogTailer, TeeSink, TextSink
 from runner.kinds import KINDS, instance_usage
 from runner.tracker import JobHandle, Outcome
+from runner.validation import Problem
 from smrun.launcher.admission import Admission, AdmissionClosed, Ticket
 from smrun.launcher.journal import (
     ERROR,
@@ -55,7 +56,7 @@ from smrun.launcher.journal import (
 from smrun.launcher.manifest import Entry, Manifest, ManifestInvalid, fill_outputs
 from smrun.launcher.progress import Failure, LineView, Pause, ProgressView, RunningJob, Tally
 from smrun.launcher.report import ReportFiles, all_succeeded, write_reports
-from smrun.launcher.resume import plan_resume
+from smrun.launcher.resume import ResumePlan, plan_resume
 
 log = structlog.get_logger("smrun.launcher")
 
@@ -172,14 +173,25 @@ class Launch:
 
     # --- running -----------------------------------------------------------------------------
 
+    async def _plan(self) -> tuple[list[Row], ResumePlan]:
+        """The journal's rows once the manifest is planned into it. Raises ManifestInvalid,
+        before anything is sent, when the journal moved since the command's checks (another
+        launch) or cannot be read: a message and exit 2, not a traceback."""
+        source = f"{self.manifest.source} (resume)"
+        try:
+            known = await self.journal.call(Journal.rows)
+            resume = plan_resume(self.manifest, known, self.options.retry)
+            if resume.problems:
+                raise ManifestInvalid(resume.problems, source)
+            rows = await self.journal.call(Journal.plan, [d.planned() for d in resume.decisions])
+        except JournalError as refused:
+            raise ManifestInvalid([Problem("journal", str(refused))], source) from None
+        return rows, resume
+
     async def run(self) -> LaunchResult:
         """Submit and follow every unfinished entry; return once all have ended, or the
         launch was interrupted and has stopped (or left) its jobs."""
-        known = await self.journal.call(Journal.rows)
-        resume = plan_resume(self.manifest, known, self.options.retry)
-        if resume.problems:  # the command checked this before; the journal may have moved
-            raise ManifestInvalid(resume.problems, f"{self.manifest.source} (resume)")
-        rows = await self.journal.call(Journal.plan, [d.planned() for d in resume.decisions])
+        rows, resume = await self._plan()
         if resume.dropped:
             log.warning(
                 "launch.entries_dropped", count=len(resume.dropped), ids=resume.dropped[:20]
