@@ -145,7 +145,8 @@ class FeedPolicy:
     deleted in that time (its handler failed) is delivered again. The feed is *quiet* after
     ``quiet_after`` seconds without a message, and *unhealthy* when a receive has failed for
     ``unhealthy_after`` seconds (retries included) or for good; while unhealthy it tries
-    again every ``retry_interval`` seconds. It remembers the last change of at most
+    again every ``retry_interval`` seconds. ``receivers`` long polls run at once (each takes
+    at most 10 messages per round trip). It remembers the last change of at most
     ``remembered_jobs`` jobs (the oldest forgotten first), to drop duplicates and stale events.
 
     While the feed is healthy a runner that reads it Describes or sweeps the jobs it follows
@@ -161,6 +162,7 @@ class FeedPolicy:
     retry_interval: float = 30.0
     remembered_jobs: int = 100_000
     safety_interval: float = 300.0
+    receivers: int = 4
 
     def __post_init__(self) -> None:
         if not 0 <= self.wait_seconds <= 20:
@@ -176,6 +178,8 @@ class FeedPolicy:
             raise ValueError("FeedPolicy durations must be positive")
         if self.remembered_jobs < 1:
             raise ValueError("FeedPolicy needs remembered_jobs >= 1")
+        if not 1 <= self.receivers <= 16:
+            raise ValueError("FeedPolicy needs 1 <= receivers <= 16")
 
 
 @dataclass(frozen=True)
@@ -220,9 +224,9 @@ DEFAULT_RATES: Mapping[str, Rate] = {
     # ("Delete*", "List*") spends its budget on them. SQS standard queues have no documented
     # API rate quota; these only bound a runaway loop. EventBridge's control plane calls are
     # made a handful of times by ``smrun events setup``/``teardown``.
-    "ReceiveMessage": Rate(10, 10),
-    "DeleteMessageBatch": Rate(20, 20),
-    "ChangeMessageVisibilityBatch": Rate(20, 20),
+    "ReceiveMessage": Rate(40, 40),
+    "DeleteMessageBatch": Rate(40, 40),
+    "ChangeMessageVisibilityBatch": Rate(40, 40),
     "DeleteQueue": Rate(1, 2),
     "DeleteRule": Rate(1, 2),
     "ListQueueTags": Rate(5, 5),

@@ -290,7 +290,26 @@ class FeedConsumer:
     ) -> None:
         """Call ``on_change`` for every new change until cancelled; ``on_health`` when the
         feed becomes healthy, quiet or unhealthy. A change whose handler raises is logged
-        and left in the queue, to be delivered again after the visibility timeout."""
+        and left in the queue, to be delivered again after the visibility timeout.
+
+        ``FeedPolicy.receivers`` receive loops run at once: one ReceiveMessage brings at most
+        10 messages, so a single loop caps the feed at 10 messages a round trip (SQS's own
+        advice for throughput is more receivers in parallel: "Increasing throughput using
+        horizontal scaling and action batching", the SQS Developer Guide). Changes from two
+        loops may arrive in either order: the change order (a job's last status and time)
+        drops what is stale, as for any reordered delivery."""
+        if self.policy.receivers == 1:
+            await self._receive_loop(on_change, on_health)
+            return
+        async with asyncio.TaskGroup() as loops:
+            for _ in range(self.policy.receivers):
+                loops.create_task(self._receive_loop(on_change, on_health))
+
+    async def _receive_loop(
+        self,
+        on_change: Callable[[Change], Awaitable[None] | None],
+        on_health: Callable[[FeedHealth], None] | None,
+    ) -> None:
         while True:
             batch = await self.receive()
             changed = self._health_changed()

@@ -1,0 +1,62 @@
+"""``FeedConsumer.run`` keeps ``FeedPolicy.receivers`` long polls in flight at once: one
+ReceiveMessage brings at most 10 messages, so one loop alone caps the feed (the load benchmark
+measured a backed-up queue at 4,697 events for 1,000 jobs with a single loop)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from runner.config import AwsTarget, FeedPolicy, RunnerConfig
+from runner.feed import FeedConsumer
+from runner.session import AwsCaller
+
+
+class HeldReceives:
+    """A fake SQS whose ReceiveMessage answers only once ``wanted`` of them are waiting at the
+    same time: with fewer loops than that, the consumer would wait forever."""
+
+    def __init__(self, config: RunnerConfig, wanted: int) -> None:
+        self.config = config
+        self.wanted = wanted
+        self.waiting = 0
+        self.most_at_once = 0
+        self.all_in = asyncio.Event()
+
+    async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        assert (service, operation) == ("sqs", "ReceiveMessage")
+        if self.all_in.is_set():
+            await asyncio.Event().wait()  # a long poll on an empty queue, until cancelled
+        self.waiting += 1
+        self.most_at_once = max(self.most_at_once, self.waiting)
+        if self.waiting >= self.wanted:
+            self.all_in.set()
+        await self.all_in.wait()
+        self.waiting -= 1
+        return {}
+
+
+@pytest.mark.parametrize("receivers", [1, 4])
+async def test_the_consumer_keeps_its_receivers_in_flight_at_once(receivers: int) -> None:
+    config = RunnerConfig(aws=AwsTarget(region="us-east-1"))
+    config = replace(config, feed=replace(FeedPolicy(), receivers=receivers))
+    caller = AwsCaller(config)
+    consumer = FeedConsumer(caller, "http://127.0.0.1:1/123456789012/q", lambda k, n: True)
+    fake = HeldReceives(config, receivers)
+    consumer._caller = fake  # type: ignore[assignment]
+    task = asyncio.create_task(consumer.run(lambda change: None))
+    try:
+        await asyncio.wait_for(fake.all_in.wait(), timeout=30)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await caller.close()
+    assert fake.most_at_once == receivers
+
+
+def test_receivers_is_bounded() -> None:
+    with pytest.raises(ValueError, match="receivers"):
+        FeedPolicy(receivers=0)
