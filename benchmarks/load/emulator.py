@@ -22,7 +22,9 @@ sent it (``bystander.MARK`` in its User-Agent), so that its pages are not counte
 strategy's and its throttled answers are counted as its own.
 
 ``--history N``, ``--list-paging`` and ``--creation-time-bounds-scan`` set the account as
-``smrun emulator`` does.
+``smrun emulator`` does, and ``--event-delay S`` how late EventBridge delivers SageMaker's
+events to a rule's SQS queue (``smrun emulator --event-delay``; the ``ours-events`` strategy
+sets up the queue and rule, ``events``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from aiohttp import web
 
 from benchmarks.load.bystander import MARK
 from benchmarks.server_process import ServerProcess
+from emulator.delivery import EventDelivery
 from emulator.listing import Paging
 from emulator.quotas import AWS_LIKE_RATES, Quotas, Rate
 from emulator.server import create_app
@@ -139,6 +142,7 @@ async def serve(args: argparse.Namespace) -> None:
         log_lines=args.log_lines,
         history=args.history,
         paging=Paging(args.list_paging, creation_time_bounds_scan=args.creation_time_bounds_scan),
+        events=EventDelivery(delay_s=args.event_delay),
     )
     emulator = Emulator(config)
     emulator.quotas = Quotas(bench_rates(args.create_rate, args.describe_rate))
@@ -177,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=int, default=0)
     parser.add_argument("--list-paging", choices=["aws", "exact"], default="aws")
     parser.add_argument("--creation-time-bounds-scan", action="store_true")
+    parser.add_argument("--event-delay", type=float, default=0.0)
     asyncio.run(serve(parser.parse_args(argv)))
     return 0
 
