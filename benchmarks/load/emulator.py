@@ -4,7 +4,8 @@
 
 Every quota is the ``aws-like`` profile's (``emulator/quotas.py``: ListTrainingJobs
 2/s, Stop* 10/s, GetLogEvents 25/s, FilterLogEvents 5/s, ...) except two that the time
-compression (``workload``) would otherwise turn into the whole measurement: Create* and
+compression (``workload``) would otherwise turn into the whole measurement (and SQS's message
+calls, which AWS does not rate-limit, ``SQS_MESSAGE_CALLS``): Create* and
 Describe* are raised to ``--create-rate`` and ``--describe-rate`` per second. With jobs that
 end 30x sooner than on AWS, the calls every job costs once (its Create; the runner's lookup
 before Create and its final Describe for outputs) arrive 30x faster too: at aws-like rates
@@ -14,7 +15,8 @@ with Describe, so they get the same raised quota: the comparison is conservative
 Besides the emulator's own ``GET /_emulator/stats``, this process records when each Stop*
 request arrived, for which job, and how it was answered (``GET /_bench/stops``): the SIGTERM
 figures are the time from the signal until every job's Stop had been *received* once
-(throttled or not), and until the last one was *accepted*. It also records every List* page
+(throttled or not), and until the last one was *accepted*. It also records every List* and
+Search page
 (``GET /_bench/lists``: when, which operation, whether it carried a token and whether its
 answer did), from which the harness tells sweeps apart: a sweep is a first page and the pages
 that follow its tokens (``metrics.sweep_figures``). Each List row says whether the bystander
@@ -66,10 +68,28 @@ STOPS_KEY: web.AppKey[list[Any]] = web.AppKey("stops", list)
 LISTS_KEY: web.AppKey[list[Any]] = web.AppKey("lists", list)
 
 
+# SQS's message calls, which the aws-like profile's SageMaker prefixes ("Delete*" 5/s) would
+# otherwise throttle: the emulator's quotas are keyed by operation name alone. AWS: "Standard
+# queues support a nearly unlimited number of API calls per second, per API action
+# (SendMessage, ReceiveMessage, or DeleteMessage)" (SQS Developer Guide, "Amazon SQS standard
+# queues"); the batch calls count as their action.
+SQS_MESSAGE_CALLS = (
+    "ReceiveMessage",
+    "DeleteMessage",
+    "DeleteMessageBatch",
+    "ChangeMessageVisibility",
+    "ChangeMessageVisibilityBatch",
+    "SendMessage",
+    "SendMessageBatch",
+)
+UNLIMITED = Rate(1e9, 1e9)
+
+
 def bench_rates(create_rate: float, describe_rate: float) -> dict[str, Rate]:
     rates = dict(AWS_LIKE_RATES)
     rates["Create*"] = Rate(create_rate, create_rate)
     rates["Describe*"] = Rate(describe_rate, describe_rate)
+    rates.update(dict.fromkeys(SQS_MESSAGE_CALLS, UNLIMITED))
     return rates
 
 
@@ -150,7 +170,11 @@ async def serve(args: argparse.Namespace) -> None:
     app[STOPS_KEY] = []
     app[LISTS_KEY] = []
     app.middlewares.extend(
-        [_recorder("Stop", STOPS_KEY, _stop_row), _recorder("List", LISTS_KEY, _list_row)]
+        [
+            _recorder("Stop", STOPS_KEY, _stop_row),
+            _recorder("List", LISTS_KEY, _list_row),
+            _recorder("Search", LISTS_KEY, _list_row),
+        ]
     )
     app.router.add_get("/_bench/stops", _stops)
     app.router.add_get("/_bench/lists", _lists)

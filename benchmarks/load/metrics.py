@@ -19,7 +19,7 @@ job-minute than on AWS, so the polling figure is the one that compares with AWS.
 events has no fixed call to leave out: an end whose event carries the outcome's fields needs
 no Describe, and whatever Describes it sends are counted.
 
-Status calls per job over its life: every Describe* and List* request the strategy sent
+Status calls per job over its life: every Describe*, List* and Search request the strategy sent
 (throttled ones included), divided by the jobs it created. A List page serves every job it
 lists, so it is not one job's: the pages are counted once and shared evenly over the run's jobs
 (``list_pages_per_job``), beside the Describes (``describe_calls_per_job``), which each name one.
@@ -82,7 +82,9 @@ def sweep_figures(lists: Sequence[ListRow]) -> dict[str, Any]:
     took.
 
     A sweep is a page asked for without a token and every page after it that followed its
-    token, until an answer had none; throttled pages (sent again) are left out."""
+    token, until an answer had none or the next sweep began (a bounded sweep stops following
+    tokens once it reaches its oldest job: ``runner.sweeps``); throttled pages (sent again) are
+    left out. Search sweeps count as List sweeps do."""
     figures: dict[str, Any] = {}
     by_operation: dict[str, list[tuple[float, bool, bool]]] = {}
     for row in lists:
@@ -93,16 +95,20 @@ def sweep_figures(lists: Sequence[ListRow]) -> dict[str, Any]:
     for operation, pages in sorted(by_operation.items()):
         sweeps: list[tuple[int, float]] = []  # (pages, seconds)
         start: float | None = None
-        count = 0
+        count, last = 0, 0.0
         for at, had_token, gave_token in pages:
             if not had_token:
+                if start is not None:  # the previous sweep stopped short of the last page
+                    sweeps.append((count, last - start))
                 start, count = at, 0
             if start is None:
                 continue
-            count += 1
+            count, last = count + 1, at
             if not gave_token:
                 sweeps.append((count, at - start))
                 start = None
+        if start is not None:
+            sweeps.append((count, last - start))
         sizes = [float(size) for size, _ in sweeps]
         durations = [seconds for _, seconds in sweeps]
         figures[operation] = {
@@ -225,7 +231,7 @@ def _call_figures(
     calls, throttled = own_calls(stats, lists)
     sagemaker = {op: n for op, n in calls.items() if op in sagemaker_operations()}
     describes = sum(n for op, n in sagemaker.items() if op.startswith("Describe"))
-    pages = sum(n for op, n in sagemaker.items() if op.startswith("List"))
+    pages = sum(n for op, n in sagemaker.items() if op.startswith("List") or op == "Search")
     status_calls = describes + pages
     logs_calls = sum(n for op, n in calls.items() if op in LOGS_OPERATIONS)
     feed_calls = sum(n for op, n in calls.items() if op in FEED_OPERATIONS)

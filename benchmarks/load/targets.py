@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.load.format import fmt
+from benchmarks.load.metrics import sagemaker_operations
 
 Target = tuple[str, str, str, str]
 STOP_QUOTA = 10.0  # Stop* per second in the emulator's aws-like profile (emulator/quotas.py)
@@ -44,13 +45,36 @@ def with_events(document: dict[str, Any]) -> Target:
         f"{run['bystander_throttled']}/{run['bystander_calls']} throttled ({_where(run)})"
     )
     delay = float(document["profile"].get("event_delay", 0.0))
-    ok = (
-        run["detected"] == run["ended"]
-        and (run["latency_p99_s"] or 0) <= delay + 3
-        and (run["status_calls_per_job"] or 0) <= 1.1
-        and run["bystander_throttled"] == 0
+    missed = []
+    if run["detected"] != run["ended"]:
+        missed.append(f"{run['ended'] - run['detected']} ends not detected")
+    p99 = run["latency_p99_s"]
+    if p99 is None or p99 > delay + 3:
+        missed.append(f"p99 {fmt(p99)} s against {delay + 3:g} s (a {delay:g} s delivery delay)")
+    calls = run["status_calls_per_job"]
+    if calls is None or calls > 1.1:
+        missed.append(
+            f"{fmt(calls)} status calls per job: {fmt(run['describe_calls_per_job'])} "
+            f"Describes and {fmt(run['list_pages_per_job'])} List pages "
+            f"({_operations(run, 'Describe')})"
+        )
+    if run["bystander_throttled"]:
+        missed.append(f"the bystander was throttled {run['bystander_throttled']} times")
+    return (label, figure, verdict(not missed), "; ".join(missed))
+
+
+def _operations(run: dict[str, Any], prefix: str) -> str:
+    """The run's SageMaker calls whose operation starts with ``prefix``, most first."""
+    calls = run.get("calls_by_operation") or {}
+    chosen = sorted(
+        (
+            (op, n)
+            for op, n in calls.items()
+            if op.startswith(prefix) and op in sagemaker_operations()
+        ),
+        key=lambda item: -item[1],
     )
-    return (label, figure, verdict(ok), "")
+    return ", ".join(f"{op} {n:,}" for op, n in chosen) or "none"
 
 
 def polling(document: dict[str, Any]) -> Target:
