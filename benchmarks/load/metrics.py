@@ -215,7 +215,29 @@ def _latency_figures(result: RunResult | None, ended: dict[str, Any]) -> dict[st
         "noticed_p50_s": _rounded(percentile(seen, 0.50)),
         "noticed_p99_s": _rounded(percentile(seen, 0.99)),
         "latency_cdf_s": cdf(latencies),
+        "latency_by_end_s": _by_end(result, ended),
     }
+
+
+def _by_end(result: RunResult | None, ended: dict[str, Any], width: float = 10.0) -> list[Any]:
+    """Detection latency per ``width`` seconds of the true end (after t0): whether the late
+    ones are the first ends (a backlog) or spread over the run."""
+    if result is None or not result.detected:
+        return []
+    buckets: dict[float, list[float]] = {}
+    for name, row in ended.items():
+        if name in result.detected:
+            start = width * math.floor((row["ended_at"] - result.t0) / width)
+            buckets.setdefault(start, []).append(result.detected[name] - row["ended_at"])
+    return [
+        {
+            "from_s": start,
+            "jobs": len(values),
+            "p50_s": _rounded(percentile(values, 0.5)),
+            "p99_s": _rounded(percentile(values, 0.99)),
+        }
+        for start, values in sorted(buckets.items())
+    ]
 
 
 def _call_figures(

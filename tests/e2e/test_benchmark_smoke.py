@@ -36,6 +36,8 @@ RUN_FIGURES = (
     "peak_rss_mb",
     "lag_p99_ms",
     "latency_cdf_s",
+    "latency_by_end_s",
+    "feed_calls",
 )
 SIGTERM_FIGURES = (
     "to_every_stop_request_s",
@@ -78,6 +80,7 @@ def test_smoke_run_writes_every_figure_the_report_and_the_charts(tmp_path: Path)
         missing = [key for key in RUN_FIGURES if run.get(key) is None]
         assert not missing, (run["strategy"], missing)
         assert run["throttling_errors_surfaced"] == 0
+        assert sum(row["jobs"] for row in run["latency_by_end_s"]) == run["detected"]
         per_job = run["describe_calls_per_job"] + run["list_pages_per_job"]
         assert abs(run["status_calls_per_job"] - per_job) < 0.01, run["strategy"]
         if run["strategy"] != "ours-events":  # each job is Described
