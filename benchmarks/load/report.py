@@ -541,7 +541,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         "",
         "```sh",
         "make bench          # = .venv/bin/python -m benchmarks.load: N = 100, 1,000, 10,000",
-        "                    # on the default 20,000-job account (not yet timed at 10,000)",
+        "                    # on the default 20,000-job account",
         "make bench-quick    # N = 100 and short jobs, under 2 minutes (not for the report)",
         "```",
         "",
@@ -677,6 +677,11 @@ OTHERS = """### Earlier runs
   SIGTERM with a 30 s grace, peak RSS from `ru_maxrss`).
 - [`results/2026-12-01-history.md`](results/2026-12-01-history.md): ours at N = 1,000 with
   and without 20,000 older jobs per kind, the sweeps' pages and durations.
+- [`results/2026-12-01-before-issue-12.json`](results/2026-12-01-before-issue-12.json): the
+  "before" of issue 12 on this account (main before its bounded sweeps, the feed and paced
+  Stops; N = 1,000): a sweep walked 201 pages in 132 s, detection p99 114 s, the first Stop
+  0.459 s after SIGTERM; the trigger's SIGTERM phase, run alone after it failed there:
+  [`results/2026-12-01-before-issue-12-sigterm-trigger.json`](results/2026-12-01-before-issue-12-sigterm-trigger.json).
 
 ## Other benchmarks
 

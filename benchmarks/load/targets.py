@@ -152,7 +152,17 @@ def steady_cost(document: dict[str, Any]) -> Target:
         f"{fmt(run.get('cpu_percent_run'))}%), {fmt(rss)} MB ({_where(run)})"
     )
     ok = None if cpu is None or rss is None else cpu < 10 and rss < 250
-    why = "" if ok else "not profiled in this run (CPU shared with other work on this machine)"
+    if ok is None:
+        why = "no steady window in this run (every job running, none submitted or ending)"
+    elif ok:
+        why = ""
+    else:
+        why = (
+            f"{fmt(cpu)}% of a core over the {fmt(run.get('steady_window_s'))} s steady window "
+            f"and {fmt(rss)} MB, against 10% and 250 MB; "
+            f"{fmt(run.get('lag_p99_steady_ms'))} ms loop lag p99 in that window "
+            f"({document['machine']['cpus']} CPUs, shared with other work)"
+        )
     return (label, figure, verdict(ok), why)
 
 
