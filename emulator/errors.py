@@ -3,7 +3,7 @@ format of the service asked (a JSON ``__type``, or the query protocol's XML ``Er
 
 Codes and messages follow what SageMaker and CloudWatch Logs really answer, which is not always
 what the service model suggests (botocore's model lists ``ResourceNotFound`` for every
-Describe of a job). A missing job is answered per kind (``jobs.JobKind.not_found``):
+Describe of a job). A missing job is answered per kind (``jobs.EmulatedKind.not_found``):
 
 * training: ``ValidationException`` "Requested resource not found." (boto/boto3#2808,
   aws/aws-sdk#165; the ACK SageMaker controller's generator.yaml maps TrainingJob's 404 to

@@ -31,7 +31,7 @@ from emulator.jobs import (
     PROCESSING,
     TRAINING,
     TRANSFORM,
-    JobKind,
+    EmulatedKind,
     new_job,
     request_stop,
 )
@@ -212,7 +212,7 @@ def preload(em: Emulator, per_kind: int, *, days: float = 120.0, seed: int = 0) 
 
 
 def _past_job(
-    em: Emulator, kind: JobKind, index: int, created: float, *, now: float, draw: random.Random
+    em: Emulator, kind: EmulatedKind, index: int, created: float, *, now: float, draw: random.Random
 ) -> None:
     median, spread = DURATIONS[kind.key]
     # Ended before now: a job created a moment ago was a short one.

@@ -1,6 +1,6 @@
 """Asynchronous SageMaker jobs: training, processing, transform and labeling.
 
-Each kind is described once as data (``JobKind``): its noun (``TrainingJob``), from which the
+Each kind is described once as data (``EmulatedKind``): its noun (``TrainingJob``), from which the
 Create/Describe/Stop/List operation names follow, its fields, its phases, and a hook for the
 few Describe fields that are its own. One set of handlers serves every kind.
 
@@ -47,8 +47,9 @@ PLAIN_STOPPED = Transition(0, "Stopped")
 
 
 @dataclass(frozen=True)
-class JobKind:
-    """One SageMaker job kind, as data."""
+class EmulatedKind:
+    """One SageMaker job kind as the emulator serves it: its own table, apart from the runner's
+    ``runner.kinds.JobKind`` (the emulator never reads the facts of what it tests)."""
 
     key: str  # "training": the name tests, stats and tags use
     noun: str  # "TrainingJob": Create<noun>, Describe<noun>, Stop<noun>, List<noun>s
@@ -111,7 +112,7 @@ class JobKind:
 class Job:
     """One job: its request, its schedule, and what happened to it."""
 
-    kind: JobKind
+    kind: EmulatedKind
     name: str
     arn: str
     request: Params
@@ -212,10 +213,10 @@ class Job:
         }
 
 
-KINDS: dict[str, JobKind] = {}
+KINDS: dict[str, EmulatedKind] = {}
 
 
-def register_kind(kind: JobKind) -> JobKind:
+def register_kind(kind: EmulatedKind) -> EmulatedKind:
     """Add ``kind`` and its Create/Describe/Stop/List handlers."""
     KINDS[kind.key] = kind
     operation("sagemaker", f"Create{kind.noun}")(lambda em, params: create_job(em, kind, params))
@@ -244,7 +245,7 @@ def tag_float(tags: dict[str, str], key: str, default: float) -> float:
     return value
 
 
-def check_capacity(em: Emulator, kind: JobKind, request: Params) -> None:
+def check_capacity(em: Emulator, kind: EmulatedKind, request: Params) -> None:
     """ResourceLimitExceeded when the job would take more instances of its type than the cap."""
     cap = em.config.max_instances_per_type
     if cap is None or not kind.instances:
@@ -269,7 +270,7 @@ def check_capacity(em: Emulator, kind: JobKind, request: Params) -> None:
 
 def new_job(
     em: Emulator,
-    kind: JobKind,
+    kind: EmulatedKind,
     params: Params,
     *,
     created_at: float | None = None,
@@ -321,7 +322,7 @@ def new_job(
     return job
 
 
-def create_job(em: Emulator, kind: JobKind, params: Params) -> Response:
+def create_job(em: Emulator, kind: EmulatedKind, params: Params) -> Response:
     name = params[kind.name_field]
     existing = em.jobs_of(kind.key).get(name)
     if existing is not None:
@@ -336,7 +337,7 @@ def create_job(em: Emulator, kind: JobKind, params: Params) -> Response:
     return {kind.arn_field: job.arn}
 
 
-def find_job(em: Emulator, kind: JobKind, name: str, now: float) -> Job:
+def find_job(em: Emulator, kind: EmulatedKind, name: str, now: float) -> Job:
     job = em.jobs_of(kind.key).get(name)
     if job is None or not job.visible(now):
         raise kind.not_found(em, name)
@@ -382,7 +383,7 @@ def describe(job: Job, now: float) -> Response:
     return response
 
 
-def describe_job(em: Emulator, kind: JobKind, params: Params) -> Response:
+def describe_job(em: Emulator, kind: EmulatedKind, params: Params) -> Response:
     now = em.now()
     record = describe(find_job(em, kind, params[kind.name_field], now), now)
     # ``describe`` is the full record, which List summaries and Search cut to their own shapes;
@@ -452,7 +453,7 @@ def request_stop(em: Emulator, job: Job, now: float) -> None:
         parent.kind.child_stopped(em, parent, job, now)
 
 
-def stop_job(em: Emulator, kind: JobKind, params: Params) -> Response:
+def stop_job(em: Emulator, kind: EmulatedKind, params: Params) -> Response:
     now = em.now()
     request_stop(em, find_job(em, kind, params[kind.name_field], now), now)
     return {}
@@ -465,7 +466,7 @@ def summary(job: Job, now: float, summary_shape_members: Any) -> dict[str, Any]:
     return {key: value for key, value in full.items() if key in summary_shape_members}
 
 
-def list_jobs(em: Emulator, kind: JobKind, params: Params) -> Response:
+def list_jobs(em: Emulator, kind: EmulatedKind, params: Params) -> Response:
     now = em.now()
     list_key, members = _list_shape(kind.noun)
     page, token = list_indexed(
@@ -634,7 +635,7 @@ def _labeling_extra(job: Job, now: float) -> dict[str, Any]:
 
 
 TRAINING = register_kind(
-    JobKind(
+    EmulatedKind(
         key="training",
         noun="TrainingJob",
         arn_type="training-job",
@@ -664,7 +665,7 @@ TRAINING = register_kind(
 )
 
 PROCESSING = register_kind(
-    JobKind(
+    EmulatedKind(
         key="processing",
         noun="ProcessingJob",
         arn_type="processing-job",
@@ -677,7 +678,7 @@ PROCESSING = register_kind(
 )
 
 TRANSFORM = register_kind(
-    JobKind(
+    EmulatedKind(
         key="transform",
         noun="TransformJob",
         arn_type="transform-job",
@@ -691,7 +692,7 @@ TRANSFORM = register_kind(
 )
 
 LABELING = register_kind(
-    JobKind(
+    EmulatedKind(
         key="labeling",
         noun="LabelingJob",
         arn_type="labeling-job",

@@ -216,6 +216,7 @@ class EmulatorServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
+        self.emulator.sqs.closing = False
         self._runner = web.AppRunner(
             create_app(self.emulator), access_log=None, handle_signals=False
         )
@@ -229,6 +230,7 @@ class EmulatorServer:
 
     async def stop(self) -> None:
         if self._runner is not None:
+            self.emulator.sqs.close()
             await self._runner.cleanup()
             self._runner = None
 

@@ -192,6 +192,14 @@ class Queues:
         self.by_name: dict[str, Queue] = {}
         self.deleted_at: dict[str, float] = {}
         self._handles = itertools.count(1)
+        self.closing = False  # the server is stopping: long polls answer at once
+
+    def close(self) -> None:
+        """End every long poll now (empty), so that a server stops without waiting out their
+        WaitTimeSeconds for clients that are gone."""
+        self.closing = True
+        for queue in self.by_name.values():
+            queue.changed()
 
     def url(self, queue: Queue) -> str:
         return f"http://{HOST.get()}{queue.url_path}"
@@ -519,7 +527,7 @@ async def receive_message_waiting(em: Emulator, params: Params) -> Response:
         queue = queues(em).by_url(params["QueueUrl"])  # it may have been deleted meanwhile
         received = _receive_now(em, queue, params)
         now = em.now()
-        if received or now >= deadline:
+        if received or now >= deadline or queues(em).closing:
             return {"Messages": received} if received else {}
         due = [deadline, queue.next_visible_at(now), em.bus.next_due(now)]
         wake = min(when for when in due if when is not None)

@@ -34,7 +34,7 @@ from typing import Any
 from botocore.model import Shape, StructureShape
 
 from emulator import errors
-from emulator.jobs import KINDS, Job, JobKind, describe
+from emulator.jobs import KINDS, EmulatedKind, Job, describe
 from emulator.state import Emulator, Params, Response, operation
 from runner.validation import service_model
 
@@ -129,7 +129,7 @@ def _record_members(resource: str) -> Mapping[str, Shape] | None:
     return entity.members if isinstance(entity, StructureShape) else None
 
 
-def searchable_kinds() -> dict[str, JobKind]:
+def searchable_kinds() -> dict[str, EmulatedKind]:
     """Search's resource name -> the job kind it finds: the kinds SearchRecord has a member for."""
     return {kind.noun: kind for kind in KINDS.values() if _record_members(kind.noun) is not None}
 

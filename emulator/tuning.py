@@ -51,8 +51,8 @@ from emulator.jobs import (
     DURATION_TAG,
     FAIL_TAG,
     TRAINING,
+    EmulatedKind,
     Job,
-    JobKind,
     describe,
     final_metrics,
     find_job,
@@ -642,7 +642,7 @@ def _summary_extra(tuning: Job, now: float) -> dict[str, Any]:
 
 
 TUNING = register_kind(
-    JobKind(
+    EmulatedKind(
         key="tuning",
         noun="HyperParameterTuningJob",
         arn_type="hyper-parameter-tuning-job",

@@ -19,10 +19,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from runner.config import AwsTarget, RunnerConfig
-from runner.core import Runner
-from runner.joblogs import LogTailer, TextSink
-from runner.naming import Identity
+from runner import AwsTarget, Identity, LogTailer, Runner, RunnerConfig, TextSink
 
 LOCAL_ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 LOCAL_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"  # k-means, us-east-1

@@ -44,18 +44,9 @@ from runner.errors import (
     RunnerError,
 )
 from runner.feed.changes import Change
-from runner.kinds import ENDPOINT, ENDPOINT_UPDATE, JobKind, kind_named
-from runner.naming import (
-    DIGEST_TAG,
-    IDENTITY_TAG,
-    KIND_TAG,
-    RUN_ID_TAG,
-    Identity,
-    deterministic_name,
-    generated_name,
-    merge_tags,
-    request_digest,
-)
+from runner.kinds import JobKind, Update, kind_named
+from runner.naming import DIGEST_TAG, Identity
+from runner.requests import PreparedRequest, prepare_request
 from runner.scheduler import Scheduler
 from runner.session import AwsCaller
 from runner.sweeps import (
@@ -70,7 +61,6 @@ from runner.sweeps import (
     service_time,
 )
 from runner.tracker import Follow, JobHandle, Outcome, TrackedJob
-from runner.validation import RequestInvalid, validate_request
 
 log = structlog.get_logger("runner")
 
@@ -148,30 +138,13 @@ class Runner:
         *,
         identity: Identity | None = None,
         tags: Mapping[str, str] | None = None,
-    ) -> tuple[JobKind, dict[str, Any], str]:
-        """The request as it will be sent (name, tags), and its digest. Raises RequestInvalid."""
-        job_kind = kind if isinstance(kind, JobKind) else kind_named(kind)
-        body = dict(request)
-        name = body.get(job_kind.name_field)
-        if not name:
-            limit = job_kind.max_name_length
-            name = (
-                deterministic_name(identity, job_kind.name_prefix, limit)
-                if identity
-                else generated_name(job_kind.name_prefix, max_length=limit)
-            )
-            body[job_kind.name_field] = name
-        digest = request_digest(body, job_kind.name_field)
-        if job_kind is not ENDPOINT_UPDATE:  # UpdateEndpoint takes no tags
-            runner_tags = {**self.config.run_tags, DIGEST_TAG: digest, KIND_TAG: job_kind.key}
-            if identity is not None:
-                runner_tags[IDENTITY_TAG] = identity.text()[:256]
-                runner_tags.setdefault(RUN_ID_TAG, identity.scope[:256])
-            body["Tags"] = merge_tags(body.get("Tags"), {**runner_tags, **(tags or {})})
-        problems = validate_request("sagemaker", job_kind.create, body)
-        if problems:
-            raise RequestInvalid(job_kind.create, problems)
-        return job_kind, body, digest
+    ) -> PreparedRequest:
+        """The request as it will be sent (name, tags), and its digest (``prepare_request``
+        with this runner's ``run_tags``). Raises RequestInvalid."""
+        prepared = prepare_request(
+            kind, request, identity=identity, run_tags=self.config.run_tags, tags=tags
+        )
+        return prepared.checked()
 
     async def submit(
         self,
@@ -191,12 +164,13 @@ class Runner:
         """
         if self._closing:
             raise RunnerClosed("the runner is shutting down")
-        job_kind, body, digest = self.prepare(kind, request, identity=identity, tags=tags)
+        prepared = self.prepare(kind, request, identity=identity, tags=tags)
+        job_kind, body, digest = prepared.kind, prepared.body, prepared.digest
         name = body[job_kind.name_field]
         key = (job_kind.key, name)
         known = self._jobs.get(key)
         # An update is an action, not a resource: once one has finished, another may follow.
-        if known is not None and not (job_kind is ENDPOINT_UPDATE and known.done):
+        if known is not None and not (job_kind.update is not None and known.done):
             # Submitted twice in this process: one job, two handles.
             if known.digest != digest:
                 raise JobConflict(job_kind.key, name, known.digest, digest)
@@ -206,8 +180,8 @@ class Runner:
         # A freshly generated name (no name given, no identity) cannot exist yet: no lookup.
         look_up = not known_new and (bool(request.get(job_kind.name_field)) or identity is not None)
         try:
-            if job_kind is ENDPOINT_UPDATE:
-                await self._submit_endpoint_update(job)
+            if job_kind.update is not None:
+                await self._submit_update(job, job_kind.update)
             else:
                 await self._create_or_attach(job, look_up=look_up)
         except BaseException:
@@ -269,25 +243,26 @@ class Runner:
         job.created_by_runner = True
         job.log.info("job.submitted", arn=job.arn)
 
-    async def _submit_endpoint_update(self, job: TrackedJob) -> None:
-        existing = await self._lookup(ENDPOINT, job.name)
+    async def _submit_update(self, job: TrackedJob, update: Update) -> None:
+        target = update.of
+        existing = await self._lookup(target, job.name)
         if existing is None:
             raise ResourceMissing(
-                "UpdateEndpoint", "ValidationException", f"endpoint {job.name} does not exist"
+                job.kind.create, "ValidationException", f"{target.key} {job.name} does not exist"
             )
-        wanted = job.request["EndpointConfigName"]
-        job.arn = existing.get("EndpointArn")
+        wanted = job.request[update.wanted_field]
+        job.arn = existing.get(target.arn_field)
         if (
-            existing.get("EndpointConfigName") == wanted
-            or existing.get("EndpointStatus") == "Updating"
+            existing.get(update.wanted_field) == wanted
+            or target.status_of(existing) == update.in_progress
         ):
             # Already on (or moving to) the wanted config: a restarted step re-attaches.
             job.attached = True
             job.observe(existing)
             job.log.info("job.attached", status=job.status, endpoint_config=wanted)
             return
-        await self.caller.sagemaker("UpdateEndpoint", **job.request)
-        job.status = "Updating"
+        await self.caller.sagemaker(job.kind.create, **job.request)
+        job.status = update.in_progress
         job.log.info("job.submitted", arn=job.arn, endpoint_config=wanted)
 
     # --- following jobs ----------------------------------------------------------------------
@@ -296,7 +271,8 @@ class Runner:
         if job.kind.is_synchronous:
             self._spawn_final(job, None)
             return
-        if job.status in job.kind.states.terminal and job.kind is not ENDPOINT_UPDATE:
+        # An update's status at submission is the resource's before the update: not an end.
+        if job.status in job.kind.states.terminal and job.kind.update is None:
             self._spawn_final(job, None)
             return
         kind = job.kind
@@ -511,13 +487,9 @@ class Runner:
             if strategy is Strategy.SEARCH:
                 tag = run_tag(jobs.values())
                 assert tag is not None
-                result = await search_window(
-                    self.caller.sagemaker, kind, tag, floor, policy.sweep_page_cap
-                )
+                result = await search_window(self.caller, kind, tag, floor, policy.sweep_page_cap)
             else:
-                result = await list_window(
-                    self.caller.sagemaker, kind, floor, policy.sweep_page_cap
-                )
+                result = await list_window(self.caller, kind, floor, policy.sweep_page_cap)
         except AwsUnreachable as error:
             log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
             return  # the next tick may pass
@@ -594,10 +566,7 @@ class Runner:
         kind = job.kind
         if kind.is_synchronous:
             return True
-        status = kind.status_of(answer)
-        if kind is ENDPOINT_UPDATE:
-            return status in kind.states.terminal and status != "Updating"
-        return status in kind.states.terminal
+        return kind.status_of(answer) in kind.states.terminal
 
     async def _finalize(self, job: TrackedJob, answer: dict[str, Any] | None) -> None:
         """Read the job's final Describe and outputs, and set its outcome."""
@@ -693,8 +662,8 @@ class Runner:
         status = kind.status_of(answer)
         if kind.is_synchronous:
             return None
-        if kind is ENDPOINT_UPDATE:
-            return _update_failure(job.request["EndpointConfigName"], status, answer)
+        if kind.update is not None:
+            return kind.update.failure(job.request, answer)
         if status in kind.states.succeeded:
             return _rules_failure(answer)
         if status in kind.states.stopped:
@@ -759,9 +728,9 @@ class Runner:
         kind = job.kind
         if kind.stop_operation:
             operation, params = kind.stop_operation, {kind.name_field: job.name}
-        elif kind is ENDPOINT and job.created_by_runner:
+        elif kind.delete_operation and job.created_by_runner:
             # A half-created endpoint is deleted only if this run created it.
-            operation, params = "DeleteEndpoint", {"EndpointName": job.name}
+            operation, params = kind.delete_operation, {kind.name_field: job.name}
         else:
             job.log.info("job.left_running", reason=reason)
             stopping.settled(job)
@@ -781,7 +750,7 @@ class Runner:
             stopping.accepted(job)
         if job.done:
             return
-        if operation == "DeleteEndpoint":
+        if operation == kind.delete_operation:
             job.finish(
                 Outcome(
                     kind=kind.key,
@@ -857,16 +826,6 @@ class Runner:
             if job.outcome.done() and not job.outcome.cancelled()
         ]
         return outcomes
-
-
-def _update_failure(wanted: str, status: str | None, answer: Mapping[str, Any]) -> str | None:
-    """Why an endpoint update failed: it is not in service on the wanted config."""
-    if status == "InService" and answer.get("EndpointConfigName") == wanted:
-        return None
-    reason = answer.get("FailureReason") or "the update did not take effect"
-    if status == "InService":
-        return f"update to {wanted} rolled back: {reason}"
-    return str(reason)
 
 
 def _rules_failure(answer: Mapping[str, Any]) -> str | None:

@@ -47,14 +47,63 @@ class States:
 
 
 @dataclass(frozen=True)
+class Update:
+    """An action on an existing resource of kind ``of`` (UpdateEndpoint), not a resource of its
+    own: it names the resource (never a derived name), takes no tags, may be asked for again
+    once done, and succeeds only when the resource is back in a succeeded state *holding the
+    wanted value* of ``wanted_field``; the same state with the old value is a rollback.
+
+    UpdateEndpoint's input is ``EndpointName`` (required, an existing endpoint) and
+    ``EndpointConfigName``, with no ``Tags`` member (botocore's SageMaker service model)."""
+
+    of: JobKind
+    wanted_field: str  # "EndpointConfigName": what the update changes
+    in_progress: str  # "Updating": the resource's status while the update runs
+
+    def failure(self, request: Mapping[str, Any], answer: Description) -> str | None:
+        """Why the update did not take effect, from the resource's final Describe; None when
+        it did."""
+        wanted = request[self.wanted_field]
+        succeeded = self.of.status_of(answer) in self.of.states.succeeded
+        if succeeded and answer.get(self.wanted_field) == wanted:
+            return None
+        reason = answer.get("FailureReason") or "the update did not take effect"
+        return f"update to {wanted} rolled back: {reason}" if succeeded else str(reason)
+
+
+@dataclass(frozen=True)
+class Children:
+    """The jobs a job launches itself (a tuning job's training jobs): how to list them. They
+    carry its tags, and its Stop stops them."""
+
+    kind: JobKind
+    list_operation: str
+    list_key: str
+    parent_field: str
+
+
+@dataclass(frozen=True)
 class JobKind:
     key: str  # "training": what manifests, tags and events call it
     noun: str  # "TrainingJob": Create<noun>, Describe<noun>, ...
     name_field: str
     arn_field: str
     status_field: str | None
+    # The SageMaker console's page for one resource: ``#/<console_path>/<name>``.
+    console_path: str
+    # Where a request (or a Describe answer) holds the instances a job runs on; None: the
+    # kind runs on no instances of its own that a quota counts or a log stream is named by.
+    instance_path: tuple[str, ...] | None
     states: States = States()
     stop_operation: str | None = None
+    # The statuses in which ``stop_operation`` is accepted (what ``cleanup`` lists).
+    stoppable_states: frozenset[str] = frozenset()
+    # Stopping a half-created resource of this kind means deleting it (only if this run
+    # created it): DeleteEndpoint.
+    delete_operation: str | None = None
+    takes_tags: bool = True  # the Create operation has a ``Tags`` member
+    update: Update | None = None  # an update of another kind's resource, not a resource
+    children: Children | None = None
     list_operation: str | None = None  # supports LastModifiedTimeAfter: usable for delta sweeps
     list_key: str | None = None
     create_operation: str | None = None
@@ -92,6 +141,11 @@ class JobKind:
     def has_logs(self) -> bool:
         """Whether a job of the kind writes CloudWatch logs (models, endpoints... do not)."""
         return self.log_group is not None or self.logs_from_training
+
+    @property
+    def derives_name(self) -> bool:
+        """Whether a request without a name gets one (an update names an existing resource)."""
+        return self.update is None
 
     @property
     def is_synchronous(self) -> bool:
@@ -215,6 +269,9 @@ _JOB_STATES = States(
 )
 
 TRAINING = JobKind(
+    console_path="jobs",
+    instance_path=("ResourceConfig",),
+    stoppable_states=frozenset({"InProgress"}),
     outputs=frozenset({"job_name", "model_artifact_url", "training_image", "metrics"}),
     keyed_outputs=frozenset({"metrics"}),
     key="training",
@@ -232,6 +289,9 @@ TRAINING = JobKind(
     states=_JOB_STATES,
 )
 TUNING = JobKind(
+    console_path="hyper-tuning-jobs",
+    instance_path=("TrainingJobDefinition", "ResourceConfig"),
+    stoppable_states=frozenset({"InProgress"}),
     outputs=frozenset(
         {
             "hpo_job_name",
@@ -254,10 +314,19 @@ TUNING = JobKind(
     name_prefix="HPOJob",
     max_name_length=32,
     logs_from_training=True,
+    children=Children(
+        kind=TRAINING,
+        list_operation="ListTrainingJobsForHyperParameterTuningJob",
+        list_key="TrainingJobSummaries",
+        parent_field="HyperParameterTuningJobName",
+    ),
     read_outputs=_tuning_outputs,
     states=_JOB_STATES,
 )
 PROCESSING = JobKind(
+    console_path="processing-jobs",
+    instance_path=("ProcessingResources", "ClusterConfig"),
+    stoppable_states=frozenset({"InProgress"}),
     outputs=frozenset({"job_name", "output_artifacts"}),
     keyed_outputs=frozenset({"output_artifacts"}),
     output_keys={"output_artifacts": _processing_artifact_names},
@@ -275,6 +344,9 @@ PROCESSING = JobKind(
     states=_JOB_STATES,
 )
 TRANSFORM = JobKind(
+    console_path="transform-jobs",
+    instance_path=("TransformResources",),
+    stoppable_states=frozenset({"InProgress"}),
     outputs=frozenset({"job_name", "output_location"}),
     key="transform",
     noun="TransformJob",
@@ -291,6 +363,9 @@ TRANSFORM = JobKind(
     states=_JOB_STATES,
 )
 LABELING = JobKind(
+    console_path="labeling-jobs",
+    instance_path=None,
+    stoppable_states=frozenset({"Initializing", "InProgress"}),
     outputs=frozenset({"job_name", "output_manifest_location", "active_learning_model_arn"}),
     key="labeling",
     noun="LabelingJob",
@@ -307,6 +382,8 @@ LABELING = JobKind(
     states=_JOB_STATES,
 )
 MODEL = JobKind(
+    console_path="models",
+    instance_path=None,
     outputs=frozenset({"model_name"}),
     key="model",
     noun="Model",
@@ -317,6 +394,8 @@ MODEL = JobKind(
     read_outputs=_name_output("ModelName", "model_name"),
 )
 ENDPOINT_CONFIG = JobKind(
+    console_path="endpointConfig",
+    instance_path=None,
     outputs=frozenset({"endpoint_config_name"}),
     key="endpoint_config",
     noun="EndpointConfig",
@@ -330,6 +409,8 @@ _ENDPOINT_STATES = States(
     succeeded=frozenset({"InService"}), failed=frozenset({"Failed", "UpdateRollbackFailed"})
 )
 ENDPOINT = JobKind(
+    console_path="endpoints",
+    instance_path=None,
     outputs=frozenset({"endpoint_name", "endpoint_config_name"}),
     key="endpoint",
     noun="Endpoint",
@@ -341,10 +422,13 @@ ENDPOINT = JobKind(
     name_prefix="Endpoint",
     read_outputs=_endpoint_outputs,
     states=_ENDPOINT_STATES,
+    delete_operation="DeleteEndpoint",
 )
 # Updating an endpoint is its own kind: same Describe, but success means InService *with the
 # new config*; InService with the old config and a FailureReason is a rollback, a failure.
 ENDPOINT_UPDATE = JobKind(
+    console_path="endpoints",
+    instance_path=None,
     outputs=frozenset({"endpoint_name", "endpoint_config_name"}),
     key="endpoint_update",
     noun="Endpoint",
@@ -352,6 +436,8 @@ ENDPOINT_UPDATE = JobKind(
     arn_field="EndpointArn",
     status_field="EndpointStatus",
     create_operation="UpdateEndpoint",
+    takes_tags=False,
+    update=Update(of=ENDPOINT, wanted_field="EndpointConfigName", in_progress="Updating"),
     list_operation="ListEndpoints",
     list_key="Endpoints",
     name_prefix="Endpoint",
@@ -359,6 +445,8 @@ ENDPOINT_UPDATE = JobKind(
     states=_ENDPOINT_STATES,
 )
 WORKTEAM = JobKind(
+    console_path="labeling-workforces/private-details",
+    instance_path=None,
     outputs=frozenset({"workteam_arn"}),
     key="workteam",
     noun="Workteam",
@@ -396,19 +484,11 @@ def kind_named(key: str) -> JobKind:
 
 # --- resources ---------------------------------------------------------------------------------
 
-# Where a request (or a Describe answer) holds the instances a job runs on.
-INSTANCE_PATHS: Mapping[str, tuple[str, ...]] = {
-    "training": ("ResourceConfig",),
-    "tuning": ("TrainingJobDefinition", "ResourceConfig"),
-    "processing": ("ProcessingResources", "ClusterConfig"),
-    "transform": ("TransformResources",),
-}
-
 
 def _instance_groups(
     kind: JobKind | str, description: Mapping[str, Any]
 ) -> list[tuple[str | None, int]]:
-    path = INSTANCE_PATHS.get(kind if isinstance(kind, str) else kind.key)
+    path = (kind_named(kind) if isinstance(kind, str) else kind).instance_path
     config: Any = description
     for key in path or ():
         config = config.get(key) if isinstance(config, Mapping) else None

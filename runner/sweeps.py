@@ -43,9 +43,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -63,7 +63,14 @@ SWITCH_FACTOR = 1.5
 # an endpoint batch is small and its update is judged from Describe.
 SEARCH_NOUNS = frozenset({"TrainingJob", "HyperParameterTuningJob"})
 
-Call = Callable[..., Awaitable[dict[str, Any]]]
+
+class Pager(Protocol):
+    """What a sweep reads pages through: ``AwsCaller.pages`` (retried, rate-limited, tokens
+    from botocore's paginator model)."""
+
+    def pages(
+        self, service: str, operation: str, *, max_pages: int | None = None, **params: Any
+    ) -> AsyncIterator[dict[str, Any]]: ...
 
 
 class Strategy(enum.Enum):
@@ -133,7 +140,7 @@ class SweepResult:
         return self.complete or (self.oldest is not None and created >= self.oldest)
 
 
-async def list_window(call: Call, kind: JobKind, floor: float, page_cap: int) -> SweepResult:
+async def list_window(caller: Pager, kind: JobKind, floor: float, page_cap: int) -> SweepResult:
     """``List<Kind>`` newest first, down to ``floor`` or ``page_cap`` pages."""
     assert kind.list_operation and kind.list_key
     params: dict[str, Any] = {
@@ -143,24 +150,20 @@ async def list_window(call: Call, kind: JobKind, floor: float, page_cap: int) ->
         "CreationTimeAfter": _utc(floor),
     }
     result = SweepResult(Strategy.LIST)
-    token: str | None = None
-    while True:
-        answer = await call(
-            kind.list_operation, **params, **({"NextToken": token} if token else {})
-        )
+    async for answer in caller.pages(
+        "sagemaker", kind.list_operation, max_pages=page_cap, **params
+    ):
         page = answer.get(kind.list_key, [])
         result.take(page)
-        token = answer.get("NextToken")
         past_floor = result.oldest is not None and result.oldest <= floor
-        if not token or len(page) < PAGE_SIZE or past_floor:
+        if not answer.get("NextToken") or len(page) < PAGE_SIZE or past_floor:
             result.complete = True
-            return result
-        if result.pages >= page_cap:
-            return result
+            break
+    return result
 
 
 async def search_window(
-    call: Call, kind: JobKind, tag: tuple[str, str], floor: float, page_cap: int
+    caller: Pager, kind: JobKind, tag: tuple[str, str], floor: float, page_cap: int
 ) -> SweepResult:
     """``Search`` for the run's jobs of ``kind`` created after ``floor``, newest first."""
     resource = search_resource(kind)
@@ -182,18 +185,13 @@ async def search_window(
         "MaxResults": PAGE_SIZE,
     }
     result = SweepResult(Strategy.SEARCH)
-    token: str | None = None
-    while True:
-        answer = await call("Search", **params, **({"NextToken": token} if token else {}))
+    async for answer in caller.pages("sagemaker", "Search", max_pages=page_cap, **params):
         result.take(
             [record[resource] for record in answer.get("Results", []) if resource in record]
         )
-        token = answer.get("NextToken")
-        if not token:
+        if not answer.get("NextToken"):
             result.complete = True
-            return result
-        if result.pages >= page_cap:
-            return result
+    return result
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.common.app import ComponentRun, main
+from components.common.app import ComponentInputs, ComponentRun, main
 from components.common.inputs import InputError
 from components.common.spec import ComponentSpec, Input, Output, common_inputs
+
+KIND = "transform"  # the job kind whose request ``build_request`` builds
 
 SPEC = ComponentSpec(
     module="batch_transform",
@@ -181,7 +183,7 @@ def put(target: dict[str, Any], key: str, value: str) -> None:
         target[key] = value
 
 
-def build_request(run: ComponentRun) -> dict[str, Any]:
+def build_request(run: ComponentInputs) -> dict[str, Any]:
     """CreateTransformJob from the inputs; ``InputError`` with every problem they have."""
     inputs = run.inputs
     transform_input: dict[str, Any] = {
@@ -231,11 +233,11 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
         request["Environment"] = environment
     if data_processing:
         request["DataProcessing"] = data_processing
-    return run.checked("transform", request)
+    return run.checked(KIND, request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
-    outcome = await run.job("transform", build_request(run))
+    outcome = await run.job(KIND, build_request(run))
     return {"output_location": outcome.outputs["output_location"]}
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,33 +38,23 @@ import structlog
 from components.common.app import ComponentRun, main
 from components.common.inputs import InputError, unfilled
 from components.common.spec import ComponentSpec, Input, Output
+from runner.backoff import Backoff
 from runner.errors import AwsCallFailed, ResourceMissing
-from runner.kinds import (
-    ENDPOINT,
-    LABELING,
-    PROCESSING,
-    TRAINING,
-    TRANSFORM,
-    TUNING,
-    Caller,
-    JobKind,
-)
+from runner.kinds import ENDPOINT, KINDS, Caller, Children, JobKind
 from runner.naming import RUN_ID_TAG
+from runner.session import AwsCaller
 
 log = structlog.get_logger("components.cleanup")
 
 # The kinds with a Stop, and the statuses in which each can still be stopped.
 STOPPABLE: Mapping[JobKind, tuple[str, ...]] = {
-    TUNING: ("InProgress",),
-    TRAINING: ("InProgress",),
-    PROCESSING: ("InProgress",),
-    TRANSFORM: ("InProgress",),
-    LABELING: ("Initializing", "InProgress"),
+    kind: tuple(sorted(kind.stoppable_states)) for kind in KINDS.values() if kind.stoppable_states
 }
 STOPPING = "Stopping"  # already asked to stop (e.g. by a component's SIGTERM): only waited for
 ENDPOINT_BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 WAIT_SECONDS = 600.0  # how long to wait for the stops (and endpoint deletions) to finish
 LIST_PAGE = 100
+MAX_POLL_SECONDS = 5.0  # the longest wait between two Describes of a job being waited for
 TAG_READERS = 16  # ListTags calls in flight at once (the runner's rate limit applies anyway)
 
 SPEC = ComponentSpec(
@@ -119,57 +109,37 @@ class CleanupResult:
     errors: list[AwsCallFailed] = field(default_factory=list)
 
 
-async def list_all(
-    call: Caller, operation: str, key: str, params: Mapping[str, Any]
-) -> AsyncIterator[dict[str, Any]]:
-    token: str | None = None
-    while True:
-        page = await call(operation, **params, **({"NextToken": token} if token else {}))
-        for summary in page.get(key, []):
-            yield summary
-        token = page.get("NextToken")
-        if not token:
-            return
-
-
-async def tags_of(call: Caller, arn: str) -> dict[str, str] | None:
+async def tags_of(caller: AwsCaller, arn: str) -> dict[str, str] | None:
     """A resource's tags; None when it is gone."""
-    tags: dict[str, str] = {}
-    token: str | None = None
     try:
-        while True:
-            page = await call(
-                "ListTags",
-                ResourceArn=arn,
-                MaxResults=100,
-                **({"NextToken": token} if token else {}),
+        return {
+            tag["Key"]: tag.get("Value", "")
+            async for tag in caller.paginate(
+                "sagemaker", "ListTags", ResourceArn=arn, MaxResults=100
             )
-            tags.update({tag["Key"]: tag.get("Value", "") for tag in page.get("Tags", [])})
-            token = page.get("NextToken")
-            if not token:
-                return tags
+        }
     except ResourceMissing:
         return None
 
 
-async def listed(call: Caller, kind: JobKind, statuses: Iterable[str]) -> list[Found]:
+async def listed(caller: AwsCaller, kind: JobKind, statuses: Iterable[str]) -> list[Found]:
     """Every resource of ``kind`` in one of ``statuses``."""
     assert kind.list_operation and kind.list_key and kind.status_field
     found: list[Found] = []
     for status in statuses:
         params = {"StatusEquals": status, "MaxResults": LIST_PAGE}
-        async for summary in list_all(call, kind.list_operation, kind.list_key, params):
+        async for summary in caller.paginate("sagemaker", kind.list_operation, **params):
             found.append(Found(kind, summary[kind.name_field], summary[kind.arn_field], status))
     return found
 
 
-async def of_run(call: Caller, candidates: list[Found], run_id: str) -> list[Found]:
+async def of_run(caller: AwsCaller, candidates: list[Found], run_id: str) -> list[Found]:
     """The candidates tagged with ``run_id``, with their tags."""
     gate = asyncio.Semaphore(TAG_READERS)
 
     async def read(candidate: Found) -> Found | None:
         async with gate:
-            tags = await tags_of(call, candidate.arn)
+            tags = await tags_of(caller, candidate.arn)
         if tags is None or tags.get(RUN_ID_TAG) != run_id:
             return None
         return Found(candidate.kind, candidate.name, candidate.arn, candidate.status, tags)
@@ -178,37 +148,33 @@ async def of_run(call: Caller, candidates: list[Found], run_id: str) -> list[Fou
     return [found for found in results if found is not None]
 
 
-async def find_run_jobs(call: Caller, run_id: str) -> list[Found]:
+async def find_run_jobs(caller: AwsCaller, run_id: str) -> list[Found]:
     """The run's jobs that are running or stopping, every kind listed at once."""
     wanted = {kind: (*statuses, STOPPING) for kind, statuses in STOPPABLE.items()}
     per_kind = await asyncio.gather(
-        *(listed(call, kind, statuses) for kind, statuses in wanted.items())
+        *(listed(caller, kind, statuses) for kind, statuses in wanted.items())
     )
     # A job that moved on between two listings is listed twice: keep its first sighting.
     candidates: dict[tuple[str, str], Found] = {}
     for found in (found for group in per_kind for found in group):
         candidates.setdefault((found.kind.key, found.name), found)
-    jobs = await of_run(call, list(candidates.values()), run_id)
+    jobs = await of_run(caller, list(candidates.values()), run_id)
     # A tuning job's training jobs carry its tags, and its Stop stops them: not on their own.
     children = await asyncio.gather(
-        *(children_of(call, job.name) for job in jobs if job.kind is TUNING)
+        *(children_of(caller, job.kind.children, job.name) for job in jobs if job.kind.children)
     )
-    launched = {name for names in children for name in names}
-    return [job for job in jobs if not (job.kind is TRAINING and job.name in launched)]
+    launched = {child for found in children for child in found}
+    return [job for job in jobs if (job.kind.key, job.name) not in launched]
 
 
-async def children_of(call: Caller, tuning_job: str) -> list[str]:
-    """The names of the training jobs a tuning job launched."""
-    params = {"HyperParameterTuningJobName": tuning_job, "MaxResults": LIST_PAGE}
+async def children_of(caller: AwsCaller, children: Children, parent: str) -> list[tuple[str, str]]:
+    """The (kind, name) of the jobs ``parent`` launched (a tuning job's training jobs)."""
+    params = {children.parent_field: parent, "MaxResults": LIST_PAGE}
+    kind = children.kind
     try:
         return [
-            summary["TrainingJobName"]
-            async for summary in list_all(
-                call,
-                "ListTrainingJobsForHyperParameterTuningJob",
-                "TrainingJobSummaries",
-                params,
-            )
+            (kind.key, summary[kind.name_field])
+            async for summary in caller.paginate("sagemaker", children.list_operation, **params)
         ]
     except ResourceMissing:
         return []
@@ -253,6 +219,7 @@ async def wait_until(
     interval: float,
 ) -> str | None:
     """Describe ``job`` until ``done(status)`` (or it is gone: None); "" at the deadline."""
+    polls = Backoff(initial=interval, maximum=max(interval, MAX_POLL_SECONDS))
     while True:
         answer = await describe(call, job.kind, job.name)
         if answer is None:
@@ -262,8 +229,8 @@ async def wait_until(
             return status
         if time.monotonic() >= deadline:
             return ""
-        await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
-        interval = min(interval * 1.5, 5.0)
+        await asyncio.sleep(min(polls.delay, max(deadline - time.monotonic(), 0.0)))
+        polls = polls.grown()
 
 
 async def stop_jobs(
@@ -303,7 +270,8 @@ async def delete_endpoint(
         result.still_stopping.append(endpoint.name)
         return
     try:
-        await call("DeleteEndpoint", EndpointName=endpoint.name)
+        assert ENDPOINT.delete_operation
+        await call(ENDPOINT.delete_operation, **{ENDPOINT.name_field: endpoint.name})
     except ResourceMissing:
         return
     except AwsCallFailed as error:
@@ -315,16 +283,19 @@ async def delete_endpoint(
 
 
 async def delete_endpoints(
-    call: Caller, run_id: str, result: CleanupResult, deadline: float, interval: float
+    caller: AwsCaller, run_id: str, result: CleanupResult, deadline: float, interval: float
 ) -> None:
-    creating = await of_run(call, await listed(call, ENDPOINT, ("Creating",)), run_id)
+    creating = await of_run(caller, await listed(caller, ENDPOINT, ("Creating",)), run_id)
     await asyncio.gather(
-        *(delete_endpoint(call, endpoint, result, deadline, interval) for endpoint in creating)
+        *(
+            delete_endpoint(caller.sagemaker, endpoint, result, deadline, interval)
+            for endpoint in creating
+        )
     )
 
 
 async def cleanup(
-    call: Caller,
+    caller: AwsCaller,
     run_id: str,
     *,
     include_endpoints: bool = False,
@@ -333,18 +304,19 @@ async def cleanup(
 ) -> CleanupResult:
     """Stop every job tagged ``smrun:run-id`` = ``run_id`` that is still running, and wait
     (at most ``wait`` seconds) until they have ended; optionally delete the run's endpoints
-    still being created. ``call`` makes one SageMaker call (``runner.caller.sagemaker``)."""
+    still being created, through ``caller`` (``runner.caller``: retried, rate-limited)."""
+    call = caller.sagemaker
     result = CleanupResult()
     deadline = time.monotonic() + wait
 
     async def jobs() -> None:
-        found = await find_run_jobs(call, run_id)
+        found = await find_run_jobs(caller, run_id)
         log.info("cleanup.found", run_id=run_id, jobs=[f"{j.kind.key}/{j.name}" for j in found])
         await stop_jobs(call, found, result, deadline, poll_interval)
 
     work = [jobs()]
     if include_endpoints:
-        work.append(delete_endpoints(call, run_id, result, deadline, poll_interval))
+        work.append(delete_endpoints(caller, run_id, result, deadline, poll_interval))
     await asyncio.gather(*work)
     result.stopped.sort()
     if result.still_stopping:
@@ -367,7 +339,7 @@ def run_id_of(run: ComponentRun) -> str:
 async def execute(run: ComponentRun) -> dict[str, Any]:
     run_id = run_id_of(run)
     result = await cleanup(
-        run.runner.caller.sagemaker, run_id, include_endpoints=run.inputs["include_endpoints"]
+        run.runner.caller, run_id, include_endpoints=run.inputs["include_endpoints"]
     )
     log.info(
         "cleanup.done",

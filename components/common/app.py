@@ -62,7 +62,7 @@ from runner.kinds import kind_named
 from runner.naming import Identity, request_digest
 from runner.telemetry import configure_logging
 from runner.tracker import Outcome
-from runner.validation import Problem, role_arn_problem, validate_request
+from runner.validation import Problem, queue_url_problem, role_arn_problem, validate_request
 from smrun.signals import StopOnSignal
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -118,18 +118,14 @@ class PodLogSink(TextSink):
 
 
 @dataclass
-class ComponentRun:
-    """One component execution: its inputs, its runner, and the jobs it ran."""
+class ComponentInputs:
+    """A component's parsed inputs and what its requests are built with, without AWS: a
+    component's ``build_request`` takes one (the launcher makes one per manifest entry)."""
 
     spec: ComponentSpec
     inputs: dict[str, Any]
-    runner: Runner
-    run_id: str | None
-    task: str | None
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    tailer: LogTailer | None = None  # made on the first job: job logs stream live to stdout
-    log_sink: PodLogSink = field(default_factory=PodLogSink)
+    run_id: str | None = None
+    task: str | None = None
     checks: InputChecks = field(default_factory=InputChecks)  # problems found in the inputs
 
     def identity(self, kind: str, request: Mapping[str, Any], step: str) -> Identity | None:
@@ -184,6 +180,16 @@ class ComponentRun:
         self.checks.raise_if_any(self.model_problems(kind, request, filled_later=filled_later))
         return dict(request)
 
+
+@dataclass
+class ComponentRun(ComponentInputs):
+    """One component execution: its inputs, its runner, and the jobs it ran."""
+
+    runner: Runner = field(kw_only=True)
+    outcomes: list[Outcome] = field(default_factory=list)
+    tailer: LogTailer | None = None  # made on the first job: job logs stream live to stdout
+    log_sink: PodLogSink = field(default_factory=PodLogSink)
+
     async def job(self, kind: str, request: Mapping[str, Any], *, step: str = "") -> Outcome:
         """Submit (or re-attach to) one job and wait for it; ``JobFailed`` unless it succeeds."""
         self.checks.raise_if_any()  # never create anything from inputs with a problem
@@ -205,7 +211,7 @@ class ComponentRun:
 
 
 Execute = Callable[[ComponentRun], Awaitable[Mapping[str, Any]]]
-Check = Callable[[ComponentRun], object]
+Check = Callable[[ComponentInputs], object]
 
 
 def runner_config(
@@ -218,7 +224,9 @@ def runner_config(
         sagemaker_endpoint_url=inputs.get("endpoint_url") or None,
         assume_role_arn=inputs.get("assume_role") or None,
     )
-    return RunnerConfig(aws=aws).tuned_from_env(environ)
+    return RunnerConfig(aws=aws, events_queue=inputs.get("events_queue") or None).tuned_from_env(
+        environ
+    )
 
 
 def sts_endpoints(region: str | None) -> tuple[str, str]:
@@ -288,18 +296,19 @@ async def _run(
     task = None if unfilled(parsed.kfp_task) else parsed.kfp_task
     # Every request is built and checked before the runner exists: nothing can be created
     # from bad input, and every problem is found at once.
-    checking = ComponentRun(spec, inputs, None, run_id, task, checks=parsed.checks)  # type: ignore[arg-type]
+    checking = ComponentInputs(spec, inputs, run_id, task, checks=parsed.checks)
     try:
         check_role_to_assume(inputs, checking.checks)
+        check_events_queue(inputs, checking.checks)
         if check is not None:
             check(checking)
         checking.checks.raise_if_any()
     except InputError as error:
-        return _finish(spec, parsed, checking, _failed(EXIT_BAD_INPUT, error, "bad_input"))
+        return _finish(spec, parsed, [], _failed(EXIT_BAD_INPUT, error, "bad_input"))
     warn_of_sts_at_aws(inputs)
     async with Runner(runner_config(inputs)) as runner:
         with StopOnSignal(runner) as signals:
-            run = ComponentRun(spec, inputs, runner, run_id, task)
+            run = ComponentRun(spec, inputs, run_id, task, runner=runner)
             try:
                 result = await _execute(execute, run)
             finally:
@@ -308,7 +317,7 @@ async def _run(
             if signals.received:
                 await signals.wait_for_shutdown()
                 result = (signals.exit_code, {}, f"stopped by {signals.received.name}")
-    return _finish(spec, parsed, run, result)
+    return _finish(spec, parsed, run.outcomes, result)
 
 
 def check_role_to_assume(inputs: Mapping[str, Any], checks: InputChecks) -> None:
@@ -321,15 +330,26 @@ def check_role_to_assume(inputs: Mapping[str, Any], checks: InputChecks) -> None
         checks.add("assume_role", problem)
 
 
+def check_events_queue(inputs: Mapping[str, Any], checks: InputChecks) -> None:
+    """``events_queue``, when given, must be an SQS queue URL (``runner.validation``, as the
+    launcher's ``--events`` is checked)."""
+    queue = inputs.get("events_queue") or ""
+    problem = queue_url_problem(queue) if queue else None
+    if problem is not None:
+        checks.add("events_queue", problem)
+
+
 Result = tuple[int, Mapping[str, Any], str | None]  # exit code, outputs, error
 
 
-def _finish(spec: ComponentSpec, parsed: ParsedArgs, run: ComponentRun, result: Result) -> int:
+def _finish(
+    spec: ComponentSpec, parsed: ParsedArgs, outcomes: Sequence[Outcome], result: Result
+) -> int:
     """The summary (always, when asked for), then the outputs (on success only)."""
     code, outputs, error = result
     summary_path = parsed.output_paths.pop(SUMMARY.name, None)
     if summary_path is not None:
-        text = summary.render(spec.display_name, parsed.values["region"], run.outcomes, error)
+        text = summary.render(spec.display_name, parsed.values["region"], outcomes, error)
         write_outputs({SUMMARY.name: summary_path}, {SUMMARY.name: text})
     if code != EXIT_OK:
         return code
@@ -338,30 +358,32 @@ def _finish(spec: ComponentSpec, parsed: ParsedArgs, run: ComponentRun, result: 
     return EXIT_OK
 
 
-async def _execute(
-    execute: Execute, run: ComponentRun
-) -> tuple[int, Mapping[str, Any], str | None]:
+async def _execute(execute: Execute, run: ComponentRun) -> Result:
     """(exit code, outputs, error): bad input 2; a failed or stopped job, its logs or the
     role's credentials not to be had, or AWS refusing a call, 1. Always one line, no traceback."""
     try:
         return EXIT_OK, await execute(run), None
-    except InputError as error:
-        return _failed(EXIT_BAD_INPUT, error, "bad_input")
-    except RequestInvalid as error:
+    except (InputError, RequestInvalid, RunnerError, BotoCoreError) as error:
+        # JobFailed, JobConflict, LogsUnavailable... are RunnerErrors.
+        return _failed(*_classified(error, run))
+
+
+def _classified(error: Exception, run: ComponentInputs) -> tuple[int, Exception, str]:
+    """(exit code, the error as the user is told it, what failed) for an error of the run."""
+    if isinstance(error, InputError):
+        return EXIT_BAD_INPUT, error, "bad_input"
+    if isinstance(error, RequestInvalid):
         # The request as the runner sends it (its name and tags added) broke the model.
-        named = InputError.of([run.named(problem) for problem in error.problems])
-        return _failed(EXIT_BAD_INPUT, named, "bad_input")
-    except CredentialsUnavailable as error:
+        return EXIT_BAD_INPUT, InputError.of([run.named(p) for p in error.problems]), "bad_input"
+    if isinstance(error, CredentialsUnavailable):
         if error.code in ("ValidationError", "InvalidParameterValue"):
-            refused = InputError("assume_role", str(error), "RoleArn")
-            return _failed(EXIT_BAD_INPUT, refused, "bad_input")
-        return _failed(EXIT_FAILED, error, "credentials_failed")
-    except AwsCallFailed as error:
+            return EXIT_BAD_INPUT, InputError("assume_role", str(error), "RoleArn"), "bad_input"
+        return EXIT_FAILED, error, "credentials_failed"
+    if isinstance(error, AwsCallFailed):
         # SageMaker refusing the request itself is bad input too.
         code = EXIT_BAD_INPUT if error.code == "ValidationException" else EXIT_FAILED
-        return _failed(code, error, "aws_error")
-    except (RunnerError, BotoCoreError) as error:  # JobFailed, JobConflict, LogsUnavailable...
-        return _failed(EXIT_FAILED, error, "failed")
+        return code, error, "aws_error"
+    return EXIT_FAILED, error, "failed"
 
 
 def _failed(code: int, error: Exception, what: str) -> tuple[int, Mapping[str, Any], str]:

@@ -110,6 +110,15 @@ def common_inputs() -> list[Input]:
         ),
         Input("assume_role", "String", "", "An IAM role ARN to assume before calling SageMaker."),
         Input("tags", "JsonObject", "{}", "Key-value pairs to tag the resources with."),
+        Input(
+            "events_queue",
+            "String",
+            "",
+            "Not in v1. An SQS queue URL that receives SageMaker's state-change events "
+            "(smrun events setup): the step follows its job by them, Describe polling staying "
+            "the safety net. Give each step its own queue: a consumer deletes the events of "
+            "jobs it does not follow. Empty (the default): poll.",
+        ),
     ]
 
 

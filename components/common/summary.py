@@ -16,22 +16,9 @@ from urllib.parse import quote
 from runner.kinds import kind_named
 from runner.tracker import Outcome
 
-CONSOLE_PATHS = {
-    "training": "jobs",
-    "tuning": "hyper-tuning-jobs",
-    "processing": "processing-jobs",
-    "transform": "transform-jobs",
-    "labeling": "labeling-jobs",
-    "model": "models",
-    "endpoint_config": "endpointConfig",
-    "endpoint": "endpoints",
-    "endpoint_update": "endpoints",
-    "workteam": "labeling-workforces/private-details",
-}
-
 
 def console_url(region: str, outcome: Outcome) -> str:
-    path = CONSOLE_PATHS.get(outcome.kind, "jobs")
+    path = kind_named(outcome.kind).console_path
     return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/{path}/{outcome.name}"
 
 

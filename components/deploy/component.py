@@ -25,11 +25,11 @@ from typing import Any
 
 import structlog
 
-from components.common.app import ComponentRun, main
+from components.common.app import ComponentInputs, ComponentRun, main
 from components.common.inputs import InputError
 from components.common.spec import ComponentSpec, Input, Output, common_inputs
 from runner.errors import JobConflict, ResourceMissing
-from runner.kinds import kind_named
+from runner.requests import prepare_request
 
 log = structlog.get_logger("components.deploy")
 
@@ -170,7 +170,7 @@ def config_fields(inputs: Mapping[str, Any]) -> dict[str, str]:
     return fields
 
 
-def production_variant(run: ComponentRun, slot: int) -> dict[str, Any] | None:
+def production_variant(run: ComponentInputs, slot: int) -> dict[str, Any] | None:
     """The variant of slot ``slot``, or None when its model name is empty."""
     inputs = run.inputs
     model = inputs[f"model_name_{slot}"].strip()
@@ -188,7 +188,7 @@ def production_variant(run: ComponentRun, slot: int) -> dict[str, Any] | None:
     return variant
 
 
-def endpoint_config_request(run: ComponentRun) -> dict[str, Any]:
+def endpoint_config_request(run: ComponentInputs) -> dict[str, Any]:
     """CreateEndpointConfig without its name (given or derived later)."""
     inputs = run.inputs
     if not inputs["model_name_1"].strip():
@@ -216,14 +216,15 @@ def endpoint_config_request(run: ComponentRun) -> dict[str, Any]:
     return request
 
 
-def prepared_name(run: ComponentRun, kind: str, request: Mapping[str, Any], step: str) -> str:
+def prepared_name(run: ComponentInputs, kind: str, request: Mapping[str, Any], step: str) -> str:
     """The name ``kind``'s request will be sent with (given, deterministic or generated).
 
     Preparing also checks the request against the service model: bad input is refused here,
     before anything is created.
     """
-    _, body, _ = run.runner.prepare(kind, request, identity=run.identity(kind, request, step))
-    name: str = body[kind_named(kind).name_field]
+    identity = run.identity(kind, request, step)
+    name = prepare_request(kind, request, identity=identity).checked().name
+    assert name is not None  # a create always gets one
     return name
 
 
@@ -259,7 +260,7 @@ async def create_config(
     return fallback
 
 
-def build_requests(run: ComponentRun) -> tuple[dict[str, Any], dict[str, Any]]:
+def build_requests(run: ComponentInputs) -> tuple[dict[str, Any], dict[str, Any]]:
     """CreateEndpointConfig and CreateEndpoint as far as the inputs give them (names may be
     generated later); ``InputError`` with every problem of both."""
     inputs = run.inputs

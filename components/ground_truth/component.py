@@ -29,7 +29,7 @@ from typing import Any
 
 import structlog
 
-from components.common.app import ComponentRun, main
+from components.common.app import ComponentInputs, ComponentRun, main
 from components.common.inputs import InputError, csv_list
 from components.common.spec import ComponentSpec, Input, Output, common_inputs, role_input
 from runner.kinds import kind_named
@@ -74,6 +74,8 @@ CONTENT_CLASSIFIERS = {
     "no_ppi": "FreeOfPersonallyIdentifiableInformation",
 }
 EMPTY_OUTPUT = " "  # v1 wrote a space for an empty output: Argo refused empty output files
+
+KIND = "labeling"  # the job kind whose request ``build_request`` builds
 
 SPEC = ComponentSpec(
     module="ground_truth",
@@ -346,7 +348,7 @@ def workforce(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"WorkteamArn": inputs["workteam_arn"].strip()}
 
 
-def human_task_config(run: ComponentRun) -> dict[str, Any]:
+def human_task_config(run: ComponentInputs) -> dict[str, Any]:
     inputs, checks = run.inputs, run.checks
     pre, post = checks.attempt(
         task_lambdas, inputs, default=("", ""), field="HumanTaskConfig.PreHumanTaskLambdaArn"
@@ -415,7 +417,7 @@ def stopping_conditions(inputs: Mapping[str, Any]) -> dict[str, int]:
     return conditions
 
 
-def build_request(run: ComponentRun) -> dict[str, Any]:
+def build_request(run: ComponentInputs) -> dict[str, Any]:
     """The CreateLabelingJob request; LabelAttributeName left out when it is to be the job's
     name (``execute`` fills it in once the name is known). ``InputError`` with every problem."""
     inputs, checks = run.inputs, run.checks
@@ -450,10 +452,10 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
     algorithms = checks.attempt(algorithms_config, inputs, task, default=None)
     if algorithms:
         request["LabelingJobAlgorithmsConfig"] = algorithms
-    return run.checked("labeling", request, filled_later=("LabelAttributeName",))
+    return run.checked(KIND, request, filled_later=("LabelAttributeName",))
 
 
-def name_the_job(run: ComponentRun, request: dict[str, Any]) -> dict[str, Any]:
+def name_the_job(run: ComponentInputs, request: dict[str, Any]) -> dict[str, Any]:
     """The label attribute defaults to the job's name (v1), so the name is decided here, the
     way the runner would: from the run's identity (the same on a restart), else generated."""
     if "LabelAttributeName" in request:
@@ -474,7 +476,7 @@ def name_the_job(run: ComponentRun, request: dict[str, Any]) -> dict[str, Any]:
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
     request = name_the_job(run, build_request(run))
-    outcome = await run.job("labeling", request)
+    outcome = await run.job(KIND, request)
     counters = outcome.description.get("LabelCounters")
     if counters:
         log.info("ground_truth.labels", job=outcome.name, **counters)

@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.common.app import ComponentRun, JobFailed, main
+from components.common.app import ComponentInputs, ComponentRun, JobFailed, main
 from components.common.inputs import InputError, csv_list, vpc_config
 from components.common.spec import (
     ComponentSpec,
@@ -37,6 +37,8 @@ from components.train.component import (
 
 TUNING_CONFIG = "HyperParameterTuningJobConfig"
 DEFINITION = "TrainingJobDefinition"
+
+KIND = "tuning"  # the job kind whose request ``build_request`` builds
 
 SPEC = ComponentSpec(
     module="hyperparameter_tuning",
@@ -286,7 +288,7 @@ def _range(name: str, index: int, entry: Any, bounded: bool) -> dict[str, Any]:
     return checked
 
 
-def parameter_ranges(run: ComponentRun) -> dict[str, Any]:
+def parameter_ranges(run: ComponentInputs) -> dict[str, Any]:
     """ParameterRanges from v1's three lists; an empty list is left out."""
     ranges: dict[str, Any] = {}
     for name, key, bounded in RANGE_INPUTS:
@@ -330,7 +332,7 @@ def warm_start_config(inputs: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def training_job_definition(run: ComponentRun) -> dict[str, Any]:
+def training_job_definition(run: ComponentInputs) -> dict[str, Any]:
     inputs, checks = run.inputs, run.checks
     channels = inputs["channels"]
     if not channels:
@@ -368,7 +370,7 @@ def training_job_definition(run: ComponentRun) -> dict[str, Any]:
     return definition
 
 
-def build_request(run: ComponentRun) -> dict[str, Any]:
+def build_request(run: ComponentInputs) -> dict[str, Any]:
     """CreateHyperParameterTuningJob from the inputs; ``InputError`` with every problem."""
     inputs = run.inputs
     config: dict[str, Any] = {
@@ -396,11 +398,11 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
     )
     if warm_start:
         request["WarmStartConfig"] = warm_start
-    return run.checked("tuning", request)
+    return run.checked(KIND, request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
-    outcome = await run.job("tuning", build_request(run))
+    outcome = await run.job(KIND, build_request(run))
     outputs = outcome.outputs
     if "best_job_name" not in outputs:
         # Completed, but no training job finished with an objective value: nothing to pass on.

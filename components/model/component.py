@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from components.common.app import ComponentRun, main
+from components.common.app import ComponentInputs, ComponentRun, main
 from components.common.inputs import InputError, vpc_config
 from components.common.spec import (
     ComponentSpec,
@@ -31,6 +31,8 @@ from components.common.spec import (
 )
 
 log = structlog.get_logger("components")
+
+KIND = "model"  # the job kind whose request ``build_request`` builds
 
 SPEC = ComponentSpec(
     module="model",
@@ -152,7 +154,7 @@ def containers(inputs: dict[str, Any]) -> list[dict[str, Any]]:
     return list(given)
 
 
-def build_request(run: ComponentRun) -> dict[str, Any]:
+def build_request(run: ComponentInputs) -> dict[str, Any]:
     """CreateModel from the inputs; ``InputError`` with every problem they have."""
     inputs, checks = run.inputs, run.checks
     request: dict[str, Any] = {
@@ -170,11 +172,11 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
     vpc = checks.attempt(vpc_config, inputs, default=None, field="VpcConfig")
     if vpc:
         request["VpcConfig"] = vpc
-    return run.checked("model", request)
+    return run.checked(KIND, request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
-    outcome = await run.job("model", build_request(run))
+    outcome = await run.job(KIND, build_request(run))
     return {"model_name": outcome.outputs.get("model_name", outcome.name)}
 
 

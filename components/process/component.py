@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.common.app import ComponentRun, main
+from components.common.app import ComponentInputs, ComponentRun, main
 from components.common.inputs import InputError, vpc_config
 from components.common.spec import (
     ComponentSpec,
@@ -26,6 +26,8 @@ from components.common.spec import (
     vpc_fields,
     vpc_inputs,
 )
+
+KIND = "processing"  # the job kind whose request ``build_request`` builds
 
 SPEC = ComponentSpec(
     module="process",
@@ -160,23 +162,23 @@ def string_items(name: str, items: Sequence[Any]) -> list[str]:
     return list(items)
 
 
-def build_request(run: ComponentRun) -> dict[str, Any]:
-    """CreateProcessingJob from the inputs; ``InputError`` with every problem they have."""
+def app_specification(run: ComponentInputs) -> dict[str, Any]:
+    """The container: its image, entrypoint and arguments."""
     inputs, checks = run.inputs, run.checks
     if not inputs["image"].strip():
         checks.add("image", "must name the processing container image")
     app: dict[str, Any] = {"ImageUri": inputs["image"]}
-    entrypoint = checks.attempt(
-        string_items, "container_entrypoint", inputs["container_entrypoint"], default=[]
-    )
-    if entrypoint:
-        app["ContainerEntrypoint"] = entrypoint
-    arguments = checks.attempt(
-        string_items, "container_arguments", inputs["container_arguments"], default=[]
-    )
-    if arguments:
-        app["ContainerArguments"] = arguments
+    for field, name in (
+        ("ContainerEntrypoint", "container_entrypoint"),
+        ("ContainerArguments", "container_arguments"),
+    ):
+        items = checks.attempt(string_items, name, inputs[name], default=[])
+        if items:
+            app[field] = items
+    return app
 
+
+def cluster_config(inputs: Mapping[str, Any]) -> dict[str, Any]:
     cluster: dict[str, Any] = {
         "InstanceType": inputs["instance_type"],
         "InstanceCount": inputs["instance_count"],
@@ -184,42 +186,60 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
     }
     if inputs["resource_encryption_key"]:
         cluster["VolumeKmsKeyId"] = inputs["resource_encryption_key"]
+    return cluster
 
+
+def network_config(run: ComponentInputs) -> dict[str, Any]:
+    inputs = run.inputs
     network: dict[str, Any] = {
         "EnableNetworkIsolation": inputs["network_isolation"],
         "EnableInterContainerTrafficEncryption": inputs["traffic_encryption"],
     }
-    vpc = checks.attempt(vpc_config, inputs, default=None, field="NetworkConfig.VpcConfig")
+    vpc = run.checks.attempt(vpc_config, inputs, default=None, field="NetworkConfig.VpcConfig")
     if vpc:
         network["VpcConfig"] = vpc
+    return network
 
+
+def output_config(run: ComponentInputs) -> dict[str, Any] | None:
+    """ProcessingOutputConfig, or None when there are no outputs (SageMaker allows none)."""
+    outputs, output_key = run.inputs["output_config"], run.inputs["output_encryption_key"]
+    if not (outputs or output_key):
+        return None
+    if not outputs:
+        run.checks.add("output_encryption_key", "needs at least one output in output_config")
+    config: dict[str, Any] = {"Outputs": outputs}
+    if output_key:
+        config["KmsKeyId"] = output_key
+    return config
+
+
+def build_request(run: ComponentInputs) -> dict[str, Any]:
+    """CreateProcessingJob from the inputs; ``InputError`` with every problem they have."""
+    inputs, checks = run.inputs, run.checks
     request: dict[str, Any] = {
         "RoleArn": inputs["role"],
-        "AppSpecification": app,
-        "ProcessingResources": {"ClusterConfig": cluster},
+        "AppSpecification": app_specification(run),
+        "ProcessingResources": {"ClusterConfig": cluster_config(inputs)},
         "StoppingCondition": {"MaxRuntimeInSeconds": inputs["max_run_time"]},
-        "NetworkConfig": network,
+        "NetworkConfig": network_config(run),
         "Tags": run.user_tags(),
     }
     if inputs["job_name"]:
         request["ProcessingJobName"] = inputs["job_name"]
     if inputs["input_config"]:
         request["ProcessingInputs"] = inputs["input_config"]
-    outputs, output_key = inputs["output_config"], inputs["output_encryption_key"]
-    if outputs or output_key:
-        if not outputs:
-            checks.add("output_encryption_key", "needs at least one output in output_config")
-        request["ProcessingOutputConfig"] = {"Outputs": outputs}
-        if output_key:
-            request["ProcessingOutputConfig"]["KmsKeyId"] = output_key
+    outputs = output_config(run)
+    if outputs is not None:
+        request["ProcessingOutputConfig"] = outputs
     environment = checks.attempt(string_values, "environment", inputs["environment"], default={})
     if environment:
         request["Environment"] = environment
-    return run.checked("processing", request)
+    return run.checked(KIND, request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
-    outcome = await run.job("processing", build_request(run))
+    outcome = await run.job(KIND, build_request(run))
     return {
         "job_name": outcome.name,
         "output_artifacts": outcome.outputs.get("output_artifacts", {}),

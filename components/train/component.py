@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.common.algorithms import builtin_image
-from components.common.app import ComponentRun, main
+from components.common.app import ComponentInputs, ComponentRun, main
 from components.common.inputs import InputError, vpc_config
 from components.common.spec import (
     ComponentSpec,
@@ -46,6 +46,8 @@ DEFINITION_FIELDS = {
     "EnableInterContainerTrafficEncryption": "traffic_encryption",
     **vpc_fields(),
 }
+
+KIND = "training"  # the job kind whose request ``build_request`` builds
 
 SPEC = ComponentSpec(
     module="train",
@@ -232,7 +234,7 @@ def spot_settings(inputs: Mapping[str, Any], stopping: dict[str, Any]) -> dict[s
     return {"EnableManagedSpotTraining": True, "CheckpointConfig": checkpoint}
 
 
-def build_request(run: ComponentRun) -> dict[str, Any]:
+def build_request(run: ComponentInputs) -> dict[str, Any]:
     """CreateTrainingJob from the inputs; ``InputError`` with every problem they have."""
     inputs, checks = run.inputs, run.checks
     stopping: dict[str, Any] = {"MaxRuntimeInSeconds": inputs["max_run_time"]}
@@ -275,11 +277,11 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
         request["DebugHookConfig"] = inputs["debug_hook_config"]
     if inputs["debug_rule_config"]:
         request["DebugRuleConfigurations"] = inputs["debug_rule_config"]
-    return run.checked("training", request)
+    return run.checked(KIND, request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
-    outcome = await run.job("training", build_request(run))
+    outcome = await run.job(KIND, build_request(run))
     return {
         "model_artifact_url": outcome.outputs["model_artifact_url"],
         "job_name": outcome.name,

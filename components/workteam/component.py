@@ -18,11 +18,13 @@ from typing import Any
 
 import structlog
 
-from components.common.app import ComponentRun, main
+from components.common.app import ComponentInputs, ComponentRun, main
 from components.common.inputs import InputError, InputProblem, csv_list
 from components.common.spec import ComponentSpec, Input, Output, common_inputs
 
 log = structlog.get_logger("components.workteam")
+
+KIND = "workteam"  # the job kind whose request ``build_request`` builds
 
 SPEC = ComponentSpec(
     module="workteam",
@@ -91,7 +93,7 @@ def member_definitions(inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def build_request(run: ComponentRun) -> dict[str, Any]:
+def build_request(run: ComponentInputs) -> dict[str, Any]:
     """CreateWorkteam from the inputs; ``InputError`` with every problem they have."""
     inputs, checks = run.inputs, run.checks
     name = inputs["team_name"].strip()
@@ -107,11 +109,11 @@ def build_request(run: ComponentRun) -> dict[str, Any]:
     }
     if inputs["sns_topic"]:
         request["NotificationConfiguration"] = {"NotificationTopicArn": inputs["sns_topic"]}
-    return run.checked("workteam", request)
+    return run.checked(KIND, request)
 
 
 async def execute(run: ComponentRun) -> dict[str, Any]:
-    outcome = await run.job("workteam", build_request(run))
+    outcome = await run.job(KIND, build_request(run))
     portal = outcome.description.get("SubDomain")
     if portal:
         log.info("workteam.portal", workteam=outcome.name, portal=f"https://{portal}")

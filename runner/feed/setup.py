@@ -206,16 +206,7 @@ async def _ensure_target(caller: AwsCaller, queue: str, report: FeedReport) -> N
 
 
 async def _targets(caller: AwsCaller, rule: str) -> list[dict[str, Any]]:
-    targets: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = await caller.call(
-            "events", "ListTargetsByRule", Rule=rule, **({"NextToken": token} if token else {})
-        )
-        targets.extend(page.get("Targets") or [])
-        token = page.get("NextToken")
-        if not token:
-            return targets
+    return [target async for target in caller.paginate("events", "ListTargetsByRule", Rule=rule)]
 
 
 async def _queue_policy(caller: AwsCaller, url: str) -> dict[str, Any]:

@@ -66,7 +66,6 @@ from runner.joblogs.merge import (
 )
 from runner.joblogs.sinks import LogSink, LogSummary
 from runner.kinds import (
-    INSTANCE_PATHS,
     TRAINING,
     TUNING,
     JobKind,
@@ -581,13 +580,13 @@ class LogTailer:
         does. A tuning job's logs are its best training job's, once it has ended.
         """
         kind = kind_named(handle.kind)
-        if kind is TUNING:
+        if kind.logs_from_training:
             summaries = await self.follow_tuning(handle, sink)
             return summaries[0] if summaries else self._nothing(kind, handle.name, sink)
         if kind.log_group is None:
             return self._nothing(kind, handle.name, sink)
         instances = instance_count(kind, request) if request is not None else None
-        if instances is None and kind.key in INSTANCE_PATHS:
+        if instances is None and kind.instance_path is not None:
             instances = await self._described_instances(kind, handle.name)
         return await self.follow_job(
             kind, handle.name, sink, ended=handle.wait(), instances=instances

@@ -382,9 +382,9 @@ def show_plan(
         runner = Runner(RunnerConfig(aws=checked.target()))
         for decision in checked.resume.decisions:
             entry = decision.entry
-            _, body, _ = runner.prepare(
+            body = runner.prepare(
                 entry.kind, entry.request, identity=entry.identity_for(decision.retries)
-            )
+            ).body
             operation = KINDS[entry.kind].create
             console.print(f"[bold]{entry.id}[/]: {operation}", highlight=False)
             console.print_json(json.dumps(body, sort_keys=True, default=str))

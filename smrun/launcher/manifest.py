@@ -22,7 +22,8 @@
         request: {...}
 
 Kinds are the runner's (``training``, ``processing``, ``transform``, ``tuning``, ``model``,
-``labeling``, ``workteam``, ``endpoint_config``, ``endpoint``); the v1 component names
+``labeling``, ``workteam``, ``endpoint_config``, ``endpoint``, and ``endpoint_update``, whose
+request names the endpoint: no name is derived for it); the v1 component names
 (``train``, ``process``, ``batch_transform``, ...) are aliases (``smrun.launcher.vocabulary``).
 
 Entries with ``inputs`` are converted and checked with the component's ``SPEC`` (defaults
@@ -73,19 +74,12 @@ from typing import Any
 
 import yaml
 
-from runner.kinds import ENDPOINT_UPDATE, KINDS, JobKind
-from runner.naming import (
-    DIGEST_TAG,
-    IDENTITY_TAG,
-    KIND_TAG,
-    RUN_ID_TAG,
-    Identity,
-    deterministic_name,
-    merge_tags,
-    request_digest,
-    slug,
-)
-from runner.validation import Problem, queue_url_problem, validate_request
+from components.common.spec import ComponentSpec
+from components.registry import BUILDERS
+from runner.kinds import KINDS, JobKind
+from runner.naming import Identity, slug
+from runner.requests import prepare_request
+from runner.validation import Problem, queue_url_problem
 from smrun.launcher.admission import canonical_limit, limit_problem
 from smrun.launcher.preflight import NO_REGION
 from smrun.launcher.vocabulary import COMPONENTS, canonical_kind, did_you_mean, kind_hint
@@ -165,17 +159,13 @@ class Entry:
         return Identity(self.identity.scope, f"{self.identity.key}-retry-{retry}")
 
     def job_name_for(self, retry: int) -> str:
-        job_kind = KINDS[self.kind]
-        given = self.request.get(job_kind.name_field)
-        if given:
-            return str(given)
-        return deterministic_name(
-            self.identity_for(retry), job_kind.name_prefix, job_kind.max_name_length
-        )
+        """The name of the entry's ``retry``-th run (``prepare_request``: the runner's)."""
+        prepared = prepare_request(self.kind, self.request, identity=self.identity_for(retry))
+        return prepared.name or ""  # "" only for an update naming nothing: refused when read
 
     @property
     def digest(self) -> str:
-        return request_digest(self.request, KINDS[self.kind].name_field)
+        return prepare_request(self.kind, self.request, identity=self.identity).digest
 
 
 @dataclass(frozen=True)
@@ -260,30 +250,8 @@ def parse_manifest(
     for key in sorted(set(map(str, data)) - TOP_KEYS):
         problems.append(Problem(key, _not_a_field("a manifest field", key, TOP_KEYS)))
 
-    if batch_id is not None and not safe_batch_id(batch_id):
-        problems.append(Problem("--batch-id", f"{BATCH_ID_RULE}, got {batch_id!r}"))
-    batch = batch_id or _batch_field(data.get("batch"), problems)
-    if not batch:
-        batch = (
-            default_batch_id
-            or "batch-"
-            + hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[
-                :12
-            ]
-        )
-
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, Mapping):
-        problems.append(Problem("defaults", f"must be a mapping, got {_type(defaults)}"))
-        defaults = {}
-    for key in sorted(set(map(str, defaults)) - DEFAULT_KEYS):
-        problems.append(Problem(f"defaults.{key}", _not_a_field("a default", key, DEFAULT_KEYS)))
-    for key in ("request", "inputs"):
-        if key in defaults and not isinstance(defaults[key], Mapping):
-            problems.append(
-                Problem(f"defaults.{key}", f"must be a mapping, got {_type(defaults[key])}")
-            )
-
+    batch = _batch_id(data, batch_id, default_batch_id, problems)
+    defaults = _defaults(data.get("defaults") or {}, problems)
     limits = _limits(data.get("limits"), problems)
     events = _events(data.get("events"), problems)
     batch_region = _region(data, defaults, region, problems) or fallback_region
@@ -311,6 +279,40 @@ def parse_manifest(
         region=batch_region,
         events=events,
     )
+
+
+def _batch_id(
+    data: Mapping[str, Any],
+    flag: str | None,
+    derived: str | None,
+    problems: list[Problem],
+) -> str:
+    """``--batch-id``, else the manifest's ``batch``, else ``derived``, else a digest of the
+    data."""
+    if flag is not None and not safe_batch_id(flag):
+        problems.append(Problem("--batch-id", f"{BATCH_ID_RULE}, got {flag!r}"))
+    batch = flag or _batch_field(data.get("batch"), problems)
+    if batch:
+        return batch
+    if derived:
+        return derived
+    text = json.dumps(data, sort_keys=True, default=str)
+    return "batch-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _defaults(defaults: Any, problems: list[Problem]) -> Mapping[str, Any]:
+    """The manifest's ``defaults``, its problems recorded ({} when it is not a mapping)."""
+    if not isinstance(defaults, Mapping):
+        problems.append(Problem("defaults", f"must be a mapping, got {_type(defaults)}"))
+        return {}
+    for key in sorted(set(map(str, defaults)) - DEFAULT_KEYS):
+        problems.append(Problem(f"defaults.{key}", _not_a_field("a default", key, DEFAULT_KEYS)))
+    for key in ("request", "inputs"):
+        if key in defaults and not isinstance(defaults[key], Mapping):
+            problems.append(
+                Problem(f"defaults.{key}", f"must be a mapping, got {_type(defaults[key])}")
+            )
+    return defaults
 
 
 def _events(value: Any, problems: list[Problem]) -> str | None:
@@ -451,34 +453,14 @@ def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
     kind = _kind(where, kind_text, has_inputs and not has_request, problems)
     component = COMPONENTS.get(kind or "") if has_inputs else None
 
-    readable = kind is not None
-    if has_request and has_inputs:
-        problems.append(Problem(where, "give either request or inputs, not both"))
-        readable = False
-    elif not has_request and not has_inputs:
-        problems.append(Problem(where, "needs a request (raw SageMaker) or inputs (a component)"))
-        readable = False
     body_key = "inputs" if has_inputs else "request"
-    body = entry.get(body_key, {})
-    if not isinstance(body, Mapping):
-        problems.append(Problem(f"{where}.{body_key}", f"must be a mapping, got {_type(body)}"))
-        readable = False
-
-    name = raw.get("name", f"{kind or kind_text}-{index}" if isinstance(kind_text, str) else "")
-    if not isinstance(name, str) or not slug(name):
-        problems.append(Problem(f"{where}.name", "must be a name with letters or digits"))
-        name = f"job-{index}"
-
-    after = raw.get("after", [])
-    if isinstance(after, str):
-        after = [after]
-    if not isinstance(after, list) or not all(isinstance(a, str) and a for a in after):
-        problems.append(Problem(f"{where}.after", "must be an entry name or a list of them"))
-        after = []
+    body = _body(where, entry, has_request=has_request, has_inputs=has_inputs, problems=problems)
+    name = _entry_name(where, index, raw, kind or kind_text, problems)
+    after = _after_names(where, raw.get("after", []), problems)
     before_expansion = len(problems)
     combos = _combinations(where, raw.get("matrix"), problems)
     count = _count(where, raw.get("count"), problems)
-    if kind is None or not readable or len(problems) > before_expansion:
+    if kind is None or body is None or len(problems) > before_expansion:
         context.broken.add(slug(name))
         context.unread_after.append((where, after))
         return []
@@ -504,6 +486,49 @@ def _entries(index: int, raw: Any, context: _Context) -> list[Entry]:
         if not results:
             context.unread_after.append((where, after))
     return results
+
+
+def _body(
+    where: str,
+    entry: Mapping[str, Any],
+    *,
+    has_request: bool,
+    has_inputs: bool,
+    problems: list[Problem],
+) -> Mapping[str, Any] | None:
+    """The entry's ``request`` or ``inputs``; None (a problem recorded) when it cannot be read."""
+    if has_request and has_inputs:
+        problems.append(Problem(where, "give either request or inputs, not both"))
+        return None
+    if not has_request and not has_inputs:
+        problems.append(Problem(where, "needs a request (raw SageMaker) or inputs (a component)"))
+        return None
+    body_key = "inputs" if has_inputs else "request"
+    body = entry.get(body_key, {})
+    if not isinstance(body, Mapping):
+        problems.append(Problem(f"{where}.{body_key}", f"must be a mapping, got {_type(body)}"))
+        return None
+    return body
+
+
+def _entry_name(
+    where: str, index: int, raw: Mapping[str, Any], kind: Any, problems: list[Problem]
+) -> str:
+    """The entry's ``name``; by default ``<kind>-<index>``."""
+    name = raw.get("name", f"{kind}-{index}" if isinstance(kind, str) else "")
+    if not isinstance(name, str) or not slug(name):
+        problems.append(Problem(f"{where}.name", "must be a name with letters or digits"))
+        return f"job-{index}"
+    return name
+
+
+def _after_names(where: str, after: Any, problems: list[Problem]) -> list[str]:
+    if isinstance(after, str):
+        after = [after]
+    if not isinstance(after, list) or not all(isinstance(a, str) and a for a in after):
+        problems.append(Problem(f"{where}.after", "must be an entry name or a list of them"))
+        return []
+    return after
 
 
 def _expansions(
@@ -685,6 +710,28 @@ def _check_unique(entries: list[Entry], problems: list[Problem]) -> None:
             )
 
 
+class _AfterIndex:
+    """The entries by id and by name (every expansion of it), for ``after`` names."""
+
+    def __init__(self, entries: list[Entry], broken: set[str], problems: list[Problem]) -> None:
+        self.by_id = {entry.id: entry for entry in entries}
+        self.groups: dict[str, list[str]] = {}
+        for entry in entries:
+            self.groups.setdefault(entry.group, []).append(entry.id)
+        self.broken, self.problems = broken, problems
+
+    def targets(self, where: str, name: str) -> list[str]:
+        """The ids ``name`` stands for; none (a problem) for a name of no entry, unless it is
+        an entry's that could not be read."""
+        found = [name] if name in self.by_id else self.groups.get(slug(name), [])
+        if not found and "{{" not in name and not _names_broken(name, self.broken):
+            hint = did_you_mean(name, [*self.groups, *self.by_id])
+            self.problems.append(
+                Problem(f"{where}.after", f"no entry named {name!r} in the manifest{hint}")
+            )
+        return found
+
+
 def _resolve_after(
     entries: list[Entry],
     problems: list[Problem],
@@ -694,52 +741,21 @@ def _resolve_after(
     """Each entry's ``after`` names as entry ids; unknown names, unknown outputs and cycles
     are problems. A name of an entry that has problems of its own is not reported again; the
     ``after`` of an entry that could not be read (``unread``) is still checked."""
-    by_id = {entry.id: entry for entry in entries}
-    groups: dict[str, list[str]] = {}
-    for entry in entries:
-        groups.setdefault(entry.group, []).append(entry.id)
-
-    def targets(where: str, name: str) -> list[str]:
-        found = [name] if name in by_id else groups.get(slug(name), [])
-        if not found and "{{" not in name and not _names_broken(name, broken):
-            hint = did_you_mean(name, [*groups, *by_id])
-            problems.append(
-                Problem(f"{where}.after", f"no entry named {name!r} in the manifest{hint}")
-            )
-        return found
-
+    index = _AfterIndex(entries, broken, problems)
     for where, names in unread:
         for name in names:
-            targets(where, name)
+            index.targets(where, name)
     resolved: list[Entry] = []
     for entry in entries:
         wanted: list[str] = []
         for name in entry.after:
-            found = targets(entry.source, name)
+            found = index.targets(entry.source, name)
             if entry.id in found:
                 problems.append(Problem(f"{entry.source}.after", f"{name!r} is the entry itself"))
             wanted.extend(i for i in found if i not in wanted and i != entry.id)
-        for upstream, name in entry.uses_outputs:
-            found_at = _path_of(entry.body, output_token(upstream, name)) or ""
-            where = f"{entry.source}.{entry.body_key}{found_at}"
-            if upstream == entry.id:
-                problems.append(Problem(where, f"uses its own output {name!r}"))
-            elif upstream not in by_id:
-                if not _names_broken(upstream, broken):
-                    hint = did_you_mean(upstream, by_id)
-                    problems.append(
-                        Problem(
-                            where,
-                            f"uses outputs.{upstream}.{name}: no entry {upstream!r}{hint} "
-                            "(name one entry id, not a sweep)",
-                        )
-                    )
-            else:
-                problem = _output_problem(by_id[upstream], name)
-                if problem:
-                    problems.append(Problem(where, f"uses outputs.{upstream}.{name}: {problem}"))
-                if upstream not in wanted:
-                    wanted.append(upstream)  # it comes after the entry whose output it takes
+        for upstream in _output_upstreams(entry, index.by_id, broken, problems):
+            if upstream not in wanted:
+                wanted.append(upstream)  # it comes after the entry whose output it takes
         resolved.append(replace(entry, after=tuple(wanted)))
     cycle = _find_cycle({entry.id: entry.after for entry in resolved})
     if cycle:
@@ -748,6 +764,33 @@ def _resolve_after(
             Problem(f"{first.source}.after", f"entries wait for each other: {' -> '.join(cycle)}")
         )
     return resolved
+
+
+def _output_upstreams(
+    entry: Entry, by_id: Mapping[str, Entry], broken: set[str], problems: list[Problem]
+) -> list[str]:
+    """The entries whose outputs ``entry`` uses, each use checked (``_output_problem``)."""
+    upstreams: list[str] = []
+    for upstream, name in entry.uses_outputs:
+        found_at = _path_of(entry.body, output_token(upstream, name)) or ""
+        where = f"{entry.source}.{entry.body_key}{found_at}"
+        if upstream == entry.id:
+            problems.append(Problem(where, f"uses its own output {name!r}"))
+        elif upstream in by_id:
+            problem = _output_problem(by_id[upstream], name)
+            if problem:
+                problems.append(Problem(where, f"uses outputs.{upstream}.{name}: {problem}"))
+            upstreams.append(upstream)
+        elif not _names_broken(upstream, broken):
+            hint = did_you_mean(upstream, by_id)
+            problems.append(
+                Problem(
+                    where,
+                    f"uses outputs.{upstream}.{name}: no entry {upstream!r}{hint} "
+                    "(name one entry id, not a sweep)",
+                )
+            )
+    return upstreams
 
 
 def _path_of(value: Any, text: str) -> str | None:
@@ -929,15 +972,13 @@ def _component_request(
     """The component's request for these inputs, or None with the problems recorded. The
     ``unknown`` inputs (a placeholder that could not be filled, a region still to come) are
     neither required nor checked; the request is then not built."""
-    import importlib
+    from components.common.app import ComponentInputs
+    from components.common.inputs import InputError
 
-    from components.common.app import ComponentRun
-    from components.common.inputs import InputError, convert
-
-    module = importlib.import_module(f"components.{component}.component")
-    spec = module.SPEC
-    known = {item.name: item for item in spec.inputs}
-    for name in sorted(set(map(str, given)) - set(known)):
+    builder = next(b for b in BUILDERS.values() if b.component == component)
+    spec = builder.spec
+    known = {item.name for item in spec.inputs}
+    for name in sorted(set(map(str, given)) - known):
         if name in own or name not in from_defaults:
             hint = did_you_mean(name, known)
             problems.append(
@@ -946,38 +987,51 @@ def _component_request(
     # A misspelt input does not keep the others from being checked: the request is built
     # without it, as its default.
     found = len(problems)
+    inputs = _converted_inputs(spec, given, unknown, path, problems)
+    if len(problems) > found or unknown & known:
+        return None
+    try:
+        return builder.build(ComponentInputs(spec, inputs))
+    except InputError as exc:
+        problems.extend(_input_problems(path, exc))
+        return None
+
+
+def _converted_inputs(
+    spec: ComponentSpec,
+    given: Mapping[str, Any],
+    unknown: set[str] | frozenset[str],
+    path: str,
+    problems: list[Problem],
+) -> dict[str, Any]:
+    """The given inputs (defaults for the others) converted as the component converts its
+    command line; the ``unknown`` ones left out, each problem recorded."""
+    from components.common.inputs import InputError, convert
+
     inputs: dict[str, Any] = {}
     for item in spec.inputs:
         if item.name in unknown:
             continue
         if item.name not in given or given[item.name] is None:
-            if item.required:
+            if item.default is None:  # required
                 problems.append(Problem(f"{path}.{item.name}", "is required"))
                 continue
             text = item.default
         else:
             value = given[item.name]
+            if item.type == "String" and isinstance(value, Mapping | list):
+                problems.append(
+                    Problem(f"{path}.{item.name}", f"must be a string, got {_type(value)}")
+                )
+                continue
             if item.type == "String" and not isinstance(value, str):
-                if isinstance(value, Mapping | list):
-                    problems.append(
-                        Problem(f"{path}.{item.name}", f"must be a string, got {_type(value)}")
-                    )
-                    continue
                 value = _text(value)
             text = value if isinstance(value, str) else _as_text(value)
         try:
             inputs[item.name] = convert(item, text)
         except InputError as exc:
             problems.extend(_input_problems(path, exc))
-    if len(problems) > found or unknown & set(known):
-        return None
-    run = ComponentRun(spec, inputs, runner=None, run_id=None, task=None)  # type: ignore[arg-type]
-    try:
-        request: dict[str, Any] = module.build_request(run)
-    except InputError as exc:
-        problems.extend(_input_problems(path, exc))
-        return None
-    return request
+    return inputs
 
 
 def _input_problems(path: str, error: Any) -> list[Problem]:
@@ -1010,25 +1064,13 @@ def _validate(
     problems: list[Problem],
     unresolved: bool = False,
 ) -> None:
-    """Check the request as the runner would send it: with its name and the runner's tags.
-    A problem in a request built from ``inputs`` is named by the input that holds the value.
-    With ``unresolved``, a field still holding a placeholder (already reported) is skipped."""
-    body = dict(request)
-    if not body.get(job_kind.name_field) and job_kind is not ENDPOINT_UPDATE:
-        body[job_kind.name_field] = deterministic_name(
-            identity, job_kind.name_prefix, job_kind.max_name_length
-        )
-    if job_kind is not ENDPOINT_UPDATE:
-        tags = {
-            DIGEST_TAG: "0" * 64,
-            KIND_TAG: job_kind.key,
-            IDENTITY_TAG: identity.text()[:256],
-            RUN_ID_TAG: identity.scope[:256],
-        }
-        user_tags = body.get("Tags")
-        if user_tags is None or _well_formed_tags(user_tags):
-            body["Tags"] = merge_tags(user_tags, tags)
-    for problem in validate_request("sagemaker", job_kind.create, body):
+    """Check the request as the runner would send it (``prepare_request``: its name and the
+    runner's tags). A problem in a request built from ``inputs`` is named by the input that
+    holds the value. With ``unresolved``, a field still holding a placeholder (already
+    reported) is skipped."""
+    prepared = prepare_request(job_kind, request, identity=identity)
+    body = prepared.body
+    for problem in prepared.problems():
         held = _value_at(body, problem.path) if problem.path else None
         if isinstance(held, str) and OUTPUT_TOKEN_PREFIX in held:
             continue  # an upstream output, checked when it is known
@@ -1072,10 +1114,6 @@ def _as_input_problem(
                 return Problem(f"{at}.inputs.{name}", problem.rule)
     field_name = problem.path or "(request)"
     return Problem(f"{at}.inputs", f"the request built from them: {field_name}: {problem.rule}")
-
-
-def _well_formed_tags(tags: Any) -> bool:
-    return isinstance(tags, list) and all(isinstance(t, Mapping) and "Key" in t for t in tags)
 
 
 # --- helpers ---------------------------------------------------------------------------------

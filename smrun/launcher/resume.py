@@ -140,23 +140,11 @@ def _decide(
         action = SUBMIT if row.state == PENDING else SUBMIT_AGAIN
         return _with(same, action), None
     if row.state in (SUBMITTED, RUNNING):
-        if changes:
-            return _with(same, REATTACH), _changed(
-                entry, row, changes, "it is in flight: let it end (or smrun stop it), then rerun it"
-            )
-        return _with(same, REATTACH), None
+        in_flight = "it is in flight: let it end (or smrun stop it), then rerun it"
+        return _with(same, REATTACH), _changed(entry, row, changes, in_flight) if changes else None
     wants_rerun = (CHANGED in retry and bool(changes)) or (not changes and row.state in retry)
     if wants_rerun or (changes and row.state in retry):
-        retries = row.retries + 1
-        rerun = Decision(entry, row.state, RERUN, entry.job_name_for(retries), retries)
-        if entry.names_itself:
-            field = KINDS[entry.kind].name_field
-            return rerun, Problem(
-                _where(entry, f"request.{field}"),
-                f"a rerun needs a new job name, and the request names its job "
-                f"{entry.job_name!r}: drop {field} so that smrun names each attempt",
-            )
-        return rerun, None
+        return _rerun(entry, row)
     if changes:
         hint = f"--retry {CHANGED}" + (
             f" (or --retry {row.state})" if row.state in (FAILED, STOPPED) else ""
@@ -166,6 +154,21 @@ def _decide(
         )
     action = SUBMIT_AGAIN if row.state == ERROR else LEAVE
     return _with(same, action), None
+
+
+def _rerun(entry: Entry, row: Row) -> tuple[Decision, Problem | None]:
+    """A new job for the entry, under its next retry's name: refused when the request names
+    its job itself (every attempt would be that one job)."""
+    retries = row.retries + 1
+    rerun = Decision(entry, row.state, RERUN, entry.job_name_for(retries), retries)
+    if not entry.names_itself:
+        return rerun, None
+    field = KINDS[entry.kind].name_field
+    return rerun, Problem(
+        _where(entry, f"request.{field}"),
+        f"a rerun needs a new job name, and the request names its job "
+        f"{entry.job_name!r}: drop {field} so that smrun names each attempt",
+    )
 
 
 def _with(decision: Decision, action: str) -> Decision:

@@ -13,28 +13,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from components.registry import BUILDERS
 from runner.kinds import KINDS
 
 __all__ = ["ALIASES", "COMPONENTS", "canonical_kind", "did_you_mean", "kind_hint", "kind_names"]
 
-# Alias -> the runner kind it names.
-ALIASES: dict[str, str] = {
-    "train": "training",
-    "process": "processing",
-    "batch_transform": "transform",
-    "hyperparameter_tuning": "tuning",
-    "ground_truth": "labeling",
-}
-
 # Runner kind -> the component whose inputs build its request (an entry with ``inputs``).
-COMPONENTS: dict[str, str] = {
-    "training": "train",
-    "processing": "process",
-    "transform": "batch_transform",
-    "tuning": "hyperparameter_tuning",
-    "model": "model",
-    "labeling": "ground_truth",
-    "workteam": "workteam",
+COMPONENTS: dict[str, str] = {kind: builder.component for kind, builder in BUILDERS.items()}
+# Alias -> the runner kind it names: the components named otherwise than their kind.
+ALIASES: dict[str, str] = {
+    component: kind for kind, component in COMPONENTS.items() if component != kind
 }
 
 

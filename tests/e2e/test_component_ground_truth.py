@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.common.app import ComponentRun
+from components.common.app import ComponentInputs
 from components.common.inputs import InputError, parse_args
 from components.ground_truth.component import SPEC, build_request, name_the_job
 from support import requests as req
@@ -146,7 +146,7 @@ async def test_public_workforce_with_auto_labeling(emulator: Any, tmp_path: Path
 def request_for(**overrides: str) -> dict[str, Any]:
     """The request the component would send, built in-process (no runner, nothing sent)."""
     parsed = parse_args(SPEC, gt_args("http://unused", Path("unused"), **overrides))
-    run = ComponentRun(SPEC, parsed.values, None, None, None, checks=parsed.checks)  # type: ignore[arg-type]
+    run = ComponentInputs(SPEC, parsed.values, checks=parsed.checks)
     return name_the_job(run, build_request(run))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.common.app import ComponentRun
+from components.common.app import ComponentInputs
 from components.common.inputs import InputError, parse_args
 from components.model.component import SPEC, build_request
 from runner.validation import validate_request
@@ -43,7 +43,7 @@ async def run_component(args: list[str]) -> tuple[int, str, str]:
 def request_of(out: Path, **overrides: str) -> dict[str, Any]:
     """The request the component builds from these arguments, in-process."""
     parsed = parse_args(SPEC, model_args("http://unused", out, **overrides))
-    run = ComponentRun(SPEC, parsed.values, None, None, None, checks=parsed.checks)  # type: ignore[arg-type]
+    run = ComponentInputs(SPEC, parsed.values, checks=parsed.checks)
     return build_request(run)
 
 

@@ -10,9 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runner.feed import setup_feed
+from runner.session import AwsCaller
 from support import requests as req
 from support.components import component_env
 from support.components import run_component as run_named
+from support.runner_setup import runner_config
 from support.stats import fetch_stats
 
 CHANNELS = [
@@ -229,3 +232,33 @@ async def test_every_bad_input_is_named_at_once_and_summarised(
     stats = await fetch_stats(emulator.url)
     assert stats["calls"] == {} or set(stats["calls"]) <= {"GetStats"}, stats["calls"]
     assert stats["jobs"] == []
+
+
+async def test_with_events_queue_the_step_follows_its_job_by_sagemakers_events(
+    emulator: Any, tmp_path: Path
+) -> None:
+    """The optional ``events_queue`` (not in v1): the job's end comes from its EventBridge event,
+    so the step Describes nothing."""
+    caller = AwsCaller(runner_config(emulator.url))
+    try:
+        queue = (await setup_feed(caller, "train-step")).queue_url
+    finally:
+        await caller.close()
+    env = {"AWS_ENDPOINT_URL_SQS": emulator.url}
+    code, _, stderr = await run_component(
+        train_args(emulator.url, tmp_path, events_queue=queue), env
+    )
+    assert code == 0, stderr
+    assert (tmp_path / "model_artifact_url").read_text().startswith("s3://bucket/mnist/output")
+    stats = await fetch_stats(emulator.url)
+    # Its end and outputs came from the event: no Describe at all.
+    assert "DescribeTrainingJob" not in stats["calls"], stats["calls"]
+    assert stats["calls"]["ReceiveMessage"] >= 1
+
+
+async def test_an_events_queue_that_is_no_queue_url_exits_2(emulator: Any, tmp_path: Path) -> None:
+    code, _, stderr = await run_component(
+        train_args(emulator.url, tmp_path, events_queue="my-queue")
+    )
+    assert code == 2 and "events_queue" in stderr and "SQS queue URL" in stderr, stderr
+    assert "CreateTrainingJob" not in (await fetch_stats(emulator.url))["calls"]

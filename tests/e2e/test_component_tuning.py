@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.common.algorithms import builtin_image
-from components.common.app import ComponentRun
+from components.common.app import ComponentInputs
 from components.common.inputs import InputError, parse_args
 from components.hyperparameter_tuning.component import SPEC, build_request
 from runner.validation import validate_request
@@ -153,7 +153,7 @@ def request_of(url: str, out: Path, **overrides: str) -> dict[str, Any]:
     """The request the component builds from these arguments, in-process: for rules that need
     no job to be checked."""
     parsed = parse_args(SPEC, tuning_args(url, out, **overrides))
-    run = ComponentRun(SPEC, parsed.values, None, None, None, checks=parsed.checks)  # type: ignore[arg-type]
+    run = ComponentInputs(SPEC, parsed.values, checks=parsed.checks)
     return build_request(run)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.common.app import ComponentRun
+from components.common.app import ComponentInputs
 from components.common.inputs import InputError, parse_args
 from components.workteam.component import SPEC, build_request
 from support.components import run_component as run_named
@@ -83,7 +83,7 @@ def test_input_rules_are_checked_before_anything_is_sent() -> None:
     }
     for name, (value, rule) in cases.items():
         parsed = parse_args(SPEC, workteam_args("http://unused", Path("unused"), **{name: value}))
-        run = ComponentRun(SPEC, parsed.values, None, None, None, checks=parsed.checks)  # type: ignore[arg-type]
+        run = ComponentInputs(SPEC, parsed.values, checks=parsed.checks)
         with pytest.raises(InputError) as caught:
             build_request(run)
         assert caught.value.name == name and rule in caught.value.rule

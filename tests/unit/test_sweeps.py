@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 from runner.config import Rate, RateLimits
 from runner.kinds import PROCESSING, TRAINING, TUNING
 from runner.naming import RUN_ID_TAG
+from runner.session import AwsCaller
 from runner.sweeps import (
     PAGE_SIZE,
     Strategy,
@@ -36,17 +37,20 @@ def summary(name: str, created: float) -> dict[str, Any]:
 
 
 class Pages:
-    """A fake List call: hands out the given pages in order, and records each request."""
+    """A fake SageMaker: hands out the given pages in order, and records each request; they are
+    read through the real ``AwsCaller.pages``."""
+
+    pages = AwsCaller.pages
 
     def __init__(self, *pages: list[dict[str, Any]], last_has_token: bool = True) -> None:
-        self.pages = list(pages)
+        self.answers = list(pages)
         self.last_has_token = last_has_token
         self.requests: list[dict[str, Any]] = []
 
-    async def __call__(self, operation: str, **params: Any) -> dict[str, Any]:
+    async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         self.requests.append({"operation": operation, **params})
-        page = self.pages[len(self.requests) - 1]
-        more = len(self.requests) < len(self.pages) or self.last_has_token
+        page = self.answers[len(self.requests) - 1]
+        more = len(self.requests) < len(self.answers) or self.last_has_token
         key = "Results" if operation == "Search" else "TrainingJobSummaries"
         body = [{"TrainingJob": s} for s in page] if operation == "Search" else page
         return {key: body, **({"NextToken": f"t{len(self.requests)}"} if more else {})}
