@@ -672,6 +672,10 @@ METHOD = """### Method
 
 OTHERS = """### Earlier runs
 
+- [`results/2026-12-01-after-issue-12-notes.md`](results/2026-12-01-after-issue-12-notes.md):
+  what the kept logs of the 2026-12-01 after-issue-12 run add to its figures (the sweep
+  strategy chosen over time, detection by the end's time, the first Stop's 0.34 s).
+
 - [`results/2026-11-24.json`](results/2026-11-24.json): every strategy at N = 100, 1,000 and
   10,000 on a new account (no history, List calls filtered before paging, no bystander,
   SIGTERM with a 30 s grace, peak RSS from `ru_maxrss`).

@@ -117,13 +117,19 @@ def _sweep_why(document: dict[str, Any], run: dict[str, Any]) -> str:
     profile = document["profile"]
     sweeps = run.get("sweeps", {}).get("ListTrainingJobs", {})
     describes = run.get("calls_by_operation", {}).get("DescribeTrainingJob", 0)
+    interval = profile["interval"]
     why = (
         f"the end status was first seen at p99 {fmt(run.get('noticed_p99_s'))} s. Training "
         f"jobs: {fmt(sweeps.get('sweeps', 0))} ListTrainingJobs sweeps of "
         f"{fmt(sweeps.get('pages_per_sweep_mean'))} pages (p50 {fmt(sweeps.get('sweep_s_p50'))} "
-        f"s; bounded by the oldest job followed, {profile.get('history', 0):,} older jobs per "
-        f"kind left unread), and {describes:,} DescribeTrainingJob calls "
-        f"({fmt(run.get('describe_calls_per_job'))} Describes per job over all kinds)"
+        f"s at the 1.5 pages/s List budget; bounded by the oldest job followed, so the "
+        f"{profile.get('history', 0):,} older jobs per kind were left unread, but the batch's "
+        f"ended jobs are read too), and {describes:,} DescribeTrainingJob calls "
+        f"({fmt(run.get('describe_calls_per_job'))} Describes per job over all kinds). The "
+        f"next sweep starts {interval:g} s (+-20%) after the previous one *ends* "
+        "(runner.core's _sweep), not every sweep interval from its start as PollPolicy says, "
+        f"so an end waits up to a sweep's duration plus {interval:g} s, and more for a job on a "
+        "late page"
     )
     if (run.get("describe_calls_per_job") or 0) > 2:
         why += (
