@@ -530,7 +530,8 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         f"One run of `{document['command']}` on {document['date']} "
         f"({document['machine']['cpus']} CPUs, Python {document['machine']['python']}, "
         f"{fmt(document['wall_s'] / 60)} minutes in all). Every figure, ratio and chart below "
-        f"comes from that run: [`{link(results)}`]({link(results)})"
+        f"comes from {'these runs' if document.get('also') else 'that run'}: "
+        f"[`{link(results)}`]({link(results)})"
         + "".join(
             f"; N = {', '.join(f'{size:,}' for size in also['sizes'])} from a second run, "
             f"`{also['command']}` ({fmt(also['wall_s'] / 60)} minutes, the same machine): "

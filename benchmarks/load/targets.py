@@ -9,6 +9,7 @@ from typing import Any
 
 from benchmarks.load.format import fmt
 from benchmarks.load.metrics import sagemaker_operations
+from runner.config import PollPolicy
 
 Target = tuple[str, str, str, str]
 STOP_QUOTA = 10.0  # Stop* per second in the emulator's aws-like profile (emulator/quotas.py)
@@ -59,9 +60,10 @@ def with_events(document: dict[str, Any]) -> Target:
             f"(SQS's maximum) at the runner's ReceiveMessage budget (10/s): at most 100 events a "
             f"second, and this run published {fmt(events.get('published'))} events for "
             f"{run['created']:,} jobs submitted in {fmt(run.get('submit_s'))} s "
-            f"({fmt(run.get('feed_calls'))} SQS calls): the queue backed up while the ramp's "
-            "start events (time-compressed ~30x) outran it, and the first ends waited behind them"
-            + _by_end(run)
+            f"({fmt(run.get('feed_calls'))} SQS calls, {_per_receive(run, events)} messages per "
+            "ReceiveMessage): the queue backed up while the events (time-compressed ~30x: the "
+            "ramp's start events, then the ends) came faster, and each end waited behind the "
+            "events before it" + _by_end(run)
         )
     if calls is None or calls > 1.1:
         missed.append(
@@ -72,6 +74,11 @@ def with_events(document: dict[str, Any]) -> Target:
     if run["bystander_throttled"]:
         missed.append(f"the bystander was throttled {run['bystander_throttled']} times")
     return (label, figure, verdict(not missed), "; ".join(missed))
+
+
+def _per_receive(run: dict[str, Any], events: dict[str, Any]) -> str:
+    receives = (run.get("calls_by_operation") or {}).get("ReceiveMessage")
+    return fmt(events["delivered"] / receives) if receives and events.get("delivered") else "-"
 
 
 def _by_end(run: dict[str, Any]) -> str:
@@ -130,6 +137,22 @@ def _sweep_why(document: dict[str, Any], run: dict[str, Any]) -> str:
         "(runner.core's _sweep), not every sweep interval from its start as PollPolicy says, "
         f"so an end waits up to a sweep's duration plus {interval:g} s, and more for a job on a "
         "late page"
+    )
+    cap = PollPolicy().sweep_page_cap
+    if (sweeps.get("pages_per_sweep_max") or 0) >= cap:
+        rate = 0.9 * profile["describe_rate"]
+        why += (
+            f". Sweeps were capped at {cap} pages (PollPolicy.sweep_page_cap) where the batch "
+            f"needs ~{run['created'] / 100:.0f}: the jobs past the cap were followed by "
+            f"per-job Describe at the Describe budget ({rate:g}/s), one round of "
+            f"{run['created']:,} jobs every ~{run['created'] / rate:.0f} s"
+        )
+    why += (
+        ". Where the limit lies: at the 1.5 pages/s List budget a sweep reads ~150 jobs a "
+        "second, and a sweep bounded by the oldest job followed reads the whole batch, ended "
+        f"jobs included, so p99 within {2 * interval:g} s (a sweep of at most ~{interval:g} s "
+        f"plus the {interval:g} s between sweeps) holds up to ~{150 * interval:.0f} jobs of a "
+        "kind in one batch, whatever the rate of ends"
     )
     if (run.get("describe_calls_per_job") or 0) > 2:
         why += (
