@@ -668,8 +668,9 @@ METHOD = """### Method
   when answered 200. Steady state: from one interval after the
   last submission to the first job's end (every job running, none submitted or ending). Loop
   lag: oversleep of a 100 ms sleep, on the event loop (threads: on a thread).
-- **Not part of `make test`**: `tests/e2e/test_benchmark_smoke.py` runs a tiny version (4 jobs
-  of 1-2 s, 0.5 s intervals) so that this keeps working; it checks figures exist, not timings."""
+- **In `make test`**: `tests/e2e/test_benchmark_smoke.py` runs a tiny version (4 jobs of 1-2 s
+  per strategy, ours with events included, 0.5 s intervals) so that this keeps working; it
+  checks that the figures exist and agree, never a timing."""
 
 OTHERS = """### Earlier runs
 
