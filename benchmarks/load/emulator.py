@@ -4,7 +4,8 @@
 
 Every quota is the ``aws-like`` profile's (``emulator/quotas.py``: ListTrainingJobs
 2/s, Stop* 10/s, GetLogEvents 25/s, FilterLogEvents 5/s, ...) except two that the time
-compression (``workload``) would otherwise turn into the whole measurement: Create* and
+compression (``workload``) would otherwise turn into the whole measurement (and SQS's message
+calls, which AWS does not rate-limit, ``SQS_MESSAGE_CALLS``): Create* and
 Describe* are raised to ``--create-rate`` and ``--describe-rate`` per second. With jobs that
 end 30x sooner than on AWS, the calls every job costs once (its Create; the runner's lookup
 before Create and its final Describe for outputs) arrive 30x faster too: at aws-like rates
@@ -14,7 +15,8 @@ with Describe, so they get the same raised quota: the comparison is conservative
 Besides the emulator's own ``GET /_emulator/stats``, this process records when each Stop*
 request arrived, for which job, and how it was answered (``GET /_bench/stops``): the SIGTERM
 figures are the time from the signal until every job's Stop had been *received* once
-(throttled or not), and until the last one was *accepted*. It also records every List* page
+(throttled or not), and until the last one was *accepted*. It also records every List* and
+Search page
 (``GET /_bench/lists``: when, which operation, whether it carried a token and whether its
 answer did), from which the harness tells sweeps apart: a sweep is a first page and the pages
 that follow its tokens (``metrics.sweep_figures``). Each List row says whether the bystander
@@ -22,7 +24,9 @@ sent it (``bystander.MARK`` in its User-Agent), so that its pages are not counte
 strategy's and its throttled answers are counted as its own.
 
 ``--history N``, ``--list-paging`` and ``--creation-time-bounds-scan`` set the account as
-``smrun emulator`` does.
+``smrun emulator`` does, and ``--event-delay S`` how late EventBridge delivers SageMaker's
+events to a rule's SQS queue (``smrun emulator --event-delay``; the ``ours-events`` strategy
+sets up the queue and rule, ``events``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from aiohttp import web
 
 from benchmarks.load.bystander import MARK
 from benchmarks.server_process import ServerProcess
+from emulator.delivery import EventDelivery
 from emulator.listing import Paging
 from emulator.quotas import AWS_LIKE_RATES, Quotas, Rate
 from emulator.server import create_app
@@ -63,10 +68,28 @@ STOPS_KEY: web.AppKey[list[Any]] = web.AppKey("stops", list)
 LISTS_KEY: web.AppKey[list[Any]] = web.AppKey("lists", list)
 
 
+# SQS's message calls, which the aws-like profile's SageMaker prefixes ("Delete*" 5/s) would
+# otherwise throttle: the emulator's quotas are keyed by operation name alone. AWS: "Standard
+# queues support a nearly unlimited number of API calls per second, per API action
+# (SendMessage, ReceiveMessage, or DeleteMessage)" (SQS Developer Guide, "Amazon SQS standard
+# queues"); the batch calls count as their action.
+SQS_MESSAGE_CALLS = (
+    "ReceiveMessage",
+    "DeleteMessage",
+    "DeleteMessageBatch",
+    "ChangeMessageVisibility",
+    "ChangeMessageVisibilityBatch",
+    "SendMessage",
+    "SendMessageBatch",
+)
+UNLIMITED = Rate(1e9, 1e9)
+
+
 def bench_rates(create_rate: float, describe_rate: float) -> dict[str, Rate]:
     rates = dict(AWS_LIKE_RATES)
     rates["Create*"] = Rate(create_rate, create_rate)
     rates["Describe*"] = Rate(describe_rate, describe_rate)
+    rates.update(dict.fromkeys(SQS_MESSAGE_CALLS, UNLIMITED))
     return rates
 
 
@@ -139,6 +162,7 @@ async def serve(args: argparse.Namespace) -> None:
         log_lines=args.log_lines,
         history=args.history,
         paging=Paging(args.list_paging, creation_time_bounds_scan=args.creation_time_bounds_scan),
+        events=EventDelivery(delay_s=args.event_delay),
     )
     emulator = Emulator(config)
     emulator.quotas = Quotas(bench_rates(args.create_rate, args.describe_rate))
@@ -146,7 +170,11 @@ async def serve(args: argparse.Namespace) -> None:
     app[STOPS_KEY] = []
     app[LISTS_KEY] = []
     app.middlewares.extend(
-        [_recorder("Stop", STOPS_KEY, _stop_row), _recorder("List", LISTS_KEY, _list_row)]
+        [
+            _recorder("Stop", STOPS_KEY, _stop_row),
+            _recorder("List", LISTS_KEY, _list_row),
+            _recorder("Search", LISTS_KEY, _list_row),
+        ]
     )
     app.router.add_get("/_bench/stops", _stops)
     app.router.add_get("/_bench/lists", _lists)
@@ -177,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=int, default=0)
     parser.add_argument("--list-paging", choices=["aws", "exact"], default="aws")
     parser.add_argument("--creation-time-bounds-scan", action="store_true")
+    parser.add_argument("--event-delay", type=float, default=0.0)
     asyncio.run(serve(parser.parse_args(argv)))
     return 0
 

@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.load import events
 from benchmarks.load.bystander import Bystander
 from benchmarks.load.emulator import EmulatorProcess
 from benchmarks.load.metrics import run_figures, sigterm_figures
@@ -76,8 +75,6 @@ def run_one(
 ) -> dict[str, Any]:
     """One strategy at one size, in one phase: its figures."""
     workdir.mkdir(parents=True, exist_ok=True)
-    if strategy == events.STRATEGY:
-        raise RuntimeError(events.NOT_WIRED)
     spec = _spec(profile, strategy=strategy, size=size, phase=phase, workdir=workdir)
     emulator = EmulatorProcess(
         create_rate=profile.create_rate,
@@ -177,8 +174,9 @@ def _drive(
 
 
 def account_flags(profile: Profile) -> tuple[str, ...]:
-    """The emulator's ``--history``/paging flags for ``profile``'s account."""
+    """The emulator's ``--history``/paging/event delivery flags for ``profile``'s account."""
     flags = ["--history", str(profile.history), "--list-paging", profile.list_paging]
+    flags += ["--event-delay", str(profile.event_delay)]
     if profile.creation_time_bounds_scan:
         flags.append("--creation-time-bounds-scan")
     return tuple(flags)
@@ -295,8 +293,6 @@ def plan_phases(
 
 def _not_run(profile: Profile, strategy: str, size: int) -> str | None:
     """Why ``strategy`` is not run at ``size``, or None."""
-    if strategy == events.STRATEGY:
-        return events.unavailable()
     if not profile.cap(strategy, size):
         return f"capped at N={profile.caps[strategy]}"
     return None

@@ -7,13 +7,19 @@ the jobs' run times (creation to end, from the emulator). Status calls are every
 Describe*/List* request the emulator received, throttled or not; Logs calls are every
 CloudWatch Logs request.
 
-"Polling" status calls leave out the calls a strategy makes once per job whatever its length:
-ours looks each job up before creating it (idempotent submission) and Describes it once at its
-end for its outputs; the baselines make no such calls (their last Describe is an ordinary
-poll). Time compression makes these fixed calls ~30x heavier per job-minute than on AWS, so
-the polling figure is the one that compares with AWS.
+Status calls are SageMaker's alone (botocore's SageMaker service model names them): the
+change feed's SQS calls (ReceiveMessage, DeleteMessageBatch) and the EventBridge/SQS calls of
+its setup (DescribeRule, ListTargetsByRule, ...) are counted apart as feed calls.
 
-Status calls per job over its life: every Describe* and List* request the strategy sent
+"Polling" status calls leave out the calls a strategy makes once per job whatever its length:
+ours Describes each job once at its end for its outputs (it submits as the launcher does a
+never-sent entry, with no lookup before Create); the baselines make no such call (their last
+Describe is an ordinary poll). Time compression makes this fixed call ~30x heavier per
+job-minute than on AWS, so the polling figure is the one that compares with AWS. Ours with
+events has no fixed call to leave out: an end whose event carries the outcome's fields needs
+no Describe, and whatever Describes it sends are counted.
+
+Status calls per job over its life: every Describe*, List* and Search request the strategy sent
 (throttled ones included), divided by the jobs it created. A List page serves every job it
 lists, so it is not one job's: the pages are counted once and shared evenly over the run's jobs
 (``list_pages_per_job``), beside the Describes (``describe_calls_per_job``), which each name one.
@@ -25,11 +31,14 @@ shared quota (alone, one call per 10 s is far under ListTrainingJobs' 2/s).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
+
+import botocore.session
 
 from benchmarks.load.emulator import ListRow
 from benchmarks.load.spec import RunResult, RunSpec
@@ -39,7 +48,15 @@ from emulator.logs import LATE_EVENTS_PER_HOST
 LOGS_OPERATIONS = frozenset(
     {"DescribeLogStreams", "DescribeLogGroups", "GetLogEvents", "FilterLogEvents"}
 )
+FEED_OPERATIONS = frozenset({"ReceiveMessage", "DeleteMessageBatch", "DeleteMessage"})
 CDF_POINTS = 200
+
+
+@functools.cache
+def sagemaker_operations() -> frozenset[str]:
+    """Every SageMaker API operation, from botocore's service model."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return frozenset(model.operation_names)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -65,7 +82,9 @@ def sweep_figures(lists: Sequence[ListRow]) -> dict[str, Any]:
     took.
 
     A sweep is a page asked for without a token and every page after it that followed its
-    token, until an answer had none; throttled pages (sent again) are left out."""
+    token, until an answer had none or the next sweep began (a bounded sweep stops following
+    tokens once it reaches its oldest job: ``runner.sweeps``); throttled pages (sent again) are
+    left out. Search sweeps count as List sweeps do."""
     figures: dict[str, Any] = {}
     by_operation: dict[str, list[tuple[float, bool, bool]]] = {}
     for row in lists:
@@ -76,16 +95,20 @@ def sweep_figures(lists: Sequence[ListRow]) -> dict[str, Any]:
     for operation, pages in sorted(by_operation.items()):
         sweeps: list[tuple[int, float]] = []  # (pages, seconds)
         start: float | None = None
-        count = 0
+        count, last = 0, 0.0
         for at, had_token, gave_token in pages:
             if not had_token:
+                if start is not None:  # the previous sweep stopped short of the last page
+                    sweeps.append((count, last - start))
                 start, count = at, 0
             if start is None:
                 continue
-            count += 1
+            count, last = count + 1, at
             if not gave_token:
                 sweeps.append((count, at - start))
                 start = None
+        if start is not None:
+            sweeps.append((count, last - start))
         sizes = [float(size) for size, _ in sweeps]
         durations = [seconds for _, seconds in sweeps]
         figures[operation] = {
@@ -172,6 +195,8 @@ def run_figures(
             job.instances * (job.log_lines + LATE_EVENTS_PER_HOST) for job in spec.jobs
         ),
         "emulator_cpu_s": round(emulator_cpu_s, 2),
+        # EventBridge's side (published, matched by a rule, delivered to SQS, the delay).
+        "events": stats.get("events", {}),
     }
     figures.update(_process_figures(profile, spec, result, list(ended.values())))
     return figures
@@ -190,7 +215,29 @@ def _latency_figures(result: RunResult | None, ended: dict[str, Any]) -> dict[st
         "noticed_p50_s": _rounded(percentile(seen, 0.50)),
         "noticed_p99_s": _rounded(percentile(seen, 0.99)),
         "latency_cdf_s": cdf(latencies),
+        "latency_by_end_s": _by_end(result, ended),
     }
+
+
+def _by_end(result: RunResult | None, ended: dict[str, Any], width: float = 10.0) -> list[Any]:
+    """Detection latency per ``width`` seconds of the true end (after t0): whether the late
+    ones are the first ends (a backlog) or spread over the run."""
+    if result is None or not result.detected:
+        return []
+    buckets: dict[float, list[float]] = {}
+    for name, row in ended.items():
+        if name in result.detected:
+            start = width * math.floor((row["ended_at"] - result.t0) / width)
+            buckets.setdefault(start, []).append(result.detected[name] - row["ended_at"])
+    return [
+        {
+            "from_s": start,
+            "jobs": len(values),
+            "p50_s": _rounded(percentile(values, 0.5)),
+            "p99_s": _rounded(percentile(values, 0.99)),
+        }
+        for start, values in sorted(buckets.items())
+    ]
 
 
 def _call_figures(
@@ -204,13 +251,13 @@ def _call_figures(
 ) -> dict[str, Any]:
     """The strategy's own calls (the bystander's left out): per job-minute and per job."""
     calls, throttled = own_calls(stats, lists)
-    describes = sum(
-        n for op, n in calls.items() if op.startswith("Describe") and op not in LOGS_OPERATIONS
-    )
-    pages = sum(n for op, n in calls.items() if op.startswith("List"))
+    sagemaker = {op: n for op, n in calls.items() if op in sagemaker_operations()}
+    describes = sum(n for op, n in sagemaker.items() if op.startswith("Describe"))
+    pages = sum(n for op, n in sagemaker.items() if op.startswith("List") or op == "Search")
     status_calls = describes + pages
     logs_calls = sum(n for op, n in calls.items() if op in LOGS_OPERATIONS)
-    fixed_calls = created + detected if spec.strategy.startswith("ours") else 0
+    feed_calls = sum(n for op, n in calls.items() if op in FEED_OPERATIONS)
+    fixed_calls = detected if spec.strategy == "ours" else 0
     return {
         "status_calls": status_calls,
         "status_calls_per_job_minute": _per(status_calls, job_minutes),
@@ -218,6 +265,8 @@ def _call_figures(
         "status_calls_per_job": _per(status_calls, created),
         "describe_calls_per_job": _per(describes, created),
         "list_pages_per_job": _per(pages, created),
+        "feed_calls": feed_calls,
+        "feed_calls_per_job": _per(feed_calls, created),
         "logs_calls": logs_calls,
         "logs_calls_per_job_minute": _per(logs_calls, job_minutes),
         "throttled": sum(throttled.values()),

@@ -1,8 +1,9 @@
 """The report: charts and Markdown from one results document.
 
-``python -m benchmarks.load.report RESULTS.json [--readme benchmarks/README.md]`` rewrites the
-charts and the report from a results file, so that every figure, ratio and chart the README
-shows comes from one run. Targets are judged here, from the figures, with the reason for a
+``python -m benchmarks.load.report RESULTS.json [--also MORE.json] [--readme README.md]``
+rewrites the charts and the report from a results file, so that every figure, ratio and chart
+the README shows comes from one run; ``--also`` adds the runs of another invocation (sizes the
+first did not run, e.g. N = 10,000 for two strategies), each said to be from its own file. Targets are judged here, from the figures, with the reason for a
 miss computed from the same figures.
 """
 
@@ -25,6 +26,7 @@ STRATEGY_NAMES = {
     "v1": "v1: thread per job",
     "trigger": "trigger: coroutine per job",
 }
+BASELINES = ("v1", "trigger")  # what the ratio columns divide ours by
 COLORS = {"ours": "#1b7837", "ours-events": "#5aae61", "v1": "#b2182b", "trigger": "#2166ac"}
 Row = tuple[str, str, Callable[[dict[str, Any]], Any]]
 
@@ -35,6 +37,12 @@ def _get(key: str) -> Callable[[dict[str, Any]], Any]:
 
 def _sweep(operation: str, key: str) -> Callable[[dict[str, Any]], Any]:
     return lambda figures: figures.get("sweeps", {}).get(operation, {}).get(key)
+
+
+def _events(figures: dict[str, Any], key: str) -> Any:
+    """EventBridge's count ``key``: None where no rule took the events (no feed)."""
+    events = figures.get("events") or {}
+    return events.get(key) if events.get("matched") else None
 
 
 def _log_share(figures: dict[str, Any]) -> float | None:
@@ -49,7 +57,7 @@ ROWS: list[Row] = [
     ("detection latency p50", "s", _get("latency_p50_s")),
     ("detection latency p99", "s", _get("latency_p99_s")),
     ("detection latency max", "s", _get("latency_max_s")),
-    ("end status seen (sweep/poll), p99", "s", _get("noticed_p99_s")),
+    ("end status seen (sweep/poll/event), p99", "s", _get("noticed_p99_s")),
     ("status calls per job, over its life", "calls", _get("status_calls_per_job")),
     ("  Describe* per job", "calls", _get("describe_calls_per_job")),
     ("  List* pages per job (shared evenly)", "calls", _get("list_pages_per_job")),
@@ -69,6 +77,8 @@ ROWS: list[Row] = [
         "pages",
         _sweep("ListProcessingJobs", "pages_per_sweep_mean"),
     ),
+    ("SageMaker events delivered to the queue", "count", lambda f: _events(f, "delivered")),
+    ("feed calls per job (SQS receive, delete)", "calls", _get("feed_calls_per_job")),
     ("bystander ListTrainingJobs calls", "count", _get("bystander_calls")),
     ("bystander calls throttled", "count", _get("bystander_throttled")),
     ("status calls per job-minute", "calls", _get("status_calls_per_job_minute")),
@@ -299,6 +309,7 @@ def findings(document: dict[str, Any]) -> list[str]:
             "discover, and most tails are cut before their streams are found (runner "
             "event `logs.discovery_per_job`, then `logs.drain_cut`)."
         )
+    notes += _events_notes(document)
     notes += _account_notes(document)
     notes += _late_submission_notes(document)
     if (
@@ -354,6 +365,35 @@ def findings(document: dict[str, Any]) -> list[str]:
                 else "."
             )
         )
+    return notes
+
+
+def _events_notes(document: dict[str, Any]) -> list[str]:
+    """Per size, ours with events beside ours polling: what the feed saved, what it cost."""
+    notes = []
+    delay = document["profile"].get("event_delay", 0.0)
+    for size in _sizes(document):
+        runs = _runs(document, size)
+        fed, polled = runs.get("ours-events"), runs.get("ours")
+        if fed is None:
+            continue
+        events = fed.get("events") or {}
+        line = (
+            f"**Events, N = {size:,}.** Ours with events detected "
+            f"{fed['detected']}/{fed['ended']} ends, p50 {fmt(fed['latency_p50_s'])} s and p99 "
+            f"{fmt(fed['latency_p99_s'])} s after the true end (delivery delay {delay:g} s), "
+            f"with {fmt(fed['describe_calls_per_job'])} Describes and "
+            f"{fmt(fed['list_pages_per_job'])} List pages per job over its life, "
+            f"{fmt(fed.get('feed_calls_per_job'))} SQS calls per job "
+            f"({fmt(events.get('delivered'))} events delivered to its queue)"
+        )
+        if polled is not None:
+            line += (
+                f"; ours polling: p99 {fmt(polled['latency_p99_s'])} s, "
+                f"{fmt(polled['describe_calls_per_job'])} Describes and "
+                f"{fmt(polled['list_pages_per_job'])} List pages per job"
+            )
+        notes.append(line + ".")
     return notes
 
 
@@ -444,7 +484,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def _size_table(document: dict[str, Any], size: int) -> list[str]:
     runs = _runs(document, size)
     strategies = [s for s in STRATEGY_NAMES if s in runs]
-    baselines = [s for s in strategies if s != "ours"]
+    baselines = [s for s in strategies if s in BASELINES]
     header = ["figure", "unit", *(STRATEGY_NAMES[s] for s in strategies)]
     if "ours" in runs:
         header += [f"ours / {s}" for s in baselines]
@@ -490,11 +530,19 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         f"One run of `{document['command']}` on {document['date']} "
         f"({document['machine']['cpus']} CPUs, Python {document['machine']['python']}, "
         f"{fmt(document['wall_s'] / 60)} minutes in all). Every figure, ratio and chart below "
-        f"comes from that run: [`{link(results)}`]({link(results)}). To reproduce:",
+        f"comes from {'these runs' if document.get('also') else 'that run'}: "
+        f"[`{link(results)}`]({link(results)})"
+        + "".join(
+            f"; N = {', '.join(f'{size:,}' for size in also['sizes'])} from a second run, "
+            f"`{also['command']}` ({fmt(also['wall_s'] / 60)} minutes, the same machine): "
+            f"[`{link(Path(also['results']))}`]({link(Path(also['results']))})"
+            for also in document.get("also", [])
+        )
+        + ". To reproduce:",
         "",
         "```sh",
         "make bench          # = .venv/bin/python -m benchmarks.load: N = 100, 1,000, 10,000",
-        "                    # on the default 20,000-job account (not yet timed at 10,000)",
+        "                    # on the default 20,000-job account",
         "make bench-quick    # N = 100 and short jobs, under 2 minutes (not for the report)",
         "```",
         "",
@@ -511,7 +559,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
     lines += ["", "### Findings", ""]
     for note in findings(document):
         lines += [f"- {note}"]
-    lines += ["", *METHOD.format(**profile).splitlines(), ""]
+    lines += ["", *METHOD.format(**{"event_delay": 0.0, **profile}).splitlines(), ""]
     for size in sizes:
         lines += [f"### N = {size:,}", ""]
         lines += _size_table(document, size)
@@ -555,10 +603,11 @@ METHOD = """### Method
 - **The strategies, one after another in one invocation**, each in a process of its own
   against a fresh emulator process (`benchmarks/load/emulator.py`), so that CPU time, peak
   RSS and loop lag are each strategy's own:
-  - *ours*: `runner.core.Runner` with the default `RunnerConfig` (5 s delta sweeps, default
-    retries and budgets), every job submitted with an `Identity` as the launcher does (a
-    lookup before each Create), logs followed by one `LogTailer` in batched mode into a
-    `FileSink`, SIGTERM through `StopOnSignal`;
+  - *ours*: `runner.core.Runner` with the default `RunnerConfig` (sweeps every 5 s, bounded
+    by the oldest job followed, or paced Describes where cheaper; default retries and
+    budgets), every job submitted with an `Identity` and `known_new` as the launcher submits
+    an entry its journal shows never sent (no lookup before Create), logs followed by one
+    `LogTailer` in batched mode into a `FileSink`, SIGTERM through `StopOnSignal`;
   - *v1: thread per job*: a thread per job standing in for a pod: boto3 (standard retries, 10
     attempts), Describe every {interval:g} s, the first page of each log stream once the job
     has ended, an error after retries ends the thread as it crashed the pod; on SIGTERM each
@@ -567,9 +616,14 @@ METHOD = """### Method
     clients (aiobotocore, botocore's default retries), Describe every {interval:g} s with no
     jitter, the print-log trigger's log reads (GetLogEvents per stream) at every poll; on
     SIGTERM each task sends its Stop.
-  - *ours with events*: the same runner fed by SageMaker's state-change events through
-    EventBridge and an SQS queue (issue 12); listed as not run, with the reason, until the
-    emulator and the runner have the feed (`benchmarks/load/events.py`).
+  - *ours with events*: the same runner and jobs, following them by SageMaker's state-change
+    events first (`RunnerConfig.events_queue`, `runner.eventfirst`): before the first job the
+    strategy sets up an SQS queue, an EventBridge rule, its target and the queue policy on its
+    emulator through `runner.feed.setup`, as `smrun launch --local` does
+    (`benchmarks/load/events.py`), and the emulator delivers every event {event_delay:g} s
+    after the change (`--event-delay`; no duplicates, no reordering). An end whose event
+    carries the outcome's fields settles the job with no Describe; polling is the safety net
+    (every job every 300 s, at once if the feed goes quiet or fails).
 - **The account** (issue 12): List calls page as on AWS (`--list-paging aws`: each page of
   `MaxResults` is cut from the whole account, then filtered), and the account holds
   {history:,} older ended jobs of every kind (`--history`; 0 for a new account). A
@@ -593,16 +647,16 @@ METHOD = """### Method
   read as against AWS. What compression does distort is the rate of per-job events: creations,
   status changes and ends arrive ~30x faster than on AWS, which loads each strategy's fixed
   per-job calls (hence the raised Create*/Describe* quotas, and the "polling" row, which leaves
-  out ours' two fixed calls per job: the lookup before Create and the final Describe for
-  outputs). Nine jobs in ten are training jobs (five status changes each), one in ten a
+  out ours' fixed call per job: the final Describe for outputs). Nine jobs in ten are training jobs (five status changes each), one in ten a
   processing job; one in five runs on two instances (two log streams),
   {log_lines} log lines per host.
 - **Figures**: detection latency = the strategy's wall clock when it knew the job had ended
   (ours: its `Outcome` resolved) minus the emulator's true end (`ended_at` in
   `/_emulator/stats`; both `time.time()` on this machine). "End status seen" is when ours' sweep
-  (or poll) first saw the end status, before the final Describe. Status calls = SageMaker
-  Describe*/List* requests received (throttled included), Logs calls = CloudWatch Logs
-  requests, per job-minute of the jobs' run time. Throttled responses are the emulator's count;
+  (or poll, or event) first saw the end status, before any final Describe. Status calls =
+  SageMaker Describe*/List* requests received (throttled included; the feed's SQS and
+  EventBridge calls are not SageMaker's and are shown apart as feed calls), Logs calls =
+  CloudWatch Logs requests, per job-minute of the jobs' run time. Throttled responses are the emulator's count;
   throttling errors surfaced are jobs whose following failed on throttling. *Status calls per
   job, over its life*: the strategy's Describe* and List* requests (throttled included) over
   the jobs it created; a List page serves every job on it, so pages are shared evenly over the
@@ -614,16 +668,26 @@ METHOD = """### Method
   when answered 200. Steady state: from one interval after the
   last submission to the first job's end (every job running, none submitted or ending). Loop
   lag: oversleep of a 100 ms sleep, on the event loop (threads: on a thread).
-- **Not part of `make test`**: `tests/e2e/test_benchmark_smoke.py` runs a tiny version (4 jobs
-  of 1-2 s, 0.5 s intervals) so that this keeps working; it checks figures exist, not timings."""
+- **In `make test`**: `tests/e2e/test_benchmark_smoke.py` runs a tiny version (4 jobs of 1-2 s
+  per strategy, ours with events included, 0.5 s intervals) so that this keeps working; it
+  checks that the figures exist and agree, never a timing."""
 
 OTHERS = """### Earlier runs
+
+- [`results/2026-12-01-after-issue-12-notes.md`](results/2026-12-01-after-issue-12-notes.md):
+  what the kept logs of the 2026-12-01 after-issue-12 run add to its figures (the sweep
+  strategy chosen over time, detection by the end's time, the first Stop's 0.34 s).
 
 - [`results/2026-11-24.json`](results/2026-11-24.json): every strategy at N = 100, 1,000 and
   10,000 on a new account (no history, List calls filtered before paging, no bystander,
   SIGTERM with a 30 s grace, peak RSS from `ru_maxrss`).
 - [`results/2026-12-01-history.md`](results/2026-12-01-history.md): ours at N = 1,000 with
   and without 20,000 older jobs per kind, the sweeps' pages and durations.
+- [`results/2026-12-01-before-issue-12.json`](results/2026-12-01-before-issue-12.json): the
+  "before" of issue 12 on this account (main before its bounded sweeps, the feed and paced
+  Stops; N = 1,000): a sweep walked 201 pages in 132 s, detection p99 114 s, the first Stop
+  0.459 s after SIGTERM; the trigger's SIGTERM phase, run alone after it failed there:
+  [`results/2026-12-01-before-issue-12-sigterm-trigger.json`](results/2026-12-01-before-issue-12-sigterm-trigger.json).
 
 ## Other benchmarks
 
@@ -631,6 +695,31 @@ OTHERS = """### Earlier runs
   emulator serves on one core (`make bench-emulator`).
 - `python -m benchmarks.emulator_list`: the emulator's List and Describe handlers over many
   jobs, in process."""
+
+
+def merged(document: dict[str, Any], extras: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+    """``document`` with the runs of ``extras`` (path, document) added, each run marked with
+    its file; the profiles must agree but for the sizes (one account, one workload)."""
+    result = {**document, "runs": list(document["runs"]), "sigterm": list(document["sigterm"])}
+    result["also"] = []
+    for path, extra in extras:
+        differ = sorted(
+            key
+            for key in {*extra["profile"], *document["profile"]} - {"sizes", "sigterm_size"}
+            if extra["profile"].get(key) != document["profile"].get(key)
+        )
+        if differ:
+            raise ValueError(f"{path}: another profile than the report's ({', '.join(differ)})")
+        for phase in ("runs", "sigterm"):
+            result[phase] += [{**run, "source": path.name} for run in extra[phase]]
+        for key in ("skipped", "failed"):
+            result[key] = [*result.get(key, []), *extra.get(key, [])]
+        sizes = sorted({run["size"] for run in extra["runs"]})
+        result["also"].append(
+            {"command": extra["command"], "wall_s": extra["wall_s"], "results": str(path)}
+            | {"sizes": sizes}
+        )
+    return result
 
 
 def write_report(document: dict[str, Any], results: Path, readme: Path | None) -> list[Path]:
@@ -644,9 +733,13 @@ def write_report(document: dict[str, Any], results: Path, readme: Path | None) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load.report")
     parser.add_argument("results", type=Path)
+    parser.add_argument("--also", type=Path, action="append", default=[], metavar="RESULTS")
     parser.add_argument("--readme", type=Path, default=Path(__file__).parents[1] / "README.md")
     args = parser.parse_args(argv)
     document = json.loads(args.results.read_text())
+    if args.also:
+        extras = [(path, json.loads(path.read_text())) for path in args.also]
+        document = merged(document, extras)
     for chart in write_report(document, args.results, args.readme):
         print(f"chart: {chart}")
     print(f"report: {args.readme}")

@@ -14,7 +14,7 @@ from benchmarks.load.spec import RunResult, RunSpec
 
 
 def run(spec: RunSpec) -> RunResult:
-    if spec.strategy == "ours":
+    if spec.strategy in ("ours", "ours-events"):
         from benchmarks.load import strategy_ours
 
         return asyncio.run(strategy_ours.run(spec))

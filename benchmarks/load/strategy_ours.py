@@ -2,9 +2,11 @@
 
 One ``Runner`` with the default ``RunnerConfig`` (delta sweeps every 5 s from 4 jobs of a kind
 in flight, the default retry policy and per-operation budgets), every job submitted with an
-``Identity`` (so each submission first looks its name up, as a resumable launch must), and
-every job's logs followed by one ``LogTailer`` in batched mode into a ``FileSink``. SIGTERM
-goes through ``smrun.signals.StopOnSignal``, as in every entry point.
+``Identity`` and ``known_new`` as the launcher submits an entry its journal shows never sent
+(no lookup before Create; a name conflict would still be re-attached to), and every job's logs
+followed by one ``LogTailer`` in batched mode into a ``FileSink``. SIGTERM goes through
+``smrun.signals.StopOnSignal``, as in every entry point. ``ours-events`` is the same with the
+change feed (``events``).
 
 Two budgets differ from the defaults, for the reason the emulator's quotas do (``emulator``):
 Create* and Describe* are raised to 90% of the benchmark emulator's quota, because time
@@ -30,6 +32,7 @@ from typing import Any
 
 import structlog
 
+from benchmarks.load import events
 from benchmarks.load.probes import CpuSampler, LoopLag, cpu_seconds, peak_rss_mb
 from benchmarks.load.spec import READY, RunResult, RunSpec
 from benchmarks.load.workload import TERMINAL, JobSpec, request
@@ -154,7 +157,7 @@ class Batch:
         try:
             async with self._gate:
                 handle = await self.runner.submit(
-                    job.kind, body, identity=Identity(BATCH, job.name)
+                    job.kind, body, identity=Identity(BATCH, job.name), known_new=True
                 )
         except Exception as error:  # counted, as the launcher would report it
             code = error.code if isinstance(error, AwsCallFailed) else type(error).__name__
@@ -191,12 +194,15 @@ class Batch:
 
 
 async def run(spec: RunSpec) -> RunResult:
-    result = RunResult(strategy="ours", phase=spec.phase)
+    result = RunResult(strategy=spec.strategy, phase=spec.phase)
     capture_events(result)
     sampler, lag = CpuSampler(), LoopLag()
     sampler.start()
     lag.start()
-    async with Runner(runner_config(spec)) as runner:
+    config = runner_config(spec)
+    if spec.strategy == events.STRATEGY:  # the feed's setup runs on a loop of its own
+        config = await asyncio.to_thread(events.with_feed, config, spec.url)
+    async with Runner(config) as runner:
         batch = Batch(spec, runner, result)
         with StopOnSignal(runner) as signals:
             await batch.submit_all()

@@ -79,6 +79,9 @@ class Profile:
     # Another ListTrainingJobs user of the account (``bystander``): one call every this many
     # seconds, through the same quotas; 0: none.
     bystander_interval: float = 10.0
+    # EventBridge's delivery of each SageMaker event to the ``ours-events`` queue, seconds
+    # after the change (``smrun emulator --event-delay``); AWS says "near real time".
+    event_delay: float = 1.0
     # Every run at once rather than one after another: only where nothing is measured.
     concurrent: bool = False
 
@@ -130,6 +133,7 @@ SMOKE = Profile(
     drain_limit=5.0,
     history=150,  # two pages a sweep: the AWS paging path, in seconds
     bystander_interval=2.0,  # a few calls a run, a quarter of the quota
+    event_delay=0.2,
     concurrent=True,
 )
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
