@@ -192,6 +192,7 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
+        emulator.sqs.close()  # end the long polls now, as EmulatorServer.stop does
         await runner.cleanup()
 
 
