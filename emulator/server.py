@@ -189,7 +189,19 @@ def create_app(emulator: Emulator) -> web.Application:
     app.router.add_get("/_emulator/health", _health)
     app.router.add_post("/_emulator/faults", _set_faults)
     app.router.add_post("/_emulator/events", _set_events)
+    app.on_startup.append(_open_long_polls)
+    app.on_shutdown.append(_end_long_polls)
     return app
+
+
+async def _open_long_polls(app: web.Application) -> None:
+    app[EMULATOR_KEY].sqs.closing = False
+
+
+async def _end_long_polls(app: web.Application) -> None:
+    """A stopping server answers its waiting ReceiveMessage calls at once (empty) rather than
+    wait out their WaitTimeSeconds for clients that are gone."""
+    app[EMULATOR_KEY].sqs.close()
 
 
 class EmulatorServer:
@@ -216,7 +228,6 @@ class EmulatorServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self.emulator.sqs.closing = False
         self._runner = web.AppRunner(
             create_app(self.emulator), access_log=None, handle_signals=False
         )
@@ -230,7 +241,6 @@ class EmulatorServer:
 
     async def stop(self) -> None:
         if self._runner is not None:
-            self.emulator.sqs.close()
             await self._runner.cleanup()
             self._runner = None
 

@@ -192,7 +192,6 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
-        emulator.sqs.close()  # end the long polls now, as EmulatorServer.stop does
         await runner.cleanup()
 
 
