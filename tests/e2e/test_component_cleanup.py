@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from support import requests as req
+from support.clock import HeldClock
 from support.components import component_env
 from support.stats import fetch_stats
 
@@ -132,22 +133,6 @@ async def test_stops_only_the_runs_running_jobs_and_waits_for_them(
         assert rows[name]["stop_requested_at"] is None, name
     assert stats["calls"]["StopTrainingJob"] == 1  # train-ours only, not the tuning children
     print(f"\ncleanup of {len(ours)} jobs took {time.monotonic() - started:.2f}s")
-
-
-class HeldClock:
-    """The emulator's clock, held still until ``release()``, then running from where it was held:
-    an endpoint is surely still Creating when the cleanup first looks, however slowly the
-    machine starts the cleanup's process."""
-
-    def __init__(self) -> None:
-        self.held_at = time.time()
-        self.behind: float | None = None
-
-    def __call__(self) -> float:
-        return self.held_at if self.behind is None else time.time() - self.behind
-
-    def release(self) -> None:
-        self.behind = time.time() - self.held_at
 
 
 async def test_pipeline_run_id_input_names_another_run_and_endpoints_are_deleted(
