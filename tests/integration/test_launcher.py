@@ -21,6 +21,7 @@ from smrun.launcher.launch import STOP_REQUESTED, Launch, LaunchOptions, LaunchR
 from smrun.launcher.manifest import Manifest, parse_manifest
 from smrun.launcher.progress import LineView
 from support import requests as req
+from support.clock import HeldClock
 from support.manifests import entry, manifest, most_at_once, raw_job
 from support.runner_setup import runner_config
 from support.stats import fetch_stats
@@ -169,9 +170,12 @@ async def test_a_resumed_launch_reattaches_and_never_creates_twice(
     emulator: Any, tmp_path: Path
 ) -> None:
     data = manifest(entry("fit", "training", raw_job("training", 1.5), count=30))
+    # Held, no job can end before the first launch detaches, however slow the machine.
+    clock = emulator.emulator.clock = HeldClock()
 
     def some_submitted(run: Launch) -> str | None:
-        return "detach" if run.tally.counts.get("submitted", 0) >= 10 else None
+        sent = run.tally.counts.get("submitted", 0) + run.tally.counts.get("running", 0)
+        return "detach" if sent >= 10 else None
 
     first = await launch(
         emulator.url,
@@ -187,6 +191,7 @@ async def test_a_resumed_launch_reattaches_and_never_creates_twice(
     stats = await fetch_stats(emulator.url)
     assert not any(row["stop_requested_at"] for row in stats["jobs"])  # left running
 
+    clock.release()
     second = await launch(emulator.url, data, tmp_path, concurrency=12)
     assert second.all_succeeded
     # 30 jobs (a Create sent as the first launch left, unjournaled, was refused on resume
