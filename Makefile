@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo emulator bench-emulator bench bench-quick clean
+.PHONY: test lint typecheck pytest reliability demo emulator bench-emulator bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+## make reliability: the heavy variants of tests/ (1,000 jobs, minutes long) that `make test` skips
+reliability: $(STAMP)
+	$(BIN)/pytest -q -m heavy
 
 ## make demo: a 50-job batch through `smrun launch` against the embedded emulator (exit 1 is
 ## the batch's planned failures; the run goes to a fresh directory under smrun-runs/)
