@@ -58,6 +58,7 @@ from runner.sweeps import (
     measured_skew,
     run_tag,
     search_window,
+    seconds_per_call,
     service_time,
 )
 from runner.tracker import Follow, JobHandle, Outcome, TrackedJob
@@ -277,7 +278,7 @@ class Runner:
             return
         kind = job.kind
         if kind.key in self._sweeping:
-            self._hand_over([job], swept=self._sweep_choice(kind).strategy is not Strategy.DESCRIBE)
+            self._hand_over([job], swept=True)
         elif (
             kind.list_operation and len(self._active[kind.key]) >= self.config.poll.delta_threshold
         ):
@@ -458,23 +459,44 @@ class Runner:
 
     async def _sweep(self, kind: JobKind) -> None:
         """One sweep tick for ``kind``: choose how to follow its jobs (``runner.sweeps``), then
-        one bounded List or Search sweep, unless per-job Describe is the cheapest."""
+        one bounded List or Search sweep, or one round of per-job Describes. Ticks are spaced
+        start to start, every ``sweep_interval`` (or as long as a round takes, if longer), so
+        that an end waits at most one interval for the sweep to reach its job again."""
+        started = time.monotonic()
         choice = self._sweep_choice(kind)
         jobs = self._sweepable(kind)
         if not jobs:
             self._stop_sweeping(kind)
             return
-        strategy = choice.choose(len(jobs), run_tag(jobs.values()))
-        self._hand_over(jobs.values(), swept=strategy is not Strategy.DESCRIBE)
-        if strategy is not Strategy.DESCRIBE:
+        interval = self._sweep_interval(kind)
+        strategy = choice.choose(len(jobs), run_tag(jobs.values()), interval=interval)
+        self._hand_over(jobs.values(), swept=True)
+        round_s = 0.0
+        if strategy is Strategy.DESCRIBE:
+            round_s = self._describe_round(kind, jobs, interval)
+        else:
             await self._sweep_once(kind, choice, strategy, jobs)
         if self._sweepable(kind):
-            self._sweep_later(
-                kind,
-                jittered(self._sweep_interval(kind), self.config.poll.jitter, self._random),
-            )
+            spacing = max(jittered(interval, self.config.poll.jitter, self._random), round_s)
+            self._sweep_later(kind, spacing - (time.monotonic() - started))
         else:
             self._stop_sweeping(kind)
+
+    def _describe_round(self, kind: JobKind, jobs: dict[str, TrackedJob], interval: float) -> float:
+        """Describe each of ``jobs`` once, spread over one ``interval`` (longer when the
+        Describe budget needs it), as the cost model counts them: a job followed this way is
+        looked at every round, not on its own backoff to ``PollPolicy.maximum``. Returns how
+        long the round takes."""
+        spacing = max(interval / len(jobs), seconds_per_call(self.config.limits, kind.describe))
+        for index, job in enumerate(jobs.values()):
+            if job.follow is Follow.SWEPT:
+                self.scheduler.call_later(
+                    index * spacing,
+                    ("poll", kind.key, job.name),
+                    lambda job=job: self._poll(job),  # type: ignore[misc]
+                    on_error=self._on_error(job),
+                )
+        return spacing * len(jobs)
 
     async def _sweep_once(
         self, kind: JobKind, choice: SweepChoice, strategy: Strategy, jobs: dict[str, TrackedJob]

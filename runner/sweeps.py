@@ -34,7 +34,11 @@ are read from botocore's model, not listed by hand.
 Which way a kind is followed is chosen from measured cost (``SweepChoice``): the pages the last
 List or Search sweep took, against one Describe per job followed, each weighed by its
 operation's budget (``RateLimits``), re-weighed at every sweep and logged as
-``sweep.strategy_chosen`` when it changes. A job a complete sweep should have seen and did not
+``sweep.strategy_chosen`` when it changes. The choice is for detection delay first: a kind's
+sweeps start every ``sweep_interval`` (start to start), and a kind followed by Describe is
+Described once per interval, job after job across it (``Runner._describe_round``), never on the
+per-job backoff that grows to 30 s; so an end is seen about max(interval, a round's budget
+seconds) after it happens, whichever way, and the cheapest way is also the quickest. A job a complete sweep should have seen and did not
 (eventual consistency, a listing that cannot see it) goes to Describe too: nothing is lost.
 """
 
@@ -206,8 +210,13 @@ class Costs:
     def cheapest(self) -> Strategy:
         return min(self.seconds, key=lambda strategy: self.seconds[strategy])
 
+    def delays(self, interval: float) -> dict[Strategy, float]:
+        """How long an end may wait to be seen, each way: a sweep or a Describe round reaches a
+        job again one interval later, or one round later when the round takes longer."""
+        return {strategy: max(interval, spent) for strategy, spent in self.seconds.items()}
 
-def _seconds_per_call(limits: RateLimits, operation: str) -> float:
+
+def seconds_per_call(limits: RateLimits, operation: str) -> float:
     """A call's share of its budget: 1/rate seconds (1.0 for an operation with no budget)."""
     rate = limits.rate_for(operation)
     return 1.0 / rate.per_second if rate else 1.0
@@ -248,26 +257,36 @@ class SweepChoice:
         pages the batch's own jobs fill (the least it can cost), so that it gets measured."""
         own_pages = max(math.ceil(jobs / PAGE_SIZE), 1)
         seconds: dict[Strategy, float] = {
-            Strategy.DESCRIBE: jobs * _seconds_per_call(self.limits, self.kind.describe)
+            Strategy.DESCRIBE: jobs * seconds_per_call(self.limits, self.kind.describe)
         }
         list_pages = self.list_pages if self.list_pages is not None else own_pages
         if self.listable and self.kind.list_operation:
-            seconds[Strategy.LIST] = list_pages * _seconds_per_call(
+            seconds[Strategy.LIST] = list_pages * seconds_per_call(
                 self.limits, self.kind.list_operation
             )
         search_pages = self.search_pages if self.search_pages is not None else own_pages
         if self.searchable and tag is not None and search_resource(self.kind):
-            seconds[Strategy.SEARCH] = search_pages * _seconds_per_call(self.limits, "Search")
+            seconds[Strategy.SEARCH] = search_pages * seconds_per_call(self.limits, "Search")
         return Costs(jobs, self.list_pages, self.search_pages, seconds)
 
-    def choose(self, jobs: int, tag: tuple[str, str] | None) -> Strategy:
-        """The way to follow the kind's ``jobs`` jobs for the next sweep; logged on a change."""
+    def choose(
+        self, jobs: int, tag: tuple[str, str] | None, *, interval: float | None = None
+    ) -> Strategy:
+        """The way to follow the kind's ``jobs`` jobs for the next sweep; logged on a change.
+
+        Chosen for the shortest detection delay, then the least budget: sweeps run every
+        ``interval`` start to start, or back to back when one takes longer, and a Describe
+        round looks at each job once per interval, so an end waits about max(interval, the
+        way's budget seconds) either way (``Costs.delays``). Within the interval every way
+        detects equally fast, and the one using the least of its budget wins."""
         costs = self.costs(jobs, tag)
-        best = costs.cheapest()
+        delays = costs.delays(interval or 0.0)
+        best = min(costs.seconds, key=lambda s: (delays[s], costs.seconds[s]))
         current = self.strategy
         keep = (
             current in costs.seconds
             and costs.seconds[current] <= SWITCH_FACTOR * costs.seconds[best]  # type: ignore[index]
+            and delays[current] <= SWITCH_FACTOR * delays[best]  # type: ignore[index]
         )
         if keep and current is not None:
             return current
@@ -282,6 +301,7 @@ class SweepChoice:
             search_pages=costs.search_pages,
             describe_calls=jobs,
             budget_s={s.value: round(v, 3) for s, v in costs.seconds.items()},
+            delay_s={s.value: round(v, 3) for s, v in delays.items()},
         )
         return best
 
