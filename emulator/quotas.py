@@ -1,6 +1,6 @@
 """Request-rate quotas and injected faults.
 
-A quota is a token bucket per API operation, shared by every caller, as AWS applies its
+A quota is a token bucket per service and API operation, shared by every caller, as AWS applies its
 per-account, per-region rate limits. Two profiles:
 
 ``fast``
@@ -56,44 +56,56 @@ class TokenBucket:
         return False
 
 
-# Operation name (exact) or prefix ending in "*" -> rate. Exact names win over prefixes.
+# "service:Operation" (exact) or "service:Prefix*" -> rate. Exact names win over prefixes, and
+# a rule applies to its own service only: SageMaker's "Delete*" is not SQS's DeleteMessage.
 AWS_LIKE_RATES: Mapping[str, Rate] = {
     # SageMaker (estimates, see module docstring; ListTrainingJobs is published).
-    "ListTrainingJobs": Rate(2, 4),
-    "List*": Rate(4, 8),
-    "Describe*": Rate(20, 40),
-    "Create*": Rate(2, 10),
-    "Stop*": Rate(10, 20),
-    "Update*": Rate(2, 5),
-    "Delete*": Rate(5, 10),
-    "Search": Rate(2, 4),
-    "AddTags": Rate(5, 10),
-    "ListTags": Rate(10, 20),
-    "DeleteTags": Rate(5, 10),
+    "sagemaker:ListTrainingJobs": Rate(2, 4),
+    "sagemaker:List*": Rate(4, 8),
+    "sagemaker:Describe*": Rate(20, 40),
+    "sagemaker:Create*": Rate(2, 10),
+    "sagemaker:Stop*": Rate(10, 20),
+    "sagemaker:Update*": Rate(2, 5),
+    "sagemaker:Delete*": Rate(5, 10),
+    "sagemaker:Search": Rate(2, 4),
+    "sagemaker:AddTags": Rate(5, 10),
+    "sagemaker:ListTags": Rate(10, 20),
+    "sagemaker:DeleteTags": Rate(5, 10),
     # CloudWatch Logs (published, per account and region, not adjustable).
-    "GetLogEvents": Rate(25, 25),
-    "DescribeLogStreams": Rate(25, 25),
-    "FilterLogEvents": Rate(5, 5),
+    "logs:GetLogEvents": Rate(25, 25),
+    "logs:DescribeLogStreams": Rate(25, 25),
+    "logs:FilterLogEvents": Rate(5, 5),
+    # SQS: none. "Standard queues support a nearly unlimited number of API calls per second,
+    # per API action (SendMessage, ReceiveMessage, or DeleteMessage)" (SQS Developer Guide,
+    # "Amazon SQS standard queues"). EventBridge's PutEvents quota is far above this use.
 }
 
 PROFILES: Mapping[str, Mapping[str, Rate]] = {"fast": {}, "aws-like": AWS_LIKE_RATES}
 
 
-def _rate_for(rates: Mapping[str, Rate], operation: str) -> Rate | None:
-    if operation in rates:
-        return rates[operation]
-    prefixes = [key for key in rates if key.endswith("*") and operation.startswith(key[:-1])]
+def _rate_for(rates: Mapping[str, Rate], service: str, operation: str) -> Rate | None:
+    """The rate of the rule for ``service``'s ``operation``: its exact name, else the longest
+    prefix of that service."""
+    exact = f"{service}:{operation}"
+    if exact in rates:
+        return rates[exact]
+    prefixes = [key for key in rates if key.endswith("*") and exact.startswith(key[:-1])]
     if not prefixes:
         return None
     return rates[max(prefixes, key=len)]
 
 
 class Quotas:
-    """One token bucket per operation that the profile limits."""
+    """One token bucket per service and operation that the profile limits."""
 
     def __init__(self, rates: Mapping[str, Rate]) -> None:
+        unscoped = sorted(key for key in rates if ":" not in key.rstrip("*"))
+        if unscoped:
+            raise ValueError(
+                f"quota keys must name their service ('sagemaker:Stop*'), got {unscoped}"
+            )
         self._rates = dict(rates)
-        self._buckets: dict[str, TokenBucket | None] = {}
+        self._buckets: dict[tuple[str, str], TokenBucket | None] = {}
 
     @classmethod
     def profile(cls, name: str) -> Quotas:
@@ -101,12 +113,13 @@ class Quotas:
             raise ValueError(f"unknown quota profile {name!r}; choose from {sorted(PROFILES)}")
         return cls(PROFILES[name])
 
-    def admit(self, operation: str) -> bool:
-        """False when ``operation`` is over its rate and must be throttled."""
-        if operation not in self._buckets:
-            rate = _rate_for(self._rates, operation)
-            self._buckets[operation] = TokenBucket(rate) if rate else None
-        bucket = self._buckets[operation]
+    def admit(self, service: str, operation: str) -> bool:
+        """False when ``service``'s ``operation`` is over its rate and must be throttled."""
+        key = (service, operation)
+        if key not in self._buckets:
+            rate = _rate_for(self._rates, service, operation)
+            self._buckets[key] = TokenBucket(rate) if rate else None
+        bucket = self._buckets[key]
         return bucket is None or bucket.try_take()
 
 

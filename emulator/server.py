@@ -111,7 +111,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         if fault is not None:
             return wire.error(fault)
         sts.CALLER.set(sts.authenticate(emulator, request.headers))
-        if not emulator.quotas.admit(name):
+        if not emulator.quotas.admit(service, name):
             emulator.throttled[name] += 1
             return wire.error(errors.throttled())
         operation = route.service.operation_model(name)

@@ -4,8 +4,7 @@
 
 Every quota is the ``aws-like`` profile's (``emulator/quotas.py``: ListTrainingJobs
 2/s, Stop* 10/s, GetLogEvents 25/s, FilterLogEvents 5/s, ...) except two that the time
-compression (``workload``) would otherwise turn into the whole measurement (and SQS's message
-calls, which AWS does not rate-limit, ``SQS_MESSAGE_CALLS``): Create* and
+compression (``workload``) would otherwise turn into the whole measurement: Create* and
 Describe* are raised to ``--create-rate`` and ``--describe-rate`` per second. With jobs that
 end 30x sooner than on AWS, the calls every job costs once (its Create; the runner's lookup
 before Create and its final Describe for outputs) arrive 30x faster too: at aws-like rates
@@ -68,28 +67,10 @@ STOPS_KEY: web.AppKey[list[Any]] = web.AppKey("stops", list)
 LISTS_KEY: web.AppKey[list[Any]] = web.AppKey("lists", list)
 
 
-# SQS's message calls, which the aws-like profile's SageMaker prefixes ("Delete*" 5/s) would
-# otherwise throttle: the emulator's quotas are keyed by operation name alone. AWS: "Standard
-# queues support a nearly unlimited number of API calls per second, per API action
-# (SendMessage, ReceiveMessage, or DeleteMessage)" (SQS Developer Guide, "Amazon SQS standard
-# queues"); the batch calls count as their action.
-SQS_MESSAGE_CALLS = (
-    "ReceiveMessage",
-    "DeleteMessage",
-    "DeleteMessageBatch",
-    "ChangeMessageVisibility",
-    "ChangeMessageVisibilityBatch",
-    "SendMessage",
-    "SendMessageBatch",
-)
-UNLIMITED = Rate(1e9, 1e9)
-
-
 def bench_rates(create_rate: float, describe_rate: float) -> dict[str, Rate]:
     rates = dict(AWS_LIKE_RATES)
-    rates["Create*"] = Rate(create_rate, create_rate)
-    rates["Describe*"] = Rate(describe_rate, describe_rate)
-    rates.update(dict.fromkeys(SQS_MESSAGE_CALLS, UNLIMITED))
+    rates["sagemaker:Create*"] = Rate(create_rate, create_rate)
+    rates["sagemaker:Describe*"] = Rate(describe_rate, describe_rate)
     return rates
 
 

@@ -134,7 +134,7 @@ async def test_search_by_the_run_tag_replaces_a_listing_crowded_by_other_jobs(
 
 async def test_shutdown_sends_every_stop_at_the_quotas_pace_none_throttled(emulator: Any) -> None:
     # The emulator's Stop quota is AWS-like (10/s, a burst of 20); the rest of it is free.
-    emulator.emulator.quotas = Quotas({"Stop*": QuotaRate(10, 20)})
+    emulator.emulator.quotas = Quotas({"sagemaker:Stop*": QuotaRate(10, 20)})
     names = [f"paced-{i:03d}" for i in range(45)]
     # One connection: the Stops reach the emulator in the order the budget lets them go.
     limits = RateLimits(rates={"Stop*": DEFAULT_RATES["Stop*"]})

@@ -85,34 +85,53 @@ def test_fractional_rates() -> None:
 
 
 def test_exact_names_win_over_prefixes() -> None:
-    assert _rate_for(AWS_LIKE_RATES, "ListTrainingJobs") == Rate(2, 4)
-    assert _rate_for(AWS_LIKE_RATES, "ListModels") == AWS_LIKE_RATES["List*"]
-    assert _rate_for(AWS_LIKE_RATES, "ListTags") == AWS_LIKE_RATES["ListTags"]
-    assert _rate_for(AWS_LIKE_RATES, "DescribeTrainingJob") == AWS_LIKE_RATES["Describe*"]
-    assert _rate_for(AWS_LIKE_RATES, "GetLogEvents") == Rate(25, 25)
-    assert _rate_for(AWS_LIKE_RATES, "StartPipelineExecution") is None
+    assert _rate_for(AWS_LIKE_RATES, "sagemaker", "ListTrainingJobs") == Rate(2, 4)
+    assert _rate_for(AWS_LIKE_RATES, "sagemaker", "ListModels") == AWS_LIKE_RATES["sagemaker:List*"]
+    assert (
+        _rate_for(AWS_LIKE_RATES, "sagemaker", "ListTags") == AWS_LIKE_RATES["sagemaker:ListTags"]
+    )
+    assert (
+        _rate_for(AWS_LIKE_RATES, "sagemaker", "DescribeTrainingJob")
+        == AWS_LIKE_RATES["sagemaker:Describe*"]
+    )
+    assert _rate_for(AWS_LIKE_RATES, "logs", "GetLogEvents") == Rate(25, 25)
+    assert _rate_for(AWS_LIKE_RATES, "sagemaker", "StartPipelineExecution") is None
 
 
 def test_the_longest_prefix_wins() -> None:
-    rates = {"List*": Rate(1, 1), "ListTraining*": Rate(5, 5)}
-    assert _rate_for(rates, "ListTrainingJobs") == Rate(5, 5)
-    assert _rate_for(rates, "ListModels") == Rate(1, 1)
+    rates = {"sagemaker:List*": Rate(1, 1), "sagemaker:ListTraining*": Rate(5, 5)}
+    assert _rate_for(rates, "sagemaker", "ListTrainingJobs") == Rate(5, 5)
+    assert _rate_for(rates, "sagemaker", "ListModels") == Rate(1, 1)
 
 
 def test_fast_profile_admits_everything() -> None:
     quotas = Quotas.profile("fast")
-    assert all(quotas.admit("ListTrainingJobs") for _ in range(1000))
+    assert all(quotas.admit("sagemaker", "ListTrainingJobs") for _ in range(1000))
 
 
 def test_aws_like_profile_throttles_past_the_burst() -> None:
     quotas = Quotas.profile("aws-like")
     # Refill during this loop is a few microseconds' worth: far below one token.
-    admitted = sum(quotas.admit("ListTrainingJobs") for _ in range(20))
+    admitted = sum(quotas.admit("sagemaker", "ListTrainingJobs") for _ in range(20))
     assert admitted == 4
     # Buckets are per operation: another List* operation has its own.
-    assert sum(quotas.admit("ListModels") for _ in range(20)) == 8
+    assert sum(quotas.admit("sagemaker", "ListModels") for _ in range(20)) == 8
     # Unlimited operations are never throttled.
-    assert all(quotas.admit("StartPipelineExecution") for _ in range(100))
+    assert all(quotas.admit("sagemaker", "StartPipelineExecution") for _ in range(100))
+
+
+def test_a_quota_applies_to_its_own_service_only() -> None:
+    quotas = Quotas.profile("aws-like")
+    # SageMaker's Delete* (5/s, a burst of 10) is not SQS's DeleteMessage: AWS sets no rate
+    # quota on a standard queue's calls.
+    assert sum(quotas.admit("sagemaker", "DeleteModel") for _ in range(50)) == 10
+    assert all(quotas.admit("sqs", "DeleteMessageBatch") for _ in range(500))
+    assert all(quotas.admit("sqs", "ReceiveMessage") for _ in range(500))
+
+
+def test_a_quota_key_without_its_service_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"must name their service.*'Stop\*'"):
+        Quotas({"Stop*": Rate(10, 20)})
 
 
 def test_unknown_profile() -> None:
