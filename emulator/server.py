@@ -45,6 +45,9 @@ from runner.validation import Problem, validate_request
 log = logging.getLogger("emulator")
 
 EMULATOR_KEY = web.AppKey("emulator", Emulator)
+# SageMaker calls after which the jobs' and endpoints' coming events may have changed: the
+# event feed's long polls must look again (``Queues.schedule_changed``).
+CHANGING_PREFIXES = ("Create", "Stop", "Update", "Delete", "Start")
 
 
 def _load_handlers() -> None:
@@ -122,6 +125,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         response = await _answer(emulator, request, route, params)
         if service == "sagemaker" and name.startswith("List"):
             emulator.record_listing(name, response)
+        elif service == "sagemaker" and name.startswith(CHANGING_PREFIXES):
+            emulator.sqs.schedule_changed()
         _check_response(emulator, service, name, response)
     except errors.AwsError as error:
         return wire.error(error)

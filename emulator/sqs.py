@@ -201,6 +201,13 @@ class Queues:
         for queue in self.by_name.values():
             queue.changed()
 
+    def schedule_changed(self) -> None:
+        """Jobs or endpoints changed what they will publish (one was created, stopped,
+        updated): every long poll looks again and sleeps until the new next event, so that it
+        answers as soon as that event's message is visible, as SQS's does."""
+        for queue in self.by_name.values():
+            queue.changed()
+
     def url(self, queue: Queue) -> str:
         return f"http://{HOST.get()}{queue.url_path}"
 

@@ -393,6 +393,27 @@ async def test_a_stop_sends_stopping_and_stopped_even_at_the_same_instant(
     ]
 
 
+async def test_a_long_poll_answers_with_the_event_of_a_job_created_while_it_waits(
+    frozen_feed: Feed,
+) -> None:
+    import asyncio
+
+    feed, sagemaker = frozen_feed, frozen_feed.sagemaker  # type: ignore[attr-defined]
+    await feed.setup()
+    polling = asyncio.ensure_future(
+        feed.sqs.receive_message(QueueUrl=feed.url, WaitTimeSeconds=20, MaxNumberOfMessages=10)
+    )
+    queue = feed.server.emulator.sqs.by_name["sagemaker-events"]
+    # Until the poll waits (it holds the queue's change event): the emulator offers no hook.
+    while queue._changed is None:  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
+    await sagemaker.create_training_job(**req.training("woken-1"))
+    # Without the wake-up the poll sleeps out its 20 s (and, on this frozen clock, again).
+    answer = await asyncio.wait_for(polling, timeout=15)
+    [message] = answer["Messages"]
+    assert json.loads(message["Body"])["detail"]["TrainingJobName"] == "woken-1"
+
+
 async def test_every_kind_sends_its_detail_type(frozen_feed: Feed) -> None:
     feed, sagemaker = frozen_feed, frozen_feed.sagemaker  # type: ignore[attr-defined]
     await feed.setup(
