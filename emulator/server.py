@@ -26,14 +26,16 @@ Control endpoints, for tests and benchmarks:
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import signal
 import socket
 import threading
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from emulator import errors, protocols, sqs, sts
 from emulator.delivery import EventDelivery
@@ -185,9 +187,21 @@ async def _set_events(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+@web.middleware
+async def _service_date(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every answer's ``Date`` is the service's clock (skew included), as AWS's answers carry
+    AWS's time: what a client measures the skew with."""
+    response = await handler(request)
+    moment = request.app[EMULATOR_KEY].now()
+    response.headers[hdrs.DATE] = email.utils.formatdate(moment, usegmt=True)
+    return response
+
+
 def create_app(emulator: Emulator) -> web.Application:
     _load_handlers()
-    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app = web.Application(client_max_size=16 * 1024 * 1024, middlewares=[_service_date])
     app[EMULATOR_KEY] = emulator
     app.router.add_post("/", _dispatch)
     app.router.add_get("/_emulator/stats", _stats)

@@ -100,6 +100,10 @@ class EmulatorConfig:
     denied_roles: tuple[str, ...] = ()  # fnmatch patterns of role ARNs AssumeRole refuses
     # How EventBridge delivers SageMaker's events to SQS: delay, duplicates, reordering.
     events: EventDelivery = field(default_factory=EventDelivery)
+    # The service's clock runs this many seconds ahead of ``clock`` (negative: behind): every
+    # time it states (CreationTime, LastModifiedTime, events, the HTTP Date header) and every
+    # time filter it applies is on its own clock, as AWS's are on AWS's.
+    clock_skew_s: float = 0.0
 
 
 class Emulator:
@@ -140,7 +144,8 @@ class Emulator:
         self.bus: EventBus = EventBus(self)  # after the history: it publishes none of it
 
     def now(self) -> float:
-        return self.clock()
+        """The service's time: ``clock`` moved by ``clock_skew_s``."""
+        return self.clock() + self.config.clock_skew_s
 
     def arn(self, resource_type: str, name: str) -> str:
         # SageMaker lower-cases resource names in ARNs.

@@ -503,7 +503,7 @@ class Runner:
     ) -> None:
         policy = self.config.poll
         started = time.time()
-        skew = measured_skew(jobs.values())
+        skew = measured_skew(jobs.values(), self.caller.clock.offset)
         floor = floor_of(jobs.values(), skew, policy)
         try:
             if strategy is Strategy.SEARCH:

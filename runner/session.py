@@ -46,6 +46,7 @@ from runner.config import AwsTarget, RetryPolicy, RunnerConfig
 from runner.errors import AwsCallFailed, CredentialsUnavailable, RunnerError
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
+from runner.serviceclock import ServiceClock
 
 log = structlog.get_logger("runner.session")
 
@@ -211,6 +212,7 @@ class AwsCaller:
         self.config = config
         self.clients = clients or ClientPool(config)
         self.limiter = RateLimiter(config.limits)
+        self.clock = ServiceClock()  # the service's clock, from every answer's Date header
         self._sending: dict[str, asyncio.Semaphore] = {}
 
     async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
@@ -227,7 +229,7 @@ class AwsCaller:
             await self.limiter.acquire(operation)
             async with sending:
                 response: dict[str, Any] = await method(**params)
-            response.pop("ResponseMetadata", None)
+            self.clock.observe(response.pop("ResponseMetadata", None))
             return response
 
         return await call_with_retries(operation, self.config.retry, attempt)

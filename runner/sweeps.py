@@ -12,9 +12,11 @@ under ListTrainingJobs' 2 requests/s. So a List sweep here:
   pages come "sorted according to the creation time, from the most current to the oldest";
   naming both leaves nothing to a default;
 * filters on nothing but ``CreationTimeAfter`` = the *floor*: the oldest CreationTime (the
-  service's clock, as AWS returned it for our jobs) of the jobs the sweep follows, less
-  ``sweep_overlap`` for skew. A delta filter (``LastModifiedTimeAfter``) would not save a page,
-  since the page is cut first, and would hide where the scan is;
+  service's clock, as AWS returned it for our jobs; for a job no answer has shown yet, its
+  submit time moved onto the service's clock, ``runner.serviceclock``) of the jobs the sweep
+  follows, less ``sweep_overlap``. Never the local clock: one minutes off the service's would
+  put the floor after the jobs it must find. A delta filter (``LastModifiedTimeAfter``) would
+  not save a page, since the page is cut first, and would hide where the scan is;
 * stops following ``NextToken`` once a page reaches the floor: a page with a summary created at
   or before it, or a short page (with only the creation filter, what a cut page lost is older
   than the floor, and so is everything after it), or no token. Whether AWS applies
@@ -108,10 +110,12 @@ def service_time(job: Any, skew: float) -> float:
     return float(job.created_at) if job.created_at is not None else job.submitted_at + skew
 
 
-def measured_skew(jobs: Iterable[Any]) -> float:
-    """Median of (service CreationTime - local submit time) over jobs that show both; 0 if none."""
+def measured_skew(jobs: Iterable[Any], clock_offset: float = 0.0) -> float:
+    """How far the service's clock is ahead of the local one: the median of (service
+    CreationTime - local submit time) over jobs that show both; before any does,
+    ``clock_offset`` (``runner.serviceclock``: from the answers' ``Date`` headers)."""
     gaps = sorted(job.created_at - job.submitted_at for job in jobs if job.created_at is not None)
-    return gaps[len(gaps) // 2] if gaps else 0.0
+    return gaps[len(gaps) // 2] if gaps else clock_offset
 
 
 def _utc(epoch: float) -> dt.datetime:
@@ -281,7 +285,11 @@ class SweepChoice:
         detects equally fast, and the one using the least of its budget wins."""
         costs = self.costs(jobs, tag)
         delays = costs.delays(interval or 0.0)
-        best = min(costs.seconds, key=lambda s: (delays[s], costs.seconds[s]))
+        # On a tie a sweep wins over Describe: one sweep also covers the jobs that come later.
+        best = min(
+            costs.seconds,
+            key=lambda s: (delays[s], costs.seconds[s], s is Strategy.DESCRIBE),
+        )
         current = self.strategy
         keep = (
             current in costs.seconds

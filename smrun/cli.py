@@ -50,6 +50,7 @@ PORT = _number(int, 0, True, 65535)  # TCP's port range; 0 picks a free one
 SECONDS = _number(float, 0, False)
 DELAY = _number(float, 0, True)
 COUNT = _number(int, 0, True)
+SKEW = _number(float, -86400, True, 86400)  # a day either way: enough to test any skew
 POSITIVE_COUNT = _number(int, 1, True)
 FRACTION = _number(float, 0, True, 1)
 
@@ -117,6 +118,14 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         default=0.0,
         metavar="SECONDS",
         help="each delivery is up to this much later at random, so close events swap",
+    )
+    parser.add_argument(
+        "--clock-skew",
+        type=SKEW,
+        default=0.0,
+        metavar="SECONDS",
+        help="the service's clock runs this far ahead of this machine's (negative: behind), "
+        "-86400 to 86400",
     )
     parser.add_argument(
         "--history",
@@ -194,6 +203,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         paging=Paging(args.list_paging, creation_time_bounds_scan=args.creation_time_bounds_scan),
         labeling_not_found=args.labeling_not_found,
         history=args.history,
+        clock_skew_s=args.clock_skew,
         credential_seconds=args.credential_seconds,
         denied_roles=tuple(args.deny_role),
         events=events,

@@ -190,3 +190,23 @@ def test_a_way_that_failed_for_good_is_not_chosen_again() -> None:
 def test_every_sweepable_kind_can_be_described(kind: Any) -> None:
     choice = SweepChoice(kind, UNLIMITED)
     assert Strategy.DESCRIBE in choice.costs(3, None).seconds
+
+
+def test_within_the_interval_the_cheapest_way_wins_and_past_it_the_quickest() -> None:
+    limits = RateLimits(rates={"List*": Rate(1, 1), "Describe*": Rate(20, 20)})
+    choice = SweepChoice(PROCESSING, limits, list_pages=3.0)
+    with capture_logs() as events:
+        # 3 pages take 3 s of the List budget, 40 Describes 2 s: both within a 5 s interval,
+        # where an end waits the interval either way; Describe is the lighter on its budget.
+        assert choice.choose(40, tag=None, interval=5.0) is Strategy.DESCRIBE
+    (chosen,) = [e for e in events if e["event"] == "sweep.strategy_chosen"]
+    assert chosen["delay_s"] == {"describe": 5.0, "list": 5.0}
+    # 200 Describes take 10 s a round: an end would wait 10 s, against the listing's 5 s.
+    assert SweepChoice(PROCESSING, limits, list_pages=3.0).choose(200, None, interval=5.0) is (
+        Strategy.LIST
+    )
+
+
+def test_on_a_tie_a_sweep_wins_over_describe() -> None:
+    # One job: one Describe or one page, each a call; the page covers the jobs that come later.
+    assert SweepChoice(TRAINING, UNLIMITED).choose(1, tag=None, interval=5.0) is Strategy.LIST
