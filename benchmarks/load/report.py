@@ -4,7 +4,8 @@
 rewrites the charts and the report from a results file, so that every figure, ratio and chart
 the README shows comes from one run; ``--also`` adds the runs of another invocation (sizes the
 first did not run, e.g. N = 10,000 for two strategies), each said to be from its own file. Targets are judged here, from the figures, with the reason for a
-miss computed from the same figures.
+miss computed from the same figures. What a person writes about a run goes in ``NOTES.md``
+beside the report, which the report includes after its targets and never overwrites.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ STRATEGY_NAMES = {
     "v1": "v1: thread per job",
     "trigger": "trigger: coroutine per job",
 }
+HAND_NOTES = "NOTES.md"  # beside the report: what a person wrote about the run, kept
 BASELINES = ("v1", "trigger")  # what the ratio columns divide ours by
 COLORS = {"ours": "#1b7837", "ours-events": "#5aae61", "v1": "#b2182b", "trigger": "#2166ac"}
 Row = tuple[str, str, Callable[[dict[str, Any]], Any]]
@@ -511,6 +513,16 @@ def _sigterm_table(document: dict[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def _hand_notes(readme: Path) -> list[str]:
+    """The hand-written notes kept beside the report (``NOTES.md`` in its folder), included
+    as they are: regenerating the report never loses them."""
+    notes = readme.parent / HAND_NOTES
+    if not notes.is_file():
+        return []
+    text = notes.read_text().strip()
+    return ["", f"<!-- from {HAND_NOTES}, written by hand: edit it there -->", "", text]
+
+
 def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme: Path) -> str:
     profile = document["profile"]
     base = readme.parent
@@ -556,6 +568,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         ["target", "figure", "verdict", "why, where missed"],
         [list(row) for row in targets(document)],
     )
+    lines += _hand_notes(readme)
     lines += ["", "### Findings", ""]
     for note in findings(document):
         lines += [f"- {note}"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from benchmarks.load.format import fmt
 from benchmarks.load.metrics import sagemaker_operations
-from runner.config import PollPolicy
+from runner.config import DEFAULT_RATES, FeedPolicy, PollPolicy
 
 Target = tuple[str, str, str, str]
 STOP_QUOTA = 10.0  # Stop* per second in the emulator's aws-like profile (emulator/quotas.py)
@@ -56,9 +56,7 @@ def with_events(document: dict[str, Any]) -> Target:
     calls = run["status_calls_per_job"]
     if p99 is not None and p99 > delay + 3:
         missed[-1] += (
-            f": the feed is read by one loop of ReceiveMessage calls of at most 10 messages "
-            f"(SQS's maximum) at the runner's ReceiveMessage budget (10/s): at most 100 events a "
-            f"second, and this run published {fmt(events.get('published'))} events for "
+            f": {_feed_reading()}, and this run published {fmt(events.get('published'))} events for "
             f"{run['created']:,} jobs submitted in {fmt(run.get('submit_s'))} s "
             f"({fmt(run.get('feed_calls'))} SQS calls, {_per_receive(run, events)} messages per "
             "ReceiveMessage): the queue backed up while the events (time-compressed ~30x: the "
@@ -74,6 +72,18 @@ def with_events(document: dict[str, Any]) -> Target:
     if run["bystander_throttled"]:
         missed.append(f"the bystander was throttled {run['bystander_throttled']} times")
     return (label, figure, verdict(not missed), "; ".join(missed))
+
+
+def _feed_reading() -> str:
+    """How fast the runner reads its feed, from its own defaults (``runner.config``)."""
+    feed = FeedPolicy()
+    budget = DEFAULT_RATES["ReceiveMessage"].per_second
+    most = budget * feed.batch
+    return (
+        f"the feed is read by {feed.receivers} long polls at once, each ReceiveMessage taking "
+        f"at most {feed.batch} messages (SQS's maximum), under the runner's ReceiveMessage "
+        f"budget ({budget:g}/s): at most ~{most:,.0f} events a second"
+    )
 
 
 def _per_receive(run: dict[str, Any], events: dict[str, Any]) -> str:
@@ -132,11 +142,10 @@ def _sweep_why(document: dict[str, Any], run: dict[str, Any]) -> str:
         f"s at the 1.5 pages/s List budget; bounded by the oldest job followed, so the "
         f"{profile.get('history', 0):,} older jobs per kind were left unread, but the batch's "
         f"ended jobs are read too), and {describes:,} DescribeTrainingJob calls "
-        f"({fmt(run.get('describe_calls_per_job'))} Describes per job over all kinds). The "
-        f"next sweep starts {interval:g} s (+-20%) after the previous one *ends* "
-        "(runner.core's _sweep), not every sweep interval from its start as PollPolicy says, "
-        f"so an end waits up to a sweep's duration plus {interval:g} s, and more for a job on a "
-        "late page"
+        f"({fmt(run.get('describe_calls_per_job'))} Describes per job over all kinds). Sweeps "
+        f"start every {interval:g} s (+-20%) from the previous one's start, or back to back "
+        "when one takes longer, so an end waits up to max(interval, a sweep's duration) for "
+        "the sweep to reach its page again, then its final Describe"
     )
     cap = PollPolicy().sweep_page_cap
     if (sweeps.get("pages_per_sweep_max") or 0) >= cap:
@@ -155,17 +164,13 @@ def _sweep_why(document: dict[str, Any], run: dict[str, Any]) -> str:
         "kind in one batch, whatever the rate of ends"
     )
     if (run.get("describe_calls_per_job") or 0) > 2:
+        rate = 0.9 * profile["describe_rate"]
         why += (
-            ". Past the first sweeps the runner followed most jobs by per-job Describe: its "
-            "cost model (runner.sweeps.SweepChoice) weighs one sweep's pages at the List "
-            "budget (1.5/s) against one Describe per job at the Describe budget, here raised "
-            f"to {0.9 * profile['describe_rate']:g}/s for the time compression, so Describe "
-            f"wins below ~{0.9 * profile['describe_rate'] / 1.5:.0f} jobs in flight per page "
-            "the sweep reads (a bounded sweep reads the whole batch's pages, ended jobs "
-            "included); but a job followed by Describe is polled on its "
-            "own backoff (2 s growing to PollPolicy.maximum, 30 s), not every sweep, so its "
-            "end is seen up to 30 s late. The comparison assumes a Describe per job per sweep; "
-            "what runs is cheaper and slower"
+            ". Part of the time the runner followed jobs by a round of Describes (its cost "
+            "model, runner.sweeps.SweepChoice, chose it as the quicker: one Describe per job "
+            f"per interval at the Describe budget, here raised to {rate:g}/s for the time "
+            f"compression, against the sweep's pages at the List budget); a round of "
+            f"{run['created']:,} jobs takes ~{run['created'] / rate:.0f} s at that budget"
         )
     return why
 
