@@ -136,9 +136,14 @@ def test_smoke_run_writes_every_figure_the_report_and_the_charts(tmp_path: Path)
         assert run["to_last_stop_accepted_s"] <= run["to_last_stop_request_s"]
         assert run["bystander_calls"] >= 1
 
-    charts = sorted(path.name for path in tmp_path.glob("*.png"))
+    check_report(tmp_path, readme, results)
+
+
+def check_report(folder: Path, readme: Path, results: Path) -> None:
+    """The charts and the report beside the results, the hand notes (NOTES.md) included."""
+    charts = sorted(path.name for path in folder.glob("*.png"))
     assert charts == [f"{results.stem}-calls-vs-n.png", f"{results.stem}-latency-cdf.png"]
-    assert all((tmp_path / chart).read_bytes().startswith(b"\x89PNG") for chart in charts)
+    assert all((folder / chart).read_bytes().startswith(b"\x89PNG") for chart in charts)
     report = readme.read_text()
     assert "### Targets" in report and "ours / v1" in report and results.name in report
-    assert "## Written by hand\n\nuptime: load average 1.5" in report  # NOTES.md, kept
+    assert "## Written by hand\n\nuptime: load average 1.5" in report
