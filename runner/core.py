@@ -505,13 +505,18 @@ class Runner:
         started = time.time()
         skew = measured_skew(jobs.values(), self.caller.clock.offset)
         floor = floor_of(jobs.values(), skew, policy)
+        cap = policy.sweep_page_cap
+
+        def take_page(page: list[dict[str, Any]]) -> None:
+            self._take_page(kind, jobs, page)
+
         try:
             if strategy is Strategy.SEARCH:
                 tag = run_tag(jobs.values())
                 assert tag is not None
-                result = await search_window(self.caller, kind, tag, floor, policy.sweep_page_cap)
+                result = await search_window(self.caller, kind, tag, floor, cap, on_page=take_page)
             else:
-                result = await list_window(self.caller, kind, floor, policy.sweep_page_cap)
+                result = await list_window(self.caller, kind, floor, cap, on_page=take_page)
         except AwsUnreachable as error:
             log.warning("sweep.failed", kind=kind.key, strategy=strategy.value, error=str(error))
             return  # the next tick may pass
@@ -536,19 +541,15 @@ class Runner:
         listable_before: float,
         skew: float,
     ) -> None:
-        """Take in what a sweep saw. A job it did not reach (past the page cap), or should have
-        seen and did not, is Described from now on."""
-        seen = {s.get(kind.name_field): s for s in result.summaries}
+        """After a sweep (its pages were taken in as they came, ``_take_page``): a job it did
+        not reach (past the page cap), or should have seen and did not, is Described from now
+        on."""
+        seen = {s.get(kind.name_field) for s in result.summaries}
         exiled = 0
         for name, job in jobs.items():
-            if job.follow not in (Follow.POLLED, Follow.SWEPT):
-                continue  # ended or being finished meanwhile
-            summary = seen.get(name)
-            if summary is not None:
-                job.observe(summary)
-                if self._is_final(job, summary):
-                    self._spawn_final(job, None)
-            elif not result.reached(service_time(job, skew)) or job.submitted_at < listable_before:
+            if job.follow not in (Follow.POLLED, Follow.SWEPT) or name in seen:
+                continue  # seen, or ended or being finished meanwhile
+            if not result.reached(service_time(job, skew)) or job.submitted_at < listable_before:
                 exiled += 1
                 self._sweep_choice(kind).describe_only.add(name)
                 self._hand_over([job], swept=False)
@@ -562,6 +563,19 @@ class Runner:
             followed=len(jobs),
             to_describe=exiled,
         )
+
+    def _take_page(
+        self, kind: JobKind, jobs: dict[str, TrackedJob], page: list[dict[str, Any]]
+    ) -> None:
+        """Take in one page of a sweep: each followed job on it is observed, and finished if
+        the page shows its end."""
+        for summary in page:
+            job = jobs.get(summary.get(kind.name_field))  # type: ignore[arg-type]
+            if job is None or job.follow not in (Follow.POLLED, Follow.SWEPT):
+                continue  # not ours, or ended or being finished meanwhile
+            job.observe(summary)
+            if self._is_final(job, summary):
+                self._spawn_final(job, None)
 
     def _sweep_broke(self, kind: JobKind, error: Exception) -> None:
         """The kind's sweep raised what no sweep should (a bug, not AWS): Describe its jobs;

@@ -49,7 +49,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -148,8 +148,14 @@ class SweepResult:
         return self.complete or (self.oldest is not None and created >= self.oldest)
 
 
-async def list_window(caller: Pager, kind: JobKind, floor: float, page_cap: int) -> SweepResult:
-    """``List<Kind>`` newest first, down to ``floor`` or ``page_cap`` pages."""
+PageTaker = Callable[[list[dict[str, Any]]], None]
+
+
+async def list_window(
+    caller: Pager, kind: JobKind, floor: float, page_cap: int, *, on_page: PageTaker | None = None
+) -> SweepResult:
+    """``List<Kind>`` newest first, down to ``floor`` or ``page_cap`` pages; ``on_page`` is
+    given each page as it comes (an end on the first page is not kept waiting for the last)."""
     assert kind.list_operation and kind.list_key
     params: dict[str, Any] = {
         "MaxResults": PAGE_SIZE,
@@ -163,6 +169,8 @@ async def list_window(caller: Pager, kind: JobKind, floor: float, page_cap: int)
     ):
         page = answer.get(kind.list_key, [])
         result.take(page)
+        if on_page is not None:
+            on_page(page)
         past_floor = result.oldest is not None and result.oldest <= floor
         if not answer.get("NextToken") or len(page) < PAGE_SIZE or past_floor:
             result.complete = True
@@ -171,9 +179,16 @@ async def list_window(caller: Pager, kind: JobKind, floor: float, page_cap: int)
 
 
 async def search_window(
-    caller: Pager, kind: JobKind, tag: tuple[str, str], floor: float, page_cap: int
+    caller: Pager,
+    kind: JobKind,
+    tag: tuple[str, str],
+    floor: float,
+    page_cap: int,
+    *,
+    on_page: PageTaker | None = None,
 ) -> SweepResult:
-    """``Search`` for the run's jobs of ``kind`` created after ``floor``, newest first."""
+    """``Search`` for the run's jobs of ``kind`` created after ``floor``, newest first;
+    ``on_page`` as for ``list_window``."""
     resource = search_resource(kind)
     assert resource is not None
     params: dict[str, Any] = {
@@ -194,9 +209,10 @@ async def search_window(
     }
     result = SweepResult(Strategy.SEARCH)
     async for answer in caller.pages("sagemaker", "Search", max_pages=page_cap, **params):
-        result.take(
-            [record[resource] for record in answer.get("Results", []) if resource in record]
-        )
+        page = [record[resource] for record in answer.get("Results", []) if resource in record]
+        result.take(page)
+        if on_page is not None:
+            on_page(page)
         if not answer.get("NextToken"):
             result.complete = True
     return result

@@ -95,6 +95,23 @@ async def test_the_page_cap_ends_a_sweep_and_says_what_it_reached() -> None:
     assert result.reached(NOW - 299) and not result.reached(NOW - 300)
 
 
+@pytest.mark.parametrize("search", [False, True])
+async def test_each_page_is_handed_over_before_the_next_is_asked_for(search: bool) -> None:
+    call = Pages(full_page(NOW), full_page(NOW - 100), full_page(NOW - 200))
+    handed: list[tuple[int, str]] = []  # (requests sent by then, the page's first job)
+
+    def on_page(page: list[dict[str, Any]]) -> None:
+        handed.append((len(call.requests), page[0]["TrainingJobName"]))
+
+    if search:
+        tag = (RUN_ID_TAG, "run-1")
+        await search_window(call, TRAINING, tag, NOW - 1000, page_cap=3, on_page=on_page)
+    else:
+        await list_window(call, TRAINING, NOW - 1000, page_cap=3, on_page=on_page)
+    # An end on the first page is taken in while the later pages are still to be read.
+    assert handed == [(1, f"j-{NOW:.0f}"), (2, f"j-{NOW - 100:.0f}"), (3, f"j-{NOW - 200:.0f}")]
+
+
 async def test_a_search_sweep_filters_by_the_run_tag_and_the_floor() -> None:
     call = Pages([summary("a", NOW)], last_has_token=False)
     result = await search_window(call, TRAINING, (RUN_ID_TAG, "run-1"), NOW - 60, page_cap=5)
