@@ -687,6 +687,13 @@ METHOD = """### Method
 
 OTHERS = """### Earlier runs
 
+- [`results/2026-12-01-after-issue-12.json`](results/2026-12-01-after-issue-12.json) (every
+  strategy, N = 1,000) and
+  [`results/2026-12-01-after-issue-12-n10000.json`](results/2026-12-01-after-issue-12-n10000.json)
+  (ours, N = 10,000): issue 12's first "after", before sweeps ran start to start, took pages as
+  they came and followed Describe-chosen kinds in rounds, and with one feed receiver; ours with
+  events and 4 receivers at N = 1,000:
+  [`results/2026-12-01-after-issue-12-events-4-receivers.json`](results/2026-12-01-after-issue-12-events-4-receivers.json).
 - [`results/2026-12-01-after-issue-12-notes.md`](results/2026-12-01-after-issue-12-notes.md):
   what the kept logs of the 2026-12-01 after-issue-12 run add to its figures (the sweep
   strategy chosen over time, detection by the end's time, the first Stop's 0.34 s).
