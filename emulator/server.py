@@ -74,10 +74,16 @@ def _problems(service: str, name: str, raw: bytes, params: Any) -> list[Problem]
     return problems
 
 
+class _Dropped(Exception):
+    """An injected dropped connection: the transport is already aborted, nothing is answered."""
+
+
 async def _injected_fault(
     emulator: Emulator, request: web.Request, service: str, name: str
 ) -> errors.AwsError | None:
-    """The fault this request draws, if any (a dropped connection raises)."""
+    """The fault this request draws, if any. A dropped connection aborts the transport and is
+    one log line, not aiohttp's traceback of a handler's exception: at 2% of a 1,000-job run
+    those tracebacks were most of the emulator's output."""
     faults = emulator.config.faults
     if not faults.applies_to(service):
         return None
@@ -88,7 +94,8 @@ async def _injected_fault(
     if fault == "drop":
         if request.transport is not None:
             request.transport.abort()
-        raise ConnectionResetError("emulator: injected dropped connection")
+        log.info("emulator: injected dropped connection (%s %s)", service, name)
+        raise _Dropped
     if fault == "error":
         return errors.internal_failure()
     if fault == "throttle":
@@ -125,6 +132,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         _check_response(emulator, service, name, response)
     except errors.AwsError as error:
         return wire.error(error)
+    except _Dropped:
+        # Never sent (the transport is gone): aiohttp takes the failed write as a lost client.
+        return web.Response(status=500)
     return wire.answer(operation, response)
 
 
