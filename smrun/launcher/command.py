@@ -397,6 +397,8 @@ def show_plan(
         highlight=False,
         soft_wrap=True,
     )
+    if checked.rates:
+        console.print(budgets_line(checked.rates), highlight=False, soft_wrap=True)
     if show_requests:
         runner = Runner(RunnerConfig(aws=checked.target()))
         for decision in checked.resume.decisions:
@@ -408,6 +410,14 @@ def show_plan(
             console.print(f"[bold]{entry.id}[/]: {operation}", highlight=False)
             console.print_json(json.dumps(body, sort_keys=True, default=str))
     return EXIT_OK
+
+
+def budgets_line(rates: Mapping[str, Rate]) -> str:
+    """The budgets a launch changes, as the dry run and the start of a launch say them."""
+    shown = ", ".join(
+        f"{name} {rate.per_second:g}/s (burst {rate.burst})" for name, rate in sorted(rates.items())
+    )
+    return f"API call budgets set: {shown}; the others at their defaults"
 
 
 def prepare_launch(checked: Checked) -> Prepared:
@@ -500,6 +510,8 @@ def run_launch(
         )
         if not live:
             console.print(paths, highlight=False, soft_wrap=True)
+            if prepared.rates:
+                console.print(budgets_line(prepared.rates), highlight=False, soft_wrap=True)
         config = launch_config(
             target,
             local=local,

@@ -134,6 +134,21 @@ def test_flags_override_the_manifest_and_reach_the_runners_config(tmp_path: Path
         prepared.release()
 
 
+def test_the_dry_run_says_which_budgets_are_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from smrun.cli import main
+
+    path = written(tmp_path, batch(rates={"Describe": 30}))
+    argv = ["launch", str(path), "--local", "--dry-run", "--output", str(tmp_path / "o")]
+    assert main([*argv, "--rate", "Create=6/6"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "API call budgets set: Create 6/s (burst 6), Describe 30/s (burst 60); the others at "
+        "their defaults" in out
+    )
+
+
 def test_wrong_budgets_are_refused_with_every_other_problem_and_nothing_written(
     tmp_path: Path,
 ) -> None:
