@@ -77,29 +77,41 @@ def _problems(service: str, name: str, raw: bytes, params: Any) -> list[Problem]
 async def _injected_fault(
     emulator: Emulator, request: web.Request, route: protocols.Route
 ) -> web.StreamResponse | None:
-    """The answer of the fault this request draws, if any. A dropped connection aborts the
-    transport and is one log line, not aiohttp's traceback of a handler's exception (at 2% of
-    a 1,000-job run those tracebacks were most of the emulator's output); the answer returned
-    for it is never sent, and aiohttp takes the failed write as a client gone."""
+    """The answer of the fault this request draws before it is served, if any (a dropped
+    connection's, ``_drop``); a lost answer is marked on the request for ``_dispatch`` to
+    drop after serving it."""
     service, name, wire = route.service.name, route.operation, route.service.wire
     faults = emulator.config.faults
-    if not faults.applies_to(service):
+    if not faults.applies_to(service, name):
         return None
     delay = faults.delay()
     if delay:
         await asyncio.sleep(delay)
     fault = faults.draw()
     if fault == "drop":
-        if request.transport is not None:
-            request.transport.abort()
-        log.info("emulator: injected dropped connection (%s %s)", service, name)
-        return web.Response(status=500)
+        return _drop(request, f"emulator: injected dropped connection ({service} {name})")
+    if fault == "lose_answer":
+        request[_LOSE_ANSWER] = True
     if fault == "error":
         return wire.error(errors.internal_failure())
     if fault == "throttle":
         emulator.throttled[name] += 1
         return wire.error(errors.throttled())
     return None
+
+
+_LOSE_ANSWER = web.RequestKey("lose_answer", bool)
+
+
+def _drop(request: web.Request, why: str) -> web.StreamResponse:
+    """Abort the connection, said in one log line rather than aiohttp's traceback of a
+    handler's exception (at 2% of a 1,000-job run those tracebacks were most of the
+    emulator's output). The answer returned is never sent: aiohttp takes the failed write as
+    a client gone."""
+    if request.transport is not None:
+        request.transport.abort()
+    log.info(why)
+    return web.Response(status=500)
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
@@ -130,7 +142,11 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         _check_response(emulator, service, name, response)
     except errors.AwsError as error:
         return wire.error(error)
-    return wire.answer(operation, response)
+    answer = wire.answer(operation, response)
+    if request.get(_LOSE_ANSWER):
+        emulator.lost_answers[name] += 1
+        answer = _drop(request, f"emulator: injected lost answer ({service} {name})")
+    return answer
 
 
 def _check_response(emulator: Emulator, service: str, name: str, response: Response) -> None:
