@@ -142,7 +142,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         _check_response(emulator, service, name, response)
     except errors.AwsError as error:
         return wire.error(error)
-    answer = wire.answer(operation, response)
+    answer: web.StreamResponse = wire.answer(operation, response)
     if request.get(_LOSE_ANSWER):
         emulator.lost_answers[name] += 1
         answer = _drop(request, f"emulator: injected lost answer ({service} {name})")
