@@ -7,9 +7,8 @@ operation a literal or a ``JobKind`` fact (``kind.describe``, ``kind.stop_operat
 is expanded over every kind. A call site whose operation is neither fails this test, naming it,
 so a new kind of call cannot slip past the policy.
 
-Operation -> IAM action, where the two differ (the Service Authorization Reference, "Actions
-defined by Amazon SQS": the batch calls are authorized as their single-message actions), and
-actions a call needs besides its own: a SageMaker Create* with ``Tags`` also needs
+Operation -> IAM action where the two differ is ``support.iam``'s; actions a call needs besides
+its own: a SageMaker Create* with ``Tags`` also needs
 ``sagemaker:AddTags`` (AccessDenied without it: aws/aws-cdk#32294, the Step Functions
 CreateTrainingJob task's role); SQS CreateQueue with ``tags`` needs ``sqs:TagQueue`` and
 EventBridge PutRule with ``Tags`` needs ``events:TagResource`` (their API references).
@@ -27,6 +26,7 @@ from typing import Any
 import pytest
 
 from runner.kinds import KINDS
+from support.iam import authorized_as
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("runner", "smrun", "components")
@@ -34,11 +34,6 @@ POLICIES = ROOT / "docs" / "iam"
 SERVICES = {"sagemaker", "logs", "sts", "sqs", "events"}
 # The IAM service prefix of each botocore service name.
 PREFIX = {"sagemaker": "sagemaker", "logs": "logs", "sts": "sts", "sqs": "sqs", "events": "events"}
-# Operations authorized under another action's name.
-AUTHORIZED_AS = {
-    ("sqs", "DeleteMessageBatch"): "DeleteMessage",
-    ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility",
-}
 # Actions an operation needs besides its own (when it sends tags, as the runner always does).
 ALSO_NEEDS = {
     ("sqs", "CreateQueue"): {"sqs:TagQueue"},
@@ -223,7 +218,7 @@ def _facts_of(module: str, expression: ast.expr) -> tuple[str, ...] | None:
 def actions_for(found: set[tuple[str, str]]) -> set[str]:
     actions: set[str] = set()
     for service, operation in found:
-        actions.add(f"{PREFIX[service]}:{AUTHORIZED_AS.get((service, operation), operation)}")
+        actions.add(f"{PREFIX[service]}:{authorized_as(service, operation)}")
         actions.update(ALSO_NEEDS.get((service, operation), set()))
         tagged = [k for k in KINDS.values() if k.create == operation and k.takes_tags]
         if service == "sagemaker" and tagged:
