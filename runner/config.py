@@ -208,7 +208,7 @@ class Rate:
 # below the account's own default quota so that a batch leaves room for other callers:
 # ListTrainingJobs is 2 requests/s per account (Service Quotas, "Rate of ListTrainingJobs
 # requests", not adjustable); CloudWatch Logs allows GetLogEvents 25/s, DescribeLogStreams 25/s
-# and FilterLogEvents 5/s per account and region (CloudWatch Logs quotas, not adjustable).
+# and FilterLogEvents 5/s per account and region (CloudWatch Logs quotas).
 # SageMaker publishes no per-second quota for Create*/Describe*/Stop* (its general reference
 # says API throttling limits are not adjustable); the figures here are under what throttling
 # reports show (emulator.quotas keeps those estimates). Users change them with ``with_rates``
@@ -269,7 +269,9 @@ class RateLimits:
 # The budgets a user may set, by the name they write (``Create=5``): each ``DEFAULT_RATES`` key
 # without its ``*`` (``Create`` is every Create* operation).
 BUDGETS: Mapping[str, str] = {key.rstrip("*"): key for key in DEFAULT_RATES}
-# Far above any AWS API rate quota: a budget beyond these is a typo, not a wish.
+# Far above any AWS API rate quota: a budget beyond these is a typo, not a wish; and below one
+# call per 100 s a batch would stall.
+MIN_BUDGET_RATE = 0.01
 MAX_BUDGET_RATE = 1000.0
 MAX_BUDGET_BURST = 10_000
 
@@ -279,9 +281,10 @@ def budget_rate(name: str, per_second: float, burst: int | None = None) -> Rate:
     new rate (at least 1). Raises ValueError saying what is wrong, in the user's terms."""
     if name not in BUDGETS:
         raise ValueError(f"{name!r} is not a budget (budgets: {', '.join(sorted(BUDGETS))})")
-    if not 0 < per_second <= MAX_BUDGET_RATE:  # NaN fails both comparisons too
+    if not MIN_BUDGET_RATE <= per_second <= MAX_BUDGET_RATE:  # NaN fails both comparisons
         raise ValueError(
-            f"calls per second must be above 0 and at most {MAX_BUDGET_RATE:g}, got {per_second:g}"
+            f"calls per second must be {MIN_BUDGET_RATE:g} to {MAX_BUDGET_RATE:g}, "
+            f"got {per_second:g}"
         )
     if burst is None:
         default = DEFAULT_RATES[BUDGETS[name]]

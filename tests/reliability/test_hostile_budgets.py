@@ -12,7 +12,13 @@ from conftest import dry_run, good_manifest, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner.config import BUDGETS, MAX_BUDGET_BURST, MAX_BUDGET_RATE, parse_budget
+from runner.config import (
+    BUDGETS,
+    MAX_BUDGET_BURST,
+    MAX_BUDGET_RATE,
+    MIN_BUDGET_RATE,
+    parse_budget,
+)
 from smrun.launcher.manifest import ManifestInvalid, parse_manifest
 
 names = st.sampled_from(sorted(BUDGETS)) | st.text(max_size=12)
@@ -41,7 +47,9 @@ def test_any_rate_flag_is_a_bounded_budget_or_one_line_naming_it(name: str, valu
         assert str(error).startswith(repr(text)) and "\n" not in str(error)
     else:
         assert parsed in BUDGETS
-        assert 0 < rate.per_second <= MAX_BUDGET_RATE and not math.isnan(rate.per_second)
+        assert MIN_BUDGET_RATE <= rate.per_second <= MAX_BUDGET_RATE and not math.isnan(
+            rate.per_second
+        )
         assert 1 <= rate.burst <= MAX_BUDGET_BURST
 
 

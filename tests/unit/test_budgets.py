@@ -66,11 +66,12 @@ def test_a_budget_is_calls_per_second_and_an_optional_burst(
         ("Create", "expected BUDGET=PER_SECOND[/BURST]"),
         ("Create=fast", "expected calls per second, or calls per second/burst"),
         ("Create=5/x", "got '5/x'"),
-        ("Create=0", "calls per second must be above 0 and at most 1000, got 0"),
-        ("Create=-2", "must be above 0"),
+        ("Create=0", "calls per second must be 0.01 to 1000, got 0"),
+        ("Create=-2", "must be 0.01 to 1000, got -2"),
+        ("Create=0.001", "must be 0.01 to 1000, got 0.001"),
         ("Create=nan", "got nan"),
         ("Create=inf", "got inf"),
-        ("Create=1e6", "at most 1000, got 1e+06"),
+        ("Create=1e6", "0.01 to 1000, got 1e+06"),
         ("Create=5/0", "burst must be 1 to 10000 calls, got 0"),
         ("Create=5/100000", "burst must be 1 to 10000 calls, got 100000"),
     ],
@@ -103,7 +104,7 @@ def test_a_manifest_sets_budgets_and_each_wrong_one_is_a_problem() -> None:
         )
     text = str(caught.value)
     assert "rates.Creat: 'Creat' is not a budget" in text
-    assert "rates.Describe: calls per second must be above 0" in text
+    assert "rates.Describe: calls per second must be 0.01 to 1000" in text
     assert "rates.Stop: must be calls per second (like 5 or 5/10), got bool" in text
     assert "rates.List: must be calls per second (like 5 or 5/10), got list" in text
     assert "rates.Search: expected calls per second" in text
@@ -163,9 +164,9 @@ def test_wrong_budgets_are_refused_with_every_other_problem_and_nothing_written(
         check_launch(request)
     text = str(caught.value)
     assert "--rate 'Creat=5': 'Creat' is not a budget" in text
-    assert "--rate 'Stop=0': calls per second must be above 0" in text
+    assert "--rate 'Stop=0': calls per second must be 0.01 to 1000" in text
     assert "--concurrency: must be at least 1" in text
-    assert "rates.Describe: calls per second must be above 0" in text
+    assert "rates.Describe: calls per second must be 0.01 to 1000" in text
     assert not (tmp_path / "out").exists()
 
 
