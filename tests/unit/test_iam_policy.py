@@ -11,7 +11,8 @@ Operation -> IAM action where the two differ is ``support.iam``'s; actions a cal
 its own: a SageMaker Create* with ``Tags`` also needs
 ``sagemaker:AddTags`` (AccessDenied without it: aws/aws-cdk#32294, the Step Functions
 CreateTrainingJob task's role); SQS CreateQueue with ``tags`` needs ``sqs:TagQueue`` and
-EventBridge PutRule with ``Tags`` needs ``events:TagResource`` (their API references).
+EventBridge PutRule with ``Tags`` needs ``events:TagResource`` (as their API references are
+remembered: no fetched source confirmed these two here; drop them if IAM says otherwise).
 """
 
 from __future__ import annotations
