@@ -7,7 +7,8 @@ the log tailer adds ``logs.*`` events (``logs.read_failed``, ``logs.drain_cut``,
 Entry points call ``configure_logging`` once: JSON lines for machines, or readable lines for
 people (``render_readable``: timestamp, level, event, then the job, its status and message
 first; colours only on a terminal). ``redact_credentials`` runs in every configuration, before
-rendering.
+rendering. Events are written through ``runner.streams.guarded``: a log stream that fails (a
+full disk, a closed pipe) is dropped and reported once, and no log call ever raises for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from json import dumps as json_text
 from typing import Any, TextIO
 
 import structlog
+
+from runner.streams import guarded
 
 REDACTED = "**redacted**"
 _SECRET_KEYS = re.compile(
@@ -107,7 +110,7 @@ def configure_logging(
     """Entry points call this once. Events go to ``file`` (stderr by default); ``json=None``
     picks JSON when that is not a terminal, ``json=False`` readable lines (coloured on a
     terminal only)."""
-    out = file or sys.stderr
+    out = guarded(file or sys.stderr)
     terminal = out.isatty()
     as_json = (not terminal) if json is None else json
     renderer: Any = structlog.processors.JSONRenderer()
