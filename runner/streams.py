@@ -91,11 +91,16 @@ class GuardedStream:
     def __getattr__(self, attribute: str) -> Any:  # errors, buffer, mode, ...: the stream's
         return getattr(self.stream, attribute)
 
-    def close(self) -> None:
-        """Forget this stream (the caller closes the file it opened)."""
+    def forget(self) -> None:
+        """No longer a stream to report to (closing it then is not a failure)."""
         with _lock:
             if self in _streams:
                 _streams.remove(self)
+
+    def close(self) -> None:
+        self.forget()
+        with contextlib.suppress(*STREAM_ERRORS):
+            self.stream.close()
 
     def _drop(self, error: BaseException) -> None:
         with _lock:
@@ -125,7 +130,7 @@ class GuardedStream:
 
 
 def guarded(stream: TextIO, name: str | None = None) -> TextIO:
-    """``stream`` guarded (itself when it already is); its ``close`` forgets the guard only."""
+    """``stream`` guarded (itself when it already is)."""
     if isinstance(stream, GuardedStream):
         return stream
     return cast(TextIO, GuardedStream(stream, name))
@@ -151,5 +156,5 @@ def guard_std_streams() -> Iterator[tuple[GuardedStream, GuardedStream]]:
         out.flush()
         err.flush()
         sys.stdout, sys.stderr = saved
-        out.close()
-        err.close()
+        out.forget()
+        err.forget()
