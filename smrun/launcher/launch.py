@@ -461,8 +461,12 @@ class Launch:
                     error=self._journal_failure,
                 )
                 return
-            except JournalError:
+            except (JournalError, asyncio.CancelledError):
+                # Refused; or asked for and shielded (AsyncJournal): made even if we are not
+                # there to see it, so never asked again.
                 changes.pop(0)
+                if not changes:
+                    del self._unjournaled[entry_id]
                 raise
             changes.pop(0)
         del self._unjournaled[entry_id]
