@@ -40,6 +40,7 @@ from smrun.launcher.journal import Journal
 from smrun.launcher.launch import OUTPUT_LOST, Launch, LaunchOptions, LaunchResult
 from smrun.launcher.manifest import parse_manifest
 from smrun.launcher.progress import LineView
+from smrun.signals import StopOnSignal, TwoStageSignals
 from support.environment import subprocess_env
 from support.manifests import entry, manifest, raw_job
 from support.runner_setup import runner_config
@@ -402,3 +403,42 @@ async def test_a_closed_pipe_drops_stdout_and_the_batch_runs_to_its_end(
     text = err.read_text()
     assert text.count("smrun: output to stdout failed (Broken pipe)") == 1
     assert "Traceback" not in text and "Exception ignored" not in text
+
+
+# --- signals act before they log ---------------------------------------------------------------
+
+
+class FakeRunner:
+    """What StopOnSignal asks of a runner."""
+
+    def __init__(self) -> None:
+        self.in_flight: list[str] = []
+        self.shutdowns: list[str] = []
+
+    async def shutdown(self, *, grace: float | None = None, reason: str = "") -> None:
+        self.shutdowns.append(reason)
+
+
+async def test_a_signal_starts_the_shutdown_even_when_logging_raises() -> None:
+    broken = FailsFrom("")  # unguarded, every log call raises: the worst a log can do
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=broken))
+    runner = FakeRunner()
+    with StopOnSignal(runner, signals=(signal.SIGUSR1,)) as signals:  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGUSR1)
+        await until(lambda: signals.shutdown_task is not None, within=5)
+        await signals.wait_for_shutdown()
+    assert broken.failing and runner.shutdowns == ["SIGUSR1"]
+
+
+async def test_a_second_signal_cancels_the_wait_even_when_its_callback_fails() -> None:
+    def again(received: signal.Signals) -> None:
+        raise DISK_FULL  # as a console.print on /dev/full did
+
+    async def waiting() -> None:
+        with TwoStageSignals(lambda received: None, again, (signal.SIGUSR1,)):
+            os.kill(os.getpid(), signal.SIGUSR1)
+            os.kill(os.getpid(), signal.SIGUSR1)
+            await asyncio.sleep(30)
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.create_task(waiting()), 10)
