@@ -203,6 +203,8 @@ class Launch:
         self._tails: set[asyncio.Task[Any]] = set()
         # Entry id -> its changes the journal could not take yet, in order, and why.
         self._unjournaled: dict[str, list[_Change]] = {}
+        # One writer per entry at a time, so its changes reach the journal in their order.
+        self._journal_turns: dict[str, asyncio.Lock] = {}
         self._journal_failure: str | None = None
         self._entry_tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
@@ -343,12 +345,13 @@ class Launch:
         again); what is still unwritten, as one line for the user."""
         for entry_id in list(self._unjournaled):
             with contextlib.suppress(JournalError):
-                await self._write_changes(entry_id)
+                async with self._journal_turns[entry_id]:
+                    await self._write_changes(entry_id)
         if not self._unjournaled:
             return []
         return [
-            f"journal {self.journal.journal.path}: {len(self._unjournaled)} entries' last changes could "
-            f"not be recorded ({self._journal_failure}); it shows them as they were before: "
+            f"journal {self.journal.journal.path}: {len(self._unjournaled)} entries' last "
+            f"changes could not be recorded ({self._journal_failure}); it shows them as they were before: "
             "run the same command again to re-attach to their jobs and record how they ended"
         ]
 
@@ -439,12 +442,14 @@ class Launch:
         disk) does not end the entry: the change waits, in order with the entry's later ones,
         for the next write (and the end of the launch) to try again. Raises JournalError for
         a transition the journal refuses."""
-        self._unjournaled.setdefault(entry_id, []).append(_Change(state, method, args, kw))
-        await self._write_changes(entry_id)
+        async with self._journal_turns.setdefault(entry_id, asyncio.Lock()):
+            self._unjournaled.setdefault(entry_id, []).append(_Change(state, method, args, kw))
+            await self._write_changes(entry_id)
         self.tally.move(self._states[entry_id], state)
         self._states[entry_id] = state
 
     async def _write_changes(self, entry_id: str) -> None:
+        """The entry's waiting changes, written in order (the caller holds the entry's turn)."""
         changes = self._unjournaled[entry_id]
         while changes:
             change = changes[0]
