@@ -1,15 +1,19 @@
-"""Guarded output streams: a failing one is dropped and said once, on another that works."""
+"""Output that fails: a guarded stream is dropped and said once, on another that works; a
+failing log sink never keeps the lines from the others."""
 
 from __future__ import annotations
 
 import errno
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import structlog
 
 from runner import streams
+from runner.joblogs import FileSink, TeeSink, TextSink
+from runner.joblogs.merge import LogLine
 from runner.streams import GuardedStream, lost_output
 from runner.telemetry import configure_logging
 
@@ -74,3 +78,15 @@ def test_a_log_call_never_raises_for_its_stream(guards: list[GuardedStream]) -> 
     finally:
         structlog.reset_defaults()
     assert notes.getvalue().count("failed (Input/output error)") == 1
+
+
+def test_a_failing_log_file_never_keeps_the_lines_from_the_console(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    files = FileSink(logs)
+    logs.rmdir()
+    logs.write_text("a file where the directory was")  # every write to it fails
+    console = io.StringIO()
+    tee = TeeSink(files, TextSink(console))
+    with pytest.raises(NotADirectoryError):
+        tee.write([LogLine("job-a", "algo-1/1", "algo-1", 1, "epoch 1")])
+    assert console.getvalue() == "epoch 1\n"
