@@ -55,12 +55,14 @@ from smrun.launcher.admission import parse_limit
 from smrun.launcher.attached import LaunchLock, LockHeld, attached_pid
 from smrun.launcher.journal import RUNNING, SUBMITTED, Journal, JournalError, Row
 from smrun.launcher.launch import (
+    JOURNAL_WRITE_ERRORS,
     OUTPUT_LOST,
     STOP_REQUESTED,
     Launch,
     LaunchOptions,
     LaunchResult,
     followed_entry,
+    one_line,
 )
 from smrun.launcher.manifest import Manifest, ManifestInvalid, load_manifest
 from smrun.launcher.preflight import chain_region, credentials_problem
@@ -469,17 +471,10 @@ def run_launch(
             configure_logging(json=True, file=events)
         else:
             configure_logging()
-        prepared.journal.set_meta(
-            TARGET_META,
-            {
-                "region": target.region,
-                "endpoint_url": target.endpoint_url,
-                "assume_role_arn": target.assume_role_arn,
-                "local": local,
-                "events": events_queue,
-                "output": str(prepared.output.resolve()),
-            },
-        )
+        unwritable = _record_target(prepared, target, local=local, events_queue=events_queue)
+        if unwritable:
+            print(f"smrun launch: {unwritable}", file=sys.stderr)
+            return EXIT_USAGE
         paths = f"output: {prepared.output}   journal: {prepared.journal.path}"
         stop_hint = "Ctrl-C stops every job in flight" + (
             " (--leave-running: leaves them running)" if prepared.options.leave_running else ""
@@ -509,6 +504,28 @@ def run_launch(
         return 128 + int(signal.Signals[result.interrupted])
     succeeded = all_succeeded(of_manifest(result.rows, prepared.manifest))
     return EXIT_OK if succeeded and not result.problems else EXIT_FAILED
+
+
+def _record_target(
+    prepared: Prepared, target: AwsTarget, *, local: bool, events_queue: str | None
+) -> str | None:
+    """Journal where the batch runs (for ``smrun status``/``stop``); why the journal cannot
+    take it (a full disk), before anything is sent, or None."""
+    try:
+        prepared.journal.set_meta(
+            TARGET_META,
+            {
+                "region": target.region,
+                "endpoint_url": target.endpoint_url,
+                "assume_role_arn": target.assume_role_arn,
+                "local": local,
+                "events": events_queue,
+                "output": str(prepared.output.resolve()),
+            },
+        )
+    except JOURNAL_WRITE_ERRORS as error:
+        return f"journal {prepared.journal.path}: cannot be written ({one_line(error)}); nothing was submitted"
+    return None
 
 
 def of_manifest(rows: Sequence[Row], manifest: Manifest) -> list[Row]:

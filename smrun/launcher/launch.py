@@ -233,6 +233,9 @@ class Launch:
             rows = await self.journal.call(Journal.plan, [d.planned() for d in resume.decisions])
         except JournalError as refused:
             raise ManifestInvalid([Problem("journal", str(refused))], source) from None
+        except JOURNAL_WRITE_ERRORS as error:  # a full disk: before anything is sent
+            problem = f"cannot be written ({one_line(error)}); nothing was submitted"
+            raise ManifestInvalid([Problem("journal", problem)], source) from None
         return rows, resume
 
     async def run(self) -> LaunchResult:

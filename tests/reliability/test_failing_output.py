@@ -295,6 +295,27 @@ def test_reports_on_a_full_disk_exit_1_with_one_line(
     assert set(states(tmp_path / "out" / "journal.sqlite").values()) == {"succeeded"}
 
 
+def test_a_journal_that_cannot_be_written_at_the_start_sends_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(journal: Journal, *args: Any, **kw: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Journal, "set_meta", full)
+    path = tmp_path / "batch.yaml"
+    path.write_text(yaml.safe_dump(batch(count=1)))
+    with BackgroundEmulator(EmulatorConfig()) as url:
+        out = ["--output", str(tmp_path / "out"), "--no-job-logs"]
+        code = main(["launch", str(path), "--endpoint-url", url, *out])
+        stats = asyncio.run(fetch_stats(url))
+    err = capsys.readouterr().err
+    assert code == 2 and not stats["jobs"]
+    assert err.splitlines() == [
+        f"smrun launch: journal {tmp_path / 'out' / 'journal.sqlite'}: cannot be written "
+        "(OperationalError: database or disk is full); nothing was submitted"
+    ]
+
+
 # --- the command as a user runs it: /dev/full, a closed pipe, SIGTERM -------------------------
 
 
