@@ -24,8 +24,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers: most tests wait on an emulator's clock rather than compute, so two share the
+# 2-core CI machine well (reliability's heavy variants run alone, for their figures).
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 ## make reliability: the heavy variants of tests/ (1,000 jobs, minutes long) that `make test`
 ## skips; their figures (RELIABILITY.md) go to reliability-figures.jsonl and are printed

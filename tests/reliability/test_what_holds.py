@@ -88,7 +88,9 @@ def quick_emulator() -> EmulatorServer:
     )
 
 
-@pytest.mark.parametrize("size", [40, pytest.param(1000, marks=pytest.mark.heavy)])
+@pytest.mark.parametrize(
+    "size", [40, pytest.param(1000, marks=[pytest.mark.heavy, pytest.mark.timeout(900)])]
+)
 async def test_the_fault_matrix_with_lost_create_answers_changes_no_outcome(
     tmp_path: Path, size: int, figures: Any
 ) -> None:
@@ -125,7 +127,9 @@ async def test_lost_create_answers_are_reattached_never_created_twice(tmp_path: 
         assert_matches_sagemaker(result, stats, 20)
 
 
-@pytest.mark.parametrize("size", [30, pytest.param(1000, marks=pytest.mark.heavy)])
+@pytest.mark.parametrize(
+    "size", [30, pytest.param(1000, marks=[pytest.mark.heavy, pytest.mark.timeout(900)])]
+)
 async def test_an_outage_in_mid_run_is_ridden_out(tmp_path: Path, size: int, figures: Any) -> None:
     async with quick_emulator() as emulator:
         outage: dict[str, float] = {}
