@@ -408,22 +408,36 @@ async def test_a_sigterm_stops_the_jobs_with_stdout_on_a_full_disk(
     assert "Traceback" not in text
 
 
-async def test_a_closed_pipe_drops_stdout_and_the_batch_runs_to_its_end(
-    emulator: Any, tmp_path: Path
+# The reader leaves mid-run: after the paths line alone (stdout holds nothing more until the
+# end screen), or after the paths and the first event.
+@pytest.mark.parametrize("stderr_too", [False, True], ids=["| head -1", "2>&1 | head -2"])
+async def test_a_closed_pipe_drops_the_output_and_the_batch_runs_to_its_end(
+    emulator: Any, tmp_path: Path, stderr_too: bool
 ) -> None:
     out, err = tmp_path / "out", tmp_path / "stderr.txt"
-    read_end, write_end = os.pipe()
     with err.open("w") as errors:
         process = await start(
-            emulator.url, write_batch(tmp_path, batch()), out, stdout=write_end, stderr=errors
+            emulator.url,
+            write_batch(tmp_path, batch()),
+            out,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT if stderr_too else errors,
         )
-        os.close(write_end)
-        os.close(read_end)  # `| head -0`: the reader left before the first line
+        assert process.stdout is not None
+        for _ in range(2 if stderr_too else 1):  # `head -N` reads N lines, then leaves
+            await asyncio.wait_for(process.stdout.readline(), 30)
+        transport: Any = process._transport  # type: ignore[attr-defined]
+        transport.get_pipe_transport(1).close()
         assert await asyncio.wait_for(process.wait(), 30) == 1
     assert set(states(out / "journal.sqlite").values()) == {"succeeded"}
     text = err.read_text()
-    assert text.count("smrun: output to stdout failed (Broken pipe)") == 1
     assert "Traceback" not in text and "Exception ignored" not in text
+    if stderr_too:  # nobody left to tell: the journal says it
+        lost = meta(out / "journal.sqlite", OUTPUT_LOST)
+        assert len(lost) == 2 and all("(Broken pipe)" in line for line in lost)
+    else:
+        assert text.count("smrun: output to stdout failed (Broken pipe)") == 1
+        assert meta(out / "journal.sqlite", OUTPUT_LOST) == []
 
 
 # --- signals act before they log ---------------------------------------------------------------
