@@ -150,11 +150,11 @@ class TeeSink:
     def finish(self, summary: LogSummary) -> None:
         self._each(lambda sink: sink.finish(summary))
 
-    def _each(self, call: Callable[[LogSink], None]) -> None:
+    def _each(self, use: Callable[[LogSink], None]) -> None:
         failure: Exception | None = None
         for sink in self.sinks:
             try:
-                call(sink)
+                use(sink)
             except Exception as error:
                 failure = failure or error
         if failure is not None:
