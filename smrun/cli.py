@@ -11,8 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from runner.config import DEFAULT_FEED_QUEUE, AwsTarget  # stdlib only: the CLI stays quick to start
+from runner.streams import guard_std_streams
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 DESCRIPTION = (  # what `smrun --help` says; the module's docstring is for its readers
     "Run many Amazon SageMaker jobs as one resumable batch (launch, status, stop, logs), "
@@ -134,6 +136,14 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "-86400 to 86400",
     )
     parser.add_argument(
+        "--algorithm",
+        action="append",
+        default=[],
+        metavar="NAME_OR_ARN",
+        help="an algorithm resource the account may train with (AlgorithmName); any other "
+        "AlgorithmName is refused, as AWS refuses it; repeatable",
+    )
+    parser.add_argument(
         "--history",
         type=COUNT,
         default=0,
@@ -213,6 +223,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         clock_skew_s=args.clock_skew,
         credential_seconds=args.credential_seconds,
         denied_roles=tuple(args.deny_role),
+        algorithms=tuple(args.algorithm),
         events=events,
     )
     try:
@@ -265,6 +276,15 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="KIND[:TYPE]=N",
         help="at most N jobs of a kind (training=20, or train=20), or N instances of a type "
         "for a kind (training:ml.p3.2xlarge=8, as account quotas count them); repeatable",
+    )
+    parser.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="BUDGET=N[/BURST]",
+        help="at most N calls per second (bursts of BURST) for an API call budget: Create, "
+        "Describe, List, Stop, ... (Create=5, Describe=20/40; see README); over the "
+        "manifest's rates; repeatable",
     )
     parser.add_argument(
         "--retry",
@@ -424,6 +444,7 @@ def _run_launch(args: argparse.Namespace) -> int:
         local=args.local,
         concurrency=args.concurrency,
         limits=args.limit,
+        rates=args.rate,
         retry=args.retry,
         follow=args.follow,
         job_logs=not args.no_job_logs,
@@ -524,8 +545,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    """Run one command. Its stdout and stderr may fail under it (a full disk, a closed pipe):
+    the failing one is dropped and said so on the other (``runner.streams``), the command goes
+    on, and a command that would have exited 0 exits 1, as coreutils do on ``> /dev/full``."""
+    with guard_std_streams() as streams:
+        args = build_parser().parse_args(argv)
+        code = COMMANDS[args.command](args)
+        if code == EXIT_OK and any(stream.dropped for stream in streams):
+            code = EXIT_FAILED
+    return code
 
 
 if __name__ == "__main__":
