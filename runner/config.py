@@ -254,6 +254,12 @@ class RateLimits:
         return cls(rates={})
 
 
+# How long an entry point (the launcher, a component) takes from SIGTERM to its exit, unless
+# told otherwise: below a Kubernetes pod's default 30 s termination grace period, after which
+# the kubelet sends SIGKILL and nothing more is written.
+DEFAULT_SHUTDOWN_TIMEOUT = 25.0
+
+
 @dataclass(frozen=True)
 class RunnerConfig:
     aws: AwsTarget = field(default_factory=AwsTarget)

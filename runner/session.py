@@ -44,6 +44,7 @@ from botocore.parsers import ResponseParserError
 
 from runner.config import AwsTarget, RetryPolicy, RunnerConfig
 from runner.errors import AwsCallFailed, CredentialsUnavailable, RunnerError
+from runner.gate import CreateGate, Wire
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
 
@@ -211,9 +212,24 @@ class AwsCaller:
         self.config = config
         self.clients = clients or ClientPool(config)
         self.limiter = RateLimiter(config.limits)
+        # Closed by shutdown: a Create not yet on the wire is abandoned (``runner.gate``).
+        self.gate = CreateGate()
         self._sending: dict[str, asyncio.Semaphore] = {}
 
     async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        return await self._call(service, operation, params, None)
+
+    async def create(self, operation: str, **params: Any) -> dict[str, Any]:
+        """A SageMaker call that starts something (a Create, an endpoint's Update): through
+        ``gate``, so that a shutdown abandons it while it waits for its budget or a retry.
+        Raises ``NotSent`` or ``AnswerUnknown`` then."""
+        return await self.gate.send(
+            operation, lambda wire: self._call("sagemaker", operation, params, wire)
+        )
+
+    async def _call(
+        self, service: str, operation: str, params: dict[str, Any], wire: Wire | None
+    ) -> dict[str, Any]:
         client = await self.clients.client(service)
         method = getattr(client, xform_name(operation))
         # At most a connection pool's worth of calls per service are built, signed and sent
@@ -226,7 +242,8 @@ class AwsCaller:
         async def attempt() -> dict[str, Any]:
             await self.limiter.acquire(operation)
             async with sending:
-                response: dict[str, Any] = await method(**params)
+                with contextlib.nullcontext() if wire is None else wire.sending():
+                    response: dict[str, Any] = await method(**params)
             response.pop("ResponseMetadata", None)
             return response
 

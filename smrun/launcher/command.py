@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import signal
 import sys
@@ -36,7 +37,13 @@ from botocore.exceptions import BotoCoreError
 from rich.console import Console
 from rich.table import Table
 
-from runner.config import AwsTarget, PollPolicy, RateLimits, RunnerConfig
+from runner.config import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    AwsTarget,
+    PollPolicy,
+    RateLimits,
+    RunnerConfig,
+)
 from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerError
 from runner.feed import setup_feed
@@ -95,6 +102,7 @@ class LaunchRequest:
     follow: str | None = None
     job_logs: bool = True
     leave_running: bool = False
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     events: str | None = None  # --events QUEUE_URL
 
 
@@ -167,6 +175,11 @@ def _options(request: LaunchRequest, problems: list[str]) -> LaunchOptions:
             problems.append(f"--limit: {error}")
         else:
             limits[key] = limit
+    if not (math.isfinite(request.shutdown_timeout) and request.shutdown_timeout > 0):
+        problems.append(
+            f"--shutdown-timeout: must be a number of seconds above 0, got "
+            f"{request.shutdown_timeout:g}"
+        )
     retry = {part.strip() for text in request.retry for part in text.split(",") if part.strip()}
     for wrong in sorted(retry - set(RETRY_CHOICES)):
         problems.append(f"--retry: {wrong!r} is not one of {', '.join(RETRY_CHOICES)}")
@@ -176,6 +189,7 @@ def _options(request: LaunchRequest, problems: list[str]) -> LaunchOptions:
         job_logs=request.job_logs,
         follow=request.follow,
         leave_running=request.leave_running,
+        shutdown_timeout=request.shutdown_timeout,
         retry=frozenset(retry & set(RETRY_CHOICES)),
     )
 
