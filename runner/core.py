@@ -89,6 +89,7 @@ class Runner:
         self._sweep_choices: dict[str, SweepChoice] = {}  # kind -> how it is followed, and costs
         self._closing = False
         self._closed = asyncio.Event()
+        self._shut_down = asyncio.Event()  # set when a shutdown() has returned
         self._feed = (
             eventfirst.EventFeed(
                 self.caller, self.config.events_queue, self._follows, self._in_flight_count
@@ -838,6 +839,18 @@ class Runner:
             await self._closed.wait()
             return self._known_outcomes()
         self._closing = True
+        try:
+            return await self._shut_down_in_phases(grace, reason, until_stops_accepted)
+        finally:
+            self._shut_down.set()
+
+    async def wait_shut_down(self) -> None:
+        """Until a ``shutdown()`` has returned (its jobs ended, or its bound ran out)."""
+        await self._shut_down.wait()
+
+    async def _shut_down_in_phases(
+        self, grace: float | None, reason: str, until_stops_accepted: bool
+    ) -> list[Outcome]:
         self.caller.gate.close()
         deadline = time.monotonic() + (self.config.stop_grace if grace is None else grace)
         in_flight = [job for job in self._jobs.values() if not job.done]
