@@ -840,9 +840,15 @@ class Runner:
             return self._known_outcomes()
         self._closing = True
         try:
+            self.stop_admitting()
             return await self._shut_down_in_phases(grace, reason, until_stops_accepted)
         finally:
             self._shut_down.set()
+
+    def stop_admitting(self) -> None:
+        """Shutdown's first phase at once, before its task runs: no Create goes out from now
+        (one waiting for its budget or a retry is abandoned, ``runner.gate``)."""
+        self.caller.gate.close()
 
     async def wait_shut_down(self) -> None:
         """Until a ``shutdown()`` has returned (its jobs ended, or its bound ran out)."""
@@ -851,7 +857,6 @@ class Runner:
     async def _shut_down_in_phases(
         self, grace: float | None, reason: str, until_stops_accepted: bool
     ) -> list[Outcome]:
-        self.caller.gate.close()
         deadline = time.monotonic() + (self.config.stop_grace if grace is None else grace)
         in_flight = [job for job in self._jobs.values() if not job.done]
         stopping.enter(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
@@ -52,6 +53,10 @@ class Wire:
             raise
         finally:
             self.on_wire = False
+
+
+# The gated call's Wire, in the task ``CreateGate.send`` runs it in; None for any other call.
+WIRE: contextvars.ContextVar[Wire | None] = contextvars.ContextVar("smrun_wire", default=None)
 
 
 class CreateGate:

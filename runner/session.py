@@ -44,7 +44,7 @@ from botocore.parsers import ResponseParserError
 
 from runner.config import AwsTarget, RetryPolicy, RunnerConfig
 from runner.errors import AwsCallFailed, CredentialsUnavailable, RunnerError
-from runner.gate import CreateGate, Wire
+from runner.gate import WIRE, CreateGate, Wire
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
 
@@ -217,19 +217,6 @@ class AwsCaller:
         self._sending: dict[str, asyncio.Semaphore] = {}
 
     async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
-        return await self._call(service, operation, params, None)
-
-    async def create(self, operation: str, **params: Any) -> dict[str, Any]:
-        """A SageMaker call that starts something (a Create, an endpoint's Update): through
-        ``gate``, so that a shutdown abandons it while it waits for its budget or a retry.
-        Raises ``NotSent`` or ``AnswerUnknown`` then."""
-        return await self.gate.send(
-            operation, lambda wire: self._call("sagemaker", operation, params, wire)
-        )
-
-    async def _call(
-        self, service: str, operation: str, params: dict[str, Any], wire: Wire | None
-    ) -> dict[str, Any]:
         client = await self.clients.client(service)
         method = getattr(client, xform_name(operation))
         # At most a connection pool's worth of calls per service are built, signed and sent
@@ -238,6 +225,8 @@ class AwsCaller:
         sending = self._sending.setdefault(
             service, asyncio.Semaphore(max(self.config.max_connections, 1))
         )
+
+        wire = WIRE.get()  # set when the call is a gated one (``create``)
 
         async def attempt() -> dict[str, Any]:
             await self.limiter.acquire(operation)
@@ -248,6 +237,17 @@ class AwsCaller:
             return response
 
         return await call_with_retries(operation, self.config.retry, attempt)
+
+    async def create(self, operation: str, **params: Any) -> dict[str, Any]:
+        """A SageMaker call that starts something (a Create, an endpoint's Update): through
+        ``gate``, so that a shutdown abandons it while it waits for its budget or a retry.
+        Raises ``NotSent`` or ``AnswerUnknown`` then."""
+
+        async def gated(wire: Wire) -> dict[str, Any]:
+            WIRE.set(wire)  # this task's own context: its attempts tell the wire
+            return await self.sagemaker(operation, **params)
+
+        return await self.gate.send(operation, gated)
 
     async def pages(
         self, service: str, operation: str, *, max_pages: int | None = None, **params: Any

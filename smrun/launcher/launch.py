@@ -311,6 +311,8 @@ class Launch:
         self._stopping = True
         self.interrupted = reason
         self._deadline = time.monotonic() + self.options.shutdown_timeout
+        if not self.options.leave_running:
+            self.runner.stop_admitting()  # not one more Create from here
         log.warning(
             "launch.interrupted",
             reason=reason,
