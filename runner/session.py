@@ -226,7 +226,11 @@ class AwsCaller:
             service, asyncio.Semaphore(max(self.config.max_connections, 1))
         )
 
-        wire = WIRE.get()  # set when the call is a gated one (``create``)
+        # Set when this is a gated call (``create``); a task started from inside one (a
+        # callback) inherits the variable, but not the operation.
+        wire = WIRE.get()
+        if wire is not None and wire.operation != operation:
+            wire = None
 
         async def attempt() -> dict[str, Any]:
             await self.limiter.acquire(operation)
