@@ -149,6 +149,14 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "sagemaker": counted,
         "report": reported_counts,
         "report_differs_for": sum(1 for name in says if journaled.get(name) != says[name]),
+        # The report behind SageMaker by less than a sweep: Stopping there, Stopped here.
+        "report_stopping_sagemaker_stopped": sum(
+            1 for name in says if journaled.get(name) == "Stopping" and says[name] == "Stopped"
+        ),
+        # The lie of issue 16: running in the report, stopping or stopped in SageMaker.
+        "report_running_sagemaker_not": sum(
+            1 for name in says if journaled.get(name) == "InProgress" and says[name] != "InProgress"
+        ),
         "journal_counts": result.counts,
         "still_stopping": len(result.stopping),
     }

@@ -28,6 +28,7 @@ import asyncio
 import datetime as dt
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
@@ -69,6 +70,9 @@ from runner.tracker import Follow, JobHandle, Outcome, TrackedJob
 
 log = structlog.get_logger("runner")
 
+# After a shutdown's bound: how long the answers of Stops already sent are waited for.
+STOP_ANSWER_WAIT_S = 0.5
+SHUTDOWN_SWEEP_INTERVAL_S = 1.0  # between a shutdown's sweeps, at most
 RULE_STATUS_KEYS = ("DebugRuleEvaluationStatuses", "ProfilerRuleEvaluationStatuses")
 RULE_PENDING = frozenset({"InProgress"})
 RULE_FAILED = frozenset({"Error"})
@@ -90,6 +94,7 @@ class Runner:
         self._closing = False
         self._closed = asyncio.Event()
         self._shut_down = asyncio.Event()  # set when a shutdown() has returned
+        self._not_sent = 0  # Creates a shutdown abandoned before they were sent
         self._feed = (
             eventfirst.EventFeed(
                 self.caller, self.config.events_queue, self._follows, self._in_flight_count
@@ -97,7 +102,8 @@ class Runner:
             if self.config.events_queue
             else None
         )
-        self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop calls, while they run
+        self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop senders, while they run
+        self._stops_closed = False  # the shutdown's bound ran out: no Stop is sent any more
         self._random = random.Random()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -190,7 +196,9 @@ class Runner:
                 await self._submit_update(job, job_kind.update)
             else:
                 await self._create_or_attach(job, look_up=look_up)
-        except BaseException:
+        except BaseException as error:
+            if isinstance(error, NotSent):
+                self._not_sent += 1  # counted in the shutdown's last phase, not a line each
             del self._jobs[key]
             job.move(Follow.DONE)
             stopping.settled(job)  # no job, nothing to stop
@@ -362,6 +370,8 @@ class Runner:
         return job.polls.sample(self._random)
 
     def _sweep_interval(self, kind: JobKind) -> float:
+        if self._closing:  # shutting down: each Stopped seen as soon as the List budget allows
+            return min(self.config.poll.sweep_interval, SHUTDOWN_SWEEP_INTERVAL_S)
         if self._by_events(kind):
             return self.config.feed.safety_interval
         return self.config.poll.sweep_interval
@@ -748,12 +758,26 @@ class Runner:
 
     async def _stop_job(self, job: TrackedJob, reason: str) -> None:
         """Ask SageMaker to stop ``job`` (once); the poll loop sees it to Stopped."""
+        if self._ask_stop(job, reason):
+            await self._send_stop(job, reason)
+
+    def _ask_stop(self, job: TrackedJob, reason: str) -> bool:
+        """Record that ``job`` is to stop (once); True when its Stop is to be sent now, False
+        when it has ended, was asked already, or its Create is on its way (``submit`` sends
+        the Stop once the answer names the job)."""
         if job.done or job.stop_reason is not None:
-            return
+            return False
         job.stop_reason = reason
         stopping.asked(job)
-        if job.follow is not Follow.SUBMITTING:  # else submit() sends it once Create answers
-            await self._send_stop(job, reason)
+        return job.follow is not Follow.SUBMITTING
+
+    async def _send_stops(self, queue: deque[TrackedJob], reason: str) -> None:
+        """One of shutdown's Stop senders: the next job's Stop, until none is left or the
+        shutdown's bound has run out (those left were not stopped)."""
+        while queue and not self._stops_closed:
+            job = queue.popleft()
+            if not job.done:
+                await self._send_stop(job, reason)
 
     async def _send_stop(self, job: TrackedJob, reason: str) -> None:
         kind = job.kind
@@ -811,7 +835,7 @@ class Runner:
         the job with an outcome, as any scheduled action's does)."""
 
         async def again() -> None:
-            if not job.done:
+            if not job.done and not self._stops_closed:
                 await self._send_stop(job, reason)
 
         self.scheduler.call_later(
@@ -865,22 +889,31 @@ class Runner:
             in_flight=len(in_flight),
             submitting=sum(1 for job in in_flight if job.follow is Follow.SUBMITTING),
         )
-        for job in in_flight:
-            task = asyncio.create_task(self._stop_job(job, reason))
+        # A few senders, not a task per job: the first Stop is on the wire after a handful of
+        # steps of the loop, not after a thousand tasks have each taken one.
+        queue = deque(job for job in in_flight if self._ask_stop(job, reason))
+        for _ in range(
+            stopping.senders(self.config.limits, len(queue), self.config.max_connections)
+        ):
+            task = asyncio.create_task(self._send_stops(queue, reason))
             self._stops.add(task)
             task.add_done_callback(self._stops.discard)
         await asyncio.sleep(0)  # the first Stops leave before the next line is written
-        stopping.enter(ShutdownPhase.SEND_STOPS, stops=len(in_flight))
+        stopping.enter(ShutdownPhase.SEND_STOPS, stops=len(queue))
         bound = None if until_stops_accepted else max(deadline - time.monotonic(), 0.1)
         await stopping.wait_until_settled(in_flight, bound)
         pending = [job.outcome for job in in_flight if not job.done]
         stopping.enter(ShutdownPhase.SETTLE, waiting=len(pending))
         if pending:
             await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0.0))
+        self._stops_closed = True  # what was not sent by now is left for `smrun stop`
+        if self._stops:  # the answers of Stops on the wire, so that each is recorded
+            await asyncio.wait(set(self._stops), timeout=STOP_ANSWER_WAIT_S)
         left = stopping.left_over(in_flight)
         stopping.enter(
             ShutdownPhase.DONE,
             ended=sum(1 for job in in_flight if job.done),
+            not_sent=self._not_sent,
             still_stopping=len(left["still_stopping"]),
             not_stopped=len(left["not_stopped"]),
         )

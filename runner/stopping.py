@@ -34,6 +34,7 @@ from typing import Any
 
 import structlog
 
+from runner.config import RateLimits
 from runner.tracker import TrackedJob
 
 log = structlog.get_logger("runner")
@@ -59,6 +60,14 @@ def left_over(jobs: Sequence[TrackedJob]) -> dict[str, list[str]]:
         "still_stopping": [job.name for job in open_jobs if job.stop_accepted_at is not None],
         "not_stopped": [job.name for job in open_jobs if job.stop_accepted_at is None],
     }
+
+
+def senders(limits: RateLimits, stops: int, connections: int) -> int:
+    """How many Stops a shutdown keeps in hand at once: the Stop budget's burst and one
+    second of its rate (more would only wait for a token), at most a connection pool's."""
+    rate = limits.rate_for("Stop")
+    wanted = connections if rate is None else rate.burst + max(int(rate.per_second), 1)
+    return max(min(stops, wanted, connections), 1)
 
 
 def asked(job: TrackedJob) -> None:

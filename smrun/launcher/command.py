@@ -530,17 +530,23 @@ def interrupted_line(result: LaunchResult) -> str:
     """What an interrupt did to the jobs in flight, as the journal has it."""
     head = f"interrupted ({result.interrupted}): "
     rerun = " (--retry stopped reruns the stopped ones)"
-    if result.stopping:
-        in_flight = sum(1 for row in result.rows if row.state in (SUBMITTED, RUNNING))
-        left = in_flight - len(result.stopping)
-        return (
-            f"{head}{len(result.stopping)} job(s) still stopping (Stop sent; journaled "
-            f"Stopping)" + (f", {left} left running" if left > 0 else "") + "; run the same "
-            f"command again to record how they end{rerun}"
-        )
-    if result.left_running:
+    if result.left_running and not result.stopping:
         return f"{head}jobs in flight were left running; run the same command again to resume"
-    return f"{head}jobs in flight were stopped; run the same command again to resume{rerun}"
+    in_flight = sum(1 for row in result.rows if row.state in (SUBMITTED, RUNNING))
+    not_stopped = in_flight - len(result.stopping)
+    if not in_flight:
+        return f"{head}jobs in flight were stopped; run the same command again to resume{rerun}"
+    parts = []
+    if result.stopping:
+        parts.append(
+            f"{len(result.stopping)} job(s) still stopping (Stop sent; journaled Stopping)"
+        )
+    if not_stopped > 0:
+        parts.append(
+            f"{not_stopped} not stopped (no Stop accepted in time; `smrun stop` on this batch "
+            "stops them)"
+        )
+    return f"{head}{', '.join(parts)}; run the same command again to record how they end{rerun}"
 
 
 async def _launch(
