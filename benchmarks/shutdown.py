@@ -168,10 +168,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000, help="many: jobs in flight")
     parser.add_argument("--stop-rate", type=float, default=10.0, help="the Stop budget, per s")
     parser.add_argument("--stop-seconds", type=float, default=1.0, help="Stopping -> Stopped")
+    parser.add_argument("--events", type=Path, help="keep the launch's JSON log lines here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="smrun-sigterm-") as tmp:
         work = Path(tmp)
-        with (work / "events.jsonl").open("w") as events:
+        with (args.events or work / "events.jsonl").open("w") as events:
             configure_logging(json=True, file=events)  # as a launch that is not on a terminal
             figures = asyncio.run(measure(args, work))
     print(json.dumps(figures, indent=2))

@@ -904,11 +904,14 @@ class Runner:
         await stopping.wait_until_settled(in_flight, bound)
         pending = [job.outcome for job in in_flight if not job.done]
         stopping.enter(ShutdownPhase.SETTLE, waiting=len(pending))
-        if pending:
-            await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0.0))
+        if pending:  # the Stop answers on the wire are waited for within the bound too
+            closing = deadline - STOP_ANSWER_WAIT_S
+            await asyncio.wait(pending, timeout=max(closing - time.monotonic(), 0.0))
         self._stops_closed = True  # what was not sent by now is left for `smrun stop`
         if self._stops:  # the answers of Stops on the wire, so that each is recorded
             await asyncio.wait(set(self._stops), timeout=STOP_ANSWER_WAIT_S)
+            for task in list(self._stops):  # still waiting for a token: not sent
+                task.cancel()
         left = stopping.left_over(in_flight)
         stopping.enter(
             ShutdownPhase.DONE,

@@ -68,7 +68,7 @@ FOLLOW_FAILED = "Error"  # the Outcome status of a job the runner could not foll
 BATCHED_LOGS_FROM = 10  # from this many jobs with logs, read them with FilterLogEvents
 # Of the shutdown timeout, kept after the runner's shutdown for the journal, the log tails'
 # last lines and the reports (at most this fraction of it).
-SHUTDOWN_RESERVE_S = 2.0
+SHUTDOWN_RESERVE_S = 3.0
 SHUTDOWN_RESERVE_FRACTION = 0.2
 
 
@@ -299,9 +299,10 @@ class Launch:
         """Journal jobs a launch stops waiting for as SageMaker has them once it took the
         Stop: running, status Stopping. ``smrun status`` then says so, and a resume
         re-attaches to them and records how they ended."""
-        for entry_id in entry_ids:
-            with contextlib.suppress(JournalError):  # it ended meanwhile
-                await self._record(entry_id, RUNNING, Journal.running, STOPPING)
+        recorded = await self.journal.call(Journal.running_many, entry_ids, STOPPING)
+        for entry_id in recorded:  # journaled first, then counted
+            self.tally.move(self._states[entry_id], RUNNING)
+            self._states[entry_id] = RUNNING
 
     def interrupt(self, reason: str) -> None:
         """Stop the batch: admit nothing more, then stop every job in flight, or (with
