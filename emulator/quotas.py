@@ -112,21 +112,26 @@ class Quotas:
 
 @dataclass
 class Faults:
-    """Fractions (0..1) of requests that are throttled, fail with 500, or lose their connection,
-    and a delay added to every request (``latency_s`` plus up to ``latency_jitter_s``)."""
+    """Fractions (0..1) of requests that are throttled, fail with 500, lose their connection
+    before they are served, or are served and lose their answer (the client cannot tell whether
+    a Create happened), and a delay added to every request (``latency_s`` plus up to
+    ``latency_jitter_s``)."""
 
     throttle_rate: float = 0.0
     error_rate: float = 0.0
     drop_rate: float = 0.0
+    lose_answer_rate: float = 0.0
     latency_s: float = 0.0
     latency_jitter_s: float = 0.0
     # Only these services get faults ("sagemaker", "logs"); empty means all.
     services: frozenset[str] = frozenset()
+    # Only these operations ("CreateTrainingJob"); empty means all.
+    operations: frozenset[str] = frozenset()
     seed: int | None = None
     _random: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("throttle_rate", "error_rate", "drop_rate"):
+        for name in ("throttle_rate", "error_rate", "drop_rate", "lose_answer_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
@@ -134,9 +139,11 @@ class Faults:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be 0 or more seconds, got {value}")
-        total = self.throttle_rate + self.error_rate + self.drop_rate
+        total = self.throttle_rate + self.error_rate + self.drop_rate + self.lose_answer_rate
         if total > 1.0:
-            raise ValueError(f"throttle, error and drop rates add up to {total:g}; at most 1")
+            raise ValueError(
+                f"throttle, error, drop and lose-answer rates add up to {total:g}; at most 1"
+            )
         self._random = random.Random(self.seed)
 
     @classmethod
@@ -146,7 +153,13 @@ class Faults:
         settings, problems = _settings_in(body, services)
         if not problems:
             try:
-                return cls(**{**settings, "services": frozenset(settings.get("services", ()))})
+                return cls(
+                    **{
+                        **settings,
+                        "services": frozenset(settings.get("services", ())),
+                        "operations": frozenset(settings.get("operations", ())),
+                    }
+                )
             except ValueError as error:
                 problems.append(str(error))
         accepted = "; ".join(
@@ -155,8 +168,10 @@ class Faults:
         )
         raise ValueError(f"{'; '.join(problems)}. Accepted keys: {accepted}")
 
-    def applies_to(self, service: str) -> bool:
-        return not self.services or service in self.services
+    def applies_to(self, service: str, operation: str) -> bool:
+        return (not self.services or service in self.services) and (
+            not self.operations or operation in self.operations
+        )
 
     def delay(self) -> float:
         if self.latency_jitter_s:
@@ -164,10 +179,11 @@ class Faults:
         return self.latency_s
 
     def draw(self) -> str | None:
-        """Which fault hits this request: "drop", "error", "throttle" or None."""
+        """Which fault hits this request: "drop", "lose_answer", "error", "throttle" or None."""
         roll = self._random.random()
         for name, rate in (
             ("drop", self.drop_rate),
+            ("lose_answer", self.lose_answer_rate),
             ("error", self.error_rate),
             ("throttle", self.throttle_rate),
         ):
@@ -181,10 +197,12 @@ class Faults:
 FAULT_SETTINGS = {
     "throttle_rate": "a fraction 0..1 of requests answered ThrottlingException",
     "error_rate": "a fraction 0..1 answered 500 InternalFailure",
-    "drop_rate": "a fraction 0..1 whose connection is dropped",
+    "drop_rate": "a fraction 0..1 whose connection is dropped before it is served",
+    "lose_answer_rate": "a fraction 0..1 served, then dropped before the answer is sent",
     "latency_s": "seconds added to every request, 0 or more",
     "latency_jitter_s": "up to this many seconds more at random, 0 or more",
     "services": "a list of {services}, the only ones faulted; empty: all",
+    "operations": "a list of operation names, the only ones faulted; empty: all",
     "seed": "an integer seeding the draws, or null",
 }
 
@@ -214,18 +232,24 @@ def _is_number(value: object) -> bool:
 def _setting_problem(key: object, value: object, services: Collection[str]) -> str | None:
     if key not in FAULT_SETTINGS:
         return f"unknown key {key!r}"
-    if key == "services":
-        names = value if isinstance(value, list) else None
-        if names is None or not all(isinstance(name, str) for name in names):
-            return f"services must be a list of service names, got {_json_text(value)}"
-        unknown = sorted(set(names) - set(services))
-        return f"services: unknown {', '.join(map(repr, unknown))}" if unknown else None
+    if key in ("services", "operations"):
+        return _names_problem(str(key), value, services if key == "services" else None)
     if key == "seed":
         ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
         return None if ok else f"seed must be an integer or null, got {_json_text(value)}"
     if not _is_number(value):
         return f"{key} must be a number, got {_json_text(value)}"
     return None
+
+
+def _names_problem(key: str, value: object, known: Collection[str] | None) -> str | None:
+    """What is wrong with a list of names (``known``: the only names allowed, if any)."""
+    names = value if isinstance(value, list) else None
+    if names is None or not all(isinstance(name, str) for name in names):
+        what = "service names" if key == "services" else "names"
+        return f"{key} must be a list of {what}, got {_json_text(value)}"
+    unknown = sorted(set(names) - set(known)) if known is not None else []
+    return f"{key}: unknown {', '.join(map(repr, unknown))}" if unknown else None
 
 
 def _json_text(value: object) -> str:

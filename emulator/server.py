@@ -31,7 +31,7 @@ import signal
 import socket
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -77,24 +77,34 @@ def _problems(service: str, name: str, raw: bytes, params: Any) -> list[Problem]
 async def _injected_fault(
     emulator: Emulator, request: web.Request, service: str, name: str
 ) -> errors.AwsError | None:
-    """The fault this request draws, if any (a dropped connection raises)."""
+    """The fault this request draws before it is served, if any (a dropped connection raises);
+    a lost answer is marked on the request for ``_dispatch`` to drop after serving it."""
     faults = emulator.config.faults
-    if not faults.applies_to(service):
+    if not faults.applies_to(service, name):
         return None
     delay = faults.delay()
     if delay:
         await asyncio.sleep(delay)
     fault = faults.draw()
     if fault == "drop":
-        if request.transport is not None:
-            request.transport.abort()
-        raise ConnectionResetError("emulator: injected dropped connection")
+        _drop(request, "emulator: injected dropped connection")
+    if fault == "lose_answer":
+        request[_LOSE_ANSWER] = True
     if fault == "error":
         return errors.internal_failure()
     if fault == "throttle":
         emulator.throttled[name] += 1
         return errors.throttled()
     return None
+
+
+_LOSE_ANSWER = web.RequestKey("lose_answer", bool)
+
+
+def _drop(request: web.Request, why: str) -> NoReturn:
+    if request.transport is not None:
+        request.transport.abort()
+    raise ConnectionResetError(why)
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
@@ -125,6 +135,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         _check_response(emulator, service, name, response)
     except errors.AwsError as error:
         return wire.error(error)
+    if request.get(_LOSE_ANSWER):
+        emulator.lost_answers[name] += 1
+        _drop(request, "emulator: injected lost answer")
     return wire.answer(operation, response)
 
 

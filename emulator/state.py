@@ -117,6 +117,7 @@ class Emulator:
         self.quotas = Quotas.profile(self.config.profile)
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        self.lost_answers: Counter[str] = Counter()
         # Per kind, name -> job, indexed for List calls (creation order, transition times).
         self.jobs: dict[str, IndexedTable[Job]] = {}
         self.tags: dict[str, dict[str, str]] = {}
@@ -176,6 +177,7 @@ class Emulator:
         return {
             "calls": dict(self.calls),
             "throttled": dict(self.throttled),
+            "lost_answers": dict(self.lost_answers),
             "listing": {
                 operation: {
                     "pages": pages,

@@ -97,6 +97,12 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "--drop-rate", type=FRACTION, default=0.0, help="fraction of connections dropped"
     )
     parser.add_argument(
+        "--lose-answer-rate",
+        type=FRACTION,
+        default=0.0,
+        help="fraction of requests served whose answer is then lost (the connection dropped)",
+    )
+    parser.add_argument(
         "--latency", type=DELAY, default=0.0, metavar="SECONDS", help="added to each request"
     )
     parser.add_argument(
@@ -176,6 +182,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
             throttle_rate=args.throttle_rate,
             error_rate=args.error_rate,
             drop_rate=args.drop_rate,
+            lose_answer_rate=args.lose_answer_rate,
             latency_s=args.latency,
             seed=args.seed,
         )

@@ -177,8 +177,8 @@ def test_fault_rates_adding_up_to_more_than_one_are_a_usage_error() -> None:
     rates = ["--throttle-rate", "0.6", "--error-rate", "0.5"]
     done = run_emulator_command("--port", "0", *rates)
     assert done.returncode == 2
-    assert (
-        done.stderr == "smrun emulator: throttle, error and drop rates add up to 1.1; at most 1\n"
+    assert done.stderr == (
+        "smrun emulator: throttle, error, drop and lose-answer rates add up to 1.1; at most 1\n"
     )
 
 

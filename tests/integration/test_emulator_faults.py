@@ -102,6 +102,22 @@ async def test_injected_drop_is_a_connection_error(emulator: Any, sagemaker: Any
         await sagemaker.list_training_jobs()
 
 
+async def test_a_lost_answer_is_served_then_dropped_for_only_the_operations_named(
+    emulator: Any, sagemaker: Any
+) -> None:
+    await set_faults(emulator.url, lose_answer_rate=1.0, operations=["CreateTrainingJob"])
+    with pytest.raises(
+        (botocore.exceptions.HTTPClientError, aiohttp.ClientConnectionError, ConnectionError)
+    ):
+        await sagemaker.create_training_job(**training("lost-1"))
+    # The job exists though its answer never came, and other operations are untouched.
+    described = await sagemaker.describe_training_job(TrainingJobName="lost-1")
+    assert described["TrainingJobName"] == "lost-1"
+    stats = await fetch_stats(emulator.url)
+    assert stats["lost_answers"] == {"CreateTrainingJob": 1}
+    assert stats["calls"]["CreateTrainingJob"] == 1
+
+
 async def test_faults_can_be_limited_to_one_service(emulator: Any, sagemaker: Any) -> None:
     await set_faults(emulator.url, error_rate=1.0, services=["logs"])
     await sagemaker.list_training_jobs()  # untouched
@@ -133,6 +149,7 @@ async def test_faults_can_be_limited_to_one_service(emulator: Any, sagemaker: An
         (b'{"latency_s": -1}', ["latency_s must be 0 or more seconds, got -1"]),
         (b'{"latency_jitter_s": NaN}', ["latency_jitter_s must be 0 or more seconds, got nan"]),
         (b'{"throttle_rate": 0.6, "error_rate": 0.6}', ["rates add up to 1.2; at most 1"]),
+        (b'{"operations": "CreateTrainingJob"}', ["operations must be a list of names"]),
     ],
 )
 async def test_bad_fault_settings_are_refused_with_the_accepted_keys(

@@ -13,54 +13,15 @@ import pytest
 
 from emulator.server import EmulatorServer
 from emulator.state import EmulatorConfig
-from runner.config import LogPolicy
-from runner.core import Runner
 from runner.naming import Identity, deterministic_name
 from smrun.launcher.journal import FINISHED, Journal
-from smrun.launcher.launch import STOP_REQUESTED, Launch, LaunchOptions, LaunchResult
-from smrun.launcher.manifest import Manifest, parse_manifest
-from smrun.launcher.progress import LineView
+from smrun.launcher.launch import STOP_REQUESTED, Launch
+from smrun.launcher.manifest import parse_manifest
 from support import requests as req
 from support.clock import HeldClock
+from support.launching import launch
 from support.manifests import entry, manifest, most_at_once, raw_job
-from support.runner_setup import runner_config
 from support.stats import fetch_stats
-
-QUICK_LOGS = LogPolicy(min_interval=0.2, max_interval=1.0, drain_wait=0.3, merge_hold=0.3)
-
-
-async def launch(
-    url: str,
-    data: dict[str, Any] | Manifest,
-    tmp_path: Path,
-    *,
-    interrupt_when: Any = None,
-    **options: Any,
-) -> LaunchResult:
-    """One launch of ``data`` with its journal and output under ``tmp_path``. With
-    ``interrupt_when(launch) -> str | None``, the launch is interrupted once that returns a
-    reason (looked at every 50 ms)."""
-    parsed = data if isinstance(data, Manifest) else parse_manifest(data)
-    journal = Journal(tmp_path / "journal.sqlite", parsed.batch_id)
-    settings = LaunchOptions(output=tmp_path / "out", tick=0.1, backoff_initial=0.2, **options)
-    config = runner_config(url, logs=QUICK_LOGS)
-    async with Runner(config) as runner:
-        run = Launch(parsed, journal, runner, settings, view=LineView(interval=1.0))
-        watcher = None
-        if interrupt_when is not None:
-
-            async def watch() -> None:
-                while (reason := interrupt_when(run)) is None:  # noqa: ASYNC110
-                    await asyncio.sleep(0.05)
-                run.interrupt(reason)
-
-            watcher = asyncio.create_task(watch())
-        try:
-            return await run.run()
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-            run.close()
 
 
 def created(stats: dict[str, Any], kind: str = "TrainingJob") -> int:

@@ -49,3 +49,18 @@ def smrun(capsys: pytest.CaptureFixture[str]) -> Any:
 
 def dry_run(*args: str | Path) -> Sequence[str]:
     return ["launch", "--local", "--dry-run", *map(str, args)]
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Any:
+    """``figures(**values)``: the test's measured figures, appended as one JSON line to the file
+    ``SMRUN_FIGURES`` names (``make reliability`` sets it and prints them); a no-op otherwise."""
+    import os
+
+    def record(**values: Any) -> None:
+        target = os.environ.get("SMRUN_FIGURES")
+        if target:
+            with Path(target).open("a", encoding="utf-8") as out:
+                out.write(json.dumps({"test": request.node.name, **values}) + "\n")
+
+    return record

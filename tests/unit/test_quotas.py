@@ -178,10 +178,13 @@ def test_delay_with_jitter_stays_in_range() -> None:
     assert Faults(latency_s=0.2).delay() == 0.2
 
 
-def test_faults_apply_to_chosen_services() -> None:
+def test_faults_apply_to_chosen_services_and_operations() -> None:
     everywhere = Faults()
-    assert everywhere.applies_to("sagemaker")
-    assert everywhere.applies_to("logs")
+    assert everywhere.applies_to("sagemaker", "ListTrainingJobs")
+    assert everywhere.applies_to("logs", "GetLogEvents")
     sagemaker_only = Faults(services=frozenset({"sagemaker"}))
-    assert sagemaker_only.applies_to("sagemaker")
-    assert not sagemaker_only.applies_to("logs")
+    assert sagemaker_only.applies_to("sagemaker", "ListTrainingJobs")
+    assert not sagemaker_only.applies_to("logs", "GetLogEvents")
+    creates = Faults(operations=frozenset({"CreateTrainingJob"}))
+    assert creates.applies_to("sagemaker", "CreateTrainingJob")
+    assert not creates.applies_to("sagemaker", "DescribeTrainingJob")
