@@ -13,6 +13,7 @@ The moment of the SIGTERM is never raced: it is sent from inside a Create's own 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,18 +23,14 @@ import pytest
 
 from emulator.server import EmulatorServer
 from emulator.state import EmulatorConfig
-from runner.config import LogPolicy, Rate, RateLimits
-from runner.core import Runner
+from runner.config import Rate, RateLimits
 from smrun.launcher.command import interrupted_line
-from smrun.launcher.journal import Journal, Row
-from smrun.launcher.launch import Launch, LaunchOptions, LaunchResult
-from smrun.launcher.manifest import parse_manifest
-from smrun.launcher.progress import LineView
+from smrun.launcher.journal import Row
+from smrun.launcher.launch import Launch, LaunchResult
+from support import launching
 from support.manifests import entry, manifest, raw_job
-from support.runner_setup import runner_config
 from support.stats import fetch_stats, set_faults
 
-QUICK_LOGS = LogPolicy(min_interval=0.2, max_interval=1.0, drain_wait=0.3, merge_hold=0.3)
 CREATE = "CreateTrainingJob"
 
 
@@ -55,43 +52,34 @@ async def launch(
     data: dict[str, Any],
     tmp_path: Path,
     *,
-    limits: RateLimits | None = None,
     creates: Creates | None = None,
     interrupt_when: Callable[[Launch], bool] | None = None,
     **options: Any,
 ) -> LaunchResult:
     """One launch of ``data``, interrupted ("SIGTERM") from inside the ``creates.interrupt_at``
     -th Create's sending, or once ``interrupt_when(launch)`` holds (looked at every 50 ms)."""
-    parsed = parse_manifest(data)
-    journal = Journal(tmp_path / "journal.sqlite", parsed.batch_id)
-    settings = LaunchOptions(output=tmp_path / "out", tick=0.1, **options)
-    config = runner_config(url, logs=QUICK_LOGS, limits=limits or RateLimits.none())
-    async with Runner(config) as runner:
-        run = Launch(parsed, journal, runner, settings, view=LineView(interval=5.0))
-        if creates is not None:
 
-            def before_create(params: dict[str, Any], **_: Any) -> None:
-                creates.sent.append((params["TrainingJobName"], run.interrupted is not None))
-                if len(creates.sent) == creates.interrupt_at:
-                    run.interrupt("SIGTERM")
+    async def watch_creates(run: Launch) -> None:
+        assert creates is not None
 
-            client = await runner.caller.clients.client("sagemaker")
-            client.meta.events.register(f"before-parameter-build.sagemaker.{CREATE}", before_create)
-        watcher = None
-        if interrupt_when is not None:
-
-            async def watch() -> None:
-                while not interrupt_when(run):  # noqa: ASYNC110
-                    await asyncio.sleep(0.05)
+        def before_create(params: dict[str, Any], **_: Any) -> None:
+            creates.sent.append((params["TrainingJobName"], run.interrupted is not None))
+            if len(creates.sent) == creates.interrupt_at:
                 run.interrupt("SIGTERM")
 
-            watcher = asyncio.create_task(watch())
-        try:
-            return await run.run()
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-            run.close()
+        client = await run.runner.caller.clients.client("sagemaker")
+        client.meta.events.register(f"before-parameter-build.sagemaker.{CREATE}", before_create)
+
+    return await launching.launch(
+        url,
+        data,
+        tmp_path,
+        before=watch_creates if creates is not None else None,
+        interrupt_when=(lambda run: "SIGTERM" if interrupt_when(run) else None)
+        if interrupt_when is not None
+        else None,
+        **options,
+    )
 
 
 def by_name(rows: list[Row]) -> dict[str, Row]:
@@ -155,6 +143,21 @@ async def test_a_create_on_the_wire_at_sigterm_is_followed_by_its_stop(
     )
 
 
+async def test_a_create_whose_answer_was_lost_at_sigterm_is_looked_up_and_stopped(
+    emulator: Any, tmp_path: Path
+) -> None:
+    # Every Create is served and its answer lost: the job exists, the runner cannot know.
+    await set_faults(emulator.url, lose_answer_rate=1.0, operations=[CREATE])
+    data = manifest(entry("lost", "training", raw_job("training", 60)))
+    creates = Creates(interrupt_at=2)  # the SIGTERM comes as the Create is retried
+    result = await launch(emulator.url, data, tmp_path, creates=creates)
+    assert len(creates.sent) == 2  # no attempt after the SIGTERM: the job is looked up instead
+    [job] = (await fetch_stats(emulator.url))["jobs"]
+    assert job["status"] == "Stopped" and job["stop_requested_at"] is not None
+    [row] = result.rows
+    assert row.state == "stopped" and row.job_name == job["name"]
+
+
 def all_running(count: int) -> Callable[[Launch], bool]:
     return lambda run: run.tally.counts.get("running", 0) >= count
 
@@ -183,24 +186,35 @@ async def test_after_sigterm_the_report_is_what_sagemaker_has_without_a_describe
 
 @pytest.mark.heavy
 async def test_after_sigterm_at_1000_jobs_the_report_is_what_sagemaker_has(
-    tmp_path: Path,
+    tmp_path: Path, figures: Any
 ) -> None:
     # Issue 16: 1,000 Stops arrived within 0.84 s and SageMaker stopped all 1,000, but the
     # report said 722 running. The Describe budget is the default one (10/s).
     config = EmulatorConfig(job_duration=600, stop_duration=1.0, late_event_delay=0.2)
     async with EmulatorServer(config) as emulator:
         data = manifest(entry("many", "training", raw_job("training", 600), count=1000))
+        signalled: list[float] = []
+
+        def when_all_running(run: Launch) -> bool:
+            if all_running(1000)(run):
+                signalled.append(time.monotonic())
+                return True
+            return False
+
         result = await launch(
             emulator.url,
             data,
             tmp_path,
             limits=RateLimits({"Describe*": Rate(10, 20), "Stop*": Rate(200, 200)}),
-            interrupt_when=all_running(1000),
+            interrupt_when=when_all_running,
             concurrency=1000,
             job_logs=False,
         )
+        exit_s = time.monotonic() - signalled[0]
         sagemaker = await sagemaker_says(emulator.url)
     journal = {name: reported(row) for name, row in by_name(result.rows).items()}
+    differs = sum(1 for name, status in sagemaker.items() if journal.get(name) != status)
+    figures(jobs=1000, report_differs_from_sagemaker=differs, exit_after_sigterm_s=round(exit_s, 2))
     assert len(journal) == 1000
     assert journal == sagemaker
 
