@@ -149,9 +149,9 @@ async def test_a_create_whose_answer_was_lost_at_sigterm_is_looked_up_and_stoppe
     # Every Create is served and its answer lost: the job exists, the runner cannot know.
     await set_faults(emulator.url, lose_answer_rate=1.0, operations=[CREATE])
     data = manifest(entry("lost", "training", raw_job("training", 60)))
-    creates = Creates(interrupt_at=2)  # the SIGTERM comes as the Create is retried
+    creates = Creates(interrupt_at=1)  # the SIGTERM comes while the first attempt is out
     result = await launch(emulator.url, data, tmp_path, creates=creates)
-    assert len(creates.sent) == 2  # no attempt after the SIGTERM: the job is looked up instead
+    assert len(creates.sent) == 1  # not retried after the SIGTERM: looked up instead
     [job] = (await fetch_stats(emulator.url))["jobs"]
     assert job["status"] == "Stopped" and job["stop_requested_at"] is not None
     [row] = result.rows
