@@ -115,6 +115,7 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             else:
                 while launch.tally.counts.get("running", 0) < jobs:  # noqa: ASYNC110
                     await asyncio.sleep(0.2)
+            calls_before = (await stats_of(emulator.url))["calls"]
             signalled = time.time()
             launch.interrupt("SIGTERM")
             result = await running
@@ -159,6 +160,11 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         ),
         "journal_counts": result.counts,
         "still_stopping": len(result.stopping),
+        "calls_after_sigterm": {
+            operation: count - calls_before.get(operation, 0)
+            for operation, count in sorted(stats["calls"].items())
+            if count > calls_before.get(operation, 0)
+        },
     }
 
 

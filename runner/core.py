@@ -477,7 +477,7 @@ class Runner:
         for job in jobs:
             if swept and job.follow in (Follow.SUBMITTING, Follow.POLLED):
                 job.move(Follow.SWEPT)
-                self.scheduler.cancel(("poll", job.kind.key, job.name))
+                self.scheduler.cancel(("poll", job.kind.key, job.name), running=True)
             elif not swept and (
                 job.follow in (Follow.SUBMITTING, Follow.SWEPT)
                 or (
