@@ -6,7 +6,11 @@ Writes a manifest of N training jobs (emulated durations drawn uniformly from
 ``--min-seconds`` to ``--max-seconds``, 5% planned failures), serves the emulator with the
 chosen quota profile, runs ``smrun launch`` on it as a user would (non-TTY: progress lines),
 and reports the launch's wall time, CPU and peak RSS, and the API calls the emulator saw, per
-job. The launcher runs at its defaults (the 5 s sweep, the default rate limits).
+job. The launcher runs at its defaults (the 5 s sweep, the default rate limits) unless
+``--rate BUDGET=N[/BURST]`` (repeatable) changes a budget, as ``smrun launch --rate`` does:
+
+    python -m benchmarks.launch_batch --jobs 200 --profile fast --min-seconds 1 --max-seconds 1 \
+        --rate Create=10
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 str(work / "out"),
                 "--concurrency",
                 str(args.concurrency),
+                *(arg for rate in args.rate for arg in ("--rate", rate)),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -99,6 +104,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "jobs": args.jobs,
         "profile": args.profile,
         "concurrency": args.concurrency,
+        "rates": args.rate,
         "exit_code": launch.returncode,
         "states": {k: v for k, v in summary["states"].items() if v},
         "wall_s": round(wall, 1),
@@ -123,6 +129,7 @@ def main() -> None:
     parser.add_argument("--min-seconds", type=float, default=20.0)
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rate", action="append", default=[], metavar="BUDGET=N[/BURST]")
     print(json.dumps(measure(parser.parse_args()), indent=2))
 
 

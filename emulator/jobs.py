@@ -498,6 +498,8 @@ def _check_training(em: Emulator, params: Params) -> None:
         raise errors.validation_error(
             "AlgorithmSpecification must specify exactly one of TrainingImage or AlgorithmName."
         )
+    if has_name:
+        _check_algorithm(em, algorithm["AlgorithmName"])
     stopping = params.get("StoppingCondition") or {}
     max_wait = stopping.get("MaxWaitTimeInSeconds")
     if params.get("EnableManagedSpotTraining"):
@@ -513,6 +515,21 @@ def _check_training(em: Emulator, params: Params) -> None:
         raise errors.validation_error(
             "MaxWaitTimeInSeconds is only supported when EnableManagedSpotTraining is true."
         )
+
+
+def _check_algorithm(em: Emulator, name: str) -> None:
+    """An ``AlgorithmName`` must name an algorithm resource of the account (a name, or the ARN
+    of its own or a subscribed one: ``EmulatorConfig.algorithms``). AWS answers an unknown one
+    with a ValidationException naming its ARN (a bare name is taken as one of the account's,
+    in the region): "Algorithm arn:aws:sagemaker:us-east-2:043170249292:algorithm/... does not
+    exist." (field report: aws/amazon-sagemaker-examples#3923)."""
+    account = f"arn:aws:sagemaker:{em.config.region}:{em.config.account_id}:algorithm/"
+
+    def arn_of(algorithm: str) -> str:
+        return algorithm if algorithm.startswith("arn:") else account + algorithm
+
+    if arn_of(name) not in {arn_of(known) for known in em.config.algorithms}:
+        raise errors.validation_error(f"Algorithm {arn_of(name)} does not exist.")
 
 
 def final_metrics(job: Job, at: float) -> list[dict[str, Any]]:

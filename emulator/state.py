@@ -98,6 +98,9 @@ class EmulatorConfig:
     credential_seconds: float | None = None
     role_max_session_seconds: int = 3600  # every role's MaxSessionDuration (IAM's default)
     denied_roles: tuple[str, ...] = ()  # fnmatch patterns of role ARNs AssumeRole refuses
+    # The algorithm resources the account may train with (AlgorithmSpecification.AlgorithmName):
+    # names of its own algorithms or ARNs of subscribed ones; any other is refused, as AWS does.
+    algorithms: tuple[str, ...] = ()
     # How EventBridge delivers SageMaker's events to SQS: delay, duplicates, reordering.
     events: EventDelivery = field(default_factory=EventDelivery)
 

@@ -204,8 +204,15 @@ class Rate:
     burst: int
 
 
-# Shared per-operation budgets (one token bucket per operation for the whole process).
-# Conservative next to SageMaker's account quotas (ListTrainingJobs is 2/s per account).
+# Shared per-operation budgets (one token bucket per operation for the whole process), each
+# below the account's own default quota so that a batch leaves room for other callers:
+# ListTrainingJobs is 2 requests/s per account (Service Quotas, "Rate of ListTrainingJobs
+# requests", not adjustable); CloudWatch Logs allows GetLogEvents 25/s, DescribeLogStreams 25/s
+# and FilterLogEvents 5/s per account and region (CloudWatch Logs quotas).
+# SageMaker publishes no per-second quota for Create*/Describe*/Stop* (its general reference
+# says API throttling limits are not adjustable); the figures here are under what throttling
+# reports show (emulator.quotas keeps those estimates). Users change them with ``with_rates``
+# (``smrun launch --rate``, a manifest's ``rates``).
 DEFAULT_RATES: Mapping[str, Rate] = {
     "Describe*": Rate(10, 20),
     "List*": Rate(1.5, 3),
@@ -252,6 +259,63 @@ class RateLimits:
     @classmethod
     def none(cls) -> RateLimits:
         return cls(rates={})
+
+    def with_rates(self, rates: Mapping[str, Rate]) -> RateLimits:
+        """These budgets with ``rates`` (keyed by budget name, ``Create``, see ``BUDGETS``)
+        in place of theirs."""
+        return RateLimits({**self.rates, **{BUDGETS[name]: rate for name, rate in rates.items()}})
+
+
+# The budgets a user may set, by the name they write (``Create=5``): each ``DEFAULT_RATES`` key
+# without its ``*`` (``Create`` is every Create* operation).
+BUDGETS: Mapping[str, str] = {key.rstrip("*"): key for key in DEFAULT_RATES}
+# Far above any AWS API rate quota: a budget beyond these is a typo, not a wish; and below one
+# call per 100 s a batch would stall.
+MIN_BUDGET_RATE = 0.01
+MAX_BUDGET_RATE = 1000.0
+MAX_BUDGET_BURST = 10_000
+
+
+def budget_rate(name: str, per_second: float, burst: int | None = None) -> Rate:
+    """Budget ``name`` at ``per_second``; without ``burst``, the default's burst scaled to the
+    new rate (at least 1). Raises ValueError saying what is wrong, in the user's terms."""
+    if name not in BUDGETS:
+        raise ValueError(f"{name!r} is not a budget (budgets: {', '.join(sorted(BUDGETS))})")
+    if not MIN_BUDGET_RATE <= per_second <= MAX_BUDGET_RATE:  # NaN fails both comparisons
+        raise ValueError(
+            f"calls per second must be {MIN_BUDGET_RATE:g} to {MAX_BUDGET_RATE:g}, "
+            f"got {per_second:g}"
+        )
+    if burst is None:
+        default = DEFAULT_RATES[BUDGETS[name]]
+        burst = max(1, round(per_second * default.burst / default.per_second))
+    if not 1 <= burst <= MAX_BUDGET_BURST:
+        raise ValueError(f"burst must be 1 to {MAX_BUDGET_BURST} calls, got {burst}")
+    return Rate(per_second, burst)
+
+
+def budget_of(name: str, value: str) -> Rate:
+    """Budget ``name`` from ``"5"`` (5 calls/s) or ``"5/10"`` (and bursts of 10)."""
+    per_second, slash, burst = value.strip().partition("/")
+    try:
+        rate, bursts = float(per_second), int(burst) if slash else None
+    except ValueError:
+        raise ValueError(
+            f"expected calls per second, or calls per second/burst (like 5 or 20/40), got {value!r}"
+        ) from None
+    return budget_rate(name, rate, bursts)
+
+
+def parse_budget(text: str) -> tuple[str, Rate]:
+    """``"Create=5"`` or ``"Create=5/10"`` -> ``(name, rate)``. Raises ValueError naming
+    ``text``."""
+    name, sep, value = (part.strip() for part in text.partition("="))
+    try:
+        if not sep:
+            raise ValueError("expected BUDGET=PER_SECOND[/BURST] (like Create=5 or Describe=20/40)")
+        return name, budget_of(name, value)
+    except ValueError as error:
+        raise ValueError(f"{text!r}: {error}") from None
 
 
 # How long an entry point (the launcher, a component) takes from SIGTERM to its exit, unless

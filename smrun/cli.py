@@ -129,6 +129,14 @@ def _emulator_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         help="each delivery is up to this much later at random, so close events swap",
     )
     parser.add_argument(
+        "--algorithm",
+        action="append",
+        default=[],
+        metavar="NAME_OR_ARN",
+        help="an algorithm resource the account may train with (AlgorithmName); any other "
+        "AlgorithmName is refused, as AWS refuses it; repeatable",
+    )
+    parser.add_argument(
         "--history",
         type=COUNT,
         default=0,
@@ -207,6 +215,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         history=args.history,
         credential_seconds=args.credential_seconds,
         denied_roles=tuple(args.deny_role),
+        algorithms=tuple(args.algorithm),
         events=events,
     )
     try:
@@ -259,6 +268,15 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="KIND[:TYPE]=N",
         help="at most N jobs of a kind (training=20, or train=20), or N instances of a type "
         "for a kind (training:ml.p3.2xlarge=8, as account quotas count them); repeatable",
+    )
+    parser.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="BUDGET=N[/BURST]",
+        help="at most N calls per second (bursts of BURST) for an API call budget: Create, "
+        "Describe, List, Stop, ... (Create=5, Describe=20/40; see README); over the "
+        "manifest's rates; repeatable",
     )
     parser.add_argument(
         "--retry",
@@ -427,6 +445,7 @@ def _run_launch(args: argparse.Namespace) -> int:
         local=args.local,
         concurrency=args.concurrency,
         limits=args.limit,
+        rates=args.rate,
         retry=args.retry,
         follow=args.follow,
         job_logs=not args.no_job_logs,

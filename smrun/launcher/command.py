@@ -27,7 +27,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,10 @@ from runner.config import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     AwsTarget,
     PollPolicy,
+    Rate,
     RateLimits,
     RunnerConfig,
+    parse_budget,
 )
 from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerError
@@ -98,6 +100,7 @@ class LaunchRequest:
     local: bool = False
     concurrency: int = 50
     limits: Sequence[str] = ()
+    rates: Sequence[str] = ()  # --rate BUDGET=PER_SECOND[/BURST]
     retry: Sequence[str] = ()
     follow: str | None = None
     job_logs: bool = True
@@ -117,6 +120,8 @@ class Checked:
     journal_path: Path
     options: LaunchOptions
     resume: ResumePlan
+    # The API call budgets this launch changes: the manifest's ``rates``, then --rate's.
+    rates: Mapping[str, Rate] = field(default_factory=dict)
 
     @property
     def events(self) -> str | None:
@@ -148,6 +153,7 @@ class Prepared:
     output: Path
     options: LaunchOptions
     lock: LaunchLock | None = field(default=None, repr=False)
+    rates: Mapping[str, Rate] = field(default_factory=dict)  # budgets changed (Checked.rates)
 
     def release(self) -> None:
         self.journal.close()
@@ -192,6 +198,19 @@ def _options(request: LaunchRequest, problems: list[str]) -> LaunchOptions:
         shutdown_timeout=request.shutdown_timeout,
         retry=frozenset(retry & set(RETRY_CHOICES)),
     )
+
+
+def _flag_rates(request: LaunchRequest, problems: list[str]) -> dict[str, Rate]:
+    """--rate's budgets (``Create=5``, ``Describe=20/40``); a budget named twice takes the last."""
+    rates: dict[str, Rate] = {}
+    for text in request.rates:
+        try:
+            name, rate = parse_budget(text)
+        except ValueError as error:
+            problems.append(f"--rate {error}")
+        else:
+            rates[name] = rate
+    return rates
 
 
 def _journaled(path: Path, batch_id: str) -> tuple[list[Row], str | None]:
@@ -284,6 +303,7 @@ def check_launch(request: LaunchRequest) -> Checked:
     (the manifest's with the flags' and the paths': none waits for another to be fixed)."""
     problems: list[str] = []
     options = _options(request, problems)
+    rates = _flag_rates(request, problems)
     problems.extend(_flag_problems(request))
     if request.output is not None:
         problems.extend(filter(None, [_directory_problem("--output", request.output)]))
@@ -331,6 +351,7 @@ def check_launch(request: LaunchRequest) -> Checked:
         journal_path,
         replace(options, output=output),
         resume,
+        rates={**manifest.rates, **rates},
     )
 
 
@@ -392,6 +413,8 @@ def show_plan(
         highlight=False,
         soft_wrap=True,
     )
+    if checked.rates:
+        console.print(budgets_line(checked.rates), highlight=False, soft_wrap=True)
     if show_requests:
         runner = Runner(RunnerConfig(aws=checked.target()))
         for decision in checked.resume.decisions:
@@ -403,6 +426,14 @@ def show_plan(
             console.print(f"[bold]{entry.id}[/]: {operation}", highlight=False)
             console.print_json(json.dumps(body, sort_keys=True, default=str))
     return EXIT_OK
+
+
+def budgets_line(rates: Mapping[str, Rate]) -> str:
+    """The budgets a launch changes, as the dry run and the start of a launch say them."""
+    shown = ", ".join(
+        f"{name} {rate.per_second:g}/s (burst {rate.burst})" for name, rate in sorted(rates.items())
+    )
+    return f"API call budgets set: {shown}; the others at their defaults"
 
 
 def prepare_launch(checked: Checked) -> Prepared:
@@ -420,17 +451,27 @@ def prepare_launch(checked: Checked) -> Prepared:
     except (JournalError, OSError) as error:
         lock.release()
         raise UsageError(f"journal {checked.journal_path}: {error}") from None
-    return Prepared(checked.manifest, journal, checked.output, checked.options, lock)
+    return Prepared(
+        checked.manifest, journal, checked.output, checked.options, lock, rates=checked.rates
+    )
 
 
 def launch_config(
-    target: AwsTarget, *, local: bool, concurrency: int, events: str | None = None
+    target: AwsTarget,
+    *,
+    local: bool,
+    concurrency: int,
+    events: str | None = None,
+    rates: Mapping[str, Rate] | None = None,
 ) -> RunnerConfig:
+    """The runner's config for a launch: ``rates`` (budget name -> rate) replace those
+    budgets; --local has no other budget (the emulator has no quotas unless told)."""
     config = RunnerConfig(
         aws=target, max_connections=max(50, min(concurrency, 200)), events_queue=events
     )
     if local:
         config = replace(config, poll=LOCAL_POLL, limits=RateLimits.none())
+    config = replace(config, limits=config.limits.with_rates(rates or {}))
     return config.tuned_from_env()
 
 
@@ -485,8 +526,14 @@ def run_launch(
         )
         if not live:
             console.print(paths, highlight=False, soft_wrap=True)
+            if prepared.rates:
+                console.print(budgets_line(prepared.rates), highlight=False, soft_wrap=True)
         config = launch_config(
-            target, local=local, concurrency=prepared.options.concurrency, events=events_queue
+            target,
+            local=local,
+            concurrency=prepared.options.concurrency,
+            events=events_queue,
+            rates=prepared.rates,
         )
         started = time.monotonic()
         try:

@@ -4,6 +4,7 @@
     region: us-east-1               # optional; the one region every job of the batch runs in
     events: https://sqs.us-east-1.amazonaws.com/123456789012/smrun-events   # optional feed
     limits: {training: 20, "training:ml.p3.2xlarge": 8}   # jobs of a kind, instances of a type
+    rates: {Create: 5, Describe: 20/40}   # API calls/s (/burst) per budget; --rate overrides
     defaults:                       # deep-merged into every entry; the entry wins
       inputs: {role: arn:aws:iam::123456789012:role/sm}
     jobs:
@@ -74,6 +75,7 @@ from typing import Any
 
 from components.common.spec import ComponentSpec
 from components.registry import BUILDERS
+from runner.config import Rate, budget_of
 from runner.kinds import KINDS, JobKind
 from runner.naming import Identity, slug
 from runner.requests import prepare_request
@@ -98,7 +100,7 @@ __all__ = [
     "parse_manifest",
 ]
 
-TOP_KEYS = frozenset({"batch", "defaults", "events", "jobs", "limits", "region"})
+TOP_KEYS = frozenset({"batch", "defaults", "events", "jobs", "limits", "rates", "region"})
 ENTRY_KEYS = frozenset({"kind", "name", "request", "inputs", "matrix", "count", "after"})
 DEFAULT_KEYS = frozenset({"kind", "request", "inputs"})
 WHOLE = "(manifest)"  # the path of a problem with the manifest as a whole
@@ -181,6 +183,8 @@ class Manifest:
     limits: Mapping[str, int] = field(default_factory=dict)
     region: str | None = None  # where every job of the batch runs; None: left to the caller
     events: str | None = None  # the change feed's SQS queue URL (smrun events setup)
+    # "Create" -> calls per second (and burst) for that budget (runner.config.BUDGETS)
+    rates: Mapping[str, Rate] = field(default_factory=dict)
 
     def entry(self, entry_id: str) -> Entry:
         for entry in self.entries:
@@ -255,6 +259,7 @@ def parse_manifest(
     batch = _batch_id(data, batch_id, default_batch_id, problems)
     defaults = _defaults(data.get("defaults") or {}, problems)
     limits = _limits(data.get("limits"), problems)
+    rates = _rates(data.get("rates"), problems)
     events = _events(data.get("events"), problems)
     batch_region = _region(data, defaults, region, problems) or fallback_region
     jobs = data.get("jobs")
@@ -282,6 +287,7 @@ def parse_manifest(
         limits=limits,
         region=batch_region,
         events=events,
+        rates=rates,
     )
 
 
@@ -410,6 +416,28 @@ def _limits(value: Any, problems: list[Problem]) -> dict[str, int]:
         else:
             limits[canonical_limit(str(key))] = int(limit)
     return limits
+
+
+def _rates(value: Any, problems: list[Problem]) -> dict[str, Rate]:
+    """API call budgets: ``Create: 5`` (calls per second) or ``Describe: 20/40`` (and burst)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.append(Problem("rates", f"must be a mapping, got {_type(value)}"))
+        return {}
+    rates: dict[str, Rate] = {}
+    for key, rate in value.items():
+        where = f"rates.{key}"
+        if isinstance(rate, bool) or not isinstance(rate, int | float | str):
+            problems.append(
+                Problem(where, f"must be calls per second (like 5 or 5/10), got {_type(rate)}")
+            )
+            continue
+        try:
+            rates[str(key)] = budget_of(str(key), str(rate))
+        except ValueError as error:
+            problems.append(Problem(where, str(error)))
+    return rates
 
 
 def safe_batch_id(text: str) -> bool:
