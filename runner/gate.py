@@ -70,13 +70,13 @@ class CreateGate:
     def close(self) -> None:
         self._closed.set()
 
-    async def send(self, operation: str, call: Callable[[Wire], Awaitable[T]]) -> T:
-        """``call(wire)``'s answer, or ``NotSent``/``AnswerUnknown`` as soon as the gate
-        closes while the call is not on the wire."""
+    async def send(self, operation: str, request: Callable[[Wire], Awaitable[T]]) -> T:
+        """``request(wire)``'s answer, or ``NotSent``/``AnswerUnknown`` as soon as the gate
+        closes while the request is not on the wire."""
         wire = Wire(self, operation)
         if self.closed:
             raise wire.refusal()
-        task = asyncio.ensure_future(call(wire))
+        task = asyncio.ensure_future(request(wire))
         closing = asyncio.ensure_future(self._closed.wait())
         try:
             while not task.done():
