@@ -576,11 +576,11 @@ class Runner:
 
     def _sweep_broke(self, kind: JobKind, error: Exception) -> None:
         """The kind's sweep raised what no sweep should (a bug, not AWS): Describe its jobs;
-        the next job of the kind to arrive starts sweeping again."""
-        log.warning("sweep.failed", kind=kind.key, error=str(error) or repr(error))
+        the next job of the kind to arrive starts sweeping again. It acts, then logs."""
         jobs = self._sweepable(kind)
         self._stop_sweeping(kind)
         self._hand_over(jobs.values(), swept=False)
+        log.warning("sweep.failed", kind=kind.key, error=str(error) or repr(error))
 
     def _stop_sweeping(self, kind: JobKind) -> None:
         self._sweeping.discard(kind.key)
@@ -723,7 +723,6 @@ class Runner:
         reason = (
             str(error) if isinstance(error, RunnerError) else f"{type(error).__name__}: {error}"
         )
-        job.log.error("job.follow_failed", error=reason, error_type=type(error).__name__)
         job.finish(
             Outcome(
                 kind=job.kind.key,
@@ -739,6 +738,7 @@ class Runner:
                 stop_accepted_at=job.stop_accepted_at,
             )
         )
+        job.log.error("job.follow_failed", error=reason, error_type=type(error).__name__)
 
     # --- waiting -----------------------------------------------------------------------------
 

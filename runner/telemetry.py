@@ -7,7 +7,8 @@ the log tailer adds ``logs.*`` events (``logs.read_failed``, ``logs.drain_cut``,
 Entry points call ``configure_logging`` once: JSON lines for machines, or readable lines for
 people (``render_readable``: timestamp, level, event, then the job, its status and message
 first; colours only on a terminal). ``redact_credentials`` runs in every configuration, before
-rendering.
+rendering. Events are written through ``runner.streams.guarded``: a log stream that fails (a
+full disk, a closed pipe) is dropped and reported once, and no log call ever raises for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from json import dumps as json_text
 from typing import Any, TextIO
 
 import structlog
+
+from runner.streams import GuardedStream, guarded
 
 REDACTED = "**redacted**"
 _SECRET_KEYS = re.compile(
@@ -101,13 +104,22 @@ def render_readable(logger: Any, method_name: str, event_dict: MutableMapping[st
     return f"{line}\n{exception}" if exception else line
 
 
+# The guard configure_logging made itself (not one an entry point gave it), forgotten when
+# logging is configured again: a stream no longer logged to is not one to report to.
+_own_guard: list[GuardedStream] = []
+
+
 def configure_logging(
     *, json: bool | None = None, level: int = logging.INFO, file: TextIO | None = None
 ) -> None:
     """Entry points call this once. Events go to ``file`` (stderr by default); ``json=None``
     picks JSON when that is not a terminal, ``json=False`` readable lines (coloured on a
     terminal only)."""
-    out = file or sys.stderr
+    given = file or sys.stderr
+    out = guarded(given)
+    for old in _own_guard:
+        old.forget()
+    _own_guard[:] = [out] if isinstance(out, GuardedStream) and out is not given else []
     terminal = out.isatty()
     as_json = (not terminal) if json is None else json
     renderer: Any = structlog.processors.JSONRenderer()

@@ -15,8 +15,10 @@ from runner.config import (  # stdlib only: the CLI stays quick to start
     DEFAULT_SHUTDOWN_TIMEOUT,
     AwsTarget,
 )
+from runner.streams import guard_std_streams
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 DESCRIPTION = (  # what `smrun --help` says; the module's docstring is for its readers
     "Run many Amazon SageMaker jobs as one resumable batch (launch, status, stop, logs), "
@@ -547,8 +549,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    """Run one command. Its stdout and stderr may fail under it (a full disk, a closed pipe):
+    the failing one is dropped and said so on the other (``runner.streams``), the command goes
+    on, and a command that would have exited 0 exits 1, as coreutils do on ``> /dev/full``."""
+    with guard_std_streams() as streams:
+        args = build_parser().parse_args(argv)
+        code = COMMANDS[args.command](args)
+        if code == EXIT_OK and any(stream.dropped for stream in streams):
+            code = EXIT_FAILED
+    return code
 
 
 if __name__ == "__main__":

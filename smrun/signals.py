@@ -13,7 +13,8 @@ normally. A second signal cancels the task that installed the handlers: the impa
 
 ``TwoStageSignals`` is that two-stage policy alone (first signal: a callback; second: another,
 then the cancellation of the task that entered it), which the launcher uses with its own
-callbacks.
+callbacks. Every handler acts before it logs or prints: a failing output stream never keeps a
+signal from stopping the jobs (``runner.streams`` keeps the writes from raising, too).
 """
 
 from __future__ import annotations
@@ -53,10 +54,12 @@ class TwoStageSignals:
             self.received = received
             self.first(received)
             return
-        if self.again is not None:
-            self.again(received)
-        if self._owner is not None:
-            self._owner.cancel()
+        try:
+            if self.again is not None:
+                self.again(received)
+        finally:  # the impatient path holds even when the callback failed
+            if self._owner is not None:
+                self._owner.cancel()
 
     def __enter__(self) -> TwoStageSignals:
         self._loop = asyncio.get_running_loop()
@@ -99,10 +102,12 @@ class StopOnSignal:
         return 128 + int(self.received) if self.received else 0
 
     def _shut_down(self, received: signal.Signals) -> None:
-        log.warning("runner.signal", signal=received.name, in_flight=len(self.runner.in_flight))
+        # Act, then log: the shutdown is under way whatever the log stream does.
+        in_flight = len(self.runner.in_flight)
         self.shutdown_task = asyncio.ensure_future(
             self.runner.shutdown(grace=self.grace, reason=received.name)
         )
+        log.warning("runner.signal", signal=received.name, in_flight=in_flight)
 
     def _again(self, received: signal.Signals) -> None:
         log.warning("runner.signal_again", signal=received.name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -138,15 +138,24 @@ class MemorySink:
 
 
 class TeeSink:
-    """The same lines to several sinks."""
+    """The same lines to several sinks. One that fails (a full disk under the log file) never
+    keeps the lines from the others: each is written to, then the first failure is raised."""
 
     def __init__(self, *sinks: LogSink) -> None:
         self.sinks = sinks
 
     def write(self, lines: Sequence[LogLine]) -> None:
-        for sink in self.sinks:
-            sink.write(lines)
+        self._each(lambda sink: sink.write(lines))
 
     def finish(self, summary: LogSummary) -> None:
+        self._each(lambda sink: sink.finish(summary))
+
+    def _each(self, use: Callable[[LogSink], None]) -> None:
+        failure: Exception | None = None
         for sink in self.sinks:
-            sink.finish(summary)
+            try:
+                use(sink)
+            except Exception as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure

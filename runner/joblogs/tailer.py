@@ -141,6 +141,7 @@ class _JobTail:
         self.discovery_pause = policy.delays()
         self.discover_at = 0.0
         self.error: str | None = None
+        self.sink_failures = 0  # writes the sink refused: said once, counted after
         self.gave_up = asyncio.Event()
         self.log = log.bind(job=name, kind=kind.key)
 
@@ -195,7 +196,9 @@ class _JobTail:
         try:
             self.sink.write(lines)
         except Exception as error:  # a broken sink must not stop the other jobs' tails
-            self.log.error("logs.sink_failed", error=repr(error))
+            self.sink_failures += 1
+            if self.sink_failures == 1:  # a full disk refuses every write: said once
+                self.log.error("logs.sink_failed", error=repr(error), lines=len(lines))
 
     def give_up(self, operation: str, error: BaseException) -> None:
         self.error = f"{operation}: {error}"
@@ -641,7 +644,11 @@ class LogTailer:
                 error=job.error,
             )
             job.log.info(
-                "logs.followed", streams=summary.streams, lines=summary.lines, drained=drained
+                "logs.followed",
+                streams=summary.streams,
+                lines=summary.lines,
+                drained=drained,
+                **({"sink_failures": job.sink_failures} if job.sink_failures else {}),
             )
             try:
                 sink.finish(summary)

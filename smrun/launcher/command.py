@@ -52,17 +52,26 @@ from runner.feed import setup_feed
 from runner.joblogs import FileSink
 from runner.kinds import KINDS
 from runner.session import AwsCaller
+from runner.streams import guarded
 from runner.telemetry import configure_logging
-from runner.validation import queue_url_problem, role_arn_problem
+from runner.validation import (
+    endpoint_url_problem,
+    queue_url_problem,
+    region_problem,
+    role_arn_problem,
+)
 from smrun.launcher.admission import parse_limit
 from smrun.launcher.attached import LaunchLock, LockHeld, attached_pid
 from smrun.launcher.journal import RUNNING, SUBMITTED, Journal, JournalError, Row
 from smrun.launcher.launch import (
+    JOURNAL_WRITE_ERRORS,
+    OUTPUT_LOST,
     STOP_REQUESTED,
     Launch,
     LaunchOptions,
     LaunchResult,
     followed_entry,
+    one_line,
 )
 from smrun.launcher.manifest import Manifest, ManifestInvalid, load_manifest
 from smrun.launcher.preflight import chain_region, credentials_problem
@@ -233,6 +242,14 @@ def _journaled(path: Path, batch_id: str) -> tuple[list[Row], str | None]:
 def _flag_problems(request: LaunchRequest) -> list[str]:
     """The flags that are wrong whatever the manifest says."""
     problems: list[str] = []
+    # The checks the components make of their region and endpoint_url inputs.
+    for flag, value, check in (
+        ("--region", request.region, region_problem),
+        ("--endpoint-url", request.endpoint_url, endpoint_url_problem),
+    ):
+        problem = check(value) if value is not None else None
+        if problem:
+            problems.append(f"{flag}: {problem}")
     if request.assume_role_arn is not None:
         problem = role_arn_problem(request.assume_role_arn)
         if problem:
@@ -322,6 +339,9 @@ def check_launch(request: LaunchRequest) -> Checked:
         )
     except ManifestInvalid as invalid:
         raise UsageError("\n".join([*problems, str(invalid)])) from None
+    region_wrong = region_problem(manifest.region) if manifest.region else None
+    if region_wrong and request.region is None:  # a wrong --region is said once, above
+        problems.append(f"region (the manifest's, else AWS_REGION's): {region_wrong}")
     try:
         followed_entry(manifest, options.follow)
     except ValueError as error:
@@ -502,21 +522,14 @@ def run_launch(
     events = None
     try:
         if live:
-            events = (prepared.output / "events.jsonl").open("a", encoding="utf-8")
+            events = guarded((prepared.output / "events.jsonl").open("a", encoding="utf-8"))
             configure_logging(json=True, file=events)
         else:
             configure_logging()
-        prepared.journal.set_meta(
-            TARGET_META,
-            {
-                "region": target.region,
-                "endpoint_url": target.endpoint_url,
-                "assume_role_arn": target.assume_role_arn,
-                "local": local,
-                "events": events_queue,
-                "output": str(prepared.output.resolve()),
-            },
-        )
+        unwritable = _record_target(prepared, target, local=local, events_queue=events_queue)
+        if unwritable:
+            print(f"smrun launch: {unwritable}", file=sys.stderr)
+            return EXIT_USAGE
         paths = f"output: {prepared.output}   journal: {prepared.journal.path}"
         stop_hint = "Ctrl-C stops every job in flight" + (
             " (--leave-running: leaves them running)" if prepared.options.leave_running else ""
@@ -546,9 +559,34 @@ def run_launch(
             events.close()
         prepared.release()
     _print_summary(console, result, prepared, time.monotonic() - started)
+    for problem in result.problems:  # one line each, where a log reader looks for errors
+        print(f"smrun launch: {problem}", file=sys.stderr)
     if result.interrupted in (signal.SIGINT.name, signal.SIGTERM.name):
         return 128 + int(signal.Signals[result.interrupted])
-    return EXIT_OK if all_succeeded(of_manifest(result.rows, prepared.manifest)) else EXIT_FAILED
+    succeeded = all_succeeded(of_manifest(result.rows, prepared.manifest))
+    return EXIT_OK if succeeded and not result.problems else EXIT_FAILED
+
+
+def _record_target(
+    prepared: Prepared, target: AwsTarget, *, local: bool, events_queue: str | None
+) -> str | None:
+    """Journal where the batch runs (for ``smrun status``/``stop``); why the journal cannot
+    take it (a full disk), before anything is sent, or None."""
+    try:
+        prepared.journal.set_meta(
+            TARGET_META,
+            {
+                "region": target.region,
+                "endpoint_url": target.endpoint_url,
+                "assume_role_arn": target.assume_role_arn,
+                "local": local,
+                "events": events_queue,
+                "output": str(prepared.output.resolve()),
+            },
+        )
+    except JOURNAL_WRITE_ERRORS as error:
+        return f"journal {prepared.journal.path}: cannot be written ({one_line(error)}); nothing was submitted"
+    return None
 
 
 def of_manifest(rows: Sequence[Row], manifest: Manifest) -> list[Row]:
@@ -604,21 +642,18 @@ async def _launch(
         launch = Launch(prepared.manifest, prepared.journal, runner, prepared.options, view=view)
 
         def first(received: signal.Signals) -> None:
+            notice = interrupt_notice(launch, received.name)
+            launch.interrupt(received.name)  # act first, then say so
             # One line however wide: a log reader greps it whole (the terminal wraps it).
-            console.print(
-                f"[yellow]{interrupt_notice(launch, received.name)}[/]",
-                highlight=False,
-                soft_wrap=True,
-            )
-            launch.interrupt(received.name)
+            console.print(f"[yellow]{notice}[/]", highlight=False, soft_wrap=True)
 
         def again(received: signal.Signals) -> None:  # then the helper stops our waiting
+            # Before the cancelled tasks let go of their jobs: which were asked to stop.
+            stopping[:] = launch.stopping_now()
             console.print(
                 f"[yellow]{received.name} again: no longer waiting for jobs to stop[/]",
                 soft_wrap=True,
             )
-            # Before the cancelled tasks let go of their jobs: which were asked to stop.
-            stopping[:] = launch.stopping_now()
             log.warning("launch.signal_again", signal=received.name, stopping=len(stopping))
 
         # Held until the journal has what a second signal left (a third is handled the same).
@@ -736,6 +771,7 @@ def show_status(where: str | Path, *, as_json: bool = False, console: Console | 
         try:
             rows = journal.rows()
             state_of_launch = attachment(journal)
+            lost = journal.meta(OUTPUT_LOST) or []
         except JournalError as error:
             raise UsageError(str(error)) from None
         pid = attached_pid(journal.path)
@@ -745,12 +781,15 @@ def show_status(where: str | Path, *, as_json: bool = False, console: Console | 
                 "journal": str(journal.path),
                 "attached_pid": pid if pid and pid > 0 else None,
                 "attached": pid is not None,
+                "output_lost": lost,
                 "jobs": [job_record(row) for row in rows],
             }
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
             console.print(status_table(journal.batch_id, rows))
             console.print(state_of_launch, highlight=False)
+            for line in lost:  # the launch had no stream left to say it on
+                console.print(f"the last launch could not say: {line}", highlight=False)
     return EXIT_OK if all_succeeded(rows) else EXIT_FAILED
 
 

@@ -12,6 +12,12 @@ at any moment resumes from its journal: pending and error entries are submitted,
 running ones re-attached, finished ones left alone, unless ``retry`` reruns them as new jobs
 (the rules, and how an edited manifest is told apart: ``smrun.launcher.resume``).
 
+No error vanishes: an entry task that fails for any reason ends journaled ``error`` with a
+one-line reason (``_entry_failed``); a journal that cannot be written (a full disk) keeps the
+entry's changes in order, tries them again, and the launch's ``problems`` say what it could not
+record; a job whose Create was answered is held in ``_handles`` before anything else is done
+with it, so it is followed, and stopped on an interrupt, whatever fails next.
+
 ``ResourceLimitExceeded`` on Create is backpressure: the entry gives its room back, the quota
 pauses, and the entry is submitted again after an exponential back-off (tenacity) or as soon
 as one of our jobs under that quota ends.
@@ -21,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +43,7 @@ from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerClosed, RunnerError
 from runner.joblogs import FileSink, LogSink, LogTailer, TeeSink, TextSink
 from runner.kinds import KINDS, instance_usage
+from runner.streams import lost_output
 from runner.tracker import JobHandle, Outcome
 from runner.validation import Problem
 from smrun.launcher.admission import Admission, AdmissionClosed, Ticket
@@ -62,6 +70,7 @@ from smrun.launcher.resume import ResumePlan, plan_resume
 log = structlog.get_logger("smrun.launcher")
 
 STOP_REQUESTED = "stop_requested"  # journal meta: `smrun stop` asks a running launch to stop
+OUTPUT_LOST = "output_lost"  # journal meta: output streams that failed with no one to tell
 OVER_QUOTA = "ResourceLimitExceeded"
 STOPPING = "Stopping"  # SageMaker's status of a job whose Stop it accepted
 FOLLOW_FAILED = "Error"  # the Outcome status of a job the runner could not follow to its end
@@ -70,6 +79,10 @@ BATCHED_LOGS_FROM = 10  # from this many jobs with logs, read them with FilterLo
 # last lines and the reports (at most this fraction of it).
 SHUTDOWN_RESERVE_S = 3.0
 SHUTDOWN_RESERVE_FRACTION = 0.2
+# What a journal write raises when the file cannot take it (a full disk, an I/O error), as
+# opposed to JournalError, a transition the journal refuses.
+JOURNAL_WRITE_ERRORS = (sqlite3.Error, OSError)
+REASON_CHARS = 300  # a reason is one line, cut to this
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,9 @@ class LaunchResult:
     # Entries whose Stop was sent and whose job had not stopped when the launch stopped
     # waiting (a second signal): journaled running, status Stopping.
     stopping: tuple[str, ...] = ()
+    # One line each: what the launch could not do (reports not written, changes the journal
+    # could not take, output lost); the command says them and does not exit 0.
+    problems: tuple[str, ...] = ()
 
     @property
     def all_succeeded(self) -> bool:
@@ -109,6 +125,32 @@ class LaunchResult:
 
 def _over_quota(error: BaseException) -> bool:
     return isinstance(error, AwsCallFailed) and error.code == OVER_QUOTA
+
+
+def one_line(error: BaseException) -> str:
+    """``error`` as one line of at most REASON_CHARS: its own words for the runner's errors
+    (they are written for the user), with the exception's type for anything else."""
+    known = isinstance(error, RunnerError | BotoCoreError)
+    text = str(error) if known else f"{type(error).__name__}: {error}".rstrip(": ")
+    line = " ".join(text.split())
+    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 3] + "..."
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A journal transition not yet written (the journal could not take it)."""
+
+    state: str
+    method: Any
+    args: tuple[Any, ...]
+    kw: dict[str, Any]
+
+
+def _said(results: Sequence[object], what: str) -> None:
+    """Log the failures among ``results`` (from ``gather(..., return_exceptions=True)``)."""
+    for result in results:
+        if isinstance(result, Exception):
+            log.error(f"launch.{what}_failed", error=one_line(result), exc_info=result)
 
 
 def _end_state(outcome: Outcome, stopped_statuses: frozenset[str]) -> str:
@@ -166,6 +208,11 @@ class Launch:
         # Entry id -> its state once this launch is done with it (None: left unfinished).
         self._ended: dict[str, asyncio.Future[str | None]] = {}
         self._tails: set[asyncio.Task[Any]] = set()
+        # Entry id -> its changes the journal could not take yet, in order, and why.
+        self._unjournaled: dict[str, list[_Change]] = {}
+        # One writer per entry at a time, so its changes reach the journal in their order.
+        self._journal_turns: dict[str, asyncio.Lock] = {}
+        self._journal_failure: str | None = None
         self._entry_tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
         self._shutdown: asyncio.Future[None] | None = None
@@ -195,6 +242,9 @@ class Launch:
             rows = await self.journal.call(Journal.plan, [d.planned() for d in resume.decisions])
         except JournalError as refused:
             raise ManifestInvalid([Problem("journal", str(refused))], source) from None
+        except JOURNAL_WRITE_ERRORS as error:  # a full disk: before anything is sent
+            problem = f"cannot be written ({one_line(error)}); nothing was submitted"
+            raise ManifestInvalid([Problem("journal", problem)], source) from None
         return rows, resume
 
     async def run(self) -> LaunchResult:
@@ -234,8 +284,7 @@ class Launch:
                 row.id: asyncio.create_task(self._run_entry(entries[row.id], row))
                 for row in unfinished
             }
-            if self._entry_tasks:
-                await asyncio.gather(*self._entry_tasks.values(), return_exceptions=True)
+            await self._gather_entries(entries)
             if self._shutdown is not None:
                 await self._shutdown
             # `smrun stop` may have stopped every job itself before the watcher saw its
@@ -248,14 +297,37 @@ class Launch:
         finally:
             watcher.cancel()
             view.cancel()
-            await asyncio.gather(watcher, view, return_exceptions=True)
+            _said(await asyncio.gather(watcher, view, return_exceptions=True), "background")
             await self._tailer.close()
             await self._console_tailer.close()
-        final = await self.journal.call(Journal.rows)
+        return await self._finish()
+
+    async def _gather_entries(self, entries: Mapping[str, Entry]) -> None:
+        """Until every entry task is done; one that failed anyway is journaled as an error."""
+        if not self._entry_tasks:
+            return
+        results = await asyncio.gather(*self._entry_tasks.values(), return_exceptions=True)
+        for entry_id, result in zip(self._entry_tasks, results, strict=True):
+            if isinstance(result, Exception):  # _run_entry records its own; never lost
+                await self._entry_failed(entries[entry_id], result)
+
+    async def _finish(self) -> LaunchResult:
+        """What the launch ends with: the journal's rows (with what it could not take), the
+        reports, and every problem met on the way, one line each."""
+        problems = await self._flush_journal()
+        final = self._as_known(await self.journal.call(Journal.rows))
         reports = None
         if self.options.output is not None:
-            reports = write_reports(self.manifest.batch_id, final, self.options.output)
-        counts = await self.journal.call(Journal.counts)
+            try:
+                reports = write_reports(self.manifest.batch_id, final, self.options.output)
+            except OSError as error:
+                problem = f"reports not written to {self.options.output}: {one_line(error)}"
+                log.error("launch.reports_failed", error=problem)
+                problems.append(problem)
+        await self._record_lost_output()
+        counts = dict.fromkeys(STATES, 0)
+        for row in final:
+            counts[row.state] += 1
         log.info(
             "launch.finished",
             batch=self.manifest.batch_id,
@@ -272,7 +344,50 @@ class Launch:
             reports=reports,
             billable_s=self.tally.billable_s,
             stopping=self._left_stopping,
+            problems=tuple(problems),
         )
+
+    async def _record_lost_output(self) -> None:
+        """Output that failed with no stream left to say so (stdout and stderr both on a full
+        disk): the journal says it instead (``smrun status`` shows it)."""
+        with contextlib.suppress(*JOURNAL_WRITE_ERRORS):
+            await self.journal.call(Journal.set_meta, OUTPUT_LOST, lost_output())
+
+    async def _flush_journal(self) -> list[str]:
+        """Write the changes the journal could not take before (a full disk may have room
+        again); what is still unwritten, as one line for the user."""
+        for entry_id in list(self._unjournaled):
+            with contextlib.suppress(JournalError):
+                async with self._journal_turns[entry_id]:
+                    await self._write_changes(entry_id)
+        if not self._unjournaled:
+            return []
+        return [
+            f"journal {self.journal.journal.path}: {len(self._unjournaled)} entries' last "
+            f"changes could not be recorded ({self._journal_failure}); it shows them as they were before: "
+            "run the same command again to re-attach to their jobs and record how they ended"
+        ]
+
+    def _as_known(self, rows: list[Row]) -> list[Row]:
+        """The journal's rows with the changes it could not take laid over them, so that the
+        reports and the summary say what this launch knows (the journal, what it was told)."""
+        known = []
+        for row in rows:
+            changes = self._unjournaled.get(row.id)
+            if not changes:
+                known.append(row)
+                continue
+            last = changes[-1]
+            reason = last.args[0] if last.state == ERROR and last.args else None
+            known.append(
+                replace(
+                    row,
+                    state=last.state,
+                    status=last.kw.get("status", row.status),
+                    failure_reason=last.kw.get("failure_reason", reason or row.failure_reason),
+                )
+            )
+        return known
 
     def close(self) -> None:
         self.journal.close()
@@ -299,10 +414,20 @@ class Launch:
         """Journal jobs a launch stops waiting for as SageMaker has them once it took the
         Stop: running, status Stopping. ``smrun status`` then says so, and a resume
         re-attaches to them and records how they ended."""
-        recorded = await self.journal.call(Journal.running_many, entry_ids, STOPPING)
+        # In one transaction, but for an entry with changes still waiting for the journal
+        # (they go first, in order) or a journal that cannot take it: those one by one.
+        waiting = [entry_id for entry_id in entry_ids if self._unjournaled.get(entry_id)]
+        batch = [entry_id for entry_id in entry_ids if entry_id not in waiting]
+        try:
+            recorded = await self.journal.call(Journal.running_many, batch, STOPPING)
+        except JOURNAL_WRITE_ERRORS:
+            recorded, waiting = [], entry_ids
         for entry_id in recorded:  # journaled first, then counted
             self.tally.move(self._states[entry_id], RUNNING)
             self._states[entry_id] = RUNNING
+        for entry_id in waiting:
+            with contextlib.suppress(JournalError):  # it ended meanwhile
+                await self._record(entry_id, RUNNING, Journal.running, STOPPING)
 
     def interrupt(self, reason: str) -> None:
         """Stop the batch: admit nothing more, then stop every job in flight, or (with
@@ -314,18 +439,18 @@ class Launch:
         self._deadline = time.monotonic() + self.options.shutdown_timeout
         if not self.options.leave_running:
             self.runner.stop_admitting()  # not one more Create from here
-        log.warning(
-            "launch.interrupted",
-            reason=reason,
-            in_flight=len(self._handles),
-            leave_running=self.options.leave_running,
-        )
         self.admission.close()
         if self.options.leave_running:
             for task in self._entry_tasks.values():
                 task.cancel()
         else:
             self._shutdown = asyncio.ensure_future(self._stop_all(reason))
+        log.warning(  # after acting: a failing log stream never keeps the batch running
+            "launch.interrupted",
+            reason=reason,
+            in_flight=len(self._handles),
+            leave_running=self.options.leave_running,
+        )
 
     def _remaining(self) -> float:
         """Seconds left of the shutdown timeout (all of it before an interrupt)."""
@@ -364,12 +489,44 @@ class Launch:
             if handle is None or not handle.done:
                 task.cancel()
 
-    async def _record(self, entry_id: str, state: str, method: Any, *args: Any, **kw: Any) -> Row:
-        """Journal a transition first, then count it."""
-        row: Row = await self.journal.call(method, entry_id, *args, **kw)
+    async def _record(self, entry_id: str, state: str, method: Any, *args: Any, **kw: Any) -> None:
+        """Journal a transition first, then count it. A journal that cannot take it (a full
+        disk) does not end the entry: the change waits, in order with the entry's later ones,
+        for the next write (and the end of the launch) to try again. Raises JournalError for
+        a transition the journal refuses."""
+        async with self._journal_turns.setdefault(entry_id, asyncio.Lock()):
+            self._unjournaled.setdefault(entry_id, []).append(_Change(state, method, args, kw))
+            await self._write_changes(entry_id)
         self.tally.move(self._states[entry_id], state)
         self._states[entry_id] = state
-        return row
+
+    async def _write_changes(self, entry_id: str) -> None:
+        """The entry's waiting changes, written in order (the caller holds the entry's turn)."""
+        changes = self._unjournaled[entry_id]
+        while changes:
+            change = changes[0]
+            try:
+                await self.journal.call(change.method, entry_id, *change.args, **change.kw)
+            except JOURNAL_WRITE_ERRORS as error:
+                first = self._journal_failure is None
+                self._journal_failure = one_line(error)
+                # Every entry's failure is an event; the first is an error a person sees.
+                (log.error if first else log.warning)(
+                    "launch.journal_failed",
+                    entry=entry_id,
+                    state=change.state,
+                    error=self._journal_failure,
+                )
+                return
+            except (JournalError, asyncio.CancelledError):
+                # Refused; or asked for and shielded (AsyncJournal): made even if we are not
+                # there to see it, so never asked again.
+                changes.pop(0)
+                if not changes:
+                    del self._unjournaled[entry_id]
+                raise
+            changes.pop(0)
+        del self._unjournaled[entry_id]
 
     async def _run_entry(self, entry: Entry, row: Row) -> None:
         ticket = Ticket(entry.id, entry.kind, instance_usage(entry.kind, entry.request))
@@ -385,6 +542,8 @@ class Launch:
         except asyncio.CancelledError:
             # Detached (--leave-running): the journal keeps the entry for a later resume.
             pass
+        except Exception as error:  # anything else: said, and journaled, never dropped
+            await self._entry_failed(entry, error)
         finally:
             self._handles.pop(entry.id, None)
             self.admission.release(ticket)
@@ -392,6 +551,20 @@ class Launch:
             ended = self._ended[entry.id]
             if not ended.done():
                 ended.set_result(state if state in SETTLED else None)
+
+    async def _entry_failed(self, entry: Entry, error: Exception) -> None:
+        """An entry task failed on something the launcher did not expect: journal it as an
+        error with the reason in one line (a resume retries it, or re-attaches to its job: a
+        job whose Create was answered is still the runner's, stopped on an interrupt)."""
+        handle = self._handles.get(entry.id)
+        reason = f"launcher error: {one_line(error)}"
+        if handle is not None and not handle.done:
+            reason += f" (job {handle.name} may still run: a resume re-attaches to it)"
+        self.tally.failed(Failure(entry.id, entry.job_name, "error", reason))
+        log.error("launch.entry_failed", entry=entry.id, error=reason, exc_info=error)
+        if self._states.get(entry.id) not in SETTLED:
+            with contextlib.suppress(JournalError):  # it ended meanwhile
+                await self._record(entry.id, ERROR, Journal.error, reason)
 
     async def _dependencies_met(self, entry: Entry) -> bool:
         """Wait for the entries ``entry`` comes after; False when one did not succeed (then
@@ -474,14 +647,15 @@ class Launch:
                         raise
         except (AdmissionClosed, RunnerClosed):
             return None  # interrupted before this one went out: it stays as it was
-        except (RunnerError, BotoCoreError) as error:
-            reason = str(error)
+        except Exception as error:  # an AWS refusal, a bad endpoint, a failing assume-role...
+            reason = one_line(error)
             await self._record(entry.id, ERROR, Journal.error, reason)
             self.tally.failed(Failure(entry.id, entry.job_name, "not submitted", reason))
             log.error("launch.submit_failed", entry=entry.id, job=entry.job_name, error=reason)
             return None
-        await self._record(entry.id, SUBMITTED, Journal.submitted, handle.name)
+        # Held first: the job exists now, whatever fails next (the journal, a log).
         self._handles[entry.id] = handle
+        await self._record(entry.id, SUBMITTED, Journal.submitted, handle.name)
         log.info(
             "launch.job_submitted",
             entry=entry.id,
@@ -544,9 +718,14 @@ class Launch:
         followed = entry.id == self._followed
         sinks: list[LogSink] = []
         if self._files is not None:
-            # A resumed launch reads the job's logs from the start again.
-            self._files.path_for(handle.name).unlink(missing_ok=True)
-            sinks.append(self._files)
+            try:  # a resumed launch reads the job's logs from the start again
+                self._files.path_for(handle.name).unlink(missing_ok=True)
+            except OSError as error:  # the job is followed all the same, without its file
+                log.error(
+                    "launch.job_log_failed", entry=entry.id, job=handle.name, error=one_line(error)
+                )
+            else:
+                sinks.append(self._files)
         if followed:
             sinks.append(self.console_sink)
         if not sinks:
@@ -555,7 +734,13 @@ class Launch:
         tailer = self._console_tailer if followed else self._tailer
         task = asyncio.create_task(tailer.follow(handle, sink, request=entry.request))
         self._tails.add(task)
-        task.add_done_callback(self._tails.discard)
+        task.add_done_callback(lambda done: self._tail_ended(entry.id, done))
+
+    def _tail_ended(self, entry_id: str, task: asyncio.Task[Any]) -> None:
+        self._tails.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.error("launch.logs_failed", entry=entry_id, error=one_line(error), exc_info=error)
 
     async def _wait_for_tails(self) -> None:
         """Let the last jobs' logs drain (bounded by the log policy's drain limit)."""
@@ -576,33 +761,41 @@ class Launch:
 
     async def _watch(self) -> None:
         """Journal jobs SageMaker reports as started, keep the tally's queue figures, and pick
-        up a ``smrun stop`` from another process."""
-        beats = 0
+        up a ``smrun stop`` from another process. A beat that fails is said, and the next
+        one tried: the watch never ends before the launch does."""
+        beats, failing = 0, False
         while True:
             await asyncio.sleep(self.options.tick)
-            self.tally.waiting = self.admission.waiting
-            self.tally.paused = [
-                Pause(key, self.admission.in_use(key), self.admission.limits.get(key))
-                for key in self.admission.paused
-            ]
-            self.tally.running = [
-                self._running(entry_id, handle)
-                for entry_id, handle in self._handles.items()
-                if not handle.done
-            ]
-            for entry_id, handle in list(self._handles.items()):
-                status = handle.status
-                if (
-                    self._states.get(entry_id) == SUBMITTED
-                    and status is not None
-                    and not handle.done
-                ):
-                    with contextlib.suppress(JournalError):  # it ended meanwhile
-                        await self._record(entry_id, RUNNING, Journal.running, status)
             beats += 1
-            if (
-                beats % 4 == 0
-                and not self._stopping
-                and await self.journal.call(Journal.meta, STOP_REQUESTED, False)
-            ):
-                self.interrupt("smrun stop")
+            try:
+                await self._watch_beat(beats)
+            except Exception as error:
+                if not failing:  # once per run of failures, not once per tick
+                    log.error("launch.watch_failed", error=one_line(error), exc_info=error)
+                failing = True
+            else:
+                failing = False
+
+    async def _watch_beat(self, beats: int) -> None:
+        """One look at the batch: the tally's figures, jobs started, a ``smrun stop``."""
+        self.tally.waiting = self.admission.waiting
+        self.tally.paused = [
+            Pause(key, self.admission.in_use(key), self.admission.limits.get(key))
+            for key in self.admission.paused
+        ]
+        self.tally.running = [
+            self._running(entry_id, handle)
+            for entry_id, handle in self._handles.items()
+            if not handle.done
+        ]
+        for entry_id, handle in list(self._handles.items()):
+            status = handle.status
+            if self._states.get(entry_id) == SUBMITTED and status is not None and not handle.done:
+                with contextlib.suppress(JournalError):  # it ended meanwhile
+                    await self._record(entry_id, RUNNING, Journal.running, status)
+        if (
+            beats % 4 == 0
+            and not self._stopping
+            and await self.journal.call(Journal.meta, STOP_REQUESTED, False)
+        ):
+            self.interrupt("smrun stop")

@@ -1,39 +1,15 @@
-"""Helpers for the hostile-input and damaged-journal tests: the CLI run in-process."""
+"""Fixtures of the reliability tests: the CLI run in process, and figures for RELIABILITY.md."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from smrun.cli import main
-from support import manifests
-from support.manifests import raw_job
-
-
-def good_manifest(**overrides: Any) -> dict[str, Any]:
-    """A valid one-job manifest; ``overrides`` replace fields of its one entry."""
-    job = {"name": "prep", "kind": "processing", "request": raw_job("processing", 1.0)}
-    job.update(overrides)
-    return manifests.manifest(job, batch="hostile")
-
-
-def write(path: Path, data: Any) -> Path:
-    path.write_text(json.dumps(data))  # JSON is YAML too
-    return path
-
-
-class Ran:
-    def __init__(self, code: int, err: str) -> None:
-        self.code = code
-        self.err = err
-
-    @property
-    def problems(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.startswith("  - ")]
+from support.cli_runs import Ran
 
 
 @pytest.fixture
@@ -45,10 +21,6 @@ def smrun(capsys: pytest.CaptureFixture[str]) -> Any:
         return Ran(code, capsys.readouterr().err)
 
     return run
-
-
-def dry_run(*args: str | Path) -> Sequence[str]:
-    return ["launch", "--local", "--dry-run", *map(str, args)]
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import dry_run, good_manifest, write
 
 from smrun.launcher.journal import SCHEMA_VERSION, Journal, JournalUnreadable
 from smrun.launcher.manifest import load_manifest
+from support.cli_runs import dry_run, good_manifest, write
 
 
 def journaled(tmp_path: Path) -> tuple[Path, Path]:

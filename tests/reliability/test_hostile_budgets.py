@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-from conftest import dry_run, good_manifest, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from runner.config import (
     parse_budget,
 )
 from smrun.launcher.manifest import ManifestInvalid, parse_manifest
+from support.cli_runs import dry_run, good_manifest, write
 
 names = st.sampled_from(sorted(BUDGETS)) | st.text(max_size=12)
 numbers = (

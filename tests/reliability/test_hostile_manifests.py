@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import dry_run, good_manifest, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runner.documents import DocumentRefused, parse_yaml
 from smrun.launcher import bounds, manifest
 from smrun.launcher.manifest import ManifestInvalid, load_manifest
+from support.cli_runs import dry_run, good_manifest, write
 from support.manifests import raw_job
 
 

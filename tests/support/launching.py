@@ -33,8 +33,9 @@ async def launch(
     """One launch of ``data`` with its journal and output under ``tmp_path``. With
     ``interrupt_when(launch) -> str | None``, the launch is interrupted once that returns a
     reason (looked at every 50 ms); ``during(launch)`` runs beside it (a fault to inject), and
-    its failure fails the launch's test; ``before(launch)`` runs first (a hook to register).
-    ``budgets``: the runner's rate limits (none by default)."""
+    its failure, or its not ending within 30 s of the launch, fails the launch's test;
+    ``before(launch)`` runs first (a hook to register). ``budgets``: the runner's rate limits
+    (none by default)."""
     parsed = data if isinstance(data, Manifest) else parse_manifest(data)
     journal = Journal(tmp_path / "journal.sqlite", parsed.batch_id)
     settings = LaunchOptions(output=tmp_path / "out", tick=0.1, backoff_initial=0.2, **options)
@@ -55,8 +56,8 @@ async def launch(
             watcher = asyncio.create_task(watch())
         try:
             result = await run.run()
-            if beside is not None:
-                await beside  # what it asserted, if it failed
+            if beside is not None:  # what it asserted, if it failed; never a hang
+                await asyncio.wait_for(beside, timeout=30)
             return result
         finally:
             for task in (beside, watcher):
