@@ -318,6 +318,12 @@ def parse_budget(text: str) -> tuple[str, Rate]:
         raise ValueError(f"{text!r}: {error}") from None
 
 
+# How long an entry point (the launcher, a component) takes from SIGTERM to its exit, unless
+# told otherwise: below a Kubernetes pod's default 30 s termination grace period, after which
+# the kubelet sends SIGKILL and nothing more is written.
+DEFAULT_SHUTDOWN_TIMEOUT = 25.0
+
+
 @dataclass(frozen=True)
 class RunnerConfig:
     aws: AwsTarget = field(default_factory=AwsTarget)

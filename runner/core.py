@@ -15,8 +15,10 @@ Submitting. A job's name is given, or derived from its ``Identity``; a tag carri
 request's digest. Before Create the name is looked up: the same digest re-attaches to the
 existing job (a restarted pod, a resumed batch), another digest is a ``JobConflict``.
 
-Stopping. ``shutdown()`` asks for a Stop for every job in flight, sent at the Stop budget's
-pace (``runner.stopping``), then waits for them to stop until the grace deadline. Endpoints this run was creating are deleted. The runner
+Stopping. ``shutdown()`` goes in named phases (``runner.stopping.ShutdownPhase``): Creates not
+yet sent are abandoned (``runner.gate``), a Stop goes for every job in flight at the Stop
+budget's pace, and each job is settled from what the Stop answers and sweeps say until the
+grace deadline. Endpoints this run was creating are deleted. The runner
 installs no signal handler: entry points do (``smrun.signals``).
 """
 
@@ -26,6 +28,7 @@ import asyncio
 import datetime as dt
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
@@ -36,9 +39,11 @@ from runner import eventfirst, stopping
 from runner.backoff import jittered
 from runner.config import RunnerConfig
 from runner.errors import (
+    AnswerUnknown,
     AwsCallFailed,
     AwsUnreachable,
     JobConflict,
+    NotSent,
     ResourceMissing,
     RunnerClosed,
     RunnerError,
@@ -49,6 +54,7 @@ from runner.naming import DIGEST_TAG, Identity
 from runner.requests import PreparedRequest, prepare_request
 from runner.scheduler import Scheduler
 from runner.session import AwsCaller
+from runner.stopping import ShutdownPhase
 from runner.sweeps import (
     Strategy,
     SweepChoice,
@@ -65,6 +71,9 @@ from runner.tracker import Follow, JobHandle, Outcome, TrackedJob
 
 log = structlog.get_logger("runner")
 
+# After a shutdown's bound: how long the answers of Stops already sent are waited for.
+STOP_ANSWER_WAIT_S = 0.5
+SHUTDOWN_SWEEP_INTERVAL_S = 1.0  # between a shutdown's sweeps, at most
 RULE_STATUS_KEYS = ("DebugRuleEvaluationStatuses", "ProfilerRuleEvaluationStatuses")
 RULE_PENDING = frozenset({"InProgress"})
 RULE_FAILED = frozenset({"Error"})
@@ -85,6 +94,8 @@ class Runner:
         self._sweep_choices: dict[str, SweepChoice] = {}  # kind -> how it is followed, and costs
         self._closing = False
         self._closed = asyncio.Event()
+        self._shut_down = asyncio.Event()  # set when a shutdown() has returned
+        self._not_sent = 0  # Creates a shutdown abandoned before they were sent
         self._feed = (
             eventfirst.EventFeed(
                 self.caller, self.config.events_queue, self._follows, self._in_flight_count
@@ -92,7 +103,8 @@ class Runner:
             if self.config.events_queue
             else None
         )
-        self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop calls, while they run
+        self._stops: set[asyncio.Task[None]] = set()  # shutdown's Stop senders, while they run
+        self._stops_closed = False  # the shutdown's bound ran out: no Stop is sent any more
         self._random = random.Random()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -185,7 +197,9 @@ class Runner:
                 await self._submit_update(job, job_kind.update)
             else:
                 await self._create_or_attach(job, look_up=look_up)
-        except BaseException:
+        except BaseException as error:
+            if isinstance(error, NotSent):
+                self._not_sent += 1  # counted in the shutdown's last phase, not a line each
             del self._jobs[key]
             job.move(Follow.DONE)
             stopping.settled(job)  # no job, nothing to stop
@@ -230,7 +244,12 @@ class Runner:
             await self._attach(job, existing)
             return
         try:
-            answer = await self.caller.sagemaker(kind.create, **job.request)
+            answer = await self.caller.create(kind.create, **job.request)
+        except AnswerUnknown:
+            await self._created_unknown(job)
+            return
+        except RunnerClosed:
+            raise
         except AwsCallFailed as error:
             if error.code != "ResourceInUse" and "already exist" not in error.aws_message:
                 raise
@@ -243,6 +262,16 @@ class Runner:
         job.arn = answer.get(kind.arn_field)
         job.created_by_runner = True
         job.log.info("job.submitted", arn=job.arn)
+
+    async def _created_unknown(self, job: TrackedJob) -> None:
+        """Shutdown came while the Create's answer was unknown: look the job up. If it exists
+        (with our digest) it is ours and ``submit`` stops it; if not, it was never made."""
+        existing = await self._lookup(job.kind, job.name)
+        if existing is None:
+            raise NotSent(f"{job.kind.create} not made: shutting down")
+        await self._attach(job, existing)
+        job.attached, job.created_by_runner = False, True
+        job.log.info("job.submitted", arn=job.arn, answer_was_unknown=True)
 
     async def _submit_update(self, job: TrackedJob, update: Update) -> None:
         target = update.of
@@ -262,7 +291,7 @@ class Runner:
             job.observe(existing)
             job.log.info("job.attached", status=job.status, endpoint_config=wanted)
             return
-        await self.caller.sagemaker(job.kind.create, **job.request)
+        await self.caller.create(job.kind.create, **job.request)
         job.status = update.in_progress
         job.log.info("job.submitted", arn=job.arn, endpoint_config=wanted)
 
@@ -342,6 +371,8 @@ class Runner:
         return job.polls.sample(self._random)
 
     def _sweep_interval(self, kind: JobKind) -> float:
+        if self._closing:  # shutting down: each Stopped seen as soon as the List budget allows
+            return min(self.config.poll.sweep_interval, SHUTDOWN_SWEEP_INTERVAL_S)
         if self._by_events(kind):
             return self.config.feed.safety_interval
         return self.config.poll.sweep_interval
@@ -447,7 +478,7 @@ class Runner:
         for job in jobs:
             if swept and job.follow in (Follow.SUBMITTING, Follow.POLLED):
                 job.move(Follow.SWEPT)
-                self.scheduler.cancel(("poll", job.kind.key, job.name))
+                self.scheduler.cancel(("poll", job.kind.key, job.name), running=True)
             elif not swept and (
                 job.follow in (Follow.SUBMITTING, Follow.SWEPT)
                 or (
@@ -575,7 +606,7 @@ class Runner:
                 continue  # not ours, or ended or being finished meanwhile
             job.observe(summary)
             if self._is_final(job, summary):
-                self._spawn_final(job, None)
+                self._spawn_final(job, summary if self._stopped_as_asked(job, summary) else None)
 
     def _sweep_broke(self, kind: JobKind, error: Exception) -> None:
         """The kind's sweep raised what no sweep should (a bug, not AWS): Describe its jobs;
@@ -597,6 +628,14 @@ class Runner:
             lambda: self._finalize(job, answer),
             on_error=self._on_error(job),
         )
+
+    def _stopped_as_asked(self, job: TrackedJob, answer: Mapping[str, Any]) -> bool:
+        """Whether ``answer`` (a List summary) settles ``job`` without a final Describe: the
+        runner asked for its Stop and it says Stopped. A stopped job has no outputs to read
+        (they are read for a success only) and its reason is the runner's own, so a shutdown
+        of 1,000 jobs does not wait on 1,000 Describes at the Describe budget (issue 16: the
+        report said 722 ``running`` of 1,000 SageMaker had stopped)."""
+        return job.stop_reason is not None and job.kind.status_of(answer) in job.kind.states.stopped
 
     def _is_final(self, job: TrackedJob, answer: Mapping[str, Any]) -> bool:
         kind = job.kind
@@ -753,12 +792,26 @@ class Runner:
 
     async def _stop_job(self, job: TrackedJob, reason: str) -> None:
         """Ask SageMaker to stop ``job`` (once); the poll loop sees it to Stopped."""
+        if self._ask_stop(job, reason):
+            await self._send_stop(job, reason)
+
+    def _ask_stop(self, job: TrackedJob, reason: str) -> bool:
+        """Record that ``job`` is to stop (once); True when its Stop is to be sent now, False
+        when it has ended, was asked already, or its Create is on its way (``submit`` sends
+        the Stop once the answer names the job)."""
         if job.done or job.stop_reason is not None:
-            return
+            return False
         job.stop_reason = reason
         stopping.asked(job)
-        if job.follow is not Follow.SUBMITTING:  # else submit() sends it once Create answers
-            await self._send_stop(job, reason)
+        return job.follow is not Follow.SUBMITTING
+
+    async def _send_stops(self, queue: deque[TrackedJob], reason: str) -> None:
+        """One of shutdown's Stop senders: the next job's Stop, until none is left or the
+        shutdown's bound has run out (those left were not stopped)."""
+        while queue and not self._stops_closed:
+            job = queue.popleft()
+            if not job.done:
+                await self._send_stop(job, reason)
 
     async def _send_stop(self, job: TrackedJob, reason: str) -> None:
         kind = job.kind
@@ -771,19 +824,25 @@ class Runner:
             job.log.info("job.left_running", reason=reason)
             stopping.settled(job)
             return
-        job.log.info("job.stop_requested", reason=reason, operation=operation)
+        # No log line before the call: a shutdown's thousand Stops would each wait behind a
+        # thousand lines (issue 12 measured the first Stop 0.341 s after SIGTERM). The answer's
+        # event (accepted, refused, retrying) names the operation and the reason.
         try:
             await self.caller.sagemaker(operation, **params)  # at the Stop budget's pace
         except AwsUnreachable as error:
             # Throttled or unreachable for every retry: ask again later, while the job runs.
-            job.log.warning("job.stop_retrying", code=error.code, message=error.aws_message)
+            job.log.warning(
+                "job.stop_retrying", operation=operation, code=error.code, message=error.aws_message
+            )
             self._stop_later(job, reason)
         except AwsCallFailed as error:
             # Already ended (a race with completion) is fine: the poll loop reports it.
-            job.log.info("job.stop_refused", code=error.code, message=error.aws_message)
+            job.log.info(
+                "job.stop_refused", operation=operation, code=error.code, message=error.aws_message
+            )
             stopping.settled(job)
         else:
-            stopping.accepted(job)
+            stopping.accepted(job, operation=operation, reason=reason)
         if job.done:
             return
         if operation == kind.delete_operation:
@@ -810,7 +869,7 @@ class Runner:
         the job with an outcome, as any scheduled action's does)."""
 
         async def again() -> None:
-            if not job.done:
+            if not job.done and not self._stops_closed:
                 await self._send_stop(job, reason)
 
         self.scheduler.call_later(
@@ -827,41 +886,88 @@ class Runner:
         *,
         until_stops_accepted: bool = False,
     ) -> list[Outcome]:
-        """Stop every job in flight at the Stop budget's pace (``runner.stopping``), then wait
-        for them to stop until ``grace`` runs out. With ``until_stops_accepted``, wait for every
+        """Shut down in ``ShutdownPhase``'s order (``runner.stopping``): abandon the Creates
+        not yet sent, Stop every job in flight at the Stop budget's pace, then settle each
+        until ``grace`` seconds from now run out. With ``until_stops_accepted``, wait for every
         Stop to be accepted first, however long that takes (cancel the call to give up).
 
         Idempotent: a second call waits for the first. Returns the outcomes known by then.
         """
         if self._closing:
             await self._closed.wait()
-            return [
-                job.outcome.result()
-                for job in self._jobs.values()
-                if job.outcome.done() and not job.outcome.cancelled()
-            ]
+            return self._known_outcomes()
         self._closing = True
+        try:
+            self.stop_admitting()
+            return await self._shut_down_in_phases(grace, reason, until_stops_accepted)
+        finally:
+            self._shut_down.set()
+
+    def stop_admitting(self) -> None:
+        """Shutdown's first phase at once, before its task runs: no Create goes out from now
+        (one waiting for its budget or a retry is abandoned, ``runner.gate``)."""
+        self.caller.gate.close()
+
+    async def wait_shut_down(self) -> None:
+        """Until a ``shutdown()`` has returned (its jobs ended, or its bound ran out)."""
+        await self._shut_down.wait()
+
+    async def _shut_down_in_phases(
+        self, grace: float | None, reason: str, until_stops_accepted: bool
+    ) -> list[Outcome]:
         deadline = time.monotonic() + (self.config.stop_grace if grace is None else grace)
         in_flight = [job for job in self._jobs.values() if not job.done]
-        log.info("runner.shutdown", reason=reason, in_flight=len(in_flight))
-        for job in in_flight:
-            task = asyncio.create_task(self._stop_job(job, reason))
+        stopping.enter(
+            ShutdownPhase.CANCEL_SUBMISSIONS,
+            reason=reason,
+            in_flight=len(in_flight),
+            submitting=sum(1 for job in in_flight if job.follow is Follow.SUBMITTING),
+        )
+        # A few senders, not a task per job: the first Stop is on the wire after a handful of
+        # steps of the loop, not after a thousand tasks have each taken one.
+        queue = deque(job for job in in_flight if self._ask_stop(job, reason))
+        for _ in range(
+            stopping.senders(self.config.limits, len(queue), self.config.max_connections)
+        ):
+            task = asyncio.create_task(self._send_stops(queue, reason))
             self._stops.add(task)
             task.add_done_callback(self._stops.discard)
+        await asyncio.sleep(0)  # the first Stops leave before the next line is written
+        stopping.enter(ShutdownPhase.SEND_STOPS, stops=len(queue))
         bound = None if until_stops_accepted else max(deadline - time.monotonic(), 0.1)
         await stopping.wait_until_settled(in_flight, bound)
         pending = [job.outcome for job in in_flight if not job.done]
-        if pending:
-            await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0.0))
-        left = [job.name for job in in_flight if not job.done]
-        if left:
-            log.warning("runner.shutdown_incomplete", still_stopping=len(left), jobs=left[:20])
-        outcomes = [
+        stopping.enter(ShutdownPhase.SETTLE, waiting=len(pending))
+        if pending:  # the Stop answers on the wire are waited for within the bound too
+            closing = deadline - STOP_ANSWER_WAIT_S
+            await asyncio.wait(pending, timeout=max(closing - time.monotonic(), 0.0))
+        self._stops_closed = True  # what was not sent by now is left for `smrun stop`
+        if self._stops:  # the answers of Stops on the wire, so that each is recorded
+            await asyncio.wait(set(self._stops), timeout=STOP_ANSWER_WAIT_S)
+            for task in list(self._stops):  # still waiting for a token: not sent
+                task.cancel()
+        left = stopping.left_over(in_flight)
+        stopping.enter(
+            ShutdownPhase.DONE,
+            ended=sum(1 for job in in_flight if job.done),
+            not_sent=self._not_sent,
+            still_stopping=len(left["still_stopping"]),
+            not_stopped=len(left["not_stopped"]),
+        )
+        if left["still_stopping"] or left["not_stopped"]:
+            log.warning(
+                "runner.shutdown_incomplete",
+                still_stopping=left["still_stopping"][:20],
+                not_stopped=left["not_stopped"][:20],
+            )
+        return self._known_outcomes()
+
+    def _known_outcomes(self) -> list[Outcome]:
+        return [
             job.outcome.result()
             for job in self._jobs.values()
             if job.outcome.done() and not job.outcome.cancelled()
         ]
-        return outcomes
 
 
 def _rules_failure(answer: Mapping[str, Any]) -> str | None:

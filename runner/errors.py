@@ -169,3 +169,14 @@ def is_not_found(error: ClientError, operation: str | None = None) -> bool:
         return True
     message = str(error.response.get("Error", {}).get("Message", "")).lower()
     return any(word in message for word in _NOT_FOUND_WORDS)
+
+
+class NotSent(RunnerClosed):
+    """A Create the runner never sent: shutdown came while it waited for its budget (or a
+    retry), and no attempt of it reached SageMaker but to be throttled. Nothing exists."""
+
+
+class AnswerUnknown(RunnerClosed):
+    """Shutdown came after an attempt of a Create reached SageMaker without an answer that
+    says whether the job was made (a dropped connection, a timeout, a 5xx): the caller looks
+    the job up, and stops it if it exists."""

@@ -31,6 +31,7 @@ class Scheduler:
         self._sequence = itertools.count()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: dict[Hashable, asyncio.Task[None]] = {}  # key -> its action, running
         self._slots = asyncio.Semaphore(max_concurrency)
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -51,8 +52,14 @@ class Scheduler:
         if earliest is None or due < earliest:
             self._wake.set()
 
-    def cancel(self, key: Hashable) -> None:
+    def cancel(self, key: Hashable, *, running: bool = False) -> None:
+        """Drop ``key``'s timer; with ``running``, cancel its action too if it runs now (a
+        poll waiting for its Describe budget once a sweep follows the job: it would hold a
+        slot that the sweep needs)."""
         self._timers.pop(key, None)
+        task = self._running.get(key) if running else None
+        if task is not None:
+            task.cancel()
 
     def pending(self, key: Hashable) -> bool:
         return key in self._timers
@@ -91,10 +98,13 @@ class Scheduler:
 
         task = asyncio.create_task(guarded(), name=f"smrun:{key}")
         self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        self._running[key] = task
+        task.add_done_callback(lambda done: self._finished(key, done))
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, key: Hashable, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        if self._running.get(key) is task:
+            del self._running[key]
         if not task.cancelled() and task.exception() is not None:
             error = task.exception()
             log.error(

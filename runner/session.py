@@ -44,6 +44,7 @@ from botocore.parsers import ResponseParserError
 
 from runner.config import AwsTarget, RetryPolicy, RunnerConfig
 from runner.errors import AwsCallFailed, CredentialsUnavailable, RunnerError
+from runner.gate import WIRE, CreateGate, Wire
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
 from runner.serviceclock import ServiceClock
@@ -213,6 +214,8 @@ class AwsCaller:
         self.clients = clients or ClientPool(config)
         self.limiter = RateLimiter(config.limits)
         self.clock = ServiceClock()  # the service's clock, from every answer's Date header
+        # Closed by shutdown: a Create not yet on the wire is abandoned (``runner.gate``).
+        self.gate = CreateGate()
         self._sending: dict[str, asyncio.Semaphore] = {}
 
     async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
@@ -225,14 +228,32 @@ class AwsCaller:
             service, asyncio.Semaphore(max(self.config.max_connections, 1))
         )
 
+        # Set when this is a gated call (``create``); a task started from inside one (a
+        # callback) inherits the variable, but not the operation.
+        wire = WIRE.get()
+        if wire is not None and wire.operation != operation:
+            wire = None
+
         async def attempt() -> dict[str, Any]:
             await self.limiter.acquire(operation)
             async with sending:
-                response: dict[str, Any] = await method(**params)
+                with contextlib.nullcontext() if wire is None else wire.sending():
+                    response: dict[str, Any] = await method(**params)
             self.clock.observe(response.pop("ResponseMetadata", None))
             return response
 
         return await call_with_retries(operation, self.config.retry, attempt)
+
+    async def create(self, operation: str, **params: Any) -> dict[str, Any]:
+        """A SageMaker call that starts something (a Create, an endpoint's Update): through
+        ``gate``, so that a shutdown abandons it while it waits for its budget or a retry.
+        Raises ``NotSent`` or ``AnswerUnknown`` then."""
+
+        async def gated(wire: Wire) -> dict[str, Any]:
+            WIRE.set(wire)  # this task's own context: its attempts tell the wire
+            return await self.sagemaker(operation, **params)
+
+        return await self.gate.send(operation, gated)
 
     async def pages(
         self, service: str, operation: str, *, max_pages: int | None = None, **params: Any

@@ -10,7 +10,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from runner.config import DEFAULT_FEED_QUEUE, AwsTarget  # stdlib only: the CLI stays quick to start
+from runner.config import (  # stdlib only: the CLI stays quick to start
+    DEFAULT_FEED_QUEUE,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    AwsTarget,
+)
 from runner.streams import guard_std_streams
 
 EXIT_OK = 0
@@ -336,6 +340,15 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         help="on SIGINT/SIGTERM leave jobs running (resume later) instead of stopping them; "
         "not with --local (its emulator ends with the launch)",
     )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=DEFAULT_SHUTDOWN_TIMEOUT,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, exit within this many seconds (default "
+        f"{DEFAULT_SHUTDOWN_TIMEOUT:g}, below a pod's 30 s grace): jobs not Stopped by then "
+        "stay journaled in flight, Stopping if SageMaker took their Stop",
+    )
 
 
 BATCH_HELP = "the batch: its output directory, its journal file, or its id (smrun-runs/<id>)"
@@ -449,6 +462,7 @@ def _run_launch(args: argparse.Namespace) -> int:
         follow=args.follow,
         job_logs=not args.no_job_logs,
         leave_running=args.leave_running,
+        shutdown_timeout=args.shutdown_timeout,
         events=args.events,
     )
     try:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -49,7 +50,7 @@ from components.common.inputs import (
     unfilled,
 )
 from components.common.spec import SUMMARY, ComponentSpec
-from runner.config import AwsTarget, RunnerConfig
+from runner.config import DEFAULT_SHUTDOWN_TIMEOUT, AwsTarget, RunnerConfig
 from runner.core import Runner
 from runner.errors import (
     AwsCallFailed,
@@ -74,6 +75,8 @@ from smrun.signals import StopOnSignal
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 LOG_FORMAT_VARIABLE = "SMRUN_LOG_FORMAT"  # "json" for JSON lines; readable lines otherwise
+# Seconds from SIGTERM to the component's exit (outputs written); a pod's grace is 30 s.
+SHUTDOWN_TIMEOUT_VARIABLE = "SMRUN_SHUTDOWN_TIMEOUT"
 log = structlog.get_logger("components")
 
 
@@ -314,18 +317,77 @@ async def _run(
     except InputError as error:
         return _finish(spec, parsed, [], _failed(EXIT_BAD_INPUT, error, "bad_input"))
     warn_of_sts_at_aws(inputs)
+    timeout = shutdown_timeout()
     async with Runner(runner_config(inputs)) as runner:
-        with StopOnSignal(runner) as signals:
+        # The runner's shutdown takes the timeout less what writing the outputs needs.
+        with StopOnSignal(runner, grace=timeout - shutdown_reserve(timeout)) as signals:
             run = ComponentRun(spec, inputs, run_id, task, runner=runner)
             try:
-                result = await _execute(execute, run)
+                result = await _execute_until_shut_down(execute, run, shutdown_reserve(timeout) / 2)
             finally:
                 if run.tailer is not None:
                     await run.tailer.close()
             if signals.received:
                 await signals.wait_for_shutdown()
-                result = (signals.exit_code, {}, f"stopped by {signals.received.name}")
+                result = (signals.exit_code, {}, _stopped_reason(signals, run))
     return _finish(spec, parsed, run.outcomes, result)
+
+
+def shutdown_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """``SMRUN_SHUTDOWN_TIMEOUT`` seconds, else the default (below a pod's 30 s grace); a
+    value that is not a number above 0 is the default too, said once as a warning."""
+    text = (os.environ if environ is None else environ).get(SHUTDOWN_TIMEOUT_VARIABLE, "")
+    if not text:
+        return DEFAULT_SHUTDOWN_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        log.warning(
+            "component.shutdown_timeout_ignored",
+            variable=SHUTDOWN_TIMEOUT_VARIABLE,
+            value=text,
+            used=DEFAULT_SHUTDOWN_TIMEOUT,
+        )
+        return DEFAULT_SHUTDOWN_TIMEOUT
+    return value
+
+
+def shutdown_reserve(timeout: float) -> float:
+    """Of a shutdown ``timeout``, what is kept after the runner's for the last log lines and
+    the outputs."""
+    return min(2.0, timeout * 0.2)
+
+
+async def _execute_until_shut_down(execute: Execute, run: ComponentRun, drain: float) -> Result:
+    """``_execute``'s result; after a signal, once the runner's shutdown is over (its job
+    Stopped, or its bound run out), the execution gets ``drain`` seconds more for its last log
+    lines and is then cancelled, so that the pod exits within the shutdown timeout."""
+    execution = asyncio.ensure_future(_execute(execute, run))
+    shut_down = asyncio.ensure_future(run.runner.wait_shut_down())
+    try:
+        await asyncio.wait({execution, shut_down}, return_when=asyncio.FIRST_COMPLETED)
+        if not execution.done():
+            await asyncio.wait({execution}, timeout=drain)
+    finally:
+        shut_down.cancel()
+        if not execution.done():
+            execution.cancel()
+        await asyncio.gather(execution, shut_down, return_exceptions=True)
+    if execution.cancelled():
+        return EXIT_FAILED, {}, "shutdown ended before the job did"
+    return execution.result()
+
+
+def _stopped_reason(signals: StopOnSignal, run: ComponentRun) -> str:
+    """What the signal did, with the jobs it left stopping (journaled nowhere else)."""
+    assert signals.received is not None
+    left = [handle.name for handle in run.runner.in_flight]
+    reason = f"stopped by {signals.received.name}"
+    if left:
+        reason += f"; still stopping when the shutdown timeout ran out: {', '.join(left)}"
+    return reason
 
 
 def check_target(inputs: Mapping[str, Any], checks: InputChecks) -> None:

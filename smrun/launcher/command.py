@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import signal
 import sys
@@ -36,7 +37,15 @@ from botocore.exceptions import BotoCoreError
 from rich.console import Console
 from rich.table import Table
 
-from runner.config import AwsTarget, PollPolicy, Rate, RateLimits, RunnerConfig, parse_budget
+from runner.config import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    AwsTarget,
+    PollPolicy,
+    Rate,
+    RateLimits,
+    RunnerConfig,
+    parse_budget,
+)
 from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerError
 from runner.feed import setup_feed
@@ -105,6 +114,7 @@ class LaunchRequest:
     follow: str | None = None
     job_logs: bool = True
     leave_running: bool = False
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     events: str | None = None  # --events QUEUE_URL
 
 
@@ -180,6 +190,11 @@ def _options(request: LaunchRequest, problems: list[str]) -> LaunchOptions:
             problems.append(f"--limit: {error}")
         else:
             limits[key] = limit
+    if not (math.isfinite(request.shutdown_timeout) and request.shutdown_timeout > 0):
+        problems.append(
+            f"--shutdown-timeout: must be a number of seconds above 0, got "
+            f"{request.shutdown_timeout:g}"
+        )
     retry = {part.strip() for text in request.retry for part in text.split(",") if part.strip()}
     for wrong in sorted(retry - set(RETRY_CHOICES)):
         problems.append(f"--retry: {wrong!r} is not one of {', '.join(RETRY_CHOICES)}")
@@ -189,6 +204,7 @@ def _options(request: LaunchRequest, problems: list[str]) -> LaunchOptions:
         job_logs=request.job_logs,
         follow=request.follow,
         leave_running=request.leave_running,
+        shutdown_timeout=request.shutdown_timeout,
         retry=frozenset(retry & set(RETRY_CHOICES)),
     )
 
@@ -599,17 +615,23 @@ def interrupted_line(result: LaunchResult) -> str:
     """What an interrupt did to the jobs in flight, as the journal has it."""
     head = f"interrupted ({result.interrupted}): "
     rerun = " (--retry stopped reruns the stopped ones)"
-    if result.stopping:
-        in_flight = sum(1 for row in result.rows if row.state in (SUBMITTED, RUNNING))
-        left = in_flight - len(result.stopping)
-        return (
-            f"{head}{len(result.stopping)} job(s) still stopping (Stop sent; journaled "
-            f"Stopping)" + (f", {left} left running" if left > 0 else "") + "; run the same "
-            f"command again to record how they end{rerun}"
-        )
-    if result.left_running:
+    if result.left_running and not result.stopping:
         return f"{head}jobs in flight were left running; run the same command again to resume"
-    return f"{head}jobs in flight were stopped; run the same command again to resume{rerun}"
+    in_flight = sum(1 for row in result.rows if row.state in (SUBMITTED, RUNNING))
+    not_stopped = in_flight - len(result.stopping)
+    if not in_flight:
+        return f"{head}jobs in flight were stopped; run the same command again to resume{rerun}"
+    parts = []
+    if result.stopping:
+        parts.append(
+            f"{len(result.stopping)} job(s) still stopping (Stop sent; journaled Stopping)"
+        )
+    if not_stopped > 0:
+        parts.append(
+            f"{not_stopped} not stopped (no Stop accepted in time; `smrun stop` on this batch "
+            "stops them)"
+        )
+    return f"{head}{', '.join(parts)}; run the same command again to record how they end{rerun}"
 
 
 async def _launch(

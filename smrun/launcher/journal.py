@@ -25,7 +25,7 @@ import asyncio
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -420,6 +420,24 @@ class Journal:
 
     def running(self, entry_id: str, status: str | None = None) -> Row:
         return self._transition(entry_id, RUNNING, "status = COALESCE(?, status)", (status,))
+
+    def running_many(self, entry_ids: Sequence[str], status: str) -> list[str]:
+        """Journal every one of ``entry_ids`` running with ``status``, in one transaction (a
+        shutdown records hundreds at its bound); the ids it could (one that ended meanwhile
+        is left as it is)."""
+        recorded = []
+        now = _now()
+        with self._write() as db:
+            for entry_id in entry_ids:
+                found = db.execute("SELECT state FROM entries WHERE id = ?", (entry_id,)).fetchone()
+                if found is None or RUNNING not in TRANSITIONS[found[0]]:
+                    continue
+                db.execute(
+                    "UPDATE entries SET state = ?, updated_at = ?, status = ? WHERE id = ?",
+                    (RUNNING, now, status, entry_id),
+                )
+                recorded.append(entry_id)
+        return recorded
 
     def ended(
         self,

@@ -38,6 +38,7 @@ import structlog
 from botocore.exceptions import BotoCoreError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
+from runner.config import DEFAULT_SHUTDOWN_TIMEOUT
 from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerClosed, RunnerError
 from runner.joblogs import FileSink, LogSink, LogTailer, TeeSink, TextSink
@@ -74,6 +75,10 @@ OVER_QUOTA = "ResourceLimitExceeded"
 STOPPING = "Stopping"  # SageMaker's status of a job whose Stop it accepted
 FOLLOW_FAILED = "Error"  # the Outcome status of a job the runner could not follow to its end
 BATCHED_LOGS_FROM = 10  # from this many jobs with logs, read them with FilterLogEvents
+# Of the shutdown timeout, kept after the runner's shutdown for the journal, the log tails'
+# last lines and the reports (at most this fraction of it).
+SHUTDOWN_RESERVE_S = 3.0
+SHUTDOWN_RESERVE_FRACTION = 0.2
 # What a journal write raises when the file cannot take it (a full disk, an I/O error), as
 # opposed to JournalError, a transition the journal refuses.
 JOURNAL_WRITE_ERRORS = (sqlite3.Error, OSError)
@@ -88,7 +93,9 @@ class LaunchOptions:
     job_logs: bool = True  # a log file per job under output/logs
     follow: str | None = None  # an entry id or job name whose logs go to the console too
     leave_running: bool = False  # on interrupt, detach instead of stopping jobs
-    stop_grace: float | None = None  # how long an interrupt waits for Stopped (runner default)
+    # From the interrupt to run()'s return: Stops, Stopped, journal, log tails and reports.
+    # Below a Kubernetes pod's 30 s grace, so that nothing is killed half-way.
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     backoff_initial: float = 5.0  # after ResourceLimitExceeded
     backoff_max: float = 120.0
     tick: float = 0.5  # how often running statuses and `smrun stop` requests are looked at
@@ -209,6 +216,8 @@ class Launch:
         self._entry_tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
         self._shutdown: asyncio.Future[None] | None = None
+        self._deadline: float | None = None  # monotonic: when an interrupted run() returns
+        self._left_stopping: tuple[str, ...] = ()  # entries journaled Stopping at the bound
         logs_dir = self.options.output / "logs" if self.options.output else None
         self._files = FileSink(logs_dir) if logs_dir and self.options.job_logs else None
         self._followed = followed_entry(manifest, self.options.follow)
@@ -334,6 +343,7 @@ class Launch:
             left_running=self.interrupted is not None and self.options.leave_running,
             reports=reports,
             billable_s=self.tally.billable_s,
+            stopping=self._left_stopping,
             problems=tuple(problems),
         )
 
@@ -387,14 +397,16 @@ class Launch:
         """Jobs submitted by (or re-attached to) this launch that have not ended."""
         return sum(1 for handle in self._handles.values() if not handle.done)
 
-    def stopping_now(self) -> list[str]:
-        """The entries whose job was asked to stop and has not yet ended (a kind without a
-        Stop operation is left running, not stopping)."""
+    def stopping_now(self, *, accepted: bool = False) -> list[str]:
+        """The entries whose job was asked to stop (``accepted``: whose Stop SageMaker took)
+        and has not yet ended (a kind without a Stop operation is left running, not
+        stopping)."""
         return [
             entry_id
             for entry_id, handle in self._handles.items()
             if not handle.done
             and handle.stop_requested
+            and (handle.stop_accepted_at is not None or not accepted)
             and KINDS[self._kinds[entry_id]].stop_operation
         ]
 
@@ -402,7 +414,18 @@ class Launch:
         """Journal jobs a launch stops waiting for as SageMaker has them once it took the
         Stop: running, status Stopping. ``smrun status`` then says so, and a resume
         re-attaches to them and records how they ended."""
-        for entry_id in entry_ids:
+        # In one transaction, but for an entry with changes still waiting for the journal
+        # (they go first, in order) or a journal that cannot take it: those one by one.
+        waiting = [entry_id for entry_id in entry_ids if self._unjournaled.get(entry_id)]
+        batch = [entry_id for entry_id in entry_ids if entry_id not in waiting]
+        try:
+            recorded = await self.journal.call(Journal.running_many, batch, STOPPING)
+        except JOURNAL_WRITE_ERRORS:
+            recorded, waiting = [], entry_ids
+        for entry_id in recorded:  # journaled first, then counted
+            self.tally.move(self._states[entry_id], RUNNING)
+            self._states[entry_id] = RUNNING
+        for entry_id in waiting:
             with contextlib.suppress(JournalError):  # it ended meanwhile
                 await self._record(entry_id, RUNNING, Journal.running, STOPPING)
 
@@ -413,6 +436,9 @@ class Launch:
             return
         self._stopping = True
         self.interrupted = reason
+        self._deadline = time.monotonic() + self.options.shutdown_timeout
+        if not self.options.leave_running:
+            self.runner.stop_admitting()  # not one more Create from here
         self.admission.close()
         if self.options.leave_running:
             for task in self._entry_tasks.values():
@@ -426,15 +452,38 @@ class Launch:
             leave_running=self.options.leave_running,
         )
 
+    def _remaining(self) -> float:
+        """Seconds left of the shutdown timeout (all of it before an interrupt)."""
+        if self._deadline is None:
+            return self.options.shutdown_timeout
+        return max(self._deadline - time.monotonic(), 0.0)
+
     async def _stop_all(self, reason: str) -> None:
-        # Every Stop is sent at the Stop budget's pace and waited for until it is accepted
-        # (a second signal cancels the launch); then the grace for Stopped.
-        await self.runner.shutdown(
-            grace=self.options.stop_grace, reason=reason, until_stops_accepted=True
-        )
-        # Jobs still not Stopped after the grace period stay journaled as in flight: a resumed
-        # launch re-attaches and records how they ended. Entries whose job has ended record
-        # that themselves.
+        """Shut the runner down within the shutdown timeout, less a reserve for what follows
+        (``runner.stopping``'s phases: no Create sent after this, Stops at the Stop budget's
+        pace, each Stopped recorded from what the Stop answers and sweeps say)."""
+        timeout = self.options.shutdown_timeout
+        reserve = min(SHUTDOWN_RESERVE_S, timeout * SHUTDOWN_RESERVE_FRACTION)
+        await self.runner.shutdown(grace=max(self._remaining() - reserve, 0.0), reason=reason)
+        # What is left at the bound stays journaled in flight, those whose Stop SageMaker took
+        # as Stopping: `smrun status` says so, and a resume or `smrun stop` picks them up.
+        # Entries whose job has ended record that themselves.
+        left = self.stopping_now(accepted=True)
+        await self.record_stopping(left)
+        self._left_stopping = tuple(left)
+        running = [
+            entry_id
+            for entry_id, handle in self._handles.items()
+            if not handle.done and entry_id not in left
+        ]
+        if left or running:
+            log.warning(
+                "launch.shutdown_left",
+                still_stopping=len(left),
+                not_stopped=len(running),
+                stopping_entries=left[:20],
+                running_entries=running[:20],
+            )
         for entry_id, task in self._entry_tasks.items():
             handle = self._handles.get(entry_id)
             if handle is None or not handle.done:
@@ -701,6 +750,8 @@ class Launch:
             for task in self._tails:
                 task.cancel()
         limit = self._tailer.policy.drain_limit + 5.0
+        if self._deadline is not None:  # interrupted: the tails end within the timeout
+            limit = min(limit, max(self._remaining() - SHUTDOWN_RESERVE_S / 2, 0.0))
         _, late = await asyncio.wait(set(self._tails), timeout=limit)
         for task in late:
             task.cancel()

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from runner.config import LogPolicy
+from runner.config import LogPolicy, RateLimits
 from runner.core import Runner
 from smrun.launcher.journal import Journal
 from smrun.launcher.launch import Launch, LaunchOptions, LaunchResult
@@ -26,18 +26,24 @@ async def launch(
     *,
     interrupt_when: Any = None,
     during: Callable[[Launch], Awaitable[None]] | None = None,
+    before: Callable[[Launch], Awaitable[None]] | None = None,
+    budgets: RateLimits | None = None,
     **options: Any,
 ) -> LaunchResult:
     """One launch of ``data`` with its journal and output under ``tmp_path``. With
     ``interrupt_when(launch) -> str | None``, the launch is interrupted once that returns a
     reason (looked at every 50 ms); ``during(launch)`` runs beside it (a fault to inject), and
-    its failure, or its not ending within 30 s of the launch, fails the launch's test."""
+    its failure, or its not ending within 30 s of the launch, fails the launch's test;
+    ``before(launch)`` runs first (a hook to register). ``budgets``: the runner's rate limits
+    (none by default)."""
     parsed = data if isinstance(data, Manifest) else parse_manifest(data)
     journal = Journal(tmp_path / "journal.sqlite", parsed.batch_id)
     settings = LaunchOptions(output=tmp_path / "out", tick=0.1, backoff_initial=0.2, **options)
-    config = runner_config(url, logs=QUICK_LOGS)
+    config = runner_config(url, logs=QUICK_LOGS, limits=budgets or RateLimits.none())
     async with Runner(config) as runner:
         run = Launch(parsed, journal, runner, settings, view=LineView(interval=1.0))
+        if before is not None:
+            await before(run)
         beside = asyncio.create_task(during(run)) if during is not None else None
         watcher = None
         if interrupt_when is not None:

@@ -59,8 +59,9 @@ CHOSEN_FROM = {
 }
 # Methods of AwsCaller (runner.session) and the kinds' Caller that make an AWS call.
 CALLERS_WITH_SERVICE = {"call", "pages", "paginate"}
-# ``caller.sagemaker(op)``, and ``call(op)``: a kind's Caller (``runner.kinds.Caller``).
-SAGEMAKER_CALLERS = {("sagemaker", ast.Attribute), ("call", ast.Name)}
+# ``caller.sagemaker(op)``, ``caller.create(op)`` (a Create through the shutdown's gate), and
+# ``call(op)``: a kind's Caller (``runner.kinds.Caller``).
+SAGEMAKER_CALLERS = {("sagemaker", ast.Attribute), ("create", ast.Attribute), ("call", ast.Name)}
 
 
 @cache

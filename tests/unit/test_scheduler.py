@@ -260,3 +260,30 @@ async def test_timers_armed_before_start_fire_after_start() -> None:
     finally:
         await scheduler.close()
     assert recorder.ran == ["early"]
+
+
+async def test_cancelling_a_running_action_frees_its_slot_for_the_next() -> None:
+    # A poll waiting for its Describe budget once a sweep follows its job: cancelled with
+    # its timer, so that the sweep gets the slot.
+    scheduler = Scheduler(max_concurrency=1)
+    scheduler.start()
+    started, swept = asyncio.Event(), asyncio.Event()
+
+    async def poll() -> None:
+        started.set()
+        await asyncio.Event().wait()  # a token that never comes
+
+    async def sweep() -> None:
+        swept.set()
+
+    try:
+        scheduler.call_later(0.0, "poll", poll)
+        await asyncio.wait_for(started.wait(), WAIT)
+        scheduler.call_later(0.0, "sweep", sweep)
+        scheduler.cancel("poll")  # the timer only: the poll keeps its slot
+        await asyncio.sleep(0)
+        assert not swept.is_set()
+        scheduler.cancel("poll", running=True)
+        await asyncio.wait_for(swept.wait(), WAIT)
+    finally:
+        await scheduler.close()
