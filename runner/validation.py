@@ -53,7 +53,16 @@ class Problem:
     aws: str | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
-        return f"{self.path or '(request)'}: {self.rule}"
+        return one_line(f"{self.path or '(request)'}: {self.rule}")
+
+
+# Characters that would break a problem's one line (a key the user wrote may hold them).
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (``\\n``)."""
+    return _LINE_BREAKING.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
 
 
 @functools.cache

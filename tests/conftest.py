@@ -16,6 +16,14 @@ from support.network_guard import install as install_network_guard
 
 install_network_guard()
 
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# The same examples on every run: a property test finds its bugs where it is developed, never
+# by chance on a landing (HYPOTHESIS_PROFILE=explore draws new ones).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", max_examples=1000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 from support.environment import FAKE_AWS_ENV  # noqa: E402
 
 # Fake credentials and a fixed region for everything a test starts, subprocesses included.
