@@ -418,6 +418,15 @@ class Journal:
             (now, job_name),
         )
 
+    def not_sent(self, entry_id: str, reason: str) -> None:
+        """Why a pending entry is still pending (its Create abandoned at a shutdown): said in
+        the reports and ``smrun status``; cleared when it is sent."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE entries SET failure_reason = ?, updated_at = ? WHERE id = ? AND state = ?",
+                (reason, _now(), entry_id, PENDING),
+            )
+
     def running(self, entry_id: str, status: str | None = None) -> Row:
         return self._transition(entry_id, RUNNING, "status = COALESCE(?, status)", (status,))
 

@@ -645,8 +645,12 @@ class Launch:
                     except AwsCallFailed as error:
                         refusal = error.aws_message
                         raise
-        except (AdmissionClosed, RunnerClosed):
-            return None  # interrupted before this one went out: it stays as it was
+        except AdmissionClosed:
+            return None  # interrupted before this one was admitted: it stays as it was
+        except RunnerClosed as closed:  # admitted, its Create abandoned: pending, and why
+            with contextlib.suppress(*JOURNAL_WRITE_ERRORS):
+                await self.journal.call(Journal.not_sent, entry.id, one_line(closed))
+            return None
         except Exception as error:  # an AWS refusal, a bad endpoint, a failing assume-role...
             reason = one_line(error)
             await self._record(entry.id, ERROR, Journal.error, reason)

@@ -124,6 +124,9 @@ async def test_no_job_is_created_after_sigterm_when_every_call_is_slow(
     assert {job["name"]: job["status"] for job in stats["jobs"]}[in_flight] == "Stopped"
     states = [row.state for row in result.rows]
     assert states.count("stopped") == 3 and states.count("pending") == 27
+    # Each abandoned Create says so on its entry; a resume sends it and clears the reason.
+    pending = [row for row in result.rows if row.state == "pending"]
+    assert all("not sent: shutting down" in (row.failure_reason or "") for row in pending)
     assert result.interrupted == "SIGTERM" and result.stopping == ()
 
 
