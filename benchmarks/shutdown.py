@@ -34,7 +34,7 @@ import aiohttp
 from benchmarks.sagemaker_requests import training_request
 from emulator.server import EmulatorServer
 from emulator.state import Emulator, EmulatorConfig
-from runner.config import AwsTarget, Rate, RateLimits, RunnerConfig
+from runner.config import DEFAULT_SHUTDOWN_TIMEOUT, AwsTarget, Rate, RateLimits, RunnerConfig
 from runner.core import Runner
 from runner.telemetry import configure_logging
 from smrun.launcher.journal import Journal, Row
@@ -106,7 +106,12 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         )
         manifest = parse_manifest(batch(jobs, 600))
         journal = Journal(work / "journal.sqlite", manifest.batch_id)
-        options = LaunchOptions(concurrency=jobs, output=work / "out", job_logs=not slow)
+        options = LaunchOptions(
+            concurrency=jobs,
+            output=work / "out",
+            job_logs=not slow,
+            shutdown_timeout=args.shutdown_timeout,
+        )
         async with Runner(runner_config) as runner:
             launch = Launch(manifest, journal, runner, options, view=LineView(interval=30))
             running = asyncio.ensure_future(launch.run())
@@ -175,6 +180,13 @@ def main() -> None:
     parser.add_argument("--stop-rate", type=float, default=10.0, help="the Stop budget, per s")
     parser.add_argument("--stop-seconds", type=float, default=1.0, help="Stopping -> Stopped")
     parser.add_argument("--events", type=Path, help="keep the launch's JSON log lines here")
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=lambda text: None if text == "auto" else float(text),
+        default=DEFAULT_SHUTDOWN_TIMEOUT,
+        help="the launch's bound in seconds, or 'auto' (smrun launch's default outside a pod: "
+        "what the Stops need); default: a pod's",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="smrun-sigterm-") as tmp:
         work = Path(tmp)

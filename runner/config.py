@@ -322,6 +322,20 @@ def parse_budget(text: str) -> tuple[str, Rate]:
 # told otherwise: below a Kubernetes pod's default 30 s termination grace period, after which
 # the kubelet sends SIGKILL and nothing more is written.
 DEFAULT_SHUTDOWN_TIMEOUT = 25.0
+# Outside a pod nothing kills the process at 30 s: a launch there takes what its Stops need at
+# the Stop budget's pace, plus this for the last answers, sweeps and reports.
+SHUTDOWN_MARGIN_S = 10.0
+
+
+def shutdown_timeout_for(
+    in_flight: int, stop_rate: float | None, environ: Mapping[str, str]
+) -> float:
+    """The shutdown bound when the user set none: in a Kubernetes pod (the kubelet sets
+    ``KUBERNETES_SERVICE_HOST`` in every container), below its 30 s grace; elsewhere long enough
+    for every job in flight to get its Stop at ``stop_rate`` per second, never less."""
+    if environ.get("KUBERNETES_SERVICE_HOST") or not stop_rate:
+        return DEFAULT_SHUTDOWN_TIMEOUT
+    return max(DEFAULT_SHUTDOWN_TIMEOUT, in_flight / stop_rate + SHUTDOWN_MARGIN_S)
 
 
 @dataclass(frozen=True)

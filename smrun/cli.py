@@ -13,6 +13,7 @@ from pathlib import Path
 from runner.config import (  # stdlib only: the CLI stays quick to start
     DEFAULT_FEED_QUEUE,
     DEFAULT_SHUTDOWN_TIMEOUT,
+    SHUTDOWN_MARGIN_S,
     AwsTarget,
 )
 from runner.streams import guard_std_streams
@@ -343,11 +344,13 @@ def _launch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     parser.add_argument(
         "--shutdown-timeout",
         type=float,
-        default=DEFAULT_SHUTDOWN_TIMEOUT,
+        default=None,
         metavar="SECONDS",
-        help="on SIGINT/SIGTERM, exit within this many seconds (default "
-        f"{DEFAULT_SHUTDOWN_TIMEOUT:g}, below a pod's 30 s grace): jobs not Stopped by then "
-        "stay journaled in flight, Stopping if SageMaker took their Stop",
+        help="on SIGINT/SIGTERM, exit within this many seconds; jobs not Stopped by then stay "
+        "journaled in flight, Stopping if SageMaker took their Stop (default: in a Kubernetes "
+        f"pod {DEFAULT_SHUTDOWN_TIMEOUT:g}, below its 30 s grace; elsewhere what every job's "
+        f"Stop needs at the Stop budget, plus {SHUTDOWN_MARGIN_S:g} s, at least "
+        f"{DEFAULT_SHUTDOWN_TIMEOUT:g})",
     )
 
 

@@ -38,7 +38,6 @@ from rich.console import Console
 from rich.table import Table
 
 from runner.config import (
-    DEFAULT_SHUTDOWN_TIMEOUT,
     AwsTarget,
     PollPolicy,
     Rate,
@@ -114,7 +113,7 @@ class LaunchRequest:
     follow: str | None = None
     job_logs: bool = True
     leave_running: bool = False
-    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    shutdown_timeout: float | None = None  # None: LaunchOptions' default
     events: str | None = None  # --events QUEUE_URL
 
 
@@ -190,7 +189,9 @@ def _options(request: LaunchRequest, problems: list[str]) -> LaunchOptions:
             problems.append(f"--limit: {error}")
         else:
             limits[key] = limit
-    if not (math.isfinite(request.shutdown_timeout) and request.shutdown_timeout > 0):
+    if request.shutdown_timeout is not None and not (
+        math.isfinite(request.shutdown_timeout) and request.shutdown_timeout > 0
+    ):
         problems.append(
             f"--shutdown-timeout: must be a number of seconds above 0, got "
             f"{request.shutdown_timeout:g}"

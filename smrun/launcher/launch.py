@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -38,7 +39,7 @@ import structlog
 from botocore.exceptions import BotoCoreError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
-from runner.config import DEFAULT_SHUTDOWN_TIMEOUT
+from runner.config import shutdown_timeout_for
 from runner.core import Runner
 from runner.errors import AwsCallFailed, RunnerClosed, RunnerError
 from runner.joblogs import FileSink, LogSink, LogTailer, TeeSink, TextSink
@@ -94,8 +95,9 @@ class LaunchOptions:
     follow: str | None = None  # an entry id or job name whose logs go to the console too
     leave_running: bool = False  # on interrupt, detach instead of stopping jobs
     # From the interrupt to run()'s return: Stops, Stopped, journal, log tails and reports.
-    # Below a Kubernetes pod's 30 s grace, so that nothing is killed half-way.
-    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    # None: below a Kubernetes pod's 30 s grace in a pod, elsewhere what the Stops of the jobs
+    # in flight need at the Stop budget (runner.config.shutdown_timeout_for).
+    shutdown_timeout: float | None = None
     backoff_initial: float = 5.0  # after ResourceLimitExceeded
     backoff_max: float = 120.0
     tick: float = 0.5  # how often running statuses and `smrun stop` requests are looked at
@@ -217,6 +219,7 @@ class Launch:
         self._stopping = False
         self._shutdown: asyncio.Future[None] | None = None
         self._deadline: float | None = None  # monotonic: when an interrupted run() returns
+        self._bound_s = 0.0  # the shutdown timeout, fixed at the interrupt
         self._left_stopping: tuple[str, ...] = ()  # entries journaled Stopping at the bound
         logs_dir = self.options.output / "logs" if self.options.output else None
         self._files = FileSink(logs_dir) if logs_dir and self.options.job_logs else None
@@ -436,7 +439,8 @@ class Launch:
             return
         self._stopping = True
         self.interrupted = reason
-        self._deadline = time.monotonic() + self.options.shutdown_timeout
+        self._bound_s = self._shutdown_bound()
+        self._deadline = time.monotonic() + self._bound_s
         if not self.options.leave_running:
             self.runner.stop_admitting()  # not one more Create from here
         self.admission.close()
@@ -452,18 +456,26 @@ class Launch:
             leave_running=self.options.leave_running,
         )
 
+    def _shutdown_bound(self) -> float:
+        """The shutdown timeout: the user's, else one for where the launch runs."""
+        if self.options.shutdown_timeout is not None:
+            return self.options.shutdown_timeout
+        stop_rate = self.runner.config.limits.rate_for("StopTrainingJob")
+        return shutdown_timeout_for(
+            len(self._handles), stop_rate.per_second if stop_rate else None, os.environ
+        )
+
     def _remaining(self) -> float:
         """Seconds left of the shutdown timeout (all of it before an interrupt)."""
         if self._deadline is None:
-            return self.options.shutdown_timeout
+            return self._shutdown_bound()
         return max(self._deadline - time.monotonic(), 0.0)
 
     async def _stop_all(self, reason: str) -> None:
         """Shut the runner down within the shutdown timeout, less a reserve for what follows
         (``runner.stopping``'s phases: no Create sent after this, Stops at the Stop budget's
         pace, each Stopped recorded from what the Stop answers and sweeps say)."""
-        timeout = self.options.shutdown_timeout
-        reserve = min(SHUTDOWN_RESERVE_S, timeout * SHUTDOWN_RESERVE_FRACTION)
+        reserve = min(SHUTDOWN_RESERVE_S, self._bound_s * SHUTDOWN_RESERVE_FRACTION)
         await self.runner.shutdown(grace=max(self._remaining() - reserve, 0.0), reason=reason)
         # What is left at the bound stays journaled in flight, those whose Stop SageMaker took
         # as Stopping: `smrun status` says so, and a resume or `smrun stop` picks them up.

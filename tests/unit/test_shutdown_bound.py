@@ -9,7 +9,13 @@ import pytest
 from structlog.testing import capture_logs
 
 from components.common.app import shutdown_reserve, shutdown_timeout
-from runner.config import DEFAULT_SHUTDOWN_TIMEOUT, Rate, RateLimits
+from runner.config import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    SHUTDOWN_MARGIN_S,
+    Rate,
+    RateLimits,
+    shutdown_timeout_for,
+)
 from runner.stopping import senders
 from smrun.launcher.command import interrupted_line
 from smrun.launcher.journal import Row
@@ -62,3 +68,12 @@ def test_the_end_screen_says_which_jobs_the_bound_left_and_how_to_stop_them() ->
     assert "1 not stopped (no Stop accepted in time; `smrun stop` on this batch stops them)" in line
     every = interrupted_line(result([row("c", "stopped")]))
     assert "jobs in flight were stopped" in every
+
+
+def test_a_launch_in_a_pod_keeps_below_its_grace_and_elsewhere_takes_what_its_stops_need() -> None:
+    pod = {"KUBERNETES_SERVICE_HOST": "10.0.0.1"}
+    assert shutdown_timeout_for(1000, 10.0, pod) == DEFAULT_SHUTDOWN_TIMEOUT < 30
+    # 1,000 Stops at 10/s: 100 s, plus the margin for the last answers and the reports.
+    assert shutdown_timeout_for(1000, 10.0, {}) == 100 + SHUTDOWN_MARGIN_S
+    assert shutdown_timeout_for(20, 10.0, {}) == DEFAULT_SHUTDOWN_TIMEOUT  # never less
+    assert shutdown_timeout_for(1000, None, {}) == DEFAULT_SHUTDOWN_TIMEOUT  # no Stop budget
