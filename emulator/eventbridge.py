@@ -225,6 +225,17 @@ def delete_rule(em: Emulator, params: Params) -> Response:
     return {}
 
 
+@operation("events", "ListTagsForResource")
+def list_tags_for_resource(em: Emulator, params: Params) -> Response:
+    """A rule's tags by its ARN (``smrun events teardown`` reads them to know the rule is
+    smrun's); an ARN naming no rule is ResourceNotFoundException, as EventBridge answers."""
+    arn = params["ResourceARN"]
+    rule = next((rule for rule in bus(em).rules.values() if rule.arn == arn), None)
+    if rule is None:
+        raise _rule_not_found(arn.rpartition("/")[2])
+    return {"Tags": [{"Key": k, "Value": v} for k, v in em.tags.get(arn, {}).items()]}
+
+
 def _page(items: list[Any], params: Params, key: str) -> Response:
     limit = params.get("Limit", 100)
     start = int(params["NextToken"]) if str(params.get("NextToken", "")).isdigit() else 0

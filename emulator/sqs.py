@@ -335,6 +335,14 @@ def list_queues(em: Emulator, params: Params) -> Response:
     return {"QueueUrls": urls[:1000]} if urls else {}
 
 
+@operation("sqs", "ListQueueTags")
+def list_queue_tags(em: Emulator, params: Params) -> Response:
+    """The queue's tags (``smrun events teardown`` reads them to know the queue is smrun's);
+    SQS leaves ``Tags`` out of the answer when there are none."""
+    tags = em.tags.get(queues(em).by_url(params["QueueUrl"]).arn)
+    return {"Tags": dict(tags)} if tags else {}
+
+
 @operation("sqs", "DeleteQueue")
 def delete_queue(em: Emulator, params: Params) -> Response:
     store = queues(em)

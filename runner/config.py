@@ -352,7 +352,9 @@ class RunnerConfig:
     max_connections: int = 50  # HTTP connection pool per client
     # Tags put on every job, so that a later cleanup can find them (e.g. the pipeline run id).
     run_tags: Mapping[str, str] = field(default_factory=dict)
-    stop_grace: float = 30.0  # how long shutdown waits for Stopping -> Stopped
+    # How long shutdown() takes at most, unless its caller says (None: ``shutdown_timeout_for``
+    # the jobs in flight, the Stop budget and where the process runs).
+    stop_grace: float | None = None
 
     @classmethod
     def from_env(

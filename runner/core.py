@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import random
 import time
 from collections import deque
@@ -37,7 +38,7 @@ import structlog
 
 from runner import eventfirst, stopping
 from runner.backoff import jittered
-from runner.config import RunnerConfig
+from runner.config import RunnerConfig, shutdown_timeout_for
 from runner.errors import (
     AnswerUnknown,
     AwsCallFailed,
@@ -912,11 +913,21 @@ class Runner:
         """Until a ``shutdown()`` has returned (its jobs ended, or its bound ran out)."""
         await self._shut_down.wait()
 
+    def _shutdown_bound(self, grace: float | None, in_flight: int) -> float:
+        """The caller's bound, else the config's, else one for the Stops and the place."""
+        bound = grace if grace is not None else self.config.stop_grace
+        if bound is not None:
+            return bound
+        stop_rate = self.config.limits.rate_for("StopTrainingJob")
+        return shutdown_timeout_for(
+            in_flight, stop_rate.per_second if stop_rate else None, os.environ
+        )
+
     async def _shut_down_in_phases(
         self, grace: float | None, reason: str, until_stops_accepted: bool
     ) -> list[Outcome]:
-        deadline = time.monotonic() + (self.config.stop_grace if grace is None else grace)
         in_flight = [job for job in self._jobs.values() if not job.done]
+        deadline = time.monotonic() + self._shutdown_bound(grace, len(in_flight))
         stopping.enter(
             ShutdownPhase.CANCEL_SUBMISSIONS,
             reason=reason,

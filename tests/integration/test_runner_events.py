@@ -205,3 +205,24 @@ async def test_without_a_feed_nothing_changes() -> None:
     assert [o.status for o in outcomes] == ["Completed"] * 3
     assert "ReceiveMessage" not in stats["calls"]
     assert dataclasses.replace(FEED).safety_interval == 300.0
+
+
+async def test_teardown_on_the_emulator_removes_what_setup_made() -> None:
+    """As against moto (tests/integration/test_feed_moto.py): the emulator answers every call
+    teardown makes, ListTagsForResource included."""
+    from runner.feed import teardown_feed
+
+    async with EmulatorServer(EmulatorConfig()) as emulator:
+        await queue_on(emulator.url, "torn")
+        caller = AwsCaller(runner_config(emulator.url))
+        try:
+            gone = await teardown_feed(caller, "torn")
+            again = await teardown_feed(caller, "torn")
+        finally:
+            await caller.close()
+    assert [(s.resource, s.action) for s in gone.steps] == [
+        ("target", "removed"),
+        ("rule", "removed"),
+        ("queue", "removed"),
+    ]
+    assert {s.action for s in again.steps} == {"absent"}
