@@ -2,7 +2,7 @@
 
 The core logs through ``structlog.get_logger("runner...")`` with events such as
 ``job.submitted``, ``job.status_changed``, ``job.secondary_status``, ``job.succeeded``,
-``job.failed`` and ``job.stop_requested``, each bound to the job's ``job`` name and ``kind``;
+``job.failed`` and ``job.stop_accepted``, each bound to the job's ``job`` name and ``kind``;
 the log tailer adds ``logs.*`` events (``logs.read_failed``, ``logs.drain_cut``, ...).
 Entry points call ``configure_logging`` once: JSON lines for machines, or readable lines for
 people (``render_readable``: timestamp, level, event, then the job, its status and message

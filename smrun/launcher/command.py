@@ -61,7 +61,7 @@ from runner.validation import (
 )
 from smrun.launcher.admission import parse_limit
 from smrun.launcher.attached import LaunchLock, LockHeld, attached_pid
-from smrun.launcher.journal import RUNNING, SUBMITTED, Journal, JournalError, Row
+from smrun.launcher.journal import RUNNING, STOPPED, SUBMITTED, Journal, JournalError, Row
 from smrun.launcher.launch import (
     JOURNAL_WRITE_ERRORS,
     OUTPUT_LOST,
@@ -193,7 +193,7 @@ def _options(request: LaunchRequest, problems: list[str]) -> LaunchOptions:
         math.isfinite(request.shutdown_timeout) and request.shutdown_timeout > 0
     ):
         problems.append(
-            f"--shutdown-timeout: must be a number of seconds above 0, got "
+            f"--shutdown-timeout: must be a finite number of seconds above 0, got "
             f"{request.shutdown_timeout:g}"
         )
     retry = {part.strip() for text in request.retry for part in text.split(",") if part.strip()}
@@ -527,6 +527,16 @@ def run_launch(
             configure_logging(json=True, file=events)
         else:
             configure_logging()
+        gone = _gone_with_an_embedded_emulator(prepared) if local else []
+        if gone:
+            console.print(
+                f"{len(gone)} job(s) in flight when the last --local launch ended ran on its "
+                "embedded emulator, which ended with it: recorded as stopped "
+                f"({', '.join(gone[:5])}{', ...' if len(gone) > 5 else ''}); "
+                "--retry stopped runs them again",
+                highlight=False,
+                soft_wrap=True,
+            )
         unwritable = _record_target(prepared, target, local=local, events_queue=events_queue)
         if unwritable:
             print(f"smrun launch: {unwritable}", file=sys.stderr)
@@ -566,6 +576,24 @@ def run_launch(
         return 128 + int(signal.Signals[result.interrupted])
     succeeded = all_succeeded(of_manifest(result.rows, prepared.manifest))
     return EXIT_OK if succeeded and not result.problems else EXIT_FAILED
+
+
+def _gone_with_an_embedded_emulator(prepared: Prepared) -> list[str]:
+    """Entries journaled in flight by an earlier ``--local`` launch: their jobs lived in its
+    embedded emulator, gone with it, so there is nothing to re-attach to and a new Create would
+    report as done what was stopped. They are journaled stopped, with why; their ids."""
+    try:
+        if not (prepared.journal.meta(TARGET_META) or {}).get("local"):
+            return []
+        rows = prepared.journal.rows(SUBMITTED, RUNNING)
+        for row in rows:
+            prepared.journal.ended(row.id, STOPPED, status="Stopped", failure_reason=EMULATOR_GONE)
+    except (*JOURNAL_WRITE_ERRORS, JournalError):
+        return []  # the journal's own refusal comes next, in the user's words
+    return [row.id for row in rows]
+
+
+EMULATOR_GONE = "its job ran on the embedded emulator of an earlier --local launch, gone with it"
 
 
 def _record_target(

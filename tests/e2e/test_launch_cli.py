@@ -396,3 +396,26 @@ async def test_launch_with_events_follows_by_the_feed_and_bad_events_exit_2(
     assert "--events: must be an SQS queue URL" in stderr and "'my-queue'" in stderr
     assert "events: must be an SQS queue URL, got" in stderr
     assert (await fetch_stats(emulator.url))["calls"]["CreateTrainingJob"] == 3
+
+
+async def test_a_local_rerun_records_the_jobs_its_emulator_took_with_it_as_stopped(
+    tmp_path: Path,
+) -> None:
+    """The jobs a killed --local launch had in flight lived in its embedded emulator: the rerun
+    cannot re-attach to them and must not run them again as if nothing had happened."""
+    data = manifest(entry("long", "training", raw_job("training", 120), count=2))
+    path, out = write_manifest(tmp_path, data), tmp_path / "out"
+    journal = out / "journal.sqlite"
+    process = await start_smrun("launch", str(path), "--local", "--output", str(out))
+    await wait_for(lambda: list(journal_states(journal).values()).count("running") == 2)
+    process.kill()
+    await process.communicate()
+
+    code, stdout, stderr = await smrun("launch", str(path), "--local", "--output", str(out))
+    assert code == 1, stderr[-2000:]
+    assert "2 job(s) in flight when the last --local launch ended ran on its embedded" in stdout
+    assert set(journal_states(journal).values()) == {"stopped"}
+    records = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
+    assert all(
+        "embedded emulator of an earlier --local launch" in r["failure_reason"] for r in records
+    )
