@@ -10,7 +10,6 @@ import asyncio
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 import aiohttp
 from botocore.exceptions import BotoCoreError
@@ -19,38 +18,41 @@ from runner.config import AwsTarget, RunnerConfig
 from runner.errors import AwsCallFailed
 from runner.feed.setup import FeedReport, setup_feed, teardown_feed
 from runner.session import AwsCaller
-from runner.validation import role_arn_problem
+from runner.validation import endpoint_url_problem, region_problem, role_arn_problem
+from smrun.launcher.preflight import chain_region, credentials_problem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # CreateQueue's API reference: "up to 80 characters ... alphanumeric characters, hyphens (-),
 # and underscores (_)"; a FIFO queue's name ends in ".fifo", and EventBridge's events carry no
 # message group id for one, so the feed takes a standard queue.
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 
 
 def argument_problems(
     queue: str, region: str | None, endpoint_url: str | None, assume_role: str | None
 ) -> list[str]:
-    """What is wrong with the flags, each in the words of the flag."""
+    """What is wrong with the flags and the AWS chain, each in the words of the flag, found
+    before anything is sent (the launcher's checks: ``runner.validation``, ``preflight``)."""
     problems = []
     if not _QUEUE_NAME.fullmatch(queue):
         problems.append(
             f"--queue: {queue!r} is not an SQS standard queue name (1 to 80 letters, digits, "
             "hyphens or underscores)"
         )
-    if region is not None and not _REGION.fullmatch(region):
-        problems.append(f"--region: {region!r} is not an AWS region (like eu-west-1)")
-    if endpoint_url is not None:
-        parts = urlsplit(endpoint_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            problems.append(
-                f"--endpoint-url: {endpoint_url!r} is not an http:// or https:// URL with a host"
-            )
-    if assume_role is not None:
-        problem = role_arn_problem(assume_role)
+    if region is None and chain_region() is None:
+        problems.append("--region: is not given: use --region, or set AWS_REGION")
+    checks = (
+        ("--region", region, region_problem),
+        ("--endpoint-url", endpoint_url, endpoint_url_problem),
+        ("--assume-role", assume_role, role_arn_problem),
+    )
+    for flag, value, check in checks:
+        problem = check(value) if value is not None else None
         if problem:
-            problems.append(f"--assume-role: {problem}")
+            problems.append(f"{flag}: {problem}")
+    missing = credentials_problem(otherwise="against an emulator any will do")
+    if missing:
+        problems.append(missing)
     return problems
 
 

@@ -51,8 +51,12 @@ def chain_region(
     return str(region) if region else None
 
 
-def credentials_problem(profile: str | None = None) -> str | None:
-    """Why the AWS chain has no credentials to sign with, or None when it has some."""
+def credentials_problem(
+    profile: str | None = None,
+    otherwise: str = "use --local to run against the local emulator",
+) -> str | None:
+    """Why the AWS chain has no credentials to sign with, or None when it has some;
+    ``otherwise``: what else the user can do."""
     try:
         credentials = _session(profile).get_credentials()
     except BotoCoreError as error:
@@ -60,6 +64,6 @@ def credentials_problem(profile: str | None = None) -> str | None:
     if credentials is None:
         return (
             "no AWS credentials found (environment, ~/.aws, AWS_PROFILE, web identity or "
-            "instance role): configure them, or use --local to run against the local emulator"
+            f"instance role): configure them, or {otherwise}"
         )
     return None

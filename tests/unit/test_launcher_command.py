@@ -347,3 +347,17 @@ def test_stop_refuses_a_malformed_role_to_assume(capsys: pytest.CaptureFixture[s
         "smrun stop: --assume-role: must be an IAM role ARN "
         "(arn:aws:iam::<account>:role/<name>), got 'notanarn'\n"
     )
+
+
+def test_events_setup_without_a_region_or_credentials_is_exit_2_before_any_call(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from smrun.cli import main
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    assert main(["events", "setup", "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert "--region: is not given" in err
+    assert "no AWS credentials found" in err and "against an emulator any will do" in err
