@@ -263,6 +263,11 @@ def _flag_problems(request: LaunchRequest) -> list[str]:
             problems.append(
                 "--events: not with --local: the embedded emulator sets up its own queue"
             )
+    if request.endpoint_url is not None and request.local:
+        problems.append(
+            "--endpoint-url: not with --local: the launch runs against its own embedded "
+            "emulator (for another endpoint, leave --local out)"
+        )
     if request.leave_running and request.local:
         problems.append(
             "--leave-running: not with --local: the embedded emulator ends with the launch, "

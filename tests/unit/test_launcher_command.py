@@ -218,6 +218,12 @@ def test_leave_running_is_refused_with_local(tmp_path: Path) -> None:
     assert text.startswith("--leave-running: not with --local: the embedded emulator ends")
 
 
+def test_an_endpoint_url_is_refused_with_local_rather_than_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path, two_jobs())
+    request = LaunchRequest(manifest=path, local=True, endpoint_url="http://127.0.0.1:4566")
+    assert problems(request).startswith("--endpoint-url: not with --local: the launch runs")
+
+
 @pytest.mark.parametrize("case", ["a file", "under a file", "unmakeable"])
 def test_an_output_that_cannot_be_a_directory_is_one_problem(tmp_path: Path, case: str) -> None:
     afile = tmp_path / "afile"
