@@ -700,15 +700,18 @@ async def _launch(
                 await launch.record_stopping(stopping)
                 rows = await launch.journal.call(Journal.rows)
                 in_flight = [row.id for row in rows if row.state in (SUBMITTED, RUNNING)]
+                problems: list[str] = []
+                reports = launch.write_reports(rows, problems)  # as the journal has them
                 return LaunchResult(
                     batch_id=prepared.manifest.batch_id,
                     counts=await launch.journal.call(Journal.counts),
                     rows=rows,
                     interrupted=launch.interrupted,
                     left_running=any(entry_id not in stopping for entry_id in in_flight),
-                    reports=None,
+                    reports=reports,
                     billable_s=launch.tally.billable_s,
                     stopping=tuple(stopping),
+                    problems=tuple(problems),
                 )
             finally:
                 launch.close()

@@ -319,14 +319,7 @@ class Launch:
         reports, and every problem met on the way, one line each."""
         problems = await self._flush_journal()
         final = self._as_known(await self.journal.call(Journal.rows))
-        reports = None
-        if self.options.output is not None:
-            try:
-                reports = write_reports(self.manifest.batch_id, final, self.options.output)
-            except OSError as error:
-                problem = f"reports not written to {self.options.output}: {one_line(error)}"
-                log.error("launch.reports_failed", error=problem)
-                problems.append(problem)
+        reports = self.write_reports(final, problems)
         await self._record_lost_output()
         counts = dict.fromkeys(STATES, 0)
         for row in final:
@@ -349,6 +342,19 @@ class Launch:
             stopping=self._left_stopping,
             problems=tuple(problems),
         )
+
+    def write_reports(self, rows: list[Row], problems: list[str]) -> ReportFiles | None:
+        """The reports of ``rows`` under the output directory (None without one); a failure
+        is one line added to ``problems``."""
+        if self.options.output is None:
+            return None
+        try:
+            return write_reports(self.manifest.batch_id, rows, self.options.output)
+        except OSError as error:
+            problem = f"reports not written to {self.options.output}: {one_line(error)}"
+            log.error("launch.reports_failed", error=problem)
+            problems.append(problem)
+            return None
 
     async def _record_lost_output(self) -> None:
         """Output that failed with no stream left to say so (stdout and stderr both on a full

@@ -214,6 +214,10 @@ async def test_a_second_signal_stops_waiting_for_jobs_to_stop(tmp_path: Path) ->
     code, status, _ = await smrun("status", str(journal), "--json")
     assert code == 1
     assert [job["status"] for job in json.loads(status)["jobs"]] == ["Stopping", "Stopping"]
+    # The reports are written all the same, as the journal has the jobs.
+    assert "full table: " in text
+    records = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
+    assert [r["state"] for r in records] == ["running", "running"]
 
 
 async def test_a_dry_run_shows_the_plan_and_creates_nothing(emulator: Any, tmp_path: Path) -> None:
