@@ -328,14 +328,16 @@ SHUTDOWN_MARGIN_S = 10.0
 
 
 def shutdown_timeout_for(
-    in_flight: int, stop_rate: float | None, environ: Mapping[str, str]
+    in_flight: int, limits: RateLimits, environ: Mapping[str, str] | None = None
 ) -> float:
     """The shutdown bound when the user set none: in a Kubernetes pod (the kubelet sets
     ``KUBERNETES_SERVICE_HOST`` in every container), below its 30 s grace; elsewhere long enough
-    for every job in flight to get its Stop at ``stop_rate`` per second, never less."""
-    if environ.get("KUBERNETES_SERVICE_HOST") or not stop_rate:
+    for every job in flight to get its Stop at the ``Stop*`` budget of ``limits``, never less."""
+    env = os.environ if environ is None else environ
+    stop = limits.rate_for("StopTrainingJob")
+    if env.get("KUBERNETES_SERVICE_HOST") or stop is None or not stop.per_second:
         return DEFAULT_SHUTDOWN_TIMEOUT
-    return max(DEFAULT_SHUTDOWN_TIMEOUT, in_flight / stop_rate + SHUTDOWN_MARGIN_S)
+    return max(DEFAULT_SHUTDOWN_TIMEOUT, in_flight / stop.per_second + SHUTDOWN_MARGIN_S)
 
 
 @dataclass(frozen=True)

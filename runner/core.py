@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import random
 import time
 from collections import deque
@@ -918,10 +917,7 @@ class Runner:
         bound = grace if grace is not None else self.config.stop_grace
         if bound is not None:
             return bound
-        stop_rate = self.config.limits.rate_for("StopTrainingJob")
-        return shutdown_timeout_for(
-            in_flight, stop_rate.per_second if stop_rate else None, os.environ
-        )
+        return shutdown_timeout_for(in_flight, self.config.limits)
 
     async def _shut_down_in_phases(
         self, grace: float | None, reason: str, until_stops_accepted: bool

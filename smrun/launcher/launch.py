@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -466,10 +465,7 @@ class Launch:
         """The shutdown timeout: the user's, else one for where the launch runs."""
         if self.options.shutdown_timeout is not None:
             return self.options.shutdown_timeout
-        stop_rate = self.runner.config.limits.rate_for("StopTrainingJob")
-        return shutdown_timeout_for(
-            len(self._handles), stop_rate.per_second if stop_rate else None, os.environ
-        )
+        return shutdown_timeout_for(len(self._handles), self.runner.config.limits)
 
     def _remaining(self) -> float:
         """Seconds left of the shutdown timeout (all of it before an interrupt)."""

@@ -72,8 +72,11 @@ def test_the_end_screen_says_which_jobs_the_bound_left_and_how_to_stop_them() ->
 
 def test_a_launch_in_a_pod_keeps_below_its_grace_and_elsewhere_takes_what_its_stops_need() -> None:
     pod = {"KUBERNETES_SERVICE_HOST": "10.0.0.1"}
-    assert shutdown_timeout_for(1000, 10.0, pod) == DEFAULT_SHUTDOWN_TIMEOUT < 30
+    stops = RateLimits({"Stop*": Rate(10, 10)})
+    assert shutdown_timeout_for(1000, stops, pod) == DEFAULT_SHUTDOWN_TIMEOUT < 30
     # 1,000 Stops at 10/s: 100 s, plus the margin for the last answers and the reports.
-    assert shutdown_timeout_for(1000, 10.0, {}) == 100 + SHUTDOWN_MARGIN_S
-    assert shutdown_timeout_for(20, 10.0, {}) == DEFAULT_SHUTDOWN_TIMEOUT  # never less
-    assert shutdown_timeout_for(1000, None, {}) == DEFAULT_SHUTDOWN_TIMEOUT  # no Stop budget
+    assert shutdown_timeout_for(1000, stops, {}) == 100 + SHUTDOWN_MARGIN_S
+    assert shutdown_timeout_for(20, stops, {}) == DEFAULT_SHUTDOWN_TIMEOUT  # never less
+    assert (
+        shutdown_timeout_for(1000, RateLimits.none(), {}) == DEFAULT_SHUTDOWN_TIMEOUT
+    )  # no Stop budget
