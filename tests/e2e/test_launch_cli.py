@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import yaml
 
 from support.environment import subprocess_env
 from support.manifests import entry, manifest, raw_job
+from support.smrun_cli import launch_args, start_smrun
 from support.stats import fetch_stats
 
 pytestmark = pytest.mark.timeout(120)
@@ -26,18 +26,6 @@ def write_manifest(tmp_path: Path, data: dict[str, Any]) -> Path:
     path = tmp_path / "batch.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
-
-
-async def start_smrun(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smrun.cli",
-        *args,
-        env=env or subprocess_env(SMRUN_SWEEP_INTERVAL="0.5"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 async def smrun(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -62,10 +50,6 @@ async def wait_for(condition: Any, within: float = 30.0) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-
-
-def launch_args(url: str, manifest_path: Path, out: Path, *more: str) -> list[str]:
-    return ["launch", str(manifest_path), "--endpoint-url", url, "--output", str(out), *more]
 
 
 async def test_kill_9_mid_run_then_rerun_creates_each_job_once(

@@ -19,7 +19,6 @@ import os
 import shutil
 import signal
 import sqlite3
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,9 +40,9 @@ from smrun.launcher.launch import OUTPUT_LOST, Launch, LaunchOptions, LaunchResu
 from smrun.launcher.manifest import parse_manifest
 from smrun.launcher.progress import LineView
 from smrun.signals import StopOnSignal, TwoStageSignals
-from support.environment import subprocess_env
 from support.manifests import entry, manifest, raw_job
 from support.runner_setup import runner_config
+from support.smrun_cli import launch_args, start_smrun
 from support.stats import fetch_stats
 
 pytestmark = pytest.mark.timeout(60)
@@ -328,21 +327,9 @@ def write_batch(tmp_path: Path, data: dict[str, Any]) -> Path:
 async def start(
     url: str, path: Path, out: Path, *, stdout: Any, stderr: Any
 ) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "smrun.cli",
-        "launch",
-        str(path),
-        "--endpoint-url",
-        url,
-        "--output",
-        str(out),
-        "--no-job-logs",  # the outputs under test are stdout and stderr
-        env=subprocess_env(SMRUN_SWEEP_INTERVAL="0.5"),
-        stdout=stdout,
-        stderr=stderr,
-    )
+    # --no-job-logs: the outputs under test are stdout and stderr
+    args = launch_args(url, path, out, "--no-job-logs")
+    return await start_smrun(*args, stdout=stdout, stderr=stderr)
 
 
 @contextlib.contextmanager

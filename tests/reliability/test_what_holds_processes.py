@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from support import requests as req
 from support.components import run_component
 from support.environment import subprocess_env
 from support.manifests import entry, manifest, raw_job
+from support.smrun_cli import launch_args, start_smrun
 from support.stats import fetch_stats
 
 pytestmark = pytest.mark.timeout(120)
@@ -33,28 +33,11 @@ assert len(PLANTED["AWS_SECRET_ACCESS_KEY"]) == 40
 
 
 def launch_command(url: str, path: Path, out: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "smrun.cli",
-        "launch",
-        str(path),
-        "--endpoint-url",
-        url,
-        "--output",
-        str(out),
-        "--concurrency",
-        "8",
-    ]
+    return launch_args(url, path, out, "--concurrency", "8")
 
 
 async def start(command: list[str], **env: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *command,
-        env=subprocess_env(SMRUN_SWEEP_INTERVAL="0.5", **env),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_smrun(*command, env=subprocess_env(SMRUN_SWEEP_INTERVAL="0.5", **env))
 
 
 async def until(condition: Callable[[], Any], within: float = 60.0) -> None:
