@@ -28,6 +28,7 @@ import asyncio
 import datetime as dt
 import random
 import time
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
@@ -88,7 +89,12 @@ class Runner:
         self.config = config or RunnerConfig()
         self.caller = caller or AwsCaller(self.config)
         self.scheduler = Scheduler(max_concurrency=max(self.config.max_connections, 1))
-        self._jobs: dict[tuple[str, str], TrackedJob] = {}
+        # Every job known, held weakly: a job in flight is held by ``_active`` (or by its
+        # submit call), an ended one only by its handles. Following 10,000 jobs, each ended
+        # job's final Describe would otherwise stay for the process's life (~13 KB a job).
+        self._jobs: weakref.WeakValueDictionary[tuple[str, str], TrackedJob] = (
+            weakref.WeakValueDictionary()
+        )
         self._active: dict[str, dict[str, TrackedJob]] = {}  # kind -> name -> job not yet done
         self._sweeping: set[str] = set()  # kinds whose sweep timer runs
         self._sweep_choices: dict[str, SweepChoice] = {}  # kind -> how it is followed, and costs
@@ -137,7 +143,7 @@ class Runner:
             await self._feed.stop()
         await self.scheduler.close()
         await self.caller.close()
-        for job in self._jobs.values():
+        for job in list(self._jobs.values()):
             if not job.outcome.done():
                 job.outcome.cancel()
         self._closed.set()
@@ -778,7 +784,7 @@ class Runner:
 
     @property
     def in_flight(self) -> list[JobHandle]:
-        return [JobHandle(job, self._stop_job) for job in self._jobs.values() if not job.done]
+        return [JobHandle(job, self._stop_job) for job in list(self._jobs.values()) if not job.done]
 
     async def as_completed(self, handles: Iterable[JobHandle]) -> AsyncIterator[Outcome]:
         """Outcomes in the order the jobs finish."""
@@ -891,7 +897,8 @@ class Runner:
         until ``grace`` seconds from now run out. With ``until_stops_accepted``, wait for every
         Stop to be accepted first, however long that takes (cancel the call to give up).
 
-        Idempotent: a second call waits for the first. Returns the outcomes known by then.
+        Idempotent: a second call waits for the first. Returns the outcomes known by then: of
+        every job in flight at the shutdown, and of ended jobs whose handles are still held.
         """
         if self._closing:
             await self._closed.wait()
@@ -922,7 +929,7 @@ class Runner:
     async def _shut_down_in_phases(
         self, grace: float | None, reason: str, until_stops_accepted: bool
     ) -> list[Outcome]:
-        in_flight = [job for job in self._jobs.values() if not job.done]
+        in_flight = [job for job in list(self._jobs.values()) if not job.done]
         deadline = time.monotonic() + self._shutdown_bound(grace, len(in_flight))
         stopping.enter(
             ShutdownPhase.CANCEL_SUBMISSIONS,
@@ -970,9 +977,11 @@ class Runner:
         return self._known_outcomes()
 
     def _known_outcomes(self) -> list[Outcome]:
+        """The outcomes of the jobs in flight at the shutdown, and of ended jobs whose handles
+        are still held."""
         return [
             job.outcome.result()
-            for job in self._jobs.values()
+            for job in list(self._jobs.values())
             if job.outcome.done() and not job.outcome.cancelled()
         ]
 

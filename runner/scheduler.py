@@ -71,13 +71,7 @@ class Scheduler:
     async def _run(self) -> None:
         while True:
             now = time.monotonic()
-            while self._heap and self._heap[0][0] <= now:
-                _, sequence, key = heapq.heappop(self._heap)
-                timer = self._timers.get(key)
-                if timer is None or timer[0] != sequence:
-                    continue  # cancelled or replaced
-                del self._timers[key]
-                self._spawn(key, timer[1], timer[2])
+            self._spawn_due(now)
             timeout = self._heap[0][0] - now if self._heap else None
             self._wake.clear()
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
@@ -85,6 +79,17 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
+
+    def _spawn_due(self, now: float) -> None:
+        """Start every timer due by ``now`` (a function of its own: the loop keeps no timer,
+        and so no ended job, alive between rounds)."""
+        while self._heap and self._heap[0][0] <= now:
+            _, sequence, key = heapq.heappop(self._heap)
+            timer = self._timers.get(key)
+            if timer is None or timer[0] != sequence:
+                continue  # cancelled or replaced
+            del self._timers[key]
+            self._spawn(key, timer[1], timer[2])
 
     def _spawn(self, key: Hashable, action: Action, on_error: OnError | None) -> None:
         async def guarded() -> None:

@@ -79,26 +79,21 @@ def accepted(job: TrackedJob, **facts: Any) -> None:
     job.stop_accepted_at = time.time()
     waited = job.stop_accepted_at - (job.stop_asked_at or job.stop_accepted_at)
     job.log.info("job.stop_accepted", waited_s=round(waited, 3), **facts)
-    job.stop_settled.set()
+    job.settle_stop()
 
 
 def settled(job: TrackedJob) -> None:
     """No Stop of ``job`` will be accepted (refused, not needed, or it could not be sent)."""
-    job.stop_settled.set()
+    job.settle_stop()
 
 
 async def wait_until_settled(jobs: Sequence[TrackedJob], bound: float | None) -> list[TrackedJob]:
     """Wait until the Stop of every one of ``jobs`` is settled, or ``bound`` seconds (None: no bound);
     the jobs still waiting for theirs."""
-    waiting = [job for job in jobs if not job.stop_settled.is_set()]
+    waiting = [job.stop_settling() for job in jobs if not job.stop_settled]
     if waiting:
-        waits = [asyncio.ensure_future(job.stop_settled.wait()) for job in waiting]
-        try:
-            await asyncio.wait(waits, timeout=bound)
-        finally:
-            for wait in waits:
-                wait.cancel()
-    left = [job for job in jobs if not job.stop_settled.is_set()]
+        await asyncio.wait(waiting, timeout=bound)
+    left = [job for job in jobs if not job.stop_settled]
     stamps = [job.stop_accepted_at for job in jobs if job.stop_accepted_at is not None]
     log.info(
         "runner.stops_settled",

@@ -91,13 +91,15 @@ class TrackedJob:
     polls: Backoff | None = None  # its Describe polls' delay, while it is polled
     stop_asked_at: float | None = None  # epoch seconds: when the runner was asked to stop it
     stop_accepted_at: float | None = None  # epoch seconds: when SageMaker accepted the Stop
-    # Set once a Stop asked for is accepted or refused, or none is needed (the job ended).
-    stop_settled: asyncio.Event = field(default_factory=asyncio.Event)
+    # True once a Stop asked for is accepted or refused, or none is needed (the job ended).
+    stop_settled: bool = False
     submitted_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.monotonic)
     outcome: asyncio.Future[Outcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    # Made only when a shutdown waits for the Stop (an Event per job is ~850 bytes).
+    _stop_waiter: asyncio.Future[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.log = structlog.get_logger("runner.job").bind(job=self.name, kind=self.kind.key)
@@ -136,11 +138,25 @@ class TrackedJob:
             changed = True
         return changed
 
+    def settle_stop(self) -> None:
+        """No Stop of this job is waited for any more (accepted, refused or not needed)."""
+        self.stop_settled = True
+        if self._stop_waiter is not None and not self._stop_waiter.done():
+            self._stop_waiter.set_result(None)
+
+    def stop_settling(self) -> asyncio.Future[None]:
+        """Resolves once ``stop_settled``; shared by every waiter, never to be cancelled."""
+        if self._stop_waiter is None:
+            self._stop_waiter = asyncio.get_running_loop().create_future()
+            if self.stop_settled:
+                self._stop_waiter.set_result(None)
+        return self._stop_waiter
+
     def finish(self, outcome: Outcome) -> None:
         if self.done:
             return
         self.move(Follow.DONE)
-        self.stop_settled.set()
+        self.settle_stop()
         if not self.outcome.done():
             self.outcome.set_result(outcome)
         if outcome.succeeded:
@@ -205,7 +221,12 @@ class JobHandle:
         return self._job.outcome.done()
 
     async def wait(self) -> Outcome:
-        return await asyncio.shield(self._job.outcome)
+        return await self.ended()
+
+    def ended(self) -> asyncio.Future[Outcome]:
+        """A future of the outcome that its waiter may cancel (the job's own is shielded): to
+        wait beside other things without a task per job."""
+        return asyncio.shield(self._job.outcome)
 
     @property
     def stop_requested(self) -> bool:

@@ -173,6 +173,7 @@ class HostMerger:
         self._heap: list[_Held] = []
         self._arrivals: deque[tuple[float, int]] = deque()  # (arrived, timestamp), in order
         self._sequence = 0
+        self._host_keys: dict[str, tuple[tuple[int, int, str], ...]] = {}  # host -> its key
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -187,9 +188,10 @@ class HostMerger:
         self.add_stream(stream)
         for line in lines:
             self._sequence += 1
-            heapq.heappush(
-                self._heap, _Held(line.timestamp, natural_key(line.host), self._sequence, line)
-            )
+            host_key = self._host_keys.get(line.host)
+            if host_key is None:
+                host_key = self._host_keys[line.host] = natural_key(line.host)
+            heapq.heappush(self._heap, _Held(line.timestamp, host_key, self._sequence, line))
             self._arrivals.append((now, line.timestamp))
             self._frontier[stream] = max(self._frontier[stream], line.timestamp)
 

@@ -142,7 +142,8 @@ class _JobTail:
         self.discover_at = 0.0
         self.error: str | None = None
         self.sink_failures = 0  # writes the sink refused: said once, counted after
-        self.gave_up = asyncio.Event()
+        # Resolved when the tail gives up (a future, not an Event and a task: one per job).
+        self.gave_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.log = log.bind(job=name, kind=kind.key)
 
     def needs_discovery(self, now: float) -> bool:
@@ -203,7 +204,8 @@ class _JobTail:
     def give_up(self, operation: str, error: BaseException) -> None:
         self.error = f"{operation}: {error}"
         self.log.error("logs.follow_failed", operation=operation, error=str(error))
-        self.gave_up.set()
+        if not self.gave_up.done():
+            self.gave_up.set_result(None)
 
 
 class _Reader:
@@ -592,7 +594,7 @@ class LogTailer:
         if instances is None and kind.instance_path is not None:
             instances = await self._described_instances(kind, handle.name)
         return await self.follow_job(
-            kind, handle.name, sink, ended=handle.wait(), instances=instances
+            kind, handle.name, sink, ended=handle.ended(), instances=instances
         )
 
     async def follow_job(
@@ -612,18 +614,17 @@ class LogTailer:
         job_kind = kind if isinstance(kind, JobKind) else kind_named(kind)
         if job_kind.log_group is None:
             return self._nothing(job_kind, name, sink)
-        waiter = asyncio.ensure_future(ended) if ended is not None else None
+        waiter: asyncio.Future[Any] | None = (
+            asyncio.ensure_future(ended) if ended is not None else None
+        )
         job = _JobTail(job_kind, name, instances, sink, self.policy)
         reader = self._reader_for(job)
         reader.add(job)
         drained = False
         try:
             if waiter is not None:
-                gave_up = asyncio.ensure_future(job.gave_up.wait())
-                try:
-                    await asyncio.wait({waiter, gave_up}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    gave_up.cancel()
+                either: set[asyncio.Future[Any]] = {waiter, job.gave_up}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             if job.error is None:
                 drained = await self._drain(job, reader)
         finally:

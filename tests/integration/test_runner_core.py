@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import time
+import weakref
 from collections import Counter
 from typing import Any
 
@@ -202,3 +204,25 @@ async def test_jobs_still_finish_when_listing_is_denied(
         ]
         outcomes = await runner.wait_all(handles)
     assert [o.status for o in outcomes] == ["Completed"] * 6
+
+
+async def test_an_ended_job_is_held_only_by_its_handles(emulator: Any) -> None:
+    """The runner keeps no ended job for itself: its final Describe goes with its last handle
+    (10,000 of them would otherwise stay for the process's life); while a handle is held, a
+    second submit is the same job, and once none is, it is re-attached to in SageMaker."""
+    request = req.training("core-held", Tags=duration(0.2))
+    async with Runner(runner_config(emulator.url)) as runner:
+        handle = await runner.submit("training", request)
+        outcome = await handle.wait()
+        again = await runner.submit("training", request)
+        assert (await again.wait()) is outcome  # one job, two handles
+        tracked = weakref.ref(handle._job)
+        del handle, again
+        async with asyncio.timeout(10):
+            while runner.scheduler.running_actions:  # the poll that read the end, returning
+                await asyncio.sleep(0.01)
+        gc.collect()
+        assert tracked() is None
+        reattached = await (await runner.submit("training", request)).wait()
+    assert reattached.attached and reattached.succeeded and not outcome.attached
+    assert reattached.arn == outcome.arn

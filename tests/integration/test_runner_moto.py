@@ -6,6 +6,7 @@ ListTags for re-attach), not the lifecycle.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -50,3 +51,13 @@ async def test_model_through_moto_is_tagged_with_its_digest(moto_url: str) -> No
         tags = await runner.caller.sagemaker("ListTags", ResourceArn=outcome.arn)
     assert outcome.succeeded and outcome.outputs == {"model_name": name}
     assert DIGEST_TAG in {tag["Key"] for tag in tags["Tags"]}
+
+
+async def test_answers_timestamps_share_utc(moto_url: str) -> None:
+    """Every timestamp of an answer is aware and in UTC, with one tzinfo for all (botocore's
+    default gives each epoch timestamp a ``tzlocal()`` of its own: ~400 bytes a datetime)."""
+    suffix = uuid.uuid4().hex[:8]
+    async with Runner(runner_config(moto_url)) as runner:
+        outcome = await (await runner.submit("training", req.training(f"moto-utc-{suffix}"))).wait()
+    stamps = [outcome.description[key] for key in ("CreationTime", "LastModifiedTime")]
+    assert all(isinstance(stamp, dt.datetime) and stamp.tzinfo is dt.UTC for stamp in stamps)
