@@ -219,7 +219,7 @@ async def test_an_ended_job_is_held_only_by_its_handles(emulator: Any) -> None:
         tracked = weakref.ref(handle._job)
         del handle, again
         async with asyncio.timeout(10):
-            while runner.scheduler.running_actions:  # the poll that read the end, returning
+            while runner.scheduler.running_actions:  # noqa: ASYNC110 (the poll that read the end)
                 await asyncio.sleep(0.01)
         gc.collect()
         assert tracked() is None
