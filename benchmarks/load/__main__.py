@@ -32,6 +32,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--sigterm-size", type=int, default=None, help="0 skips the SIGTERM phase")
+    parser.add_argument(
+        "--paced-size",
+        type=int,
+        default=None,
+        help="N of the steady state at AWS's pace (default 10000; 0 skips it)",
+    )
     parser.add_argument("--out", type=Path, default=BENCHMARKS / "results")
     parser.add_argument(
         "--report",
@@ -88,6 +94,7 @@ def chosen_profile(args: argparse.Namespace) -> Profile:
         changes["sizes"] = tuple(int(size) for size in args.sizes.split(",") if size)
     flags = {
         "sigterm_size": args.sigterm_size,
+        "paced_size": args.paced_size,
         "grace": args.grace,
         "history": args.history,
         "list_paging": args.list_paging,

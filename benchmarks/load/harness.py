@@ -21,7 +21,7 @@ from typing import Any
 
 from benchmarks.load.bystander import Bystander
 from benchmarks.load.emulator import EmulatorProcess
-from benchmarks.load.metrics import run_figures, sigterm_figures
+from benchmarks.load.metrics import paced_figures, run_figures, sigterm_figures
 from benchmarks.load.spec import READY, RunResult, RunSpec
 from benchmarks.load.workload import STRATEGIES, Profile, plan_jobs
 from benchmarks.server_process import REPO
@@ -103,7 +103,9 @@ def run_one(
         emulator_cpu = emulator.cpu_seconds()
     finally:
         emulator.stop()
-    if phase == "sigterm":
+    if phase == "paced":
+        figures = paced_figures(spec, result, stats=stats, lists=lists)
+    elif phase == "sigterm":
         figures = sigterm_figures(
             spec,
             result,
@@ -132,20 +134,21 @@ def _spec(profile: Profile, *, strategy: str, size: int, phase: str, workdir: Pa
     """The run's spec (its URL is filled in once the emulator is up)."""
     ramp = profile.ramp(size)
     finals = size / (0.9 * profile.describe_rate)  # ours' final Describes, at its budget
-    deadline = (
-        ramp
+    deadlines = {
+        "run": ramp
         + profile.duration_max
         + max(finals, 30.0)
         + 12 * profile.interval
-        + 3 * profile.history_sweep(size)
-    )
+        + 3 * profile.history_sweep(size),
+        "paced": profile.paced_window,  # from the last submission, plus one interval
+    }
     return RunSpec(
         strategy=strategy,
         url="",
         phase=phase,
         interval=profile.interval,
-        jobs=plan_jobs(profile, size, long_running=phase == "sigterm"),
-        deadline=deadline if phase == "run" else 24 * 3600.0,
+        jobs=plan_jobs(profile, size, long_running=phase == "sigterm", paced=phase == "paced"),
+        deadline=deadlines.get(phase, 24 * 3600.0),
         drain_limit=profile.drain_limit,
         create_rate=profile.create_rate,
         describe_rate=profile.describe_rate,
@@ -183,6 +186,13 @@ def account_flags(profile: Profile) -> tuple[str, ...]:
 
 
 def _headline(figures: dict[str, Any]) -> str:
+    if figures["phase"] == "paced":
+        return (
+            f"cpu {figures['cpu_percent_paced']}% of a core over {figures['paced_window_s']} s, "
+            f"rss {figures['peak_rss_mb']} MB, {figures['changes_per_s']} status changes/s, "
+            f"{figures['log_lines_per_s']} log lines/s; bystander throttled "
+            f"{figures['bystander_throttled']}/{figures['bystander_calls']}"
+        )
     if figures["phase"] == "sigterm":
         return (
             f"every Stop received {figures['to_every_stop_request_s']} s after SIGTERM "
@@ -221,7 +231,7 @@ def run_all(
     figures are checked for presence, not read as measurements).
     """
     phases, skipped = plan_phases(profile, strategies)
-    figures: dict[str, list[dict[str, Any]]] = {"run": [], "sigterm": []}
+    figures: dict[str, list[dict[str, Any]]] = {"run": [], "sigterm": [], "paced": []}
     failed: list[dict[str, Any]] = []
     started = time.time()
     lock = threading.Lock()
@@ -238,6 +248,7 @@ def run_all(
             "wall_s": round(time.time() - started, 1),
             "runs": ordered(figures["run"]),
             "sigterm": ordered(figures["sigterm"]),
+            "paced": ordered(figures["paced"]),
             "skipped": skipped,
             "failed": failed,
         }
@@ -280,6 +291,12 @@ def plan_phases(
             ("sigterm", strategy, profile.sigterm_size)
             for strategy in strategies
             if strategy in profile.sigterm_strategies
+        ]
+    if profile.paced_size:
+        planned += [
+            ("paced", strategy, profile.paced_size)
+            for strategy in strategies
+            if strategy in profile.paced_strategies
         ]
     phases, skipped = [], []
     for phase, strategy, size in planned:

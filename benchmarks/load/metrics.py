@@ -24,6 +24,11 @@ Status calls per job over its life: every Describe*, List* and Search request th
 lists, so it is not one job's: the pages are counted once and shared evenly over the run's jobs
 (``list_pages_per_job``), beside the Describes (``describe_calls_per_job``), which each name one.
 
+The paced phase (``paced_figures``) measures the steady state at AWS's pace: its jobs run
+``Profile.pace`` times longer with as many more log lines, so a job changes status as often
+as on AWS while a host writes as many lines a minute as in the run phase; the window starts
+one interval after the last submission and ends at the deadline, before any job ends.
+
 The bystander's requests (``bystander``) are left out of every strategy figure; its own figures
 are its calls and the throttled answers it got, all of them caused by the strategy's use of the
 shared quota (alone, one call per 10 s is far under ListTrainingJobs' 2/s).
@@ -355,3 +360,41 @@ def sigterm_figures(
 
 def _after(at: float | None, start: float) -> float | None:
     return None if at is None else _rounded(at - start)
+
+
+def paced_figures(
+    spec: RunSpec, result: RunResult | None, *, stats: dict[str, Any], lists: Sequence[ListRow]
+) -> dict[str, Any]:
+    """The paced phase: the strategy's cost over the window after every job was submitted
+    (plus one interval), every job running and changing status at AWS's pace."""
+    now = float(stats.get("now", time.time()))
+    rows = [row for row in stats["jobs"] if row["kind"] in ("training", "processing")]
+    job_minutes = sum(((row["ended_at"] or now) - row["created_at"]) / 60 for row in rows)
+    figures: dict[str, Any] = {
+        "jobs": len(spec.jobs),
+        "created": len(rows),
+        "ended": sum(1 for row in rows if row["ended_at"] is not None),
+        "job_minutes": round(job_minutes, 2),
+        **_call_figures(spec, stats, lists, created=len(rows), detected=0, job_minutes=job_minutes),
+        **bystander_figures(lists),
+        "errors_surfaced": result.errors if result else None,
+    }
+    if result is None:
+        return figures | {"process": "killed: no figures of its own"}
+    start = (result.submit_done_at or result.t0) + spec.interval
+    end = result.finished_at
+    window = max(end - start, 0.0)
+    changes = sum(1 for at in result.changes_at if start <= at <= end)
+    lags = [lag for at, lag in result.lag_samples if start <= at <= end]
+    wall = result.finished_at - result.t0
+    return figures | {
+        "submit_s": _rounded((result.submit_done_at or result.t0) - result.t0, 1),
+        "paced_window_s": round(window, 1),
+        "cpu_percent_paced": _rounded(_cpu_between(result.cpu_samples, start, end), 1),
+        "cpu_percent_run": _rounded(100 * result.cpu_s / wall if wall > 0 else None, 1),
+        "peak_rss_mb": round(result.peak_rss_mb, 1),
+        "lag_p99_paced_ms": _rounded(percentile(lags, 0.99), 1),
+        "changes_per_s": _rounded(changes / window if window else None, 1),
+        "log_lines": result.log_lines,
+        "log_lines_per_s": _rounded(result.log_lines / wall if wall > 0 else None, 1),
+    }

@@ -29,6 +29,11 @@ STRATEGY_NAMES = {
 }
 HAND_NOTES = "NOTES.md"  # beside the report: what a person wrote about the run, kept
 BASELINES = ("v1", "trigger")  # what the ratio columns divide ours by
+# Profile fields that choose which phases run, and the paced phase's own: runs merged into one
+# report may differ in them, never in the workload or the account.
+PHASE_KNOBS = frozenset(
+    {"sizes", "sigterm_size", "paced_size", "paced_strategies", "paced_window", "pace"}
+)
 COLORS = {"ours": "#1b7837", "ours-events": "#5aae61", "v1": "#b2182b", "trigger": "#2166ac"}
 Row = tuple[str, str, Callable[[dict[str, Any]], Any]]
 
@@ -127,6 +132,25 @@ SIGTERM_ROWS: list[Row] = [
     ),
     ("SIGTERM to the last Stop accepted", "s", _get("to_last_stop_accepted_s")),
     ("killed after the grace period", "", _get("killed_after_grace")),
+    (
+        "bystander calls throttled (of its calls)",
+        "count",
+        lambda f: f"{f.get('bystander_throttled')}/{f.get('bystander_calls')}",
+    ),
+]
+
+PACED_ROWS: list[Row] = [
+    ("jobs running (ended in the window)", "count", lambda f: f"{f['created']} ({f['ended']})"),
+    ("runner CPU over the window", "% of a core", _get("cpu_percent_paced")),
+    ("window", "s", _get("paced_window_s")),
+    ("runner CPU / wall, whole run", "% of a core", _get("cpu_percent_run")),
+    ("peak RSS", "MB", _get("peak_rss_mb")),
+    ("status changes seen in the window", "per s", _get("changes_per_s")),
+    ("log lines delivered", "per s", _get("log_lines_per_s")),
+    ("status calls", "per job-min", _get("status_calls_per_job_minute")),
+    ("CloudWatch Logs calls", "per job-min", _get("logs_calls_per_job_minute")),
+    ("change feed calls", "count", _get("feed_calls")),
+    ("event loop lag p99 in the window", "ms", _get("lag_p99_paced_ms")),
     (
         "bystander calls throttled (of its calls)",
         "count",
@@ -513,6 +537,32 @@ def _sigterm_table(document: dict[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def _paced_lines(document: dict[str, Any]) -> list[str]:
+    runs = {run["strategy"]: run for run in document.get("paced", [])}
+    if not runs:
+        return []
+    profile = document["profile"]
+    size = next(iter(runs.values()))["size"]
+    strategies = [s for s in STRATEGY_NAMES if s in runs]
+    header = ["figure", "unit", *(STRATEGY_NAMES[s] for s in strategies)]
+    rows = [
+        [label, unit, *(fmt(get(runs[s])) for s in strategies)] for label, unit, get in PACED_ROWS
+    ]
+    return [
+        f"### Steady state at AWS's pace, N = {size:,}",
+        "",
+        f"The run phase compresses time {profile['pace']:g}x, and so every job's status changes"
+        f" come {profile['pace']:g}x faster than on AWS. Here {size:,} jobs run "
+        f"{profile['pace']:g}x longer (durations as on AWS) with {profile['pace']:g}x more log "
+        "lines (each host writes as many lines a minute as in the run phase), and the "
+        f"runner's cost is measured for {profile['paced_window']:g} s once every job is "
+        "submitted (plus one interval), none ending; then the strategy leaves them running.",
+        "",
+        *_table(header, rows),
+        "",
+    ]
+
+
 def _hand_notes(readme: Path) -> list[str]:
     """The hand-written notes kept beside the report (``NOTES.md`` in its folder), included
     as they are: regenerating the report never loses them."""
@@ -604,6 +654,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         ]
         lines += _sigterm_table(document)
         lines.append("")
+    lines += _paced_lines(document)
     lines += ["### Charts", ""]
     for chart in charts:
         lines += [f"![{chart.stem}]({link(chart)})", ""]
@@ -720,18 +771,21 @@ OTHERS = """### Earlier runs
 def merged(document: dict[str, Any], extras: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     """``document`` with the runs of ``extras`` (path, document) added, each run marked with
     its file; the profiles must agree but for the sizes (one account, one workload)."""
-    result = {**document, "runs": list(document["runs"]), "sigterm": list(document["sigterm"])}
+    result = {
+        **document,
+        **{phase: list(document.get(phase, [])) for phase in ("runs", "sigterm", "paced")},
+    }
     result["also"] = []
     for path, extra in extras:
         differ = sorted(
             key
-            for key in {*extra["profile"], *document["profile"]} - {"sizes", "sigterm_size"}
+            for key in {*extra["profile"], *document["profile"]} - PHASE_KNOBS
             if extra["profile"].get(key) != document["profile"].get(key)
         )
         if differ:
             raise ValueError(f"{path}: another profile than the report's ({', '.join(differ)})")
-        for phase in ("runs", "sigterm"):
-            result[phase] += [{**run, "source": path.name} for run in extra[phase]]
+        for phase in ("runs", "sigterm", "paced"):
+            result[phase] += [{**run, "source": path.name} for run in extra.get(phase, [])]
         for key in ("skipped", "failed"):
             result[key] = [*result.get(key, []), *extra.get(key, [])]
         sizes = sorted({run["size"] for run in extra["runs"]})

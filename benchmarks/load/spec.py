@@ -16,10 +16,14 @@ READY = "READY"  # a strategy prints this line once every job is submitted (SIGT
 class RunSpec:
     strategy: str
     url: str
-    phase: str  # "run": until every job has ended; "sigterm": until the signal's work is done
+    # "run": until every job has ended; "sigterm": until the signal's work is done; "paced":
+    # until the deadline, every job still running (left so: the emulator goes with the run).
+    phase: str
     interval: float
     jobs: list[JobSpec]
-    deadline: float  # seconds after t0 after which the strategy stops waiting
+    # Seconds after t0 after which the strategy stops waiting; paced: the window's length,
+    # from the last submission plus one interval.
+    deadline: float
     drain_limit: float
     # Ours: the runner's own Create*/Describe* budgets per second (see ``strategy_ours``).
     create_rate: float
@@ -56,6 +60,7 @@ class RunResult:
     throttling_surfaced: int = 0  # jobs whose following ended on a throttling error
     log_lines: int = 0  # log lines delivered
     signal_at: float | None = None  # wall clock the SIGTERM was handled
+    changes_at: list[float] = field(default_factory=list)  # ours: each status change seen
     finished_at: float = 0.0
     timed_out: bool = False
     cpu_s: float = 0.0

@@ -6,7 +6,8 @@ in flight, the default retry policy and per-operation budgets), every job submit
 (no lookup before Create; a name conflict would still be re-attached to), and every job's logs
 followed by one ``LogTailer`` in batched mode into a ``FileSink``. SIGTERM goes through
 ``smrun.signals.StopOnSignal``, as in every entry point. ``ours-events`` is the same with the
-change feed (``events``).
+change feed (``events``). In the paced phase the jobs are left running at the deadline, as a
+process that stops following them leaves them.
 
 Two budgets differ from the defaults, for the reason the emulator's quotas do (``emulator``):
 Create* and Describe* are raised to 90% of the benchmark emulator's quota, because time
@@ -59,6 +60,7 @@ from smrun.signals import StopOnSignal
 BATCH = "load-benchmark"
 DEFAULT_SWEEP = PollPolicy().sweep_interval
 SUBMITTING = 200  # submissions in flight at once (each waits for its budgets' tokens)
+CHANGES = frozenset({"job.status_changed", "job.secondary_status"})  # the runner's own events
 
 
 def runner_config(spec: RunSpec) -> RunnerConfig:
@@ -115,6 +117,8 @@ def capture_events(result: RunResult) -> None:
         logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
         event = event_dict.get("event")
+        if event in CHANGES:
+            result.changes_at.append(time.time())
         if event == "job.status_changed" and event_dict.get("status") in TERMINAL:
             result.noticed.setdefault(str(event_dict.get("job")), time.time())
         elif event == "runner.signal" and result.signal_at is None:
@@ -179,13 +183,17 @@ class Batch:
     async def follow(self, signals: StopOnSignal) -> None:
         """Until every job has ended (or the deadline, or the signal's shutdown), then the
         logs' drain; whatever is left is cancelled."""
-        remaining = self.result.t0 + self.spec.deadline - time.time()
+        paced = self.spec.phase == "paced"  # its window ends before any job does
+        start = (
+            (self.result.submit_done_at or 0.0) + self.spec.interval if paced else self.result.t0
+        )
+        remaining = start + self.spec.deadline - time.time()
         if self.handles:
             _, pending = await asyncio.wait(self.handles, timeout=max(remaining, 0.1))
-            self.result.timed_out = bool(pending) and not signals.received
+            self.result.timed_out = bool(pending) and not signals.received and not paced
         if signals.received:
             await signals.wait_for_shutdown()
-        if self.tails:
+        if self.tails and not paced:
             await asyncio.wait(self.tails, timeout=self.spec.drain_limit + self.spec.interval)
         for task in [*self.handles, *self.tails]:
             task.cancel()

@@ -176,7 +176,12 @@ def _sweep_why(document: dict[str, Any], run: dict[str, Any]) -> str:
 
 
 def steady_cost(document: dict[str, Any]) -> Target:
+    """Judged on the paced phase where it ran (the steady state at AWS's pace), else on the
+    run phase's steady window (between the last submission and the first end)."""
     label = "steady state: runner CPU < 10% of a core, peak RSS < 250 MB"
+    paced = [r for r in document.get("paced", []) if r.get("cpu_percent_paced") is not None]
+    if paced:
+        return _paced_cost(document, label, paced)
     run = _largest(document, "ours")
     if run is None:
         return (label, "-", "n/a", "not run")
@@ -198,6 +203,37 @@ def steady_cost(document: dict[str, Any]) -> Target:
             f"({document['machine']['cpus']} CPUs, shared with other work)"
         )
     return (label, figure, verdict(ok), why)
+
+
+def _paced_cost(document: dict[str, Any], label: str, paced: list[dict[str, Any]]) -> Target:
+    size = max(run["size"] for run in paced)
+    runs = [run for run in paced if run["size"] == size]
+    parts, missed = [], []
+    for run in runs:
+        name = run["strategy"]
+        cpu, rss = run["cpu_percent_paced"], run["peak_rss_mb"]
+        parts.append(f"{name}: {fmt(cpu)}%, {fmt(rss)} MB")
+        if cpu >= 10 or rss >= 250:
+            missed.append(
+                f"{name} {fmt(cpu)}% and {fmt(rss)} MB ({fmt(run.get('changes_per_s'))} status "
+                f"changes and {fmt(run.get('log_lines_per_s'))} log lines a second)"
+            )
+    compressed = _largest(document, "ours")
+    figure = f"at AWS's pace, N = {size:,}, over {fmt(runs[0].get('paced_window_s'))} s: " + (
+        "; ".join(parts)
+    )
+    if compressed is not None and compressed.get("cpu_percent_steady") is not None:
+        figure += (
+            f" (run phase, {document['profile'].get('pace', 30):g}x compressed: ours "
+            f"{fmt(compressed['cpu_percent_steady'])}% over "
+            f"{fmt(compressed.get('steady_window_s'))} s, peak {fmt(compressed['peak_rss_mb'])} MB)"
+        )
+    if size < TARGET_N:
+        missed.append(f"this run did not reach N = {TARGET_N:,}")
+    why = "; ".join(missed)
+    if missed:
+        why += f" ({document['machine']['cpus']} CPUs, shared with other work)"
+    return (label, figure, verdict(not missed), why)
 
 
 def sigterm(document: dict[str, Any]) -> Target:

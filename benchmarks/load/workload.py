@@ -61,6 +61,14 @@ class Profile:
     sigterm_size: int = 1000  # N of the SIGTERM phase; 0 skips it
     sigterm_strategies: tuple[str, ...] = ("ours", "v1", "trigger")
     sigterm_settle: float = 5.0  # seconds the jobs are followed before the SIGTERM
+    # The steady state at AWS's pace (the ``paced`` phase): ``paced_size`` jobs whose durations
+    # and log lines are ``pace`` times the run phase's, so that each job changes status at
+    # AWS's pace while each host writes as many lines a minute as in the run phase; measured
+    # for ``paced_window`` seconds once all are submitted, before any ends. 0 skips it.
+    paced_size: int = 10_000
+    paced_strategies: tuple[str, ...] = ("ours", "ours-events")
+    paced_window: float = 120.0
+    pace: float = 30.0
     # After SIGTERM the process is killed after this: long enough for the Stop* quota (10/s)
     # to accept every Stop at N = 1,000 (issue 12's target: N / 10 + 2 s); the figures also
     # say what was accepted within Kubernetes' default grace period (``KUBERNETES_GRACE``).
@@ -110,6 +118,8 @@ QUICK = Profile(
     duration_max=10.0,
     sigterm_size=100,
     sigterm_settle=2.0,
+    paced_size=100,
+    paced_window=20.0,
     grace=8.0,
     drain_limit=15.0,
     history=1000,  # 11 pages a sweep: the AWS paging path, in minutes
@@ -127,6 +137,9 @@ SMOKE = Profile(
     log_lines=4,
     sigterm_size=4,
     sigterm_strategies=("ours",),  # the baselines' SIGTERM paths run in --quick
+    paced_size=4,
+    paced_strategies=("ours",),
+    paced_window=3.0,
     sigterm_settle=0.3,
     grace=5.0,
     stop_duration=0.2,
@@ -155,9 +168,12 @@ class JobSpec:
         return round(max(self.end_offset - now_offset, 1.0), 3)
 
 
-def plan_jobs(profile: Profile, size: int, *, long_running: bool = False) -> list[JobSpec]:
+def plan_jobs(
+    profile: Profile, size: int, *, long_running: bool = False, paced: bool = False
+) -> list[JobSpec]:
     """``size`` jobs, the same for every strategy (seeded); ``long_running``: jobs that outlast
-    the run (the SIGTERM phase)."""
+    the run (the SIGTERM phase); ``paced``: durations and log lines ``profile.pace`` times
+    longer and more (the paced phase)."""
     rng = random.Random(profile.seed * 1_000_003 + size)
     ramp = profile.ramp(size)
     jobs = []
@@ -166,14 +182,15 @@ def plan_jobs(profile: Profile, size: int, *, long_running: bool = False) -> lis
         instances = 2 if rng.random() < 0.2 else 1
         drawn = rng.lognormvariate(math.log(profile.duration_median), profile.duration_sigma)
         duration = min(max(drawn, profile.duration_min), profile.duration_max)
-        end = 24 * 3600.0 if long_running else ramp + duration
+        scale = profile.pace if paced else 1.0
+        end = 24 * 3600.0 if long_running else ramp + duration * scale
         jobs.append(
             JobSpec(
                 name=f"lb-{index:05d}",
                 kind=kind,
                 end_offset=round(end, 3),
                 instances=instances,
-                log_lines=profile.log_lines,
+                log_lines=round(profile.log_lines * scale),
                 submit_offset=round(index / profile.submit_rate, 4),
             )
         )

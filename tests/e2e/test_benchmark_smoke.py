@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +49,16 @@ SIGTERM_FIGURES = (
     "to_last_stop_accepted_s",
     "jobs_stop_accepted",
     "jobs_stop_accepted_in_kubernetes_grace",
+)
+
+PACED_FIGURES = (
+    "cpu_percent_paced",
+    "paced_window_s",
+    "peak_rss_mb",
+    "changes_per_s",
+    "log_lines_per_s",
+    "status_calls_per_job_minute",
+    "lag_p99_paced_ms",
 )
 
 
@@ -135,8 +146,19 @@ def test_smoke_run_writes_every_figure_the_report_and_the_charts(tmp_path: Path)
         assert run["to_first_stop_request_s"] <= run["to_last_stop_accepted_s"]
         assert run["to_last_stop_accepted_s"] <= run["to_last_stop_request_s"]
         assert run["bystander_calls"] >= 1
-
+    check_paced(document)
     check_report(tmp_path, readme, results)
+
+
+def check_paced(document: dict[str, Any]) -> None:
+    """The steady state at AWS's pace: every job still running at the deadline, left so, with
+    the window's cost and the status changes the runner saw in it."""
+    (paced,) = document["paced"]
+    assert paced["strategy"] == "ours" and paced["ended"] == 0
+    assert paced["created"] == paced["jobs"] == document["profile"]["paced_size"]
+    missing = [key for key in PACED_FIGURES if paced.get(key) is None]
+    assert not missing, missing
+    assert paced["paced_window_s"] >= document["profile"]["paced_window"] - 1
 
 
 def check_report(folder: Path, readme: Path, results: Path) -> None:
@@ -147,3 +169,5 @@ def check_report(folder: Path, readme: Path, results: Path) -> None:
     report = readme.read_text()
     assert "### Targets" in report and "ours / v1" in report and results.name in report
     assert "## Written by hand\n\nuptime: load average 1.5" in report
+    assert "### Steady state at AWS's pace, N = 4" in report
+    assert "at AWS's pace, N = 4" in report  # the steady-state target judged on that phase
