@@ -26,6 +26,8 @@ from runner.backoff import Backoff
 from runner.kinds import JobKind
 from runner.naming import Identity
 
+_JOB_LOG = structlog.get_logger("runner.job")
+
 
 class Follow(enum.Enum):
     SUBMITTING = "submitting"  # the lookup or Create has not answered yet
@@ -101,8 +103,14 @@ class TrackedJob:
     # Made only when a shutdown waits for the Stop (an Event per job is ~850 bytes).
     _stop_waiter: asyncio.Future[None] | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        self.log = structlog.get_logger("runner.job").bind(job=self.name, kind=self.kind.key)
+    @property
+    def log(self) -> structlog.typing.FilteringBoundLogger:
+        """Bound on each use: a bound logger kept per job costs ~500 bytes (its context and a
+        logger of its own), 5 MB at 10,000 jobs, for a few events over a job's life."""
+        bound: structlog.typing.FilteringBoundLogger = _JOB_LOG.bind(
+            job=self.name, kind=self.kind.key
+        )
+        return bound
 
     @property
     def done(self) -> bool:

@@ -144,7 +144,12 @@ class _JobTail:
         self.sink_failures = 0  # writes the sink refused: said once, counted after
         # Resolved when the tail gives up (a future, not an Event and a task: one per job).
         self.gave_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.log = log.bind(job=name, kind=kind.key)
+
+    @property
+    def log(self) -> structlog.typing.FilteringBoundLogger:
+        """Bound on each use, not kept per job (see ``TrackedJob.log``)."""
+        bound: structlog.typing.FilteringBoundLogger = log.bind(job=self.name, kind=self.kind.key)
+        return bound
 
     def needs_discovery(self, now: float) -> bool:
         if self.error is not None:
