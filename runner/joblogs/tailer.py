@@ -598,9 +598,11 @@ class LogTailer:
         instances = instance_count(kind, request) if request is not None else None
         if instances is None and kind.instance_path is not None:
             instances = await self._described_instances(kind, handle.name)
-        return await self.follow_job(
-            kind, handle.name, sink, ended=handle.ended(), instances=instances
-        )
+        name, ended = handle.name, handle.ended()
+        # The drain outlives the job: hold its name, not its handle (and so not its outcome,
+        # whose final Describe thousands of draining tails would otherwise keep at once).
+        del handle
+        return await self.follow_job(kind, name, sink, ended=ended, instances=instances)
 
     async def follow_job(
         self,
@@ -628,15 +630,13 @@ class LogTailer:
         drained = False
         try:
             if waiter is not None:
-                either: set[asyncio.Future[Any]] = {waiter, job.gave_up}
-                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                await self._until_ended(waiter, job)
+                waiter = ended = None  # drained without the job's outcome held
             if job.error is None:
                 drained = await self._drain(job, reader)
         finally:
-            if waiter is not None and not waiter.done():
+            if waiter is not None:
                 waiter.cancel()
-            elif waiter is not None and not waiter.cancelled():
-                waiter.exception()  # retrieved, so never reported as unhandled
             await reader.remove(job)
             if isinstance(reader, StreamReader):
                 self._stream_readers.discard(reader)
@@ -661,6 +661,18 @@ class LogTailer:
             except Exception as error:
                 job.log.error("logs.sink_failed", error=repr(error))
         return summary
+
+    @staticmethod
+    async def _until_ended(waiter: asyncio.Future[Any], job: _JobTail) -> None:
+        """Until the job has ended (``waiter``, then done or cancelled) or its tail gave up;
+        ``waiter``'s error is retrieved (never reported as unhandled): logs never decide an
+        outcome."""
+        either: set[asyncio.Future[Any]] = {waiter, job.gave_up}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if not waiter.done():
+            waiter.cancel()  # the tail gave up first
+        elif not waiter.cancelled():
+            waiter.exception()
 
     async def wait_with_logs(
         self, handle: JobHandle, sink: LogSink, *, request: Mapping[str, Any] | None = None

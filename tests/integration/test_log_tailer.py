@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import os
 import time
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -319,6 +321,30 @@ async def test_cancelling_a_tail_ends_it_and_delivers_what_it_has(emulator: Emul
     assert summary.lines == len(lines) > 0
     planned_lines = planned(emulator, "tail-cancel", "/aws/sagemaker/ProcessingJobs")
     assert [line.message for line in lines] == next(iter(planned_lines.values()))[: len(lines)]
+
+
+async def test_a_draining_tail_holds_the_jobs_name_not_its_outcome(
+    emulator: EmulatorServer,
+) -> None:
+    """After the job's end the tail drains for a while: meanwhile it must not keep the job (its
+    outcome and final Describe), or thousands of draining tails keep thousands at once."""
+    request = req.training("tail-drain", Tags=req.tags(**{"emulator:duration-seconds": 0.3}))
+    draining = LogPolicy(**{**REAL_TIME, "drain_wait": 60.0, "drain_limit": 120.0})
+    async with Runner(runner_config(emulator.url, logs=draining)) as runner:
+        tailer = LogTailer(runner.caller)
+        handle = await runner.submit("training", request)
+        tail = asyncio.create_task(tailer.follow(handle, MemorySink(), request=request))
+        await handle.wait()
+        job = weakref.ref(handle._job)
+        del handle
+        async with asyncio.timeout(10):
+            while runner.scheduler.running_actions:  # noqa: ASYNC110 (the end's last action)
+                await asyncio.sleep(0.01)
+        gc.collect()
+        assert not tail.done()  # still draining: 60 s without a new line
+        assert job() is None
+        tail.cancel()
+        await asyncio.gather(tail, return_exceptions=True)
 
 
 async def test_a_tuning_jobs_best_training_job_is_followed(emulator: EmulatorServer) -> None:
