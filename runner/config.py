@@ -100,8 +100,13 @@ class LogPolicy:
     ``batched`` reads the streams of every followed job with FilterLogEvents, ``batch_size``
     streams (at most 100) per call, for many jobs at once (CloudWatch allows FilterLogEvents 5/s
     per account); otherwise each stream has its own GetLogEvents calls, the lowest latency for a
-    few jobs. A batched re-read reaches ``late_window`` seconds back for events ingested late;
-    an event ingested later than that after its timestamp is missed in batched mode.
+    few jobs. A batched round reads from ``fresh_window`` seconds (at most ``late_window``)
+    before where the last read of each stream began. Every ``late_interval`` seconds, and on
+    every round of a job's drain, a round re-reads ``late_window`` seconds back for events
+    ingested late. An event ingested more than ``late_window`` after its timestamp is missed in
+    batched mode; one ingested more than ``fresh_window`` late comes at the next late round.
+    (When every round reached the late window back, each line was parsed up to
+    late_window / min_interval times.)
     """
 
     min_interval: float = 1.0
@@ -114,6 +119,8 @@ class LogPolicy:
     batched: bool = False
     batch_size: int = 100
     late_window: float = 30.0
+    fresh_window: float = 5.0
+    late_interval: float = 15.0
 
     def __post_init__(self) -> None:
         if not 0 < self.min_interval <= self.max_interval:
@@ -122,7 +129,8 @@ class LogPolicy:
             raise ValueError("LogPolicy needs backoff >= 1 and 0 <= jitter < 1")
         if not 1 <= self.batch_size <= 100:
             raise ValueError("LogPolicy needs 1 <= batch_size <= 100 (FilterLogEvents' limit)")
-        if min(self.merge_hold, self.drain_wait, self.drain_limit, self.late_window) < 0:
+        durations = (self.merge_hold, self.drain_wait, self.drain_limit, self.late_window)
+        if min(*durations, self.fresh_window, self.late_interval) < 0:
             raise ValueError("LogPolicy durations must not be negative")
 
     def delays(self) -> Backoff:

@@ -111,8 +111,18 @@ class _Stream:
         self.pause: Backoff | None = None
         self.read_at = 0.0
         created = summary.get("creationTime") or summary.get("firstEventTimestamp")
-        # Batched reads: no unread event of the stream is older than this minus the late window.
+        # Batched reads: no unread event of the stream is older than this minus the late window
+        # (set by a read reaching that far back, a late read).
         self.floor: int | None = int(created) if created is not None else None
+        # Batched reads: the service's clock when the last read of any kind began.
+        self.read_to: int | None = None
+
+    def start(self, late: bool, policy: LogPolicy) -> int | None:
+        """Where a batched read of this stream begins (None: at its start): ``late``, the late
+        window back from ``floor``; otherwise ``fresh_window`` back from the last read."""
+        if late or self.read_to is None:
+            return None if self.floor is None else self.floor - int(policy.late_window * 1000)
+        return self.read_to - int(min(policy.fresh_window, policy.late_window) * 1000)
 
 
 class _JobTail:
@@ -476,9 +486,15 @@ class BatchReader(_Reader):
         super().__init__(caller, policy, group)
         # The newest ingestion time seen: a lower bound of the service's clock.
         self._clock = -1
+        self._late_due = 0.0  # monotonic: when the next round re-reads the late window
 
     async def _read(self, jobs: Sequence[_JobTail]) -> int:
-        counts = await asyncio.gather(*(self._filter(chunk) for chunk in self._chunks(jobs)))
+        now = time.monotonic()
+        late = now >= self._late_due
+        if late:
+            self._late_due = now + self.policy.late_interval
+        chunks = self._chunks(jobs)
+        counts = await asyncio.gather(*(self._filter(chunk, late) for chunk in chunks))
         window = self._window_ms
         for job in jobs:
             floors = [stream.floor for stream in job.streams.values()]
@@ -527,18 +543,22 @@ class BatchReader(_Reader):
         now = time.monotonic()
         return sum(job.take(stream, events, now) for job, stream, events in fresh.values())
 
-    async def _filter(self, chunk: list[tuple[_JobTail, _Stream]]) -> int:
+    async def _filter(self, chunk: list[tuple[_JobTail, _Stream]], late: bool) -> int:
+        """One FilterLogEvents over ``chunk``'s streams (every page). A late read reaches the
+        late window back, for events ingested late; other rounds reach ``fresh_window`` back
+        from where the last read began; a draining job's streams are always read late."""
         window = self._window_ms
         clock_before = self._clock
         by_stream: dict[str, list[tuple[_JobTail, _Stream]]] = {}
         for job, stream in chunk:
             by_stream.setdefault(stream.name, []).append((job, stream))
         params: dict[str, Any] = {"logGroupName": self.group, "logStreamNames": list(by_stream)}
-        floors = [stream.floor for _, stream in chunk]
-        if None not in floors:
-            start = min(f for f in floors if f is not None) - window
-            if start > 0:
-                params["startTime"] = start
+        starts = [
+            stream.start(late or job.ended_at is not None, self.policy) for job, stream in chunk
+        ]
+        start = None if None in starts else min(at for at in starts if at is not None)
+        if start is not None and start > 0:
+            params["startTime"] = start
         new = 0
         try:
             async for page in self.caller.pages("logs", "FilterLogEvents", **params):
@@ -547,13 +567,16 @@ class BatchReader(_Reader):
             jobs = list({id(job): job for job, _ in chunk}.values())
             self._failed(jobs, "FilterLogEvents", error, streams=len(by_stream))
             return new
-        # Every stream of the chunk is read: what is still unread was ingested after the call
-        # began, so later than ``clock_before``, and written at most the late window before that.
+        # Every stream of the chunk is read from ``start``: what is still unread was ingested
+        # after the call began, so later than ``clock_before``. A stream read from its late
+        # window back (or from before it) has nothing unread older than ``clock_before`` minus
+        # that window: its floor moves up.
         if clock_before >= 0:
             for _, stream in chunk:
-                stream.floor = (
-                    clock_before if stream.floor is None else max(stream.floor, clock_before)
-                )
+                stream.read_to = max(stream.read_to or clock_before, clock_before)
+                covered = start is None or stream.floor is None or start <= stream.floor - window
+                if covered:
+                    stream.floor = max(stream.floor or clock_before, clock_before)
         return new
 
 

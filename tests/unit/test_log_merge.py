@@ -151,12 +151,14 @@ def follow_with(
     steps: list[int],
     seed: int,
     page: int,
+    **reads: float,
 ) -> dict[str, list[str]]:
-    """Rounds of ``reader_class`` as the clock moves by ``steps``; the messages delivered."""
+    """Rounds of ``reader_class`` as the clock moves by ``steps``; the messages delivered.
+    ``reads``: the batched reads' windows (``LogPolicy.fresh_window``, ``late_interval``)."""
 
     async def run() -> dict[str, list[str]]:
         fake = FakeLogs(made, random.Random(seed), page)
-        policy = LogPolicy(merge_hold=3600.0, late_window=MAX_LAG_MS / 1000)
+        policy = LogPolicy(merge_hold=3600.0, late_window=MAX_LAG_MS / 1000, **reads)
         sink = MemorySink()
         job = _JobTail(TRAINING, "job", len(made), sink, policy)
         for stream in made:
@@ -211,6 +213,25 @@ def test_batch_reader_delivers_every_event_once_despite_rereads(
     made: list[FakeStream], steps: list[int], seed: int, page: int
 ) -> None:
     assert follow_with(BatchReader, made, steps, seed, page) == expected(made)
+
+
+# Ordinary rounds reaching back less than events' lag: late events come through the late
+# rounds, every round one (0) or only the first and the drain's (an hour apart).
+@pytest.mark.parametrize("late_interval", [0.0, 3600.0], ids=["every-round-late", "drain-late"])
+@settings(max_examples=100, deadline=None)
+@given(
+    streams(),
+    st.lists(st.integers(0, 40), max_size=30),
+    st.integers(0, 2**32),
+    st.integers(1, 6),
+)
+def test_batch_reader_with_a_short_fresh_window_still_delivers_every_event_once(
+    late_interval: float, made: list[FakeStream], steps: list[int], seed: int, page: int
+) -> None:
+    delivered = follow_with(
+        BatchReader, made, steps, seed, page, fresh_window=0.003, late_interval=late_interval
+    )
+    assert delivered == expected(made)
 
 
 # --- the pieces on their own ------------------------------------------------------------------
