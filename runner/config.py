@@ -154,8 +154,12 @@ class FeedPolicy:
     ``quiet_after`` seconds without a message, and *unhealthy* when a receive has failed for
     ``unhealthy_after`` seconds (retries included) or for good; while unhealthy it tries
     again every ``retry_interval`` seconds. ``receivers`` long polls run at once (each takes
-    at most 10 messages per round trip). It remembers the last change of at most
-    ``remembered_jobs`` jobs (the oldest forgotten first), to drop duplicates and stale events.
+    at most 10 messages per round trip). A receiver whose receive brought a partial batch
+    waits ``gather`` seconds before its next: a long poll answers as soon as one message is
+    there, so at AWS's pace messages would otherwise come about one to a call (two calls with
+    its delete, ~2.5 ms of CPU a message); a full batch is received again at once. It
+    remembers the last change of at most ``remembered_jobs`` jobs (the oldest forgotten
+    first), to drop duplicates and stale events.
 
     While the feed is healthy a runner that reads it Describes or sweeps the jobs it follows
     by events only every ``safety_interval`` seconds (the safety net); when the feed is quiet
@@ -171,6 +175,7 @@ class FeedPolicy:
     remembered_jobs: int = 100_000
     safety_interval: float = 300.0
     receivers: int = 4
+    gather: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.wait_seconds <= 20:
@@ -188,6 +193,8 @@ class FeedPolicy:
             raise ValueError("FeedPolicy needs remembered_jobs >= 1")
         if not 1 <= self.receivers <= 16:
             raise ValueError("FeedPolicy needs 1 <= receivers <= 16")
+        if self.gather < 0:
+            raise ValueError("FeedPolicy needs gather >= 0")
 
 
 @dataclass(frozen=True)

@@ -282,6 +282,8 @@ class FeedConsumer:
             await self.settle(batch)
             if self._failure:
                 await asyncio.sleep(self.policy.retry_interval)
+            elif 0 < len(batch.receipts) < self.policy.batch:
+                await asyncio.sleep(self.policy.gather)  # the next batch fills meanwhile
 
     async def run(
         self,
@@ -321,6 +323,8 @@ class FeedConsumer:
             await self.settle(batch)
             if self._failure:
                 await asyncio.sleep(self.policy.retry_interval)
+            elif 0 < len(batch.receipts) < self.policy.batch:
+                await asyncio.sleep(self.policy.gather)  # the next batch fills meanwhile
 
     async def _handle(
         self, change: Change, batch: Batch, on_change: Callable[[Change], Awaitable[None] | None]

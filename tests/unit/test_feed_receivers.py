@@ -60,3 +60,53 @@ async def test_the_consumer_keeps_its_receivers_in_flight_at_once(receivers: int
 def test_receivers_is_bounded() -> None:
     with pytest.raises(ValueError, match="receivers"):
         FeedPolicy(receivers=0)
+
+
+class CountedQueue:
+    """A fake SQS with ``size`` messages for each of the first three receives (their bodies are
+    no SageMaker event: each is deleted and ignored), counting the receives."""
+
+    def __init__(self, config: RunnerConfig, size: int) -> None:
+        self.config = config
+        self.size = size
+        self.receives = 0
+        self.deleted = asyncio.Event()
+
+    async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        if operation == "DeleteMessageBatch":
+            self.deleted.set()
+            return {"Successful": [{"Id": entry["Id"]} for entry in params["Entries"]]}
+        assert operation == "ReceiveMessage"
+        if self.receives == 3:
+            await asyncio.Event().wait()  # then empty: a long poll, until cancelled
+        self.receives += 1
+        messages = [
+            {"MessageId": f"m{self.receives}-{i}", "ReceiptHandle": f"r{i}", "Body": "{}"}
+            for i in range(self.size)
+        ]
+        return {"Messages": messages}
+
+
+@pytest.mark.parametrize(("size", "again"), [(3, False), (10, True)], ids=["partial", "full"])
+async def test_a_partial_batch_waits_for_the_queue_to_fill_a_full_one_does_not(
+    size: int, again: bool
+) -> None:
+    """At AWS's pace a long poll answers with the first message: without the wait, one call
+    and one delete per message."""
+    config = RunnerConfig(aws=AwsTarget(region="us-east-1"))
+    config = replace(config, feed=replace(FeedPolicy(), receivers=1, gather=3600.0))
+    caller = AwsCaller(config)
+    consumer = FeedConsumer(caller, "http://127.0.0.1:1/123456789012/q", lambda k, n: True)
+    fake = CountedQueue(config, size)
+    consumer._caller = fake  # type: ignore[assignment]
+    task = asyncio.create_task(consumer.run(lambda change: None))
+    try:
+        await asyncio.wait_for(fake.deleted.wait(), timeout=30)
+        for _ in range(200):  # the loop's turns, no clock: a receive again would come in a few
+            await asyncio.sleep(0)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await caller.close()
+    assert (fake.receives > 1) is again
