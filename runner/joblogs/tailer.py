@@ -621,7 +621,7 @@ class LogTailer:
         instances = instance_count(kind, request) if request is not None else None
         if instances is None and kind.instance_path is not None:
             instances = await self._described_instances(kind, handle.name)
-        name, ended = handle.name, handle.ended()
+        name, ended = handle.name, _end_of(handle)
         # The drain outlives the job: hold its name, not its handle (and so not its outcome,
         # whose final Describe thousands of draining tails would otherwise keep at once).
         del handle
@@ -866,6 +866,14 @@ class LogTailer:
         summary = LogSummary(job=name, kind=kind.key, streams=0, lines=0, drained=True)
         sink.finish(summary)
         return summary
+
+
+def _end_of(handle: JobHandle) -> asyncio.Future[None]:
+    """Resolves to None once the job of ``handle`` has ended (or its following was cancelled):
+    unlike the outcome's own future, it holds nothing of the job."""
+    end: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    handle.ended().add_done_callback(lambda _: _settle(end))
+    return end
 
 
 def _settle(future: asyncio.Future[None]) -> None:

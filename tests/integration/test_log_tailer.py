@@ -334,15 +334,17 @@ async def test_a_draining_tail_holds_the_jobs_name_not_its_outcome(
         tailer = LogTailer(runner.caller)
         handle = await runner.submit("training", request)
         tail = asyncio.create_task(tailer.follow(handle, MemorySink(), request=request))
-        await handle.wait()
+        outcome = weakref.ref(await handle.wait())
         job = weakref.ref(handle._job)
         del handle
         async with asyncio.timeout(10):
             while runner.scheduler.running_actions:  # noqa: ASYNC110 (the end's last action)
                 await asyncio.sleep(0.01)
+        for _ in range(5):  # the futures' done callbacks, already scheduled
+            await asyncio.sleep(0)
         gc.collect()
         assert not tail.done()  # still draining: 60 s without a new line
-        assert job() is None
+        assert job() is None and outcome() is None
         tail.cancel()
         await asyncio.gather(tail, return_exceptions=True)
 
