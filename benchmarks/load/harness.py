@@ -163,7 +163,10 @@ def _drive(
     """The strategy's process, to its end: (exit code, killed, when it was signalled)."""
     process = StrategyProcess(spec_path, workdir / "strategy.log")
     if spec.phase != "sigterm":
-        code, killed = process.wait(timeout=spec.deadline + profile.drain_limit + SLACK_S)
+        # A paced deadline counts from the last submission (plus one interval), not from t0.
+        before = profile.ramp(len(spec.jobs)) + profile.interval if spec.phase == "paced" else 0
+        limit = before + spec.deadline + profile.drain_limit + SLACK_S
+        code, killed = process.wait(timeout=limit)
         return code, killed, 0.0
     # Generous: on a loaded machine, 2,000 clients (trigger) take minutes to build.
     if not process.ready.wait(timeout=profile.ramp(len(spec.jobs)) + 600):
@@ -188,9 +191,10 @@ def account_flags(profile: Profile) -> tuple[str, ...]:
 def _headline(figures: dict[str, Any]) -> str:
     if figures["phase"] == "paced":
         return (
-            f"cpu {figures['cpu_percent_paced']}% of a core over {figures['paced_window_s']} s, "
-            f"rss {figures['peak_rss_mb']} MB, {figures['changes_per_s']} status changes/s, "
-            f"{figures['log_lines_per_s']} log lines/s; bystander throttled "
+            f"cpu {figures.get('cpu_percent_paced')}% of a core over "
+            f"{figures.get('paced_window_s')} s, rss {figures.get('peak_rss_mb')} MB, "
+            f"{figures.get('changes_per_s')} status changes/s, "
+            f"{figures.get('log_lines_per_s')} log lines/s; bystander throttled "
             f"{figures['bystander_throttled']}/{figures['bystander_calls']}"
         )
     if figures["phase"] == "sigterm":
