@@ -163,8 +163,10 @@ def _drive(
     """The strategy's process, to its end: (exit code, killed, when it was signalled)."""
     process = StrategyProcess(spec_path, workdir / "strategy.log")
     if spec.phase != "sigterm":
-        # A paced deadline counts from the last submission (plus one interval), not from t0.
-        before = profile.ramp(len(spec.jobs)) + profile.interval if spec.phase == "paced" else 0
+        # A paced deadline counts from the last submission (plus one interval), not from t0;
+        # on a loaded machine the submission takes longer than its planned ramp.
+        ramp = profile.ramp(len(spec.jobs))
+        before = 2 * ramp + profile.interval if spec.phase == "paced" else 0
         limit = before + spec.deadline + profile.drain_limit + SLACK_S
         code, killed = process.wait(timeout=limit)
         return code, killed, 0.0
