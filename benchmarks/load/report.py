@@ -19,7 +19,7 @@ from typing import Any
 
 from benchmarks.load.format import fmt
 from benchmarks.load.targets import targets
-from benchmarks.load.workload import KUBERNETES_GRACE
+from benchmarks.load.workload import FULL, KUBERNETES_GRACE
 
 STRATEGY_NAMES = {
     "ours": "ours (runner core)",
@@ -537,11 +537,19 @@ def _sigterm_table(document: dict[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def _also_what(also: dict[str, Any]) -> str:
+    """What a merged run brought: its sizes, or its phase when it ran no run phase."""
+    if also["sizes"]:
+        return "N = " + ", ".join(f"{size:,}" for size in also["sizes"])
+    return "the " + " and ".join(also.get("phases") or ["other"]) + " phase"
+
+
 def _paced_lines(document: dict[str, Any]) -> list[str]:
     runs = {run["strategy"]: run for run in document.get("paced", [])}
     if not runs:
         return []
-    profile = document["profile"]
+    # A report merged onto an older run's document: that profile may predate the phase.
+    profile = {**FULL.as_dict(), **document["profile"]}
     size = next(iter(runs.values()))["size"]
     strategies = [s for s in STRATEGY_NAMES if s in runs]
     header = ["figure", "unit", *(STRATEGY_NAMES[s] for s in strategies)]
@@ -595,7 +603,7 @@ def markdown(document: dict[str, Any], results: Path, charts: list[Path], readme
         f"comes from {'these runs' if document.get('also') else 'that run'}: "
         f"[`{link(results)}`]({link(results)})"
         + "".join(
-            f"; N = {', '.join(f'{size:,}' for size in also['sizes'])} from a second run, "
+            f"; {_also_what(also)} from a second run, "
             f"`{also['command']}` ({fmt(also['wall_s'] / 60)} minutes, the same machine): "
             f"[`{link(Path(also['results']))}`]({link(Path(also['results']))})"
             for also in document.get("also", [])
@@ -790,9 +798,10 @@ def merged(document: dict[str, Any], extras: list[tuple[Path, dict[str, Any]]]) 
         for key in ("skipped", "failed"):
             result[key] = [*result.get(key, []), *extra.get(key, [])]
         sizes = sorted({run["size"] for run in extra["runs"]})
+        phases = [name for name in ("sigterm", "paced") if extra.get(name)]
         result["also"].append(
             {"command": extra["command"], "wall_s": extra["wall_s"], "results": str(path)}
-            | {"sizes": sizes}
+            | {"sizes": sizes, "phases": phases}
         )
     return result
 
