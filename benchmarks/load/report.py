@@ -117,6 +117,11 @@ RATIO_ROWS = {
     "peak RSS",
     "loop lag p99 (threads: sleep lag)",
 }
+BYSTANDER_ROW: Row = (
+    "bystander calls throttled (of its calls)",
+    "count",
+    lambda f: f"{f.get('bystander_throttled')}/{f.get('bystander_calls')}",
+)
 SIGTERM_ROWS: list[Row] = [
     ("jobs in flight at the signal", "count", _get("in_flight_at_signal")),
     ("SIGTERM to every job's Stop received", "s", _get("to_every_stop_request_s")),
@@ -132,11 +137,7 @@ SIGTERM_ROWS: list[Row] = [
     ),
     ("SIGTERM to the last Stop accepted", "s", _get("to_last_stop_accepted_s")),
     ("killed after the grace period", "", _get("killed_after_grace")),
-    (
-        "bystander calls throttled (of its calls)",
-        "count",
-        lambda f: f"{f.get('bystander_throttled')}/{f.get('bystander_calls')}",
-    ),
+    BYSTANDER_ROW,
 ]
 
 PACED_ROWS: list[Row] = [
@@ -151,11 +152,7 @@ PACED_ROWS: list[Row] = [
     ("CloudWatch Logs calls", "per job-min", _get("logs_calls_per_job_minute")),
     ("change feed calls", "count", _get("feed_calls")),
     ("event loop lag p99 in the window", "ms", _get("lag_p99_paced_ms")),
-    (
-        "bystander calls throttled (of its calls)",
-        "count",
-        lambda f: f"{f.get('bystander_throttled')}/{f.get('bystander_calls')}",
-    ),
+    BYSTANDER_ROW,
 ]
 
 
@@ -527,14 +524,16 @@ def _size_table(document: dict[str, Any], size: int) -> list[str]:
     return _table(header, rows)
 
 
-def _sigterm_table(document: dict[str, Any]) -> list[str]:
-    runs = {run["strategy"]: run for run in document["sigterm"]}
+def _phase_table(runs: dict[str, dict[str, Any]], rows: list[Row]) -> list[str]:
+    """A phase's table: ``rows`` down, the strategies that ran across."""
     strategies = [s for s in STRATEGY_NAMES if s in runs]
     header = ["figure", "unit", *(STRATEGY_NAMES[s] for s in strategies)]
-    rows = [
-        [label, unit, *(fmt(get(runs[s])) for s in strategies)] for label, unit, get in SIGTERM_ROWS
-    ]
-    return _table(header, rows)
+    cells = [[label, unit, *(fmt(get(runs[s])) for s in strategies)] for label, unit, get in rows]
+    return _table(header, cells)
+
+
+def _sigterm_table(document: dict[str, Any]) -> list[str]:
+    return _phase_table({run["strategy"]: run for run in document["sigterm"]}, SIGTERM_ROWS)
 
 
 def _also_what(also: dict[str, Any]) -> str:
@@ -551,11 +550,6 @@ def _paced_lines(document: dict[str, Any]) -> list[str]:
     # A report merged onto an older run's document: that profile may predate the phase.
     profile = {**FULL.as_dict(), **document["profile"]}
     size = next(iter(runs.values()))["size"]
-    strategies = [s for s in STRATEGY_NAMES if s in runs]
-    header = ["figure", "unit", *(STRATEGY_NAMES[s] for s in strategies)]
-    rows = [
-        [label, unit, *(fmt(get(runs[s])) for s in strategies)] for label, unit, get in PACED_ROWS
-    ]
     return [
         f"### Steady state at AWS's pace, N = {size:,}",
         "",
@@ -566,7 +560,7 @@ def _paced_lines(document: dict[str, Any]) -> list[str]:
         f"runner's cost is measured for {profile['paced_window']:g} s once every job is "
         "submitted (plus one interval), none ending; then the strategy leaves them running.",
         "",
-        *_table(header, rows),
+        *_phase_table(runs, PACED_ROWS),
         "",
     ]
 

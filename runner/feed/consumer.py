@@ -280,10 +280,7 @@ class FeedConsumer:
                 for change in batch.changes:
                     yield change
             await self.settle(batch)
-            if self._failure:
-                await asyncio.sleep(self.policy.retry_interval)
-            elif 0 < len(batch.receipts) < self.policy.batch:
-                await asyncio.sleep(self.policy.gather)  # the next batch fills meanwhile
+            await self._pause_after(batch)
 
     async def run(
         self,
@@ -321,10 +318,15 @@ class FeedConsumer:
                 for change in batch.changes:
                     await self._handle(change, batch, on_change)
             await self.settle(batch)
-            if self._failure:
-                await asyncio.sleep(self.policy.retry_interval)
-            elif 0 < len(batch.receipts) < self.policy.batch:
-                await asyncio.sleep(self.policy.gather)  # the next batch fills meanwhile
+            await self._pause_after(batch)
+
+    async def _pause_after(self, batch: Batch) -> None:
+        """Between two receives of one loop: the retry interval after a failure; after a
+        partial batch, ``gather`` seconds for the next to fill; after a full one, none."""
+        if self._failure:
+            await asyncio.sleep(self.policy.retry_interval)
+        elif 0 < len(batch.receipts) < self.policy.batch:
+            await asyncio.sleep(self.policy.gather)
 
     async def _handle(
         self, change: Change, batch: Batch, on_change: Callable[[Change], Awaitable[None] | None]

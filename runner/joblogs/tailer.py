@@ -219,8 +219,7 @@ class _JobTail:
     def give_up(self, operation: str, error: BaseException) -> None:
         self.error = f"{operation}: {error}"
         self.log.error("logs.follow_failed", operation=operation, error=str(error))
-        if not self.gave_up.done():
-            self.gave_up.set_result(None)
+        _settle(self.gave_up)
 
 
 class _Reader:
