@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import os
 import time
 import weakref
@@ -24,7 +23,7 @@ from runner.core import Runner
 from runner.joblogs import LogLine, LogSummary, LogTailer, MemorySink
 from runner.joblogs.merge import natural_key
 from support import requests as req
-from support.runner_setup import runner_config
+from support.runner_setup import at_rest, runner_config
 from support.stats import fetch_stats, set_faults
 
 TRAINING_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -337,12 +336,7 @@ async def test_a_draining_tail_holds_the_jobs_name_not_its_outcome(
         outcome = weakref.ref(await handle.wait())
         job = weakref.ref(handle._job)
         del handle
-        async with asyncio.timeout(10):
-            while runner.scheduler.running_actions:  # noqa: ASYNC110 (the end's last action)
-                await asyncio.sleep(0.01)
-        for _ in range(5):  # the futures' done callbacks, already scheduled
-            await asyncio.sleep(0)
-        gc.collect()
+        await at_rest(runner)
         assert not tail.done()  # still draining: 60 s without a new line
         assert job() is None and outcome() is None
         tail.cancel()

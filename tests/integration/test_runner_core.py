@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import random
 import time
 import weakref
@@ -16,7 +15,7 @@ from runner.core import Runner
 from runner.errors import AwsCallFailed, JobConflict, RequestInvalid
 from runner.naming import DIGEST_TAG, RUN_ID_TAG, Identity
 from support import requests as req
-from support.runner_setup import FAST_POLL, runner_config
+from support.runner_setup import FAST_POLL, at_rest, runner_config
 from support.stats import fetch_stats, set_faults
 
 
@@ -218,10 +217,7 @@ async def test_an_ended_job_is_held_only_by_its_handles(emulator: Any) -> None:
         assert (await again.wait()) is outcome  # one job, two handles
         tracked = weakref.ref(handle._job)
         del handle, again
-        async with asyncio.timeout(10):
-            while runner.scheduler.running_actions:  # noqa: ASYNC110 (the poll that read the end)
-                await asyncio.sleep(0.01)
-        gc.collect()
+        await at_rest(runner)
         assert tracked() is None
         reattached = await (await runner.submit("training", request)).wait()
     assert reattached.attached and reattached.succeeded and not outcome.attached

@@ -1,11 +1,17 @@
-"""A RunnerConfig for tests: fast polls, tiny retry waits, no client-side rate limits."""
+"""A RunnerConfig for tests (fast polls, tiny retry waits, no client-side rate limits), and a
+wait until a runner is at rest."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from typing import Any
+import gc
+from typing import TYPE_CHECKING, Any
 
 from runner.config import AwsTarget, PollPolicy, RateLimits, RetryPolicy, RunnerConfig
+
+if TYPE_CHECKING:
+    from runner.core import Runner
 
 FAST_POLL = PollPolicy(
     initial=0.2, maximum=1.0, jitter=0.2, delta_threshold=4, sweep_interval=0.5, sweep_overlap=2.0
@@ -22,3 +28,14 @@ def runner_config(url: str, **changes: Any) -> RunnerConfig:
         stop_grace=10,
     )
     return dataclasses.replace(config, **changes)
+
+
+async def at_rest(runner: Runner) -> None:
+    """Until ``runner``'s scheduler runs no action and the callbacks already due have run, then
+    a collection: what is left in memory is what something still holds."""
+    async with asyncio.timeout(10):
+        while runner.scheduler.running_actions:  # noqa: ASYNC110 (no event says "idle")
+            await asyncio.sleep(0.01)
+    for _ in range(5):  # futures' done callbacks, already scheduled
+        await asyncio.sleep(0)
+    gc.collect()

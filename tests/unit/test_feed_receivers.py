@@ -5,6 +5,8 @@ measured a backed-up queue at 4,697 events for 1,000 jobs with a single loop).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -39,21 +41,32 @@ class HeldReceives:
         return {}
 
 
-@pytest.mark.parametrize("receivers", [1, 4])
-async def test_the_consumer_keeps_its_receivers_in_flight_at_once(receivers: int) -> None:
+def config_with(**feed: Any) -> RunnerConfig:
     config = RunnerConfig(aws=AwsTarget(region="us-east-1"))
-    config = replace(config, feed=replace(FeedPolicy(), receivers=receivers))
+    return replace(config, feed=replace(FeedPolicy(), **feed))
+
+
+@contextlib.asynccontextmanager
+async def consuming(config: RunnerConfig, fake: Any) -> AsyncIterator[None]:
+    """A ``FeedConsumer.run`` whose calls go to ``fake``, for the block's length."""
     caller = AwsCaller(config)
     consumer = FeedConsumer(caller, "http://127.0.0.1:1/123456789012/q", lambda k, n: True)
-    fake = HeldReceives(config, receivers)
-    consumer._caller = fake  # type: ignore[assignment]
+    consumer._caller = fake
     task = asyncio.create_task(consumer.run(lambda change: None))
     try:
-        await asyncio.wait_for(fake.all_in.wait(), timeout=30)
+        yield
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await caller.close()
+
+
+@pytest.mark.parametrize("receivers", [1, 4])
+async def test_the_consumer_keeps_its_receivers_in_flight_at_once(receivers: int) -> None:
+    config = config_with(receivers=receivers)
+    fake = HeldReceives(config, receivers)
+    async with consuming(config, fake):
+        await asyncio.wait_for(fake.all_in.wait(), timeout=30)
     assert fake.most_at_once == receivers
 
 
@@ -94,19 +107,10 @@ async def test_a_partial_batch_waits_for_the_queue_to_fill_a_full_one_does_not(
 ) -> None:
     """At AWS's pace a long poll answers with the first message: without the wait, one call
     and one delete per message."""
-    config = RunnerConfig(aws=AwsTarget(region="us-east-1"))
-    config = replace(config, feed=replace(FeedPolicy(), receivers=1, gather=3600.0))
-    caller = AwsCaller(config)
-    consumer = FeedConsumer(caller, "http://127.0.0.1:1/123456789012/q", lambda k, n: True)
+    config = config_with(receivers=1, gather=3600.0)
     fake = CountedQueue(config, size)
-    consumer._caller = fake  # type: ignore[assignment]
-    task = asyncio.create_task(consumer.run(lambda change: None))
-    try:
+    async with consuming(config, fake):
         await asyncio.wait_for(fake.deleted.wait(), timeout=30)
         for _ in range(200):  # the loop's turns, no clock: a receive again would come in a few
             await asyncio.sleep(0)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await caller.close()
     assert (fake.receives > 1) is again

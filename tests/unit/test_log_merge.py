@@ -189,49 +189,41 @@ def expected(made: list[FakeStream]) -> dict[str, list[str]]:
     return {s.name: [f"{s.name}#{i}" for i in range(len(s.timestamps))] for s in made}
 
 
-@settings(max_examples=150, deadline=None)
-@given(
+# Streams, the clock's steps between rounds, a seed for the fake's pages, a page size.
+rounds_over_streams = given(
     streams(),
     st.lists(st.integers(0, 40), max_size=30),
     st.integers(0, 2**32),
     st.integers(1, 6),
 )
+
+
+@settings(max_examples=150, deadline=None)
+@rounds_over_streams
 def test_stream_reader_delivers_every_event_once_through_lost_tokens(
     made: list[FakeStream], steps: list[int], seed: int, page: int
 ) -> None:
     assert follow_with(StreamReader, made, steps, seed, page) == expected(made)
 
 
+# The default reads; then ordinary rounds reaching back less than events' lag, so that late
+# events come through the late rounds: every round one (0), or only the first and the drain's
+# (an hour apart).
+@pytest.mark.parametrize(
+    "reads",
+    [
+        {},
+        {"fresh_window": 0.003, "late_interval": 0.0},
+        {"fresh_window": 0.003, "late_interval": 3600.0},
+    ],
+    ids=["default", "short-fresh-every-round-late", "short-fresh-drain-late"],
+)
 @settings(max_examples=150, deadline=None)
-@given(
-    streams(),
-    st.lists(st.integers(0, 40), max_size=30),
-    st.integers(0, 2**32),
-    st.integers(1, 6),
-)
+@rounds_over_streams
 def test_batch_reader_delivers_every_event_once_despite_rereads(
-    made: list[FakeStream], steps: list[int], seed: int, page: int
+    reads: dict[str, float], made: list[FakeStream], steps: list[int], seed: int, page: int
 ) -> None:
-    assert follow_with(BatchReader, made, steps, seed, page) == expected(made)
-
-
-# Ordinary rounds reaching back less than events' lag: late events come through the late
-# rounds, every round one (0) or only the first and the drain's (an hour apart).
-@pytest.mark.parametrize("late_interval", [0.0, 3600.0], ids=["every-round-late", "drain-late"])
-@settings(max_examples=100, deadline=None)
-@given(
-    streams(),
-    st.lists(st.integers(0, 40), max_size=30),
-    st.integers(0, 2**32),
-    st.integers(1, 6),
-)
-def test_batch_reader_with_a_short_fresh_window_still_delivers_every_event_once(
-    late_interval: float, made: list[FakeStream], steps: list[int], seed: int, page: int
-) -> None:
-    delivered = follow_with(
-        BatchReader, made, steps, seed, page, fresh_window=0.003, late_interval=late_interval
-    )
-    assert delivered == expected(made)
+    assert follow_with(BatchReader, made, steps, seed, page, **reads) == expected(made)
 
 
 # --- the pieces on their own ------------------------------------------------------------------
