@@ -23,7 +23,7 @@ from benchmarks.load.bystander import Bystander
 from benchmarks.load.emulator import EmulatorProcess
 from benchmarks.load.metrics import paced_figures, run_figures, sigterm_figures
 from benchmarks.load.spec import READY, RunResult, RunSpec
-from benchmarks.load.workload import STRATEGIES, Profile, plan_jobs
+from benchmarks.load.workload import STRATEGIES, Profile, paced_window_from, plan_jobs
 from benchmarks.server_process import REPO
 
 SLACK_S = 120.0  # beyond a strategy's own deadline before the harness kills it
@@ -140,20 +140,22 @@ def _spec(profile: Profile, *, strategy: str, size: int, phase: str, workdir: Pa
         + max(finals, 30.0)
         + 12 * profile.interval
         + 3 * profile.history_sweep(size),
-        "paced": profile.paced_window,  # from the last submission, plus one interval
+        "paced": profile.paced_window,  # from window_from, or the last submission if later
     }
+    jobs = plan_jobs(profile, size, long_running=phase == "sigterm", paced=phase == "paced")
     return RunSpec(
         strategy=strategy,
         url="",
         phase=phase,
         interval=profile.interval,
-        jobs=plan_jobs(profile, size, long_running=phase == "sigterm", paced=phase == "paced"),
+        jobs=jobs,
         deadline=deadlines.get(phase, 24 * 3600.0),
         drain_limit=profile.drain_limit,
         create_rate=profile.create_rate,
         describe_rate=profile.describe_rate,
         workdir=str(workdir),
         result_path=str(workdir / "result.json"),
+        window_from=paced_window_from(profile, jobs) if phase == "paced" else 0.0,
     )
 
 
@@ -166,7 +168,7 @@ def _drive(
         # A paced deadline counts from the last submission (plus one interval), not from t0;
         # on a loaded machine the submission takes longer than its planned ramp.
         ramp = profile.ramp(len(spec.jobs))
-        before = 2 * ramp + profile.interval if spec.phase == "paced" else 0
+        before = max(2 * ramp, spec.window_from) + profile.interval if spec.phase == "paced" else 0
         limit = before + spec.deadline + profile.drain_limit + SLACK_S
         code, killed = process.wait(timeout=limit)
         return code, killed, 0.0

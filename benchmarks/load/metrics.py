@@ -26,8 +26,9 @@ lists, so it is not one job's: the pages are counted once and shared evenly over
 
 The paced phase (``paced_figures``) measures the steady state at AWS's pace: its jobs run
 ``Profile.pace`` times longer with as many more log lines, so a job changes status as often
-as on AWS while a host writes as many lines a minute as in the run phase; the window starts
-one interval after the last submission and ends at the deadline, before any job ends.
+as on AWS while a host writes as many lines a minute as in the run phase. The window is as
+late as the plan allows before the first job's end (``workload.paced_window_from``): a training
+job's logs begin a quarter into its life, so right after the submission few hosts write.
 
 The bystander's requests (``bystander``) are left out of every strategy figure; its own figures
 are its calls and the throttled answers it got, all of them caused by the strategy's use of the
@@ -381,8 +382,8 @@ def paced_figures(
     }
     if result is None:
         return figures | {"process": "killed: no figures of its own"}
-    start = (result.submit_done_at or result.t0) + spec.interval
-    end = result.finished_at
+    start, end = result.window or ((result.submit_done_at or result.t0) + spec.interval, 0.0)
+    end = end or result.finished_at
     window = max(end - start, 0.0)
     changes = sum(1 for at in result.changes_at if start <= at <= end)
     lags = [lag for at, lag in result.lag_samples if start <= at <= end]
@@ -395,6 +396,7 @@ def paced_figures(
         "peak_rss_mb": round(result.peak_rss_mb, 1),
         "lag_p99_paced_ms": _rounded(percentile(lags, 0.99), 1),
         "changes_per_s": _rounded(changes / window if window else None, 1),
+        "window_from_s": _rounded(start - result.t0, 1),
         "log_lines": result.log_lines,
-        "log_lines_per_s": _rounded(result.log_lines / wall if wall > 0 else None, 1),
+        "log_lines_per_s": _rounded(result.window_lines / window if window else None, 1),
     }

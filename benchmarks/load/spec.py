@@ -22,7 +22,7 @@ class RunSpec:
     interval: float
     jobs: list[JobSpec]
     # Seconds after t0 after which the strategy stops waiting; paced: the window's length,
-    # from the last submission plus one interval.
+    # from its start (``window_from``, or one interval after the last submission if later).
     deadline: float
     drain_limit: float
     # Ours: the runner's own Create*/Describe* budgets per second (see ``strategy_ours``).
@@ -30,6 +30,7 @@ class RunSpec:
     describe_rate: float
     workdir: str
     result_path: str
+    window_from: float = 0.0  # paced: seconds after t0 (``workload.paced_window_from``)
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))
@@ -61,6 +62,9 @@ class RunResult:
     log_lines: int = 0  # log lines delivered
     signal_at: float | None = None  # wall clock the SIGTERM was handled
     changes_at: list[float] = field(default_factory=list)  # ours: each status change seen
+    # Paced: the window's wall-clock start and end, and the log lines delivered in it.
+    window: tuple[float, float] | None = None
+    window_lines: int = 0
     finished_at: float = 0.0
     timed_out: bool = False
     cpu_s: float = 0.0

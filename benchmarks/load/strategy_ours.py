@@ -182,17 +182,29 @@ class Batch:
         if outcome.status == "Error" and "throttl" in (outcome.failure_reason or "").lower():
             self.result.throttling_surfaced += 1
 
+    async def _paced_window(self) -> None:
+        """The paced phase's window: from its planned start (or one interval after the last
+        submission, if later) for the deadline's length; its log lines counted."""
+        result = self.result
+        start = max(
+            result.t0 + self.spec.window_from, (result.submit_done_at or 0.0) + self.spec.interval
+        )
+        await asyncio.sleep(max(start - time.time(), 0.0))
+        lines, start = self.sink.lines, time.time()
+        await asyncio.sleep(self.spec.deadline)
+        result.window = (start, time.time())
+        result.window_lines = self.sink.lines - lines
+
     async def follow(self, signals: StopOnSignal) -> None:
         """Until every job has ended (or the deadline, or the signal's shutdown), then the
         logs' drain; whatever is left is cancelled."""
         paced = self.spec.phase == "paced"  # its window ends before any job does
-        start = (
-            (self.result.submit_done_at or 0.0) + self.spec.interval if paced else self.result.t0
-        )
-        remaining = start + self.spec.deadline - time.time()
-        if self.handles:
+        if paced:
+            await self._paced_window()
+        elif self.handles:
+            remaining = self.result.t0 + self.spec.deadline - time.time()
             _, pending = await asyncio.wait(self.handles, timeout=max(remaining, 0.1))
-            self.result.timed_out = bool(pending) and not signals.received and not paced
+            self.result.timed_out = bool(pending) and not signals.received
         if signals.received:
             await signals.wait_for_shutdown()
         if self.tails and not paced:

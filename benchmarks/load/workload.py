@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,7 +65,9 @@ class Profile:
     # The steady state at AWS's pace (the ``paced`` phase): ``paced_size`` jobs whose durations
     # and log lines are ``pace`` times the run phase's, so that each job changes status at
     # AWS's pace while each host writes as many lines a minute as in the run phase; measured
-    # for ``paced_window`` seconds once all are submitted, before any ends. 0 skips it.
+    # for ``paced_window`` seconds as late as the plan allows before any job ends (a training
+    # job writes its first line a quarter into its life: right after the submission, few
+    # hosts would be writing; see ``paced_window_from``). 0 skips it.
     paced_size: int = 10_000
     paced_strategies: tuple[str, ...] = ("ours", "ours-events")
     paced_window: float = 120.0
@@ -120,6 +123,7 @@ QUICK = Profile(
     sigterm_settle=2.0,
     paced_size=100,
     paced_window=10.0,
+    pace=10.0,  # its jobs' logs begin within a minute (the full profile's, in five)
     grace=8.0,
     drain_limit=15.0,
     history=1000,  # 11 pages a sweep: the AWS paging path, in minutes
@@ -140,6 +144,7 @@ SMOKE = Profile(
     paced_size=4,
     paced_strategies=("ours",),
     paced_window=3.0,
+    pace=10.0,
     sigterm_settle=0.3,
     grace=5.0,
     stop_duration=0.2,
@@ -195,6 +200,17 @@ def plan_jobs(
             )
         )
     return jobs
+
+
+def paced_window_from(profile: Profile, jobs: Sequence[JobSpec]) -> float:
+    """Seconds after t0 the paced window starts: as late as it can while it (and one interval)
+    ends before the first job's planned end, so that as many hosts as the plan allows write
+    their logs in it (a training job's logs begin with its ``Training`` phase, a quarter into
+    its life, as SageMaker's do after its instances start and its data downloads); never
+    before one interval after the planned last submission."""
+    first_end = min((job.end_offset for job in jobs), default=0.0)
+    latest = first_end - profile.interval - profile.paced_window
+    return max(latest, profile.ramp(len(jobs)) + profile.interval)
 
 
 def request(job: JobSpec, duration: float) -> dict[str, Any]:
