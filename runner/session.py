@@ -33,7 +33,6 @@ from typing import Any
 
 import aiohttp
 import botocore.session
-import botocore.utils
 import structlog
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
@@ -43,6 +42,7 @@ from botocore.credentials import CredentialProvider
 from botocore.exceptions import BotoCoreError
 from botocore.parsers import ResponseParserError
 
+from runner import parsing
 from runner.config import AwsTarget, RetryPolicy, RunnerConfig
 from runner.errors import AwsCallFailed, CredentialsUnavailable, RunnerError
 from runner.gate import WIRE, CreateGate, Wire
@@ -144,32 +144,9 @@ class _RefreshFailureEvent(logging.Filter):
 _REFRESH_FAILURES = _RefreshFailureEvent()
 
 
-def service_timestamp(value: Any) -> dt.datetime:
-    """An answer's timestamp as an aware datetime in UTC.
-
-    botocore's default parser (``botocore.utils.parse_timestamp``) gives every epoch timestamp
-    (how the JSON protocols of SageMaker, Logs and SQS send them) a ``dateutil.tz.tzlocal()``
-    of its own: about 400 bytes per datetime kept, ~7 KB for each job a runner follows, and
-    slow comparisons. Here every timestamp is in ``datetime.UTC``; strings (the query
-    protocol's ISO 8601) are read by botocore's parser first."""
-    if isinstance(value, int | float):
-        return dt.datetime.fromtimestamp(value, dt.UTC)
-    try:
-        return dt.datetime.fromtimestamp(float(value), dt.UTC)
-    except (TypeError, ValueError):
-        parsed: dt.datetime = botocore.utils.parse_timestamp(value)
-    if parsed.tzinfo is None:  # AWS's ISO 8601 times are UTC
-        return parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
-
-
 def make_session(target: AwsTarget, retry: RetryPolicy | None = None) -> AioSession:
     session = get_session()
-    # The hook botocore documents on ResponseParserFactory.set_parser_defaults, and the one
-    # the AWS CLI's own timestamp customization (awscli/customizations/scalarparse.py) uses.
-    session.get_component("response_parser_factory").set_parser_defaults(
-        timestamp_parser=service_timestamp
-    )
+    parsing.install(session)
     if target.profile:
         session.set_config_variable("profile", target.profile)
     if target.assume_role_arn:

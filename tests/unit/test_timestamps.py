@@ -1,4 +1,4 @@
-"""How answers' timestamps are parsed (``runner.session.service_timestamp``)."""
+"""How answers' timestamps are parsed (``runner.parsing.service_timestamp``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from runner.session import service_timestamp
+from runner.parsing import service_timestamp
 
 MOMENT = dt.datetime(2026, 12, 1, 19, 30, 5, 250000, tzinfo=dt.UTC)
 
