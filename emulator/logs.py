@@ -454,6 +454,25 @@ def page_limit(emulator: Emulator, params: Params) -> int:
     return min(params.get("limit") or page_size, page_size)
 
 
+def event_bytes(message: str) -> int:
+    """An event's size toward a page's 1 MB: GetLogEvents and FilterLogEvents return "as many
+    log events as can fit in 1 MB (up to 10,000 log events)" (their API reference pages).
+    Counted as PutLogEvents counts an event: its message's UTF-8 bytes plus 26."""
+    return len(message.encode()) + 26
+
+
+def fitting(sizes: Iterable[int], budget: int, *, at_least_one: bool) -> int:
+    """How many events of ``sizes`` (``event_bytes``), in order, fit in ``budget`` bytes (one
+    always does, when ``at_least_one``: a page is never empty for its size alone)."""
+    count = 0
+    for size in sizes:
+        budget -= size
+        if budget < 0 and (count or not at_least_one):
+            break
+        count += 1
+    return count
+
+
 def encode_token(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
 
@@ -632,6 +651,18 @@ def get_log_events(em: Emulator, params: Params) -> Response:
         begin, end = first, min(first + limit, last)
     else:
         begin, end = max(last - limit, first), last
+    budget = em.config.log_page_bytes
+    if direction == "b" or (not direction and not params.get("startFromHead")):
+        # Read backward from the end: the page keeps the newest events that fit.
+        newest_first = range(end - 1, begin - 1, -1)
+        begin = end - fitting(
+            (event_bytes(stream.message(i)) for i in newest_first), budget, at_least_one=True
+        )
+    else:
+        oldest_first = range(begin, end)
+        end = begin + fitting(
+            (event_bytes(stream.message(i)) for i in oldest_first), budget, at_least_one=True
+        )
 
     events = [
         {
@@ -791,19 +822,24 @@ def filter_log_events(em: Emulator, params: Params) -> Response:
     window = FilterPosition.parse(token) if token else FilterPosition(-1, now)
 
     found: list[Found] = []
+    budget = em.config.log_page_bytes
     next_token = None
     while True:
         wanted = limit - len(found)
         batch = query.scan(window, wanted + 1)
-        if len(batch) > wanted:
-            found.extend(batch[:wanted])
-            if wanted:
-                timestamp, name, position, _ = batch[wanted - 1]
+        sizes = [event_bytes(stream.message(at)) for _, _, at, stream in batch]
+        fits = fitting(sizes, budget, at_least_one=not found)
+        if len(batch) > min(wanted, fits):
+            kept = min(wanted, fits)
+            found.extend(batch[:kept])
+            if kept:
+                timestamp, name, position, _ = batch[kept - 1]
                 window = FilterPosition(
                     window.after_ingested, window.until_ingested, (timestamp, name, position)
                 )
             next_token = window.token()
             break
+        budget -= sum(sizes)
         found.extend(batch)
         if window.until_ingested >= now:
             break

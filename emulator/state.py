@@ -79,6 +79,7 @@ class EmulatorConfig:
     rule_duration: float | None = None
     log_lines: int = 20  # lines per host over a job's life (tag emulator:log-lines overrides)
     log_page_size: int = 10_000  # most events one GetLogEvents/FilterLogEvents page returns
+    log_page_bytes: int = 1_048_576  # and the most bytes (``emulator.logs.event_bytes``)
     late_event_delay: float = 0.5  # late log events become visible this long after the job ends
     profile: str = "fast"
     max_instances_per_type: int | None = None  # in flight per (kind, instance type)

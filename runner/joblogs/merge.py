@@ -30,7 +30,7 @@ import heapq
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 Event = Mapping[str, Any]  # a Logs API event: timestamp, message, ingestionTime[, eventId]
@@ -148,12 +148,10 @@ class SeenEvents:
             }
 
 
-@dataclass(order=True)
-class _Held:
-    timestamp: int
-    host_key: tuple[tuple[int, int, str], ...]
-    sequence: int  # arrival order: keeps one stream's equal timestamps in their order
-    line: LogLine = field(compare=False)
+# A held line: (timestamp, host key, arrival sequence, line). A tuple, compared in C: the
+# sequence is unique, so the line itself is never compared; it keeps one stream's equal
+# timestamps in their order.
+_Held = tuple[int, tuple[tuple[int, int, str], ...], int, LogLine]
 
 
 class HostMerger:
@@ -191,7 +189,7 @@ class HostMerger:
             host_key = self._host_keys.get(line.host)
             if host_key is None:
                 host_key = self._host_keys[line.host] = natural_key(line.host)
-            heapq.heappush(self._heap, _Held(line.timestamp, host_key, self._sequence, line))
+            heapq.heappush(self._heap, (line.timestamp, host_key, self._sequence, line))
             self._arrivals.append((now, line.timestamp))
             self._frontier[stream] = max(self._frontier[stream], line.timestamp)
 
@@ -207,7 +205,7 @@ class HostMerger:
         """Seconds until a held line has waited ``hold``; None when nothing is held."""
         if not self._heap:
             return None
-        while self._arrivals and self._arrivals[0][1] < self._heap[0].timestamp:
+        while self._arrivals and self._arrivals[0][1] < self._heap[0][0]:
             self._arrivals.popleft()  # already let out
         if not self._arrivals:
             return None
@@ -219,11 +217,11 @@ class HostMerger:
             _, timestamp = self._arrivals.popleft()
             threshold = timestamp if threshold is None else max(threshold, timestamp)
         released: list[LogLine] = []
-        while self._heap and threshold is not None and self._heap[0].timestamp <= threshold:
-            released.append(heapq.heappop(self._heap).line)
+        while self._heap and threshold is not None and self._heap[0][0] <= threshold:
+            released.append(heapq.heappop(self._heap)[3])
         return released
 
     def release_all(self) -> list[LogLine]:
-        released = [heapq.heappop(self._heap).line for _ in range(len(self._heap))]
+        released = [heapq.heappop(self._heap)[3] for _ in range(len(self._heap))]
         self._arrivals.clear()
         return released

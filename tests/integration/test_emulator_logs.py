@@ -590,6 +590,69 @@ async def test_log_lines_tag(
         await sagemaker.describe_training_job(TrainingJobName="bad")
 
 
+BYTES_PAGE = EmulatorConfig(
+    job_duration=DURATION,
+    stop_duration=1.0,
+    late_event_delay=LATE_DELAY,
+    log_lines=LINES,
+    log_page_size=1000,
+    log_page_bytes=250,  # a few events a page: AWS's 1 MB, scaled down
+    check_responses=True,
+)
+
+
+@pytest.mark.parametrize("emulator_config", [BYTES_PAGE], ids=["page-bytes"])
+async def test_pages_are_cut_at_their_size_and_lose_nothing(
+    sagemaker: Any, logs: Any, emulator: EmulatorServer, clock: ManualClock
+) -> None:
+    """A page holds as many events as fit in its size (AWS: 1 MB), at least one, and its
+    tokens go on from where it was cut: forward, backward and filtered, every event once."""
+    await sagemaker.create_training_job(**req.training("big", instance_count=2))
+    names = stream_names("big", 2)
+    clock.advance(DURATION + LATE_DELAY + 1)
+
+    def size(events: list[dict[str, Any]]) -> int:
+        return sum(len(e["message"].encode()) + 26 for e in events)
+
+    forward: list[dict[str, Any]] = []
+    sizes, token = [], None
+    while True:
+        where = {"nextToken": token} if token else {"startFromHead": True}
+        page = await logs.get_log_events(
+            logGroupName=TRAINING_GROUP, logStreamName=names[0], **where
+        )
+        sizes.append(len(page["events"]))
+        assert size(page["events"]) <= 250 or len(page["events"]) == 1
+        forward.extend(page["events"])
+        if page["nextForwardToken"] == token:
+            break
+        token = page["nextForwardToken"]
+    assert pairs(forward) == planned(emulator, names[0])
+    assert max(sizes) < LINES and sum(1 for n in sizes if n) >= 3, sizes
+
+    newest = await logs.get_log_events(logGroupName=TRAINING_GROUP, logStreamName=names[0])
+    assert 0 < len(newest["events"]) < LINES
+    assert pairs(newest["events"]) == planned(emulator, names[0])[-len(newest["events"]) :]
+
+    filtered: list[dict[str, Any]] = []
+    pages, token = 0, None
+    while True:
+        page = await logs.filter_log_events(
+            logGroupName=TRAINING_GROUP,
+            logStreamNames=names,
+            **({"nextToken": token} if token else {}),
+        )
+        pages += 1
+        assert size(page["events"]) <= 250 or len(page["events"]) == 1
+        filtered.extend(page["events"])
+        token = page.get("nextToken")
+        if not token:
+            break
+    expected = sorted((t, n, m) for n in names for t, m in planned(emulator, n))
+    assert [(e["timestamp"], e["logStreamName"], e["message"]) for e in filtered] == expected
+    assert pages >= 6
+
+
 REAL_TIME = EmulatorConfig(
     job_duration=0.5,
     stop_duration=0.1,
