@@ -153,8 +153,9 @@ class FeedPolicy:
     deleted in that time (its handler failed) is delivered again. The feed is *quiet* after
     ``quiet_after`` seconds without a message, and *unhealthy* when a receive has failed for
     ``unhealthy_after`` seconds (retries included) or for good; while unhealthy it tries
-    again every ``retry_interval`` seconds. ``receivers`` long polls run at once (each takes
-    at most 10 messages per round trip). A receiver whose receive brought a partial batch
+    again every ``retry_interval`` seconds. Up to ``receivers`` long polls run at once (each
+    takes at most 10 messages per round trip): one while receives bring partial batches, all
+    while they come back full. A receiver whose receive brought a partial batch
     waits ``gather`` seconds before its next: a long poll answers as soon as one message is
     there, so at AWS's pace messages would otherwise come about one to a call (two calls with
     its delete, ~2.5 ms of CPU a message); a full batch is received again at once. It

@@ -26,12 +26,14 @@ clock readings; the unit tests feed it random interleavings. Three pieces:
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import re
+from array import array
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 Event = Mapping[str, Any]  # a Logs API event: timestamp, message, ingestionTime[, eventId]
 
@@ -59,9 +61,9 @@ def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One log event of one job, as sinks receive it."""
+class LogLine(NamedTuple):
+    """One log event of one job, as sinks receive it (a named tuple: thousands a second are
+    made at 10,000 jobs, ~0.4 us each against ~1.5 us for a frozen dataclass)."""
 
     job: str
     stream: str
@@ -122,30 +124,45 @@ class Resume:
 
 
 class SeenEvents:
-    """eventIds already delivered that a later re-read may return again."""
+    """The events already delivered that a later re-read may return again, as (timestamp,
+    hash of eventId) pairs in two arrays sorted by timestamp.
+
+    A batched reader re-reads every event of its late window (30 s and a round), so at
+    10,000 jobs a million ids are remembered at once: as a dict of eventId strings that was
+    ~240 bytes an event (the 56-digit id kept alive from its parsed page, a timestamp object,
+    the dict's slot), and those small objects pinned the pages' freed memory around them.
+    Here it is 16 bytes an event, in two buffers. Two events are told apart by their
+    timestamp and their id's 64-bit hash: two different ids of one job at one millisecond
+    share a hash once in 2**64 tries.
+    """
 
     def __init__(self) -> None:
-        self._timestamps: dict[str, int] = {}
+        self._timestamps = array("q")
+        self._hashes = array("q")
 
     def __len__(self) -> int:
         return len(self._timestamps)
 
     def first_time(self, event: Event) -> bool:
         """True (and remembered) the first time ``event`` is seen."""
-        event_id = str(event["eventId"])
-        if event_id in self._timestamps:
-            return False
-        self._timestamps[event_id] = int(event["timestamp"])
+        timestamp, key = int(event["timestamp"]), hash(str(event["eventId"]))
+        timestamps = self._timestamps
+        at = bisect.bisect_left(timestamps, timestamp)
+        end = at
+        while end < len(timestamps) and timestamps[end] == timestamp:
+            if self._hashes[end] == key:
+                return False
+            end += 1
+        timestamps.insert(end, timestamp)
+        self._hashes.insert(end, key)
         return True
 
     def forget_before(self, floor: int) -> None:
         """Re-reads start at ``floor`` or later from now on: older ids cannot come back."""
-        if any(timestamp < floor for timestamp in self._timestamps.values()):
-            self._timestamps = {
-                event_id: timestamp
-                for event_id, timestamp in self._timestamps.items()
-                if timestamp >= floor
-            }
+        cut = bisect.bisect_left(self._timestamps, floor)
+        if cut:
+            del self._timestamps[:cut]
+            del self._hashes[:cut]
 
 
 # A held line: (timestamp, host key, arrival sequence, line). A tuple, compared in C: the

@@ -230,6 +230,9 @@ class _Reader:
         self.policy = policy
         self.group = group
         self.jobs: dict[int, _JobTail] = {}  # by id: one job may be followed twice at once
+        # The jobs whose merger holds lines: only they have lines to let out (at 10,000 jobs,
+        # letting out every job's lines at every wake was most of a reader's own time).
+        self._holding: dict[int, _JobTail] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._rounds_started = 0
@@ -247,6 +250,7 @@ class _Reader:
 
     async def remove(self, job: _JobTail) -> None:
         self.jobs.pop(id(job), None)
+        self._holding.pop(id(job), None)
         if not self.jobs:
             await self.stop()
         else:
@@ -289,9 +293,7 @@ class _Reader:
                     # Each call's failures are handled where it is made: this is a bug or a
                     # malformed answer, and one bad round must not end every tail.
                     log.error("logs.round_failed", group=self.group, error=repr(error))
-                now = time.monotonic()
-                for job in jobs:
-                    job.publish(now)
+                self._publish(time.monotonic())
                 self._round_done(number, started)
                 rounds = rounds.after(progress=bool(new))
                 await self._pause(rounds.delay)
@@ -324,7 +326,7 @@ class _Reader:
             now = time.monotonic()
             if now >= deadline:
                 return
-            dues = [job.merger.next_due(now) for job in self.jobs.values()]
+            dues = [job.merger.next_due(now) for job in self._holding.values()]
             timeout = min([deadline - now, *(due for due in dues if due is not None)])
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
@@ -334,9 +336,21 @@ class _Reader:
                 return
             except TimeoutError:
                 pass
-            now = time.monotonic()
-            for job in list(self.jobs.values()):
-                job.publish(now)
+            self._publish(time.monotonic())
+
+    def _take(self, job: _JobTail, stream: _Stream, events: Sequence[Event], now: float) -> int:
+        """``job.take``, noting that the job now holds lines to let out."""
+        new = job.take(stream, events, now)
+        if new:
+            self._holding[id(job)] = job
+        return new
+
+    def _publish(self, now: float) -> None:
+        """Let out the held lines whose time has come."""
+        for key, job in list(self._holding.items()):
+            job.publish(now)
+            if not len(job.merger):
+                del self._holding[key]
 
     # --- discovery ---------------------------------------------------------------------------
 
@@ -465,7 +479,7 @@ class StreamReader(_Reader):
             events: Sequence[Event] = page.get("events", [])
             if resume is not None:
                 events = resume.unseen(events)
-            new += job.take(stream, events, time.monotonic())
+            new += self._take(job, stream, events, time.monotonic())
             following = page.get("nextForwardToken")
             if not following or following == token:
                 return new  # the end of the stream, for now
@@ -540,7 +554,7 @@ class BatchReader(_Reader):
                 if job.seen.first_time(event):
                     fresh.setdefault(id(stream), (job, stream, []))[2].append(event)
         now = time.monotonic()
-        return sum(job.take(stream, events, now) for job, stream, events in fresh.values())
+        return sum(self._take(job, stream, events, now) for job, stream, events in fresh.values())
 
     async def _filter(self, chunk: list[tuple[_JobTail, _Stream]], late: bool) -> int:
         """One FilterLogEvents over ``chunk``'s streams (every page). A late read reaches the
@@ -622,8 +636,9 @@ class LogTailer:
             instances = await self._described_instances(kind, handle.name)
         name, ended = handle.name, _end_of(handle)
         # The drain outlives the job: hold its name, not its handle (and so not its outcome,
-        # whose final Describe thousands of draining tails would otherwise keep at once).
-        del handle
+        # whose final Describe thousands of draining tails would otherwise keep at once), nor
+        # its request (~1.3 KB a job, for the instance count already taken from it).
+        del handle, request
         return await self.follow_job(kind, name, sink, ended=ended, instances=instances)
 
     async def follow_job(

@@ -114,3 +114,52 @@ async def test_a_partial_batch_waits_for_the_queue_to_fill_a_full_one_does_not(
         for _ in range(200):  # the loop's turns, no clock: a receive again would come in a few
             await asyncio.sleep(0)
     assert (fake.receives > 1) is again
+
+
+class SteadyQueue:
+    """A fake SQS whose every receive brings ``size`` messages (bodies that are no SageMaker
+    event), counting how many receives are in flight at once after the first ``settle``."""
+
+    def __init__(self, config: RunnerConfig, size: int, settle: int = 8, until: int = 60) -> None:
+        self.config = config
+        self.size = size
+        self.settle, self.until = settle, until
+        self.receives = 0
+        self.in_flight = 0
+        self.most_at_once = 0
+        self.done = asyncio.Event()
+
+    async def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        if operation == "DeleteMessageBatch":
+            return {"Successful": [{"Id": entry["Id"]} for entry in params["Entries"]]}
+        assert operation == "ReceiveMessage"
+        if self.receives >= self.until:
+            self.done.set()
+            await asyncio.Event().wait()  # a long poll, until cancelled
+        self.receives += 1
+        self.in_flight += 1
+        for _ in range(5):  # a round trip: the loop's other receivers may start theirs
+            await asyncio.sleep(0)
+        if self.receives > self.settle:
+            self.most_at_once = max(self.most_at_once, self.in_flight)
+        self.in_flight -= 1
+        number = self.receives
+        return {
+            "Messages": [
+                {"MessageId": f"m{number}-{i}", "ReceiptHandle": f"r{number}-{i}", "Body": "{}"}
+                for i in range(self.size)
+            ]
+        }
+
+
+@pytest.mark.parametrize(("size", "at_once"), [(3, 1), (10, 4)], ids=["partial", "full"])
+async def test_receivers_beyond_the_first_go_only_while_batches_come_full(
+    size: int, at_once: int
+) -> None:
+    """At AWS's pace receives bring a few messages: one receiver takes them, the others wait;
+    a backlog (full batches) has every receiver in flight."""
+    config = config_with(receivers=4, gather=0.0)
+    fake = SteadyQueue(config, size)
+    async with consuming(config, fake):
+        await asyncio.wait_for(fake.done.wait(), timeout=30)
+    assert fake.most_at_once == at_once

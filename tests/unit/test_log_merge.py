@@ -264,6 +264,29 @@ def test_seen_events_forget_only_what_cannot_come_back() -> None:
     assert not seen.first_time({"eventId": "b", "timestamp": 9})
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 20), st.integers(0, 30)), max_size=80),
+    st.lists(st.integers(0, 25), max_size=4),
+)
+def test_seen_events_tell_every_id_apart_in_any_order(
+    reads: list[tuple[int, int]], floors: list[int]
+) -> None:
+    """Events at equal timestamps, late ones, repeats: each id is new once, as a set of ids
+    (the model) says, until it is forgotten below a floor."""
+    seen, model = SeenEvents(), {}
+    floor_at = {index * 20: floor for index, floor in enumerate(sorted(floors))}
+    for index, (timestamp, number) in enumerate(reads):
+        if index in floor_at:
+            seen.forget_before(floor_at[index])
+            model = {k: t for k, t in model.items() if t >= floor_at[index]}
+        event_id = f"{number:056d}"
+        expected = event_id not in model
+        model.setdefault(event_id, timestamp)
+        assert seen.first_time({"eventId": event_id, "timestamp": model[event_id]}) is expected
+    assert len(seen) == len(model)
+
+
 def line(stream: int, timestamp: int, number: int) -> LogLine:
     host = f"algo-{stream}"
     return LogLine("job", f"job/{host}-1", host, timestamp, f"{host}#{number}", True)
