@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 import enum
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,6 +235,12 @@ class JobHandle:
         """A future of the outcome that its waiter may cancel (the job's own is shielded): to
         wait beside other things without a task per job."""
         return asyncio.shield(self._job.outcome)
+
+    def when_ended(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once the job has ended (or its following was cancelled): unlike
+        ``ended()``, nothing is made for it but the callback (a shield is an outer future and
+        two callbacks, ~1 KB a job that 10,000 log tails would hold)."""
+        self._job.outcome.add_done_callback(lambda _: callback())
 
     @property
     def stop_requested(self) -> bool:

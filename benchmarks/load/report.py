@@ -143,7 +143,11 @@ SIGTERM_ROWS: list[Row] = [
 PACED_ROWS: list[Row] = [
     ("jobs running (ended in the window)", "count", lambda f: f"{f['created']} ({f['ended']})"),
     ("runner CPU over the window", "% of a core", _get("cpu_percent_paced")),
-    ("window", "s", _get("paced_window_s")),
+    (
+        "window: from / length",
+        "s",
+        lambda f: f"{fmt(f.get('window_from_s'))} / {fmt(f.get('paced_window_s'))}",
+    ),
     ("runner CPU / wall, whole run", "% of a core", _get("cpu_percent_run")),
     ("peak RSS", "MB", _get("peak_rss_mb")),
     ("status changes seen in the window", "per s", _get("changes_per_s")),
@@ -557,8 +561,10 @@ def _paced_lines(document: dict[str, Any]) -> list[str]:
         f" come {profile['pace']:g}x faster than on AWS. Here {size:,} jobs run "
         f"{profile['pace']:g}x longer (durations as on AWS) with {profile['pace']:g}x more log "
         "lines (each host writes as many lines a minute as in the run phase), and the "
-        f"runner's cost is measured for {profile['paced_window']:g} s once every job is "
-        "submitted (plus one interval), none ending; then the strategy leaves them running.",
+        f"runner's cost is measured for {profile['paced_window']:g} s as late as the plan "
+        "allows before the first job ends (a training job's logs begin a quarter into its "
+        "life, after its instances start and its data downloads: right after the submission "
+        "few hosts would be writing); then the strategy leaves the jobs running.",
         "",
         *_phase_table(runs, PACED_ROWS),
         "",

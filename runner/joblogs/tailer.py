@@ -886,7 +886,7 @@ def _end_of(handle: JobHandle) -> asyncio.Future[None]:
     """Resolves to None once the job of ``handle`` has ended (or its following was cancelled):
     unlike the outcome's own future, it holds nothing of the job."""
     end: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    handle.ended().add_done_callback(lambda _: _settle(end))
+    handle.when_ended(lambda: _settle(end))
     return end
 
 
