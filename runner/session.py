@@ -261,7 +261,12 @@ class AwsCaller:
         self, service: str, operation: str, *, max_pages: int | None = None, **params: Any
     ) -> AsyncIterator[dict[str, Any]]:
         """Each page of ``operation`` in turn, following its tokens to the end (or for at most
-        ``max_pages``). A token that comes back unchanged ends it, as botocore's paginator does."""
+        ``max_pages``). A token that comes back unchanged ends it, as botocore's paginator does.
+
+        A page is let go before the next is asked for (the caller's loop variable should be
+        too): a walk waits for its budget's token between pages, and a FilterLogEvents page
+        is up to 1 MB of events, ~10 MB parsed. 120 walks of a 10,000-job batched log round,
+        each holding its last page while it waited, held ~600 MB."""
         paging = paging_of(service, operation)
         token: str | None = None
         taken = 0
@@ -270,8 +275,9 @@ class AwsCaller:
                 service, operation, **params, **({paging.input_token: token} if token else {})
             )
             taken += 1
-            yield page
             previous, token = token, page.get(paging.output_token)
+            yield page
+            del page
             if not token or token == previous:
                 return
 

@@ -152,8 +152,9 @@ class _JobTail:
         self.discover_at = 0.0
         self.error: str | None = None
         self.sink_failures = 0  # writes the sink refused: said once, counted after
-        # Resolved when the tail gives up (a future, not an Event and a task: one per job).
-        self.gave_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Resolved when the tail stops waiting for its job: the job ended, or the tail gave up
+        # (one future per job: no Event, task or asyncio.wait of two).
+        self.waiting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @property
     def log(self) -> structlog.typing.FilteringBoundLogger:
@@ -219,7 +220,7 @@ class _JobTail:
     def give_up(self, operation: str, error: BaseException) -> None:
         self.error = f"{operation}: {error}"
         self.log.error("logs.follow_failed", operation=operation, error=str(error))
-        _settle(self.gave_up)
+        _settle(self.waiting)
 
 
 class _Reader:
@@ -576,6 +577,7 @@ class BatchReader(_Reader):
         try:
             async for page in self.caller.pages("logs", "FilterLogEvents", **params):
                 new += self._take_filtered(page, by_stream, window)
+                del page  # not held while the next page waits for its token
         except RunnerError as error:
             jobs = list({id(job): job for job, _ in chunk}.values())
             self._failed(jobs, "FilterLogEvents", error, streams=len(by_stream))
@@ -704,12 +706,16 @@ class LogTailer:
         """Until the job has ended (``waiter``, then done or cancelled) or its tail gave up;
         ``waiter``'s error is retrieved (never reported as unhandled): logs never decide an
         outcome."""
-        either: set[asyncio.Future[Any]] = {waiter, job.gave_up}
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+
+        def ended(_: asyncio.Future[Any]) -> None:
+            if not waiter.cancelled():
+                waiter.exception()
+            _settle(job.waiting)
+
+        waiter.add_done_callback(ended)
+        await job.waiting
         if not waiter.done():
             waiter.cancel()  # the tail gave up first
-        elif not waiter.cancelled():
-            waiter.exception()
 
     async def wait_with_logs(
         self, handle: JobHandle, sink: LogSink, *, request: Mapping[str, Any] | None = None
