@@ -212,6 +212,9 @@ class Runner:
             if not job.outcome.done():
                 job.outcome.cancel()  # a shutdown waiting on it moves on
             raise
+        # Sent (or found): what is read of the request from now on is kept, the rest let go.
+        kept = followed_fields(job_kind)
+        job.request = {field: value for field, value in job.request.items() if field in kept}
         if self._feed is not None and self._in_flight_count() == 0:
             self._feed.jobs_started()
         active = self._active.setdefault(job_kind.key, {})
@@ -1004,3 +1007,12 @@ def _older(description: Mapping[str, Any], seen: dt.datetime | None) -> bool:
     """Whether ``description`` was last modified before what the runner has already seen."""
     modified = description.get("LastModifiedTime")
     return isinstance(modified, dt.datetime) and seen is not None and modified < seen
+
+
+def followed_fields(kind: JobKind) -> frozenset[str]:
+    """The request's fields the runner reads once its job exists: its tags (the run's tag, for
+    sweeps by Search), what an end event must carry for the kind (``eventfirst``), an
+    update's wanted config. The rest of the request (~1.3 KB a training job, 13 MB at 10,000
+    jobs) is not kept after the Create."""
+    update = {kind.update.wanted_field} if kind.update is not None else set()
+    return frozenset({"Tags", *eventfirst.REQUEST_FIELDS, *update})

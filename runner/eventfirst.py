@@ -71,6 +71,11 @@ def _processing_needs(request: Mapping[str, Any], _: Mapping[str, Any]) -> froze
     return frozenset({"ProcessingOutputConfig"} if request.get("ProcessingOutputConfig") else ())
 
 
+# The request fields the needs above read: what the runner keeps of a request once its job
+# exists, for ``settles`` (``runner.core.followed_fields``).
+REQUEST_FIELDS = frozenset({*_RULE_CONFIGS, "ProcessingOutputConfig"})
+
+
 def _fields(*names: str) -> Needs:
     return lambda _request, _description: frozenset(names)
 

@@ -10,6 +10,7 @@ tailer reports them as ``logs.*`` structlog events.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -81,18 +82,24 @@ class FileSink:
         self.directory.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, job: str) -> Path:
-        return self.directory / f"{_UNSAFE_FILENAME.sub('_', job)}.log"
+        return Path(self._file_for(job))
+
+    def _file_for(self, job: str) -> str:
+        """The file's path as a string: a ``Path`` made per write interns its name (pathlib
+        does), and the interpreter's table of interned strings grew ~640 bytes a job."""
+        return os.path.join(self.directory, f"{_UNSAFE_FILENAME.sub('_', job)}.log")
 
     def write(self, lines: Sequence[LogLine]) -> None:
         by_job: dict[str, list[str]] = {}
         for line in lines:
             by_job.setdefault(line.job, []).append(f"{line.text}\n")
         for job, texts in by_job.items():
-            with self.path_for(job).open("a", encoding="utf-8") as out:
+            with open(self._file_for(job), "a", encoding="utf-8") as out:
                 out.write("".join(texts))
 
     def finish(self, summary: LogSummary) -> None:
-        self.path_for(summary.job).touch()  # a job that wrote nothing still gets its file
+        with open(self._file_for(summary.job), "a", encoding="utf-8"):
+            pass  # a job that wrote nothing still gets its file
 
 
 class EventSink:

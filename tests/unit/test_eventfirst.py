@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from structlog.testing import capture_logs
 
+from runner import eventfirst
+from runner.core import followed_fields
 from runner.eventfirst import EventFeed, describe_spelling, description_of, settles
 from runner.feed.changes import Change
 from runner.feed.consumer import FeedHealth, FeedState
-from runner.kinds import ENDPOINT, LABELING, PROCESSING, TRAINING, TRANSFORM
+from runner.kinds import ENDPOINT, LABELING, PROCESSING, TRAINING, TRANSFORM, kind_named
 
 DONE = {
     "TrainingJobStatus": "Completed",
@@ -101,3 +104,27 @@ def test_quiet_matters_only_with_jobs_in_flight_and_each_change_is_logged_once()
         ("feed.healthy", None),
         ("feed.unhealthy", "the queue q does not exist"),
     ]
+
+
+@pytest.mark.parametrize("kind_key", sorted(eventfirst.NEEDS))
+def test_an_end_event_is_judged_the_same_on_the_request_the_runner_keeps(kind_key: str) -> None:
+    """Once a job exists the runner keeps only ``followed_fields`` of its request: whether an
+    end event settles the job must not depend on anything it let go."""
+    kind = kind_named(kind_key)
+    request = {
+        "DebugRuleConfigurations": [{"RuleConfigurationName": "r"}],
+        "ProfilerRuleConfigurations": [{"RuleConfigurationName": "p"}],
+        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "o", "S3Output": {}}]},
+        "HyperParameters": {"eta": "0.1"},
+        "Tags": [{"Key": "smrun:run-id", "Value": "r-1"}],
+    }
+    kept = {k: v for k, v in request.items() if k in followed_fields(kind)}
+    assert "HyperParameters" not in kept
+    everything = ("ModelArtifacts", "AlgorithmSpecification", "BestTrainingJob")
+    for status in sorted(kind.states.terminal):
+        rules = ("DebugRuleEvaluationStatuses", "ProfilerRuleEvaluationStatuses")
+        for fields in ((), everything, (*everything, *rules, "ProcessingOutputConfig")):
+            description = {kind.status_field: status, **{f: {"x": 1} for f in fields}}
+            assert eventfirst.settles(kind, kept, description) == eventfirst.settles(
+                kind, request, description
+            ), (status, fields)
