@@ -37,7 +37,8 @@ Two readers share all of that and differ in how a round reads:
     One per log group, shared by every job followed in it: FilterLogEvents over up to
     ``batch_size`` (100) streams per call, from a start time reaching ``late_window`` back,
     every page, new events told apart by eventId. Discovery is shared too: one
-    DescribeLogStreams listing on the jobs' common name prefix instead of one per job. For the
+    DescribeLogStreams listing on the jobs' common name prefix instead of one per job, while
+    that costs fewer calls, and it runs beside the round's reads, never before them. For the
     launcher, which follows hundreds of jobs.
 """
 
@@ -80,9 +81,14 @@ from runner.tracker import JobHandle, Outcome
 log = structlog.get_logger("runner.joblogs")
 
 MIN_SHARED_PREFIX = 4  # a shorter common prefix of job names would list too many other streams
-# A shared listing longer than this (or than half the jobs it is for: past that, a listing per
-# job costs fewer calls) falls back to a listing per job.
-MAX_SHARED_PAGES = 40
+# Discovery lists the streams of the jobs still missing some, shared (one listing of their
+# common name prefix, 50 streams a page) or one listing per job, whichever costs fewer calls:
+# a shared listing is cut past as many pages as there are jobs (at least MIN_SHARED_PAGES),
+# and its pages are remembered, so that while fewer jobs wait it is not tried again.
+MIN_SHARED_PAGES = 40
+# Listings per job in one round, the longest-waiting jobs first (5 s of DescribeLogStreams'
+# default budget): the others wait for the next round.
+PER_JOB_LISTINGS = 25
 PAGE_LIMIT = 1000  # events per GetLogEvents page we ask for (AWS allows up to 10,000)
 # These do not pass by waiting: the job's tail gives up (the job itself is not affected).
 # InvalidSignatureException is what an endpoint of another service answers a Logs request
@@ -238,7 +244,8 @@ class _Reader:
         self._wake = asyncio.Event()
         self._rounds_started = 0
         self._waiters: list[tuple[int, asyncio.Future[float | None]]] = []
-        self._shared_prefix = True
+        self._shared_pages = 0  # pages the last shared listing took (cut: more than that)
+        self._per_job = False  # discovery was last per job (logged when it changes)
         self._random = random.Random()
 
     # --- what followers use ------------------------------------------------------------------
@@ -287,9 +294,14 @@ class _Reader:
                 number, started = self._rounds_started, time.monotonic()
                 jobs = list(self.jobs.values())
                 new = 0
+                readable = [job for job in jobs if job.streams and not job.error]
                 try:
-                    await self._discover(jobs)
-                    new = await self._read([job for job in jobs if job.streams and not job.error])
+                    # Side by side: a long discovery (thousands of new jobs at the
+                    # DescribeLogStreams budget) never holds up the known streams' reads.
+                    async with asyncio.TaskGroup() as round_tasks:
+                        round_tasks.create_task(self._discover(jobs))
+                        reading = round_tasks.create_task(self._read(readable))
+                    new = reading.result()
                 except Exception as error:
                     # Each call's failures are handled where it is made: this is a bug or a
                     # malformed answer, and one bad round must not end every tail.
@@ -360,18 +372,28 @@ class _Reader:
         pending = [job for job in jobs if job.needs_discovery(now)]
         if not pending:
             return
-        if len(pending) > 1 and self._shared_prefix:
-            # Character-wise on purpose: a prefix of stream names, which start with job names.
-            prefix = os.path.commonprefix([job.name for job in pending])  # noqa: RUF071
-            if len(prefix) >= MIN_SHARED_PREFIX:
-                budget = max(MAX_SHARED_PAGES, len(pending) // 2)
-                if await self._list_streams(prefix, pending, max_pages=budget):
-                    return
-                self._shared_prefix = False
-                log.info("logs.discovery_per_job", group=self.group, prefix=prefix)
+        # Character-wise on purpose: a prefix of stream names, which start with job names.
+        names = [job.name for job in pending]
+        prefix = os.path.commonprefix(names) if len(names) > 1 else ""  # noqa: RUF071
+        if len(prefix) >= MIN_SHARED_PREFIX and self._shared_pages <= len(pending):
+            budget = max(MIN_SHARED_PAGES, len(pending))
+            if await self._list_streams(prefix, pending, max_pages=budget):
+                self._discovering(per_job=False, prefix=prefix, jobs=len(pending))
+                return
+        self._discovering(per_job=True, prefix=prefix, jobs=len(pending))
+        pending.sort(key=lambda job: job.discover_at)
         await asyncio.gather(
-            *(self._list_streams(job.kind.log_stream_prefix(job.name), [job]) for job in pending)
+            *(
+                self._list_streams(job.kind.log_stream_prefix(job.name), [job])
+                for job in pending[:PER_JOB_LISTINGS]
+            )
         )
+
+    def _discovering(self, *, per_job: bool, prefix: str, jobs: int) -> None:
+        if per_job != self._per_job:
+            self._per_job = per_job
+            way = "logs.discovery_per_job" if per_job else "logs.discovery_shared"
+            log.info(way, group=self.group, prefix=prefix, jobs=jobs, pages=self._shared_pages)
 
     async def _list_streams(
         self, prefix: str, jobs: Sequence[_JobTail], max_pages: int | None = None
@@ -391,12 +413,15 @@ class _Reader:
                         job.found(summary)
                 pages += 1
                 if max_pages is not None and pages >= max_pages and page.get("nextToken"):
+                    self._shared_pages = pages + 1  # at least
                     return False
         except ResourceMissing:
             pass  # no log group yet: the jobs have not written anything
         except RunnerError as error:
             self._failed(jobs, "DescribeLogStreams", error)
             return True
+        if max_pages is not None:  # a shared listing, whole: what the next one will cost
+            self._shared_pages = pages
         now = time.monotonic()
         for job in jobs:
             job.listed(now, streams_before[id(job)], self.policy)

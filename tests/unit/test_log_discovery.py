@@ -1,0 +1,131 @@
+"""How a batched log reader finds its jobs' streams: one shared listing or a listing per job,
+whichever costs fewer calls, beside the round's reads and never before them.
+
+At 10,000 jobs a shared listing cut at its page budget once made discovery per job for good,
+and every round then waited for thousands of per-job listings at the DescribeLogStreams budget
+before reading anything (the paced benchmark's event run delivered a tenth of the lines)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+from runner.config import LogPolicy
+from runner.joblogs import MemorySink
+from runner.joblogs.tailer import MIN_SHARED_PAGES, PER_JOB_LISTINGS, BatchReader, _JobTail
+from runner.kinds import TRAINING
+
+GROUP = "/aws/sagemaker/TrainingJobs"
+POLICY = LogPolicy(batched=True)
+
+
+class Listings:
+    """A fake AWS caller: DescribeLogStreams over ``streams`` (50 a page) and nothing else;
+    counts each listing by its prefix."""
+
+    def __init__(self, streams: list[str], *, hang: bool = False) -> None:
+        self.streams = sorted(streams)
+        self.hang = hang
+        self.listed: Counter[str] = Counter()
+        self.filters = 0
+
+    async def pages_of(self, prefix: str) -> AsyncIterator[dict[str, Any]]:
+        found = [name for name in self.streams if name.startswith(prefix)]
+        for start in range(0, max(len(found), 1), 50):
+            self.listed[prefix] += 1
+            if self.hang:
+                await asyncio.Event().wait()
+            chunk = found[start : start + 50]
+            page: dict[str, Any] = {
+                "logStreams": [{"logStreamName": n, "creationTime": 1} for n in chunk]
+            }
+            if start + 50 < len(found):
+                page["nextToken"] = str(start + 50)
+            yield page
+
+    def pages(self, service: str, operation: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        if operation == "FilterLogEvents":
+            return self._filtered()
+        assert operation == "DescribeLogStreams"
+        return self.pages_of(params["logStreamNamePrefix"])
+
+    async def _filtered(self) -> AsyncIterator[dict[str, Any]]:
+        self.filters += 1
+        yield {"events": []}
+
+
+def tails(names: list[str]) -> list[_JobTail]:
+    return [_JobTail(TRAINING, name, 1, MemorySink(), POLICY) for name in names]
+
+
+def job_names(count: int, start: int = 0) -> list[str]:
+    return [f"batch-{i:05d}" for i in range(start, start + count)]
+
+
+async def test_many_jobs_share_one_listing() -> None:
+    names = job_names(300)
+    caller = Listings([f"{n}/algo-1-1" for n in names])
+    reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    jobs = tails(names)
+    await reader._discover(jobs)
+    assert caller.listed == {"batch-00": 6}  # one listing of 300 streams, 50 a page
+    assert all(len(job.streams) == 1 for job in jobs)
+
+
+async def test_few_jobs_among_many_streams_are_listed_one_by_one() -> None:
+    """Five jobs still waiting among 5,000 streams of their prefix: the shared listing is cut
+    at its budget, its cost remembered, and the jobs are listed one by one from then on, while
+    few wait; once many wait again, they share a listing again."""
+    everyone = job_names(5000)
+    caller = Listings([f"{n}/algo-1-1" for n in everyone])
+    reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    few = tails([everyone[10], everyone[2000], everyone[4000], everyone[4001], everyone[4999]])
+    await reader._discover(few)
+    assert caller.listed["batch-0"] == MIN_SHARED_PAGES  # cut there
+    assert all(len(job.streams) == 1 for job in few)  # found one by one in the same round
+    per_job = sum(count for prefix, count in caller.listed.items() if prefix.endswith("/"))
+    assert per_job == 5
+
+    caller.listed.clear()
+    late = tails(job_names(5, start=5000))
+    caller.streams += [f"{job.name}/algo-1-1" for job in late]
+    await reader._discover(late)
+    assert "batch-0500" not in caller.listed and sum(caller.listed.values()) == 5
+
+    caller.listed.clear()
+    crowd = tails(job_names(200, start=5005))
+    caller.streams += [f"{job.name}/algo-1-1" for job in crowd]
+    caller.streams.sort()
+    await reader._discover(crowd)
+    assert sum(caller.listed.values()) < len(crowd)  # shared again: 200 jobs wait
+    assert all(len(job.streams) == 1 for job in crowd)
+
+
+async def test_a_round_lists_at_most_its_share_of_jobs_one_by_one() -> None:
+    names = [f"{chr(97 + i % 26)}{i}-job" for i in range(60)]  # no common prefix to share
+    caller = Listings([f"{n}/algo-1-1" for n in names])
+    reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    jobs = tails(names)
+    await reader._discover(jobs)
+    assert sum(caller.listed.values()) == PER_JOB_LISTINGS
+    assert sum(len(job.streams) for job in jobs) == PER_JOB_LISTINGS
+
+
+async def test_reads_do_not_wait_for_a_discovery() -> None:
+    """A listing that never answers: the jobs whose streams are known are read all the same."""
+    caller = Listings(["known/algo-1-1"], hang=True)
+    reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    known, missing = tails(["known", "missing"])
+    known.found({"logStreamName": "known/algo-1-1", "creationTime": 1})
+    reader.add(known)
+    reader.add(missing)
+    try:
+        for _ in range(200):
+            await asyncio.sleep(0)
+            if caller.filters:
+                break
+    finally:
+        await reader.stop()
+    assert caller.filters >= 1 and caller.listed["missing/"] == 1
