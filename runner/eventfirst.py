@@ -27,7 +27,6 @@ jobs have no job event (only a per-task one): they stay polled.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -167,8 +166,7 @@ class EventFeed:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.gather(self._task, return_exceptions=True)
 
     def judge(self, on_usable: Callable[[bool], None] | None = None) -> None:
         """Re-read usability from the last health and whether jobs are in flight."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.load.format import fmt
-from benchmarks.load.targets import targets
+from benchmarks.load.targets import paced_runs, targets
 from benchmarks.load.workload import FULL, KUBERNETES_GRACE
 
 STRATEGY_NAMES = {
@@ -548,7 +548,7 @@ def _also_what(also: dict[str, Any]) -> str:
 
 
 def _paced_lines(document: dict[str, Any]) -> list[str]:
-    runs = {run["strategy"]: run for run in document.get("paced", [])}
+    runs = paced_runs(document)
     if not runs:
         return []
     # A report merged onto an older run's document: that profile may predate the phase.

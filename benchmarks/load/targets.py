@@ -175,11 +175,21 @@ def _sweep_why(document: dict[str, Any], run: dict[str, Any]) -> str:
     return why
 
 
+def paced_runs(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each strategy's paced run: a later file's (merged reports), unless it has no figures."""
+    runs: dict[str, dict[str, Any]] = {}
+    for run in document.get("paced", []):
+        if run.get("cpu_percent_paced") is not None or run["strategy"] not in runs:
+            runs[run["strategy"]] = run
+    return runs
+
+
 def steady_cost(document: dict[str, Any]) -> Target:
     """Judged on the paced phase where it ran (the steady state at AWS's pace), else on the
     run phase's steady window (between the last submission and the first end)."""
     label = "steady state: runner CPU < 10% of a core, peak RSS < 250 MB"
-    paced = [r for r in document.get("paced", []) if r.get("cpu_percent_paced") is not None]
+    paced = list(paced_runs(document).values())
+    paced = [r for r in paced if r.get("cpu_percent_paced") is not None]
     if paced:
         return _paced_cost(document, label, paced)
     run = _largest(document, "ours")

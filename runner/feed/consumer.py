@@ -250,8 +250,10 @@ class FeedConsumer:
             yield
         finally:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # gather, not a suppressed CancelledError: a cancellation of this loop that comes
+            # while it waits here must go on (suppressed, the loop lived on after the runner
+            # closed, and the process never exited).
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _extend_visibility(self, batch: Batch) -> None:
         timeout = self.policy.visibility_timeout

@@ -163,3 +163,29 @@ async def test_receivers_beyond_the_first_go_only_while_batches_come_full(
     async with consuming(config, fake):
         await asyncio.wait_for(fake.done.wait(), timeout=30)
     assert fake.most_at_once == at_once
+
+
+async def test_a_receive_loop_cancelled_while_it_ends_a_batch_stops() -> None:
+    """The loop is cancelled as it lets go of a batch's visibility keeper: it must stop (a
+    swallowed cancellation kept the loop, and the process, alive after the runner closed)."""
+    from runner.feed.consumer import Batch
+
+    config = config_with(receivers=1)
+    caller = AwsCaller(config)
+    consumer = FeedConsumer(caller, "http://127.0.0.1:1/123456789012/q", lambda k, n: True)
+    batch = Batch()
+    batch.receipts["m1"] = "r1"
+
+    async def loop() -> None:
+        async with consumer._kept_invisible(batch):
+            pass
+        await asyncio.sleep(3600)  # where a swallowed cancellation would leave it
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0)  # it now waits for its keeper to end
+    task.cancel()
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=5)
+    finally:
+        await caller.close()
