@@ -187,6 +187,9 @@ class _JobTail:
     def found(self, summary: Mapping[str, Any]) -> None:
         name = summary["logStreamName"]
         if name not in self.streams:
+            # A new stream is news as a line is: a drain does not end before it is read
+            # (discovery runs beside a round's reads, so it is read in the next round).
+            self.last_new = time.monotonic()
             self.streams[name] = _Stream(self.name, summary)
             self.merger.add_stream(name, paces=log_stream_of_instance(name))
             self.log.debug("logs.stream_found", stream=name)
@@ -386,7 +389,8 @@ class _Reader:
                 self._discovering(per_job=False, prefix=prefix, jobs=len(pending))
                 return
         self._discovering(per_job=True, prefix=prefix, jobs=len(pending))
-        pending.sort(key=lambda job: job.discover_at)
+        # Draining jobs first (their last streams), then the longest waiting.
+        pending.sort(key=lambda job: (job.ended_at is None, job.discover_at))
         await asyncio.gather(
             *(
                 self._list_streams(job.kind.log_stream_prefix(job.name), [job])
