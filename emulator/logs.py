@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import collections
 import datetime
 import hashlib
 import heapq
@@ -230,6 +231,9 @@ class LogStore:
         self.group_names: list[str] = []  # sorted
         self.job_streams: dict[str, list[Stream]] = {}  # job ARN -> its streams
         self._serials = itertools.count(1)
+        # Events answered, per read operation: what a benchmark divides by the lines its
+        # client delivered, to see how often each line was read.
+        self.events_served: collections.Counter[str] = collections.Counter()
 
     # --- hooks jobs.py calls ---------------------------------------------------------------
 
@@ -672,6 +676,7 @@ def get_log_events(em: Emulator, params: Params) -> Response:
         }
         for i in range(begin, end)
     ]
+    em.logs.events_served["GetLogEvents"] += len(events)
     forward, backward = position_token("f", end), position_token("b", begin)
     if not events and token:
         # At either end of the stream AWS hands back the token it was given.
@@ -858,6 +863,7 @@ def filter_log_events(em: Emulator, params: Params) -> Response:
             for timestamp, _, position, stream in found
         ]
     }
+    em.logs.events_served["FilterLogEvents"] += len(found)
     if next_token:
         response["nextToken"] = next_token
     return response

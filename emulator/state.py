@@ -196,6 +196,7 @@ class Emulator:
                 for operation, pages in self.list_pages.items()
             },
             "history": dict(self.history),
+            "log_events_served": dict(self.logs.events_served),
             "events": self.bus.stats(),
             "paging": self.config.paging.describe(),
             "jobs": rows,

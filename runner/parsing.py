@@ -89,10 +89,13 @@ class TableJSONParser(_JSONParser):  # type: ignore[misc]
             return [
                 None if value is None else self._handle_structure(item, value) for value in node
             ]
-        # A list of flat structures (log events, log streams): one comprehension per item.
+        # A list of flat structures (log events, log streams): one comprehension per item, or
+        # the item itself when it is already what that would make (every key a member under
+        # its own name, no null): most FilterLogEvents events, read at thousands a second.
+        same = frozenset(name for name, key, _ in table if name == key)
         return [
-            None
-            if value is None
+            value
+            if value is None or (value.keys() <= same and None not in value.values())
             else {name: raw for name, key, _ in table if (raw := value.get(key)) is not None}
             for value in node
         ]

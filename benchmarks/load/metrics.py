@@ -196,6 +196,7 @@ def run_figures(
         "errors_surfaced": result.errors if result else None,
         "statuses_seen": result.statuses if result else None,
         "log_lines": result.log_lines if result else None,
+        "log_events_read_per_line": _reads_per_line(stats, result.log_lines if result else 0),
         # Every line the emulator writes: the tagged lines per host plus its late lines.
         "log_lines_written": sum(
             job.instances * (job.log_lines + LATE_EVENTS_PER_HOST) for job in spec.jobs
@@ -244,6 +245,12 @@ def _by_end(result: RunResult | None, ended: dict[str, Any], width: float = 10.0
         }
         for start, values in sorted(buckets.items())
     ]
+
+
+def _reads_per_line(stats: dict[str, Any], lines: int) -> float | None:
+    """Log events the emulator answered for each line the strategy delivered: 1.0 when every
+    line was read once; batched re-reads (late events, a call's earliest start) make it more."""
+    return _per(sum(stats.get("log_events_served", {}).values()), lines)
 
 
 def _call_figures(
@@ -398,5 +405,6 @@ def paced_figures(
         "changes_per_s": _rounded(changes / window if window else None, 1),
         "window_from_s": _rounded(start - result.t0, 1),
         "log_lines": result.log_lines,
+        "log_events_read_per_line": _reads_per_line(stats, result.log_lines),
         "log_lines_per_s": _rounded(result.window_lines / window if window else None, 1),
     }

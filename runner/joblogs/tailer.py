@@ -541,7 +541,7 @@ class BatchReader(_Reader):
         late = now >= self._late_due
         if late:
             self._late_due = now + self.policy.late_interval
-        chunks = self._chunks(jobs)
+        chunks = self._chunks(jobs, late)
         counts = await asyncio.gather(*(self._filter(chunk, late) for chunk in chunks))
         window = self._window_ms
         for job in jobs:
@@ -554,12 +554,24 @@ class BatchReader(_Reader):
     def _window_ms(self) -> int:
         return int(self.policy.late_window * 1000)
 
-    def _chunks(self, jobs: Sequence[_JobTail]) -> list[list[tuple[_JobTail, _Stream]]]:
-        """Streams in calls of at most ``batch_size``; a job's streams together when they fit."""
-        size = self.policy.batch_size
+    def _chunks(self, jobs: Sequence[_JobTail], late: bool) -> list[list[tuple[_JobTail, _Stream]]]:
+        """Streams in calls of at most ``batch_size``, those read from about the same time
+        together, and a job's streams together when they fit.
+
+        A call reads all its streams from the earliest start among them: one stream just found
+        (read from its creation) or one job draining (its late window) in a call of 100 made
+        the 99 others read again what they had read. At 10,000 jobs, where streams are found
+        every round, that was most calls.
+        """
+        policy, size = self.policy, self.policy.batch_size
+
+        def start(job: _JobTail) -> int:
+            at = _earliest_start([(job, stream) for stream in job.streams.values()], late, policy)
+            return -1 if at is None else at
+
         chunks: list[list[tuple[_JobTail, _Stream]]] = []
         current: list[tuple[_JobTail, _Stream]] = []
-        for job in jobs:
+        for job in sorted(jobs, key=start):
             streams = [(job, stream) for stream in job.streams.values()]
             if current and len(current) + len(streams) > size:
                 chunks.append(current)
@@ -601,10 +613,7 @@ class BatchReader(_Reader):
         for job, stream in chunk:
             by_stream.setdefault(stream.name, []).append((job, stream))
         params: dict[str, Any] = {"logGroupName": self.group, "logStreamNames": list(by_stream)}
-        starts = [
-            stream.start(late or job.ended_at is not None, self.policy) for job, stream in chunk
-        ]
-        start = None if None in starts else min(at for at in starts if at is not None)
+        start = _earliest_start(chunk, late, self.policy)
         if start is not None and start > 0:
             params["startTime"] = start
         new = 0
@@ -920,6 +929,15 @@ class LogTailer:
         summary = LogSummary(job=name, kind=kind.key, streams=0, lines=0, drained=True)
         sink.finish(summary)
         return summary
+
+
+def _earliest_start(
+    streams: Sequence[tuple[_JobTail, _Stream]], late: bool, policy: LogPolicy
+) -> int | None:
+    """Where one batched read of ``streams`` begins: the earliest of their starts (None: at
+    their beginning); a draining job's streams are read late."""
+    starts = [stream.start(late or job.ended_at is not None, policy) for job, stream in streams]
+    return None if None in starts else min(at for at in starts if at is not None)
 
 
 def _end_of(handle: JobHandle) -> asyncio.Future[None]:

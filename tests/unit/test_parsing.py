@@ -98,13 +98,16 @@ def test_every_answer_parses_as_botocore_parses_it(service: str) -> None:
 
 
 def test_a_log_page_is_parsed_whole() -> None:
-    """The flat-list path: every event, every member under its model name, nulls dropped."""
+    """The flat-list path: every event, every member under its model name, nulls and members
+    the model does not have (a newer API's) dropped; an event that has neither is taken as it
+    comes."""
     model = botocore.session.get_session().get_service_model("logs")
     operation = model.operation_model("FilterLogEvents")
     events = [
         {"logStreamName": "job/algo-1", "timestamp": 5, "message": "hi", "eventId": "1"},
         None,
         {"logStreamName": "job/algo-2", "timestamp": 6, "message": None, "ingestionTime": 7},
+        {"logStreamName": "job/algo-3", "timestamp": 8, "message": "x", "newMember": "y"},
     ]
     body = json.dumps({"events": events, "nextToken": "t"}).encode()
     parsed = parse(TableJSONParser, operation, body)
@@ -112,6 +115,7 @@ def test_a_log_page_is_parsed_whole() -> None:
         {"logStreamName": "job/algo-1", "timestamp": 5, "message": "hi", "eventId": "1"},
         None,
         {"logStreamName": "job/algo-2", "timestamp": 6, "ingestionTime": 7},
+        {"logStreamName": "job/algo-3", "timestamp": 8, "message": "x"},  # not in the model
     ]
     assert parsed == parse(AioJSONParser, operation, body)
 
