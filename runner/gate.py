@@ -86,8 +86,9 @@ class CreateGate:
                 await asyncio.wait({task})  # on the wire: its answer names what it made
             if not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                # gather, not a suppressed CancelledError: the caller's own cancellation,
+                # arriving while the request winds down, must reach the caller.
+                await asyncio.gather(task, return_exceptions=True)
                 raise wire.refusal()
             return task.result()
         finally:

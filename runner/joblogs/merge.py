@@ -222,17 +222,6 @@ class HostMerger:
             return None
         return min(paced)
 
-    def next_due(self, now: float) -> float | None:
-        """Seconds until a held line has waited ``hold``; None when nothing is held."""
-        arrivals = self._arrivals
-        if not self._heap or arrivals is None:
-            return None
-        while arrivals and arrivals[0][1] < self._heap[0][0]:
-            arrivals.popleft()  # already let out
-        if not arrivals:
-            return None
-        return max(arrivals[0][0] + self.hold - now, 0.0)
-
     def release(self, now: float) -> list[LogLine]:
         threshold = self.watermark()
         arrivals = self._arrivals

@@ -120,3 +120,29 @@ async def test_a_closed_gate_refuses_at_once() -> None:
 
     with pytest.raises(NotSent):
         await gate.send("CreateTrainingJob", call)
+
+
+async def test_a_caller_cancelled_while_its_abandoned_create_winds_down_is_cancelled() -> None:
+    """The caller's own cancellation is never turned into a refusal: a task cancelled as it
+    shuts down stops, and is not told "not sent" to go on with."""
+    gate = CreateGate()
+    waiting, winding, wound = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def call(wire: Wire) -> str:
+        waiting.set()
+        try:
+            await asyncio.Event().wait()  # a token that never comes
+        except asyncio.CancelledError:
+            winding.set()
+            await wound.wait()  # cleaning up when the caller is cancelled too
+            raise
+        return "created"
+
+    sending = asyncio.ensure_future(gate.send("CreateTrainingJob", call))
+    await waiting.wait()
+    gate.close()
+    await winding.wait()
+    sending.cancel()
+    wound.set()
+    with pytest.raises(asyncio.CancelledError):
+        await sending

@@ -338,7 +338,7 @@ def test_the_merger_lets_a_line_out_once_every_host_is_past_it() -> None:
     assert merger.release(0.0) == []  # host 2 not read yet
     merger.add("b", [line(2, 7, 0)], now=0.0)
     assert [x.message for x in merger.release(0.0)] == ["algo-1#0", "algo-2#0"]
-    assert merger.next_due(1.0) == pytest.approx(9.0)
+    assert merger.release(9.9) == []  # held, not yet for long enough
     assert [x.message for x in merger.release(10.0)] == ["algo-1#1"]  # held long enough
 
 
