@@ -1,4 +1,4 @@
-"""How AWS answers become Python values: botocore's parsers, with two changes made through the
+"""How AWS answers become Python values: botocore's parsers, with three changes made through the
 hook botocore provides (the session's ``response_parser_factory`` component).
 
 Timestamps are ``datetime`` in UTC (``service_timestamp``). Structures of the JSON protocols
@@ -8,8 +8,10 @@ value; for a FilterLogEvents page that is ~8 us an event, the largest cost of fo
 10,000 jobs' logs. The table holds the same facts from the same model (each member's
 ``serialization`` name, and whether its type is one the JSON parser returns as it comes:
 strings, numbers, booleans), and a member of any other type is still parsed by botocore's
-handler. What comes out is what botocore's parser gives (``tests/unit/test_parsing.py``
-compares the two on answers of every shape the runner reads).
+handler. Bodies are decoded by orjson, twice as fast as ``json`` on a log page. What comes out
+is what botocore's parser gives (``tests/unit/test_parsing.py`` compares the two on answers of
+every shape the runner reads), but for an integer past 64 bits, a float here, which no AWS
+shape carries (a long is 64 bits).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import weakref
 from typing import Any
 
 import botocore.utils
+import orjson
 from aiobotocore.parsers import PROTOCOL_PARSERS, AioJSONParser, AioResponseParserFactory
 from botocore.model import Shape, StructureShape
 
@@ -68,7 +71,18 @@ def members_of(shape: StructureShape) -> Members:
 
 
 class TableJSONParser(_JSONParser):  # type: ignore[misc]
-    """aiobotocore's JSON-protocol parser, with structures read through ``members_of``."""
+    """aiobotocore's JSON-protocol parser, with bodies decoded by orjson and structures read
+    through ``members_of``."""
+
+    def _parse_body_as_json(self, body_contents: bytes) -> Any:
+        # orjson reads the bytes as they came, ~2x json's speed on a log page; what it refuses
+        # (NaN, a number past 64 bits, bad UTF-8) goes to botocore's own, so the outcome is its.
+        if body_contents:
+            try:
+                return orjson.loads(body_contents)
+            except orjson.JSONDecodeError:
+                pass
+        return super()._parse_body_as_json(body_contents)
 
     def _handle_structure(self, shape: StructureShape, value: Any) -> Any:
         if value is None or shape.is_document_type or shape.is_tagged_union:

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import re
 from array import array
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -86,19 +87,19 @@ class Position:
     timestamp: int = -1
     count: int = 0
 
-    def after(self, timestamps: Iterable[int]) -> Position:
-        """The position once events with ``timestamps`` (in stream order) are delivered too.
+    def after(self, timestamps: Sequence[int]) -> Position:
+        """The position once events with ``timestamps`` are delivered too: the newest, and
+        how many carry it (so their order does not matter).
 
         An event older than the position (ingested late, read through a token) does not move
         it: a re-read from the position's timestamp cannot return it again.
         """
-        newest, count = self.timestamp, self.count
-        for timestamp in timestamps:
-            if timestamp > newest:
-                newest, count = timestamp, 1
-            elif timestamp == newest:
-                count += 1
-        return Position(newest, count)
+        newest = max(timestamps, default=self.timestamp)
+        if newest > self.timestamp:
+            return Position(newest, timestamps.count(newest))
+        if newest == self.timestamp:
+            return Position(newest, self.count + timestamps.count(newest))
+        return self
 
 
 class Resume:
@@ -147,6 +148,10 @@ class SeenEvents:
         """True (and remembered) the first time ``event`` is seen."""
         timestamp, key = int(event["timestamp"]), hash(str(event["eventId"]))
         timestamps = self._timestamps
+        if not timestamps or timestamp > timestamps[-1]:  # newer than all: most new events
+            timestamps.append(timestamp)
+            self._hashes.append(key)
+            return True
         at = bisect.bisect_left(timestamps, timestamp)
         end = at
         while end < len(timestamps) and timestamps[end] == timestamp:
@@ -163,6 +168,13 @@ class SeenEvents:
         if cut:
             del self._timestamps[:cut]
             del self._hashes[:cut]
+
+
+def _in_order(lines: Sequence[LogLine], *, after: LogLine | None) -> bool:
+    """Timestamps never decrease, from ``after`` on."""
+    if after is not None and after.timestamp > lines[0].timestamp:
+        return False
+    return all(a.timestamp <= b.timestamp for a, b in itertools.pairwise(lines))
 
 
 # A held line: (timestamp, host key, arrival sequence, line). A tuple, compared in C: the
@@ -191,18 +203,52 @@ class HostMerger:
         self._arrivals: deque[tuple[float, int]] | None = None
         self._sequence = 0
         self._host_keys: dict[str, tuple[tuple[int, int, str], ...]] = {}  # host -> its key
+        # (arrived, lines) of a lone stream, out at the next release; held in the heap as
+        # they would have been if another stream appears first.
+        self._ready: list[tuple[float, Sequence[LogLine]]] = []
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._heap) + sum(len(lines) for _, lines in self._ready)
 
     def add_stream(self, stream: str, *, paces: bool = True) -> None:
         """Expect lines from ``stream``; unless it ``paces``, the watermark does not wait for it."""
-        self._frontier.setdefault(stream, -1)
+        if stream not in self._frontier:
+            self._frontier[stream] = -1
+            self._hold_ready()  # a second stream: what came alone may be preceded now
         if not paces:
             self._unpaced.add(stream)
+            self._hold_ready()
 
     def add(self, stream: str, lines: Sequence[LogLine], now: float) -> None:
         self.add_stream(stream)
+        if not lines:
+            return
+        ready = self._ready
+        if self._alone() and _in_order(lines, after=ready[-1][1][-1] if ready else None):
+            # Nothing can precede them: what the heap would give, in the order they came.
+            ready.append((now, lines))
+            self._frontier[stream] = max(self._frontier[stream], lines[-1].timestamp)
+            return
+        self._hold_ready()
+        self._hold(stream, lines, now)
+
+    def _alone(self) -> bool:
+        """One stream is expected and known, and nothing is held: each of its lines is past
+        the watermark as it comes (most jobs have one host)."""
+        return (
+            not self._heap
+            and (self.expected_streams or 1) == 1
+            and len(self._frontier) == 1
+            and not self._unpaced
+        )
+
+    def _hold_ready(self) -> None:
+        """Lines that came alone, not let out yet, into the heap as they would have gone."""
+        ready, self._ready = self._ready, []
+        for arrived, lines in ready:
+            self._hold(lines[0].stream, lines, arrived)
+
+    def _hold(self, stream: str, lines: Sequence[LogLine], now: float) -> None:
         if self._arrivals is None:
             self._arrivals = deque()
         for line in lines:
@@ -223,6 +269,9 @@ class HostMerger:
         return min(paced)
 
     def release(self, now: float) -> list[LogLine]:
+        if self._ready:  # lines that came alone (the heap is empty): all out
+            ready, self._ready = self._ready, []
+            return [line for _, lines in ready for line in lines]
         threshold = self.watermark()
         arrivals = self._arrivals
         while arrivals and arrivals[0][0] + self.hold <= now:
@@ -236,6 +285,8 @@ class HostMerger:
         return released
 
     def release_all(self) -> list[LogLine]:
-        released = [heapq.heappop(self._heap)[3] for _ in range(len(self._heap))]
+        released = [line for _, lines in self._ready for line in lines]
+        self._ready = []
+        released.extend(heapq.heappop(self._heap)[3] for _ in range(len(self._heap)))
         self._arrivals = None
         return released

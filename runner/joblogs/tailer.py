@@ -198,19 +198,22 @@ class _JobTail:
         """New events of ``stream``, in its order, never seen before."""
         if not events:
             return 0
-        stream.position = stream.position.after(int(event["timestamp"]) for event in events)
+        name, stream_name, host = self.name, stream.name, stream.host
         labelled = self.expected_streams > 1 or len(self.streams) > 1
+        # LogLine(job, stream, host, timestamp, message, labelled): positional, at thousands
+        # a second.
         lines = [
             LogLine(
-                job=self.name,
-                stream=stream.name,
-                host=stream.host,
-                timestamp=int(event["timestamp"]),
-                message=str(event.get("message", "")),
-                labelled=labelled,
+                name,
+                stream_name,
+                host,
+                int(event["timestamp"]),
+                str(event.get("message", "")),
+                labelled,
             )
             for event in events
         ]
+        stream.position = stream.position.after([line.timestamp for line in lines])
         self.merger.add(stream.name, lines, now)
         self.last_new = now
         return len(lines)
@@ -592,14 +595,17 @@ class BatchReader(_Reader):
     ) -> int:
         """Take in one FilterLogEvents page; the number of new events."""
         fresh: dict[int, tuple[_JobTail, _Stream, list[Event]]] = {}
-        for event in page.get("events", []):
+        clock = self._clock
+        for event in page.get("events", ()):
             timestamp = int(event["timestamp"])
-            self._clock = max(self._clock, int(event.get("ingestionTime", timestamp)))
-            for job, stream in by_stream.get(event.get("logStreamName", ""), []):
+            ingested = int(event.get("ingestionTime", timestamp))
+            clock = max(clock, ingested)
+            for job, stream in by_stream.get(event.get("logStreamName", ""), ()):
                 if stream.floor is not None and timestamp < stream.floor - window:
                     continue  # read in an earlier round, and forgotten since
                 if job.seen.first_time(event):
                     fresh.setdefault(id(stream), (job, stream, []))[2].append(event)
+        self._clock = clock
         now = time.monotonic()
         return sum(self._take(job, stream, events, now) for job, stream, events in fresh.values())
 

@@ -247,7 +247,7 @@ def test_a_position_resumes_exactly_where_delivery_stopped(
         more = data.draw(st.integers(0, len(events) - len(delivered)))
         chunk = events[len(delivered) : len(delivered) + more]
         delivered.extend(chunk)
-        position = position.after(e["timestamp"] for e in chunk)
+        position = position.after([e["timestamp"] for e in chunk])
         reread = [e for e in events if e["timestamp"] >= position.timestamp]
         split = data.draw(st.integers(0, len(reread)))
         resume = Resume(position)
@@ -330,6 +330,36 @@ def test_the_merger_keeps_each_stream_in_order_and_sorts_hosts(
     if holding_forever:
         # Nothing let out early: across hosts too, the order is the timestamps'.
         assert [x.timestamp for x in out] == sorted(x.timestamp for x in out)
+
+
+class HeapOnlyMerger(HostMerger):
+    """The merger without its lone-stream shortcut: every line through the heap."""
+
+    def _alone(self) -> bool:
+        return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.integers(1, 2), st.integers(1, 2))
+def test_a_lone_stream_comes_out_as_through_the_heap(
+    data: st.DataObject, expected: int, streams: int
+) -> None:
+    """The shortcut for jobs with one host changes nothing: the same lines at the same
+    releases, in the same order, late (out of order) lines and a second stream included."""
+    merger, reference = HostMerger(2.0, expected), HeapOnlyMerger(2.0, expected)
+    now, number = 0.0, 0
+    for _ in range(data.draw(st.integers(1, 12))):
+        stream = data.draw(st.integers(1, streams))
+        timestamps = data.draw(st.lists(st.integers(0, 40), max_size=5))
+        batch = [line(stream, t, number + n) for n, t in enumerate(timestamps)]
+        number += len(batch)
+        for each in (merger, reference):
+            each.add(f"job/algo-{stream}-1", batch, now)
+        if data.draw(st.booleans()):
+            now += data.draw(st.sampled_from([0.0, 1.0, 3.0]))
+            assert merger.release(now) == reference.release(now)
+        assert len(merger) == len(reference)
+    assert merger.release_all() == reference.release_all()
 
 
 def test_the_merger_lets_a_line_out_once_every_host_is_past_it() -> None:

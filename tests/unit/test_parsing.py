@@ -150,3 +150,31 @@ def test_members_are_read_under_their_serialized_names() -> None:
     body = json.dumps({"Items": [{"name": "a", "Name": "wrong"}]}).encode()
     assert parse(TableJSONParser, operation, body) == parse(AioJSONParser, operation, body)
     assert parse(TableJSONParser, operation, body)["Items"] == [{"Name": "a"}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"events": [{"timestamp": NaN, "message": "a"}]}',  # json reads it, orjson refuses
+        b"not json at all",  # botocore: {"message": <the body>}
+        b"",
+    ],
+)
+def test_a_body_orjson_refuses_is_read_as_botocore_reads_it(body: bytes) -> None:
+    operation = (
+        botocore.session.get_session().get_service_model("logs").operation_model("FilterLogEvents")
+    )
+    mine, botocores = parse(TableJSONParser, operation, body), parse(AioJSONParser, operation, body)
+    assert repr(mine) == repr(botocores)  # repr: NaN is not equal to itself
+
+
+def test_an_integer_past_64_bits_is_a_float() -> None:
+    """The one answer read otherwise than botocore reads it (orjson's choice): no AWS shape
+    carries such a number, a long being 64 bits."""
+    operation = (
+        botocore.session.get_session().get_service_model("logs").operation_model("FilterLogEvents")
+    )
+    body = b'{"events": [{"timestamp": 123456789012345678901234567890}]}'
+    assert parse(TableJSONParser, operation, body)["events"] == [
+        {"timestamp": 1.2345678901234568e29}
+    ]
