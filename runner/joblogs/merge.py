@@ -27,6 +27,7 @@ clock readings; the unit tests feed it random interleavings. Three pieces:
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 import re
@@ -53,6 +54,7 @@ def host_label(job: str, stream: str) -> str:
     return (_EPOCH_SUFFIX.sub("", instance) or instance) + slash + below
 
 
+@functools.lru_cache(maxsize=4096)  # hosts repeat across jobs: "algo-1", "algo-2"
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     """Sorts ``algo-2`` before ``algo-10``."""
     return tuple(
@@ -137,6 +139,8 @@ class SeenEvents:
     share a hash once in 2**64 tries.
     """
 
+    __slots__ = ("_hashes", "_timestamps")
+
     def __init__(self) -> None:
         self._timestamps = array("q")
         self._hashes = array("q")
@@ -192,17 +196,29 @@ class HostMerger:
     them); ``release_all`` empties it at the end. ``now`` is any monotonic clock in seconds.
     """
 
+    # Slots, and no set or dict but the frontier until needed: 10,000 followed jobs hold one
+    # each (an empty set is 216 bytes).
+    __slots__ = (
+        "_arrivals",
+        "_frontier",
+        "_heap",
+        "_ready",
+        "_sequence",
+        "_unpaced",
+        "expected_streams",
+        "hold",
+    )
+
     def __init__(self, hold: float, expected_streams: int | None = None) -> None:
         self.hold = hold
         self.expected_streams = expected_streams
         self._frontier: dict[str, int] = {}  # stream -> newest timestamp read from it
-        self._unpaced: set[str] = set()  # streams the watermark does not wait for
+        self._unpaced: frozenset[str] = frozenset()  # streams the watermark does not wait for
         self._heap: list[_Held] = []
         # (arrived, timestamp), in order; made while lines are held (an empty deque is ~600
         # bytes, and most of 10,000 followed jobs hold nothing between two reads).
         self._arrivals: deque[tuple[float, int]] | None = None
         self._sequence = 0
-        self._host_keys: dict[str, tuple[tuple[int, int, str], ...]] = {}  # host -> its key
         # (arrived, lines) of a lone stream, out at the next release; held in the heap as
         # they would have been if another stream appears first.
         self._ready: list[tuple[float, Sequence[LogLine]]] = []
@@ -216,7 +232,7 @@ class HostMerger:
             self._frontier[stream] = -1
             self._hold_ready()  # a second stream: what came alone may be preceded now
         if not paces:
-            self._unpaced.add(stream)
+            self._unpaced |= {stream}
             self._hold_ready()
 
     def add(self, stream: str, lines: Sequence[LogLine], now: float) -> None:
@@ -253,10 +269,8 @@ class HostMerger:
             self._arrivals = deque()
         for line in lines:
             self._sequence += 1
-            host_key = self._host_keys.get(line.host)
-            if host_key is None:
-                host_key = self._host_keys[line.host] = natural_key(line.host)
-            heapq.heappush(self._heap, (line.timestamp, host_key, self._sequence, line))
+            held = (line.timestamp, natural_key(line.host), self._sequence, line)
+            heapq.heappush(self._heap, held)
             self._arrivals.append((now, line.timestamp))
             self._frontier[stream] = max(self._frontier[stream], line.timestamp)
 

@@ -108,6 +108,8 @@ GIVE_UP_CODES = frozenset(
 class _Stream:
     """One log stream of a followed job, and how far it has been read."""
 
+    __slots__ = ("floor", "host", "name", "pause", "position", "read_at", "read_to", "token")
+
     def __init__(self, job: str, summary: Mapping[str, Any]) -> None:
         self.name: str = summary["logStreamName"]
         self.host = host_label(job, self.name)
@@ -134,6 +136,27 @@ class _Stream:
 
 class _JobTail:
     """One followed job: its streams, its merger, its sink, and where its tail stands."""
+
+    __slots__ = (
+        "discover_at",
+        "discovery_pause",
+        "ended_at",
+        "error",
+        "expected_streams",
+        "group",
+        "instances",
+        "kind",
+        "last_new",
+        "lines",
+        "merger",
+        "name",
+        "rediscover",
+        "seen",
+        "sink",
+        "sink_failures",
+        "streams",
+        "waiting",
+    )
 
     def __init__(
         self, kind: JobKind, name: str, instances: int | None, sink: LogSink, policy: LogPolicy
