@@ -401,6 +401,7 @@ def paced_figures(
         "cpu_percent_paced": _rounded(_cpu_between(result.cpu_samples, start, end), 1),
         "cpu_percent_run": _rounded(100 * result.cpu_s / wall if wall > 0 else None, 1),
         "peak_rss_mb": round(result.peak_rss_mb, 1),
+        "peak_rss_window_mb": _rounded(result.window_peak_rss_mb, 1),
         "lag_p99_paced_ms": _rounded(percentile(lags, 0.99), 1),
         "changes_per_s": _rounded(changes / window if window else None, 1),
         "window_from_s": _rounded(start - result.t0, 1),

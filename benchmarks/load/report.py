@@ -140,6 +140,11 @@ SIGTERM_ROWS: list[Row] = [
     BYSTANDER_ROW,
 ]
 
+
+def _peaks(figures: dict[str, Any]) -> str:
+    return f"{fmt(figures.get('peak_rss_window_mb'))} / {fmt(figures.get('peak_rss_mb'))}"
+
+
 PACED_ROWS: list[Row] = [
     ("jobs running (ended in the window)", "count", lambda f: f"{f['created']} ({f['ended']})"),
     ("runner CPU over the window", "% of a core", _get("cpu_percent_paced")),
@@ -149,7 +154,7 @@ PACED_ROWS: list[Row] = [
         lambda f: f"{fmt(f.get('window_from_s'))} / {fmt(f.get('paced_window_s'))}",
     ),
     ("runner CPU / wall, whole run", "% of a core", _get("cpu_percent_run")),
-    ("peak RSS", "MB", _get("peak_rss_mb")),
+    ("peak RSS by the window's end / at exit", "MB", _peaks),
     ("status changes seen in the window", "per s", _get("changes_per_s")),
     ("log lines delivered", "per s", _get("log_lines_per_s")),
     ("status calls", "per job-min", _get("status_calls_per_job_minute")),

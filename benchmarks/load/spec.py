@@ -65,6 +65,9 @@ class RunResult:
     # Paced: the window's wall-clock start and end, and the log lines delivered in it.
     window: tuple[float, float] | None = None
     window_lines: int = 0
+    # Paced: the peak resident set by the window's end (the steady state, the ramp before it),
+    # before the strategy's teardown cancels its 20,000 tasks at once.
+    window_peak_rss_mb: float | None = None
     finished_at: float = 0.0
     timed_out: bool = False
     cpu_s: float = 0.0

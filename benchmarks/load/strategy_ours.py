@@ -194,6 +194,7 @@ class Batch:
         await asyncio.sleep(self.spec.deadline)
         result.window = (start, time.time())
         result.window_lines = self.sink.lines - lines
+        result.window_peak_rss_mb = peak_rss_mb()
 
     async def follow(self, signals: StopOnSignal) -> None:
         """Until every job has ended (or the deadline, or the signal's shutdown), then the

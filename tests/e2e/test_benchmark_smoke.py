@@ -41,6 +41,7 @@ RUN_FIGURES = (
     "latency_cdf_s",
     "latency_by_end_s",
     "feed_calls",
+    "log_events_read_per_line",
 )
 SIGTERM_FIGURES = (
     "to_every_stop_request_s",
@@ -55,6 +56,8 @@ PACED_FIGURES = (
     "cpu_percent_paced",
     "paced_window_s",
     "peak_rss_mb",
+    "peak_rss_window_mb",
+    "log_events_read_per_line",
     "changes_per_s",
     "log_lines_per_s",
     "status_calls_per_job_minute",
@@ -159,6 +162,7 @@ def check_paced(document: dict[str, Any]) -> None:
     missing = [key for key in PACED_FIGURES if paced.get(key) is None]
     assert not missing, missing
     assert paced["paced_window_s"] >= document["profile"]["paced_window"] - 1
+    assert 0 < paced["peak_rss_window_mb"] <= paced["peak_rss_mb"]
 
 
 def check_report(folder: Path, readme: Path, results: Path) -> None:
