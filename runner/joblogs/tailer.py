@@ -615,29 +615,30 @@ class BatchReader(_Reader):
         page: Mapping[str, Any],
         by_stream: Mapping[str, list[tuple[_JobTail, _Stream]]],
         window: int,
-    ) -> int:
-        """Take in one FilterLogEvents page; the number of new events."""
+    ) -> tuple[int, int]:
+        """Take in one FilterLogEvents page: the number of new events, and the newest
+        ingestion time among its events (-1: none)."""
         fresh: dict[int, tuple[_JobTail, _Stream, list[Event]]] = {}
-        clock = self._clock
+        newest = -1
         for event in page.get("events", ()):
             timestamp = int(event["timestamp"])
-            ingested = int(event.get("ingestionTime", timestamp))
-            clock = max(clock, ingested)
+            newest = max(newest, int(event.get("ingestionTime", timestamp)))
             for job, stream in by_stream.get(event.get("logStreamName", ""), ()):
                 if stream.floor is not None and timestamp < stream.floor - window:
                     continue  # read in an earlier round, and forgotten since
                 if job.seen.first_time(event):
                     fresh.setdefault(id(stream), (job, stream, []))[2].append(event)
-        self._clock = clock
+        self._clock = max(self._clock, newest)
         now = time.monotonic()
-        return sum(self._take(job, stream, events, now) for job, stream, events in fresh.values())
+        taken = sum(self._take(job, stream, events, now) for job, stream, events in fresh.values())
+        return taken, newest
 
     async def _filter(self, chunk: list[tuple[_JobTail, _Stream]], late: bool) -> int:
         """One FilterLogEvents over ``chunk``'s streams (every page). A late read reaches the
         late window back, for events ingested late; other rounds reach ``fresh_window`` back
         from where the last read began; a draining job's streams are always read late."""
         window = self._window_ms
-        clock_before = self._clock
+        read_at = self._clock
         by_stream: dict[str, list[tuple[_JobTail, _Stream]]] = {}
         for job, stream in chunk:
             by_stream.setdefault(stream.name, []).append((job, stream))
@@ -645,25 +646,33 @@ class BatchReader(_Reader):
         start = _earliest_start(chunk, late, self.policy)
         if start is not None and start > 0:
             params["startTime"] = start
-        new = 0
+        new, pages = 0, 0
         try:
             async for page in self.caller.pages("logs", "FilterLogEvents", **params):
-                new += self._take_filtered(page, by_stream, window)
+                taken, newest = self._take_filtered(page, by_stream, window)
+                new += taken
+                if pages == 0:
+                    # What the first page holds was ingested before the call was answered:
+                    # a later bound than the round's start, where this call may have waited
+                    # for its token for most of a long round (and the next read would go
+                    # back over all it read).
+                    read_at = max(read_at, newest)
+                pages += 1
                 del page  # not held while the next page waits for its token
         except RunnerError as error:
             jobs = list({id(job): job for job, _ in chunk}.values())
             self._failed(jobs, "FilterLogEvents", error, streams=len(by_stream))
             return new
         # Every stream of the chunk is read from ``start``: what is still unread was ingested
-        # after the call began, so later than ``clock_before``. A stream read from its late
-        # window back (or from before it) has nothing unread older than ``clock_before`` minus
-        # that window: its floor moves up.
-        if clock_before >= 0:
+        # after the call was answered, so later than ``read_at``. A stream read from its late
+        # window back (or from before it) has nothing unread older than ``read_at`` minus that
+        # window: its floor moves up.
+        if read_at >= 0:
             for _, stream in chunk:
-                stream.read_to = max(stream.read_to or clock_before, clock_before)
+                stream.read_to = max(stream.read_to or read_at, read_at)
                 covered = start is None or stream.floor is None or start <= stream.floor - window
                 if covered:
-                    stream.floor = max(stream.floor or clock_before, clock_before)
+                    stream.floor = max(stream.floor or read_at, read_at)
         return new
 
 

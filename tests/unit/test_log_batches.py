@@ -22,20 +22,20 @@ CREATED_MS = NOW_MS - 600_000  # ten minutes ago
 
 
 class Filters:
-    """A fake AWS caller that answers FilterLogEvents with nothing, and keeps each call's
-    parameters."""
+    """A fake AWS caller that answers FilterLogEvents with ``events`` (none by default), and
+    keeps each call's parameters."""
 
-    def __init__(self) -> None:
+    def __init__(self, events: list[dict[str, Any]] | None = None) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.events = events or []
 
     def pages(self, service: str, operation: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
         assert operation == "FilterLogEvents"
         self.calls.append(params)
-        return self._empty()
+        return self._page()
 
-    @staticmethod
-    async def _empty() -> AsyncIterator[dict[str, Any]]:
-        yield {"events": []}
+    async def _page(self) -> AsyncIterator[dict[str, Any]]:
+        yield {"events": self.events}
 
 
 def job_with_a_stream(name: str, *, read: bool) -> _JobTail:
@@ -53,9 +53,12 @@ def far_back(call: dict[str, Any]) -> bool:
     return call.get("startTime", 0) <= CREATED_MS
 
 
-async def read_once(jobs: list[_JobTail], *, late: bool) -> list[dict[str, Any]]:
-    caller = Filters()
+async def read_once(
+    jobs: list[_JobTail], *, late: bool, events: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    caller = Filters(events)
     reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    reader._clock = NOW_MS - 1_000  # the newest ingestion seen so far: the round's start
     if not late:
         reader._late_due = float("inf")
     await reader._read(jobs)
@@ -95,3 +98,25 @@ async def test_a_jobs_streams_stay_in_one_call() -> None:
     calls = await read_once([*jobs[:99], two_hosts, *jobs[99:]], late=True)
     holding = [call for call in calls if "sweep-two-hosts/algo-1-1" in call["logStreamNames"]]
     assert "sweep-two-hosts/algo-2-1" in holding[0]["logStreamNames"]
+
+
+async def test_a_call_answered_late_in_its_round_counts_from_its_answer() -> None:
+    """At 10,000 jobs a call may wait most of a 40 s round for its token. What its first page
+    holds was ingested before it was answered: the next read goes on from there (less the
+    fresh window), not from the round's start, which would read again all it read."""
+    job = job_with_a_stream("sweep-0001", read=True)
+    (stream,) = job.streams.values()
+    answered = NOW_MS + 30_000
+    event = {
+        "logStreamName": stream.name,
+        "timestamp": answered - 500,
+        "ingestionTime": answered,
+        "message": "epoch 1",
+        "eventId": "1",
+    }
+    await read_once([job], late=False, events=[event])
+    assert stream.read_to == answered
+    assert stream.floor == NOW_MS - 1_000  # a fresh read does not move the floor
+    assert job.lines == 1
+    await read_once([job], late=True)
+    assert stream.floor == NOW_MS - 1_000  # an empty answer: the clock of the round's start
