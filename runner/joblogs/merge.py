@@ -219,12 +219,12 @@ class HostMerger:
         # bytes, and most of 10,000 followed jobs hold nothing between two reads).
         self._arrivals: deque[tuple[float, int]] | None = None
         self._sequence = 0
-        # (arrived, lines) of a lone stream, out at the next release; held in the heap as
-        # they would have been if another stream appears first.
-        self._ready: list[tuple[float, Sequence[LogLine]]] = []
+        # (arrived, stream, lines) of a lone stream, out at the next release; held in the
+        # heap as they would have been if another stream appears first.
+        self._ready: list[tuple[float, str, Sequence[LogLine]]] = []
 
     def __len__(self) -> int:
-        return len(self._heap) + sum(len(lines) for _, lines in self._ready)
+        return len(self._heap) + sum(len(lines) for _, _, lines in self._ready)
 
     def add_stream(self, stream: str, *, paces: bool = True) -> None:
         """Expect lines from ``stream``; unless it ``paces``, the watermark does not wait for it."""
@@ -240,9 +240,9 @@ class HostMerger:
         if not lines:
             return
         ready = self._ready
-        if self._alone() and _in_order(lines, after=ready[-1][1][-1] if ready else None):
+        if self._alone() and _in_order(lines, after=ready[-1][2][-1] if ready else None):
             # Nothing can precede them: what the heap would give, in the order they came.
-            ready.append((now, lines))
+            ready.append((now, stream, lines))
             self._frontier[stream] = max(self._frontier[stream], lines[-1].timestamp)
             return
         self._hold_ready()
@@ -261,8 +261,8 @@ class HostMerger:
     def _hold_ready(self) -> None:
         """Lines that came alone, not let out yet, into the heap as they would have gone."""
         ready, self._ready = self._ready, []
-        for arrived, lines in ready:
-            self._hold(lines[0].stream, lines, arrived)
+        for arrived, stream, lines in ready:
+            self._hold(stream, lines, arrived)
 
     def _hold(self, stream: str, lines: Sequence[LogLine], now: float) -> None:
         if self._arrivals is None:
@@ -285,7 +285,7 @@ class HostMerger:
     def release(self, now: float) -> list[LogLine]:
         if self._ready:  # lines that came alone (the heap is empty): all out
             ready, self._ready = self._ready, []
-            return [line for _, lines in ready for line in lines]
+            return [line for _, _, lines in ready for line in lines]
         threshold = self.watermark()
         arrivals = self._arrivals
         while arrivals and arrivals[0][0] + self.hold <= now:
@@ -299,7 +299,7 @@ class HostMerger:
         return released
 
     def release_all(self) -> list[LogLine]:
-        released = [line for _, lines in self._ready for line in lines]
+        released = [line for _, _, lines in self._ready for line in lines]
         self._ready = []
         released.extend(heapq.heappop(self._heap)[3] for _ in range(len(self._heap)))
         self._arrivals = None
