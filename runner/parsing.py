@@ -75,8 +75,9 @@ class TableJSONParser(_JSONParser):  # type: ignore[misc]
     through ``members_of``."""
 
     def _parse_body_as_json(self, body_contents: bytes) -> Any:
-        # orjson reads the bytes as they came, ~2x json's speed on a log page; what it refuses
-        # (NaN, a number past 64 bits, bad UTF-8) goes to botocore's own, so the outcome is its.
+        # orjson reads the bytes as they came, ~2x json's speed on a log page (measured alone);
+        # what it refuses (NaN, bad UTF-8, what is not JSON) goes to botocore's own, so the
+        # outcome is its. A number past 64 bits it reads as a float (the module's note).
         if body_contents:
             try:
                 return orjson.loads(body_contents)

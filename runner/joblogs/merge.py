@@ -264,6 +264,10 @@ class HostMerger:
         for arrived, stream, lines in ready:
             self._hold(stream, lines, arrived)
 
+    def _let_out_ready(self) -> list[LogLine]:
+        ready, self._ready = self._ready, []
+        return [line for _, _, lines in ready for line in lines]
+
     def _hold(self, stream: str, lines: Sequence[LogLine], now: float) -> None:
         if self._arrivals is None:
             self._arrivals = deque()
@@ -284,8 +288,7 @@ class HostMerger:
 
     def release(self, now: float) -> list[LogLine]:
         if self._ready:  # lines that came alone (the heap is empty): all out
-            ready, self._ready = self._ready, []
-            return [line for _, _, lines in ready for line in lines]
+            return self._let_out_ready()
         threshold = self.watermark()
         arrivals = self._arrivals
         while arrivals and arrivals[0][0] + self.hold <= now:
@@ -299,8 +302,7 @@ class HostMerger:
         return released
 
     def release_all(self) -> list[LogLine]:
-        released = [line for _, _, lines in self._ready for line in lines]
-        self._ready = []
+        released = self._let_out_ready()
         released.extend(heapq.heappop(self._heap)[3] for _ in range(len(self._heap)))
         self._arrivals = None
         return released
