@@ -32,7 +32,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
-import botocore.session
 import structlog
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
@@ -46,6 +45,7 @@ from runner import parsing
 from runner.config import AwsTarget, RetryPolicy, RunnerConfig
 from runner.errors import AwsCallFailed, CredentialsUnavailable, RunnerError
 from runner.gate import WIRE, CreateGate, Wire
+from runner.models import model_session, share_models
 from runner.ratelimit import RateLimiter
 from runner.retry import call_with_retries
 from runner.serviceclock import ServiceClock
@@ -145,12 +145,12 @@ _REFRESH_FAILURES = _RefreshFailureEvent()
 
 
 def make_session(target: AwsTarget, retry: RetryPolicy | None = None) -> AioSession:
-    session = get_session()
+    session = share_models(get_session())
     parsing.install(session)
     if target.profile:
         session.set_config_variable("profile", target.profile)
     if target.assume_role_arn:
-        base = get_session()
+        base = share_models(get_session())
         if target.profile:
             base.set_config_variable("profile", target.profile)
         resolver = session.get_component("credential_provider")
@@ -307,14 +307,9 @@ class Paging:
 @functools.cache
 def paging_of(service: str, operation: str) -> Paging:
     """The paginator of ``operation`` in botocore's model; ValueError when it has none."""
-    model = _botocore().get_paginator_model(service).get_paginator(operation)
+    model = model_session().get_paginator_model(service).get_paginator(operation)
     first = [
         key if isinstance(key, str) else key[0]
         for key in (model["input_token"], model["output_token"], model["result_key"])
     ]
     return Paging(*first)
-
-
-@functools.cache
-def _botocore() -> botocore.session.Session:
-    return botocore.session.get_session()

@@ -25,12 +25,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from botocore.validate import ParamValidator
 
 from runner.errors import RequestInvalid
+from runner.models import model_session
 
 __all__ = [
     "Problem",
@@ -66,14 +66,9 @@ def one_line(text: str) -> str:
 
 
 @functools.cache
-def _botocore_session() -> botocore.session.Session:
-    return botocore.session.get_session()
-
-
-@functools.cache
 def service_model(service: str) -> ServiceModel:
     """The botocore service model of ``service`` ("sagemaker", "logs"), loaded once."""
-    return _botocore_session().get_service_model(service)
+    return model_session().get_service_model(service)
 
 
 @functools.cache
@@ -94,7 +89,7 @@ def role_arn_problem(role: str) -> str | None:
 @functools.cache
 def _region_patterns() -> tuple[re.Pattern[str], ...]:
     """Each AWS partition's ``regionRegex``, from botocore's own ``endpoints.json``."""
-    partitions = _botocore_session().get_data("endpoints")["partitions"]
+    partitions = model_session().get_data("endpoints")["partitions"]
     return tuple(re.compile(p["regionRegex"]) for p in partitions)
 
 

@@ -1,0 +1,35 @@
+"""botocore's service data (models, paginators, endpoints), loaded once per process.
+
+A botocore session reads each service's model through its own loader and caches it there:
+every session made with ``get_session()`` parses SageMaker's model again (~8 MB of objects
+in this process). The runner's clients (``runner.session``), its request validation
+(``runner.validation``) and its paging lookups all read through the one loader here.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TypeVar
+
+import botocore.session
+from botocore.loaders import Loader
+
+Session = TypeVar("Session", bound=botocore.session.Session)
+
+
+@functools.cache
+def model_session() -> botocore.session.Session:
+    """The process's botocore session for service data alone (it makes no client)."""
+    return botocore.session.get_session()
+
+
+def shared_loader() -> Loader:
+    loader: Loader = model_session().get_component("data_loader")
+    return loader
+
+
+def share_models(session: Session) -> Session:
+    """``session`` (botocore's or aiobotocore's) reading service data through the shared
+    loader; returned for chaining."""
+    session.register_component("data_loader", shared_loader())
+    return session
