@@ -48,7 +48,7 @@ import asyncio
 import os
 import random
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -618,19 +618,20 @@ class BatchReader(_Reader):
     ) -> tuple[int, int]:
         """Take in one FilterLogEvents page: the number of new events, and the newest
         ingestion time among its events (-1: none)."""
-        fresh: dict[int, tuple[_JobTail, _Stream, list[Event]]] = {}
-        newest = -1
-        for event in page.get("events", ()):
-            timestamp = int(event["timestamp"])
-            newest = max(newest, int(event.get("ingestionTime", timestamp)))
-            for job, stream in by_stream.get(event.get("logStreamName", ""), ()):
-                if stream.floor is not None and timestamp < stream.floor - window:
-                    continue  # read in an earlier round, and forgotten since
-                if job.seen.first_time(event):
-                    fresh.setdefault(id(stream), (job, stream, []))[2].append(event)
+        events = page.get("events") or ()
+        newest = max((int(e.get("ingestionTime", e["timestamp"])) for e in events), default=-1)
         self._clock = max(self._clock, newest)
-        now = time.monotonic()
-        taken = sum(self._take(job, stream, events, now) for job, stream, events in fresh.values())
+        named: defaultdict[str, list[Event]] = defaultdict(list)
+        for event in events:  # in the page's order, so each stream's own
+            named[event.get("logStreamName", "")].append(event)
+        now, taken = time.monotonic(), 0
+        for name, of_stream in named.items():
+            for job, stream in by_stream.get(name, ()):
+                # Older than the floor's late window: read in an earlier round, forgotten since.
+                floor = None if stream.floor is None else stream.floor - window
+                fresh = job.seen.first_seen(of_stream, floor)
+                if fresh:
+                    taken += self._take(job, stream, fresh, now)
         return taken, newest
 
     async def _filter(self, chunk: list[tuple[_JobTail, _Stream]], late: bool) -> int:

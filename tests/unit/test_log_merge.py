@@ -292,6 +292,30 @@ def test_seen_events_tell_every_id_apart_in_any_order(
     assert len(seen) == len(model)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 20), st.integers(0, 30)), max_size=12), max_size=8
+    ),
+    st.one_of(st.none(), st.integers(0, 12)),
+)
+def test_seen_events_in_batches_are_told_apart_as_one_by_one(
+    pages: list[list[tuple[int, int]]], floor: int | None
+) -> None:
+    """A page's events of one stream taken at once: the same new events, in their order, as
+    taken one at a time; those below the floor are left out and not remembered."""
+    batched, single = SeenEvents(), SeenEvents()
+    for page in pages:
+        events = [{"eventId": f"{number:056d}", "timestamp": t} for t, number in page]
+        expected = [
+            event
+            for event in events
+            if (floor is None or event["timestamp"] >= floor) and single.first_time(event)
+        ]
+        assert batched.first_seen(events, floor) == expected
+    assert len(batched) == len(single)
+
+
 def line(stream: int, timestamp: int, number: int) -> LogLine:
     host = f"algo-{stream}"
     return LogLine("job", f"job/{host}-1", host, timestamp, f"{host}#{number}", True)
