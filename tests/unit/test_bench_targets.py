@@ -9,7 +9,7 @@ from benchmarks.load import targets
 from benchmarks.load.workload import FULL
 
 
-def document(*runs: tuple[int, float, int]) -> dict[str, Any]:
+def document(*runs: tuple[int, float | None, int]) -> dict[str, Any]:
     """Ours polling at each (N, p99 detection, bystander calls throttled)."""
     return {
         "profile": json.loads(json.dumps(FULL.as_dict())),
@@ -38,21 +38,29 @@ def test_met_within_the_limit_while_past_it_is_shown_with_its_reason() -> None:
     _, figure, verdict, why = targets.polling(document((100, 6.0, 0), (10_000, 114.0, 0)))
     assert verdict == "met within the limit"
     assert "N = 100: p99 6 s" in figure
-    assert "N = 10,000, past the limit: p99 114 s" in figure
-    assert why.startswith("at N = 10,000: the end status was first seen at p99 114 s")
+    assert "N = 10,000 (past the limit): p99 114 s" in figure
+    assert why.startswith("past the limit, not judged, at N = 10,000: the end status was first")
 
 
-def test_a_late_end_within_the_limit_is_a_miss() -> None:
-    _, _, verdict, why = targets.polling(document((100, 10.5, 0), (10_000, 9.0, 0)))
+def test_a_late_end_within_the_limit_is_a_miss_and_the_first_reason() -> None:
+    _, _, verdict, why = targets.polling(document((100, 10.5, 0), (10_000, 114.0, 0)))
     assert verdict == "**missed**"
-    assert why.startswith("at N = 100:")
+    assert why.startswith("at N = 100: the end status was first seen at p99 10.5 s")
+    assert "past the limit, not judged, at N = 10,000" in why
 
 
-def test_a_throttled_bystander_is_a_miss_at_any_n() -> None:
-    _, _, verdict, _ = targets.polling(document((100, 6.0, 0), (10_000, 114.0, 1)))
-    assert verdict == "**missed**"
+def test_a_run_without_a_p99_within_the_limit_is_a_miss() -> None:
+    assert targets.polling(document((100, None, 0)))[2] == "**missed**"
+
+
+def test_a_throttled_bystander_is_a_miss_at_any_n_and_says_so() -> None:
+    for runs in [((100, 6.0, 0), (10_000, 114.0, 2)), ((10_000, 9.0, 2),)]:
+        _, _, verdict, why = targets.polling(document(*runs))
+        assert verdict == "**missed**"
+        assert "the bystander was throttled 2 times at N = 10,000" in why
 
 
 def test_no_run_within_the_limit_is_not_judged() -> None:
     _, _, verdict, why = targets.polling(document((10_000, 114.0, 0)))
-    assert (verdict, why) == ("n/a", "no run within the limit (750 jobs of a kind)")
+    assert verdict == "n/a"
+    assert why.startswith("no run within the limit (750 jobs of a kind); past the limit")
