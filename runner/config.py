@@ -94,8 +94,10 @@ class LogPolicy:
     stream, each stream backs off on its own (a quiet host of a busy job is read less often).
     A line waits at most ``merge_hold`` seconds for slower hosts, so that hosts are shown merged
     by timestamp.
-    Once the job has ended, reading goes on until no new line came for ``drain_wait`` seconds
-    (late events), for at most ``drain_limit`` seconds.
+    Once the job has ended, its streams are listed once more (at most ``drain_limit`` seconds:
+    a shared listing of thousands of jobs' streams takes tens of seconds), then reading goes
+    on until no new line came for ``drain_wait`` seconds (late events), for at most
+    ``drain_limit`` seconds more.
 
     ``batched`` reads the streams of every followed job with FilterLogEvents, ``batch_size``
     streams (at most 100) per call, for many jobs at once (CloudWatch allows FilterLogEvents 5/s

@@ -80,7 +80,9 @@ class Profile:
     create_rate: float = 100.0
     describe_rate: float = 100.0
     stop_duration: float = 1.0  # Stopping -> Stopped in the emulator
-    drain_limit: float = 60.0  # how long a strategy may spend on logs after its last job ended
+    # How long a strategy may spend on logs after a job ended (ours: LogPolicy.drain_limit, for
+    # the listing of a job still missing a stream, then again for reading).
+    drain_limit: float = 60.0
     seed: int = 7
     # The account: ended jobs of every kind preloaded (``emulator/history.py``), and how
     # List calls page (``emulator/listing.py``: "aws" cuts the page before filtering).

@@ -14,7 +14,13 @@ from typing import Any
 
 from runner.config import LogPolicy
 from runner.joblogs import MemorySink
-from runner.joblogs.tailer import MIN_SHARED_PAGES, PER_JOB_LISTINGS, BatchReader, _JobTail
+from runner.joblogs.tailer import (
+    MIN_SHARED_PAGES,
+    PER_JOB_LISTINGS,
+    BatchReader,
+    LogTailer,
+    _JobTail,
+)
 from runner.kinds import TRAINING
 
 GROUP = "/aws/sagemaker/TrainingJobs"
@@ -129,3 +135,69 @@ async def test_reads_do_not_wait_for_a_discovery() -> None:
     finally:
         await reader.stop()
     assert caller.filters >= 1 and caller.listed["missing/"] == 1
+
+
+async def test_jobs_missing_a_stream_are_listed_on_their_own_prefix() -> None:
+    """300 ended jobs to list again beside 20 new ones still missing their stream: the new
+    ones' listing (their longer prefix) comes first, not one of the whole group."""
+    ended, new = job_names(300), job_names(20, start=300)
+    caller = Listings([f"{n}/algo-1-1" for n in ended + new])
+    reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    done, waiting = tails(ended), tails(new)
+    for job in done:
+        job.found({"logStreamName": f"{job.name}/algo-1-1", "creationTime": 1})
+        job.relist_from = 0.0
+    await reader._discover(done + waiting)
+    assert caller.listed == {"batch-003": 1}
+    assert all(len(job.streams) == 1 for job in waiting)
+    assert all(job.relist_from == 0.0 for job in done)  # listed again once none is missing
+    await reader._discover(done + waiting)
+    assert caller.listed == {"batch-003": 1, "batch-00": 7}  # 320 streams, 50 a page
+    assert all(job.relist_from is None for job in done)
+
+
+class SlowGroup(Listings):
+    """One job's stream in a listing that takes ``listing`` seconds, and its events in a
+    FilterLogEvents answer that takes ``reading`` seconds."""
+
+    def __init__(self, stream: str, *, listing: float, reading: float) -> None:
+        super().__init__([stream])
+        self.listing, self.reading = listing, reading
+        self.events = [
+            {
+                "logStreamName": stream,
+                "timestamp": 1_780_000_000_000 + i,
+                "ingestionTime": 1_780_000_000_500,
+                "message": f"line {i}",
+                "eventId": f"{i:056d}",
+            }
+            for i in range(3)
+        ]
+
+    async def pages_of(self, prefix: str) -> AsyncIterator[dict[str, Any]]:
+        await asyncio.sleep(self.listing)
+        async for page in super().pages_of(prefix):
+            yield page
+
+    async def _filtered(self) -> AsyncIterator[dict[str, Any]]:
+        await asyncio.sleep(self.reading)
+        yield {"events": self.events}
+
+
+async def test_a_job_that_ends_before_its_stream_is_found_still_gets_its_lines() -> None:
+    """The drain's limit (2 s) is shorter than the listing that finds the stream (1.3 s) and
+    the read after it (1.3 s) together: it counts from that listing, so the lines come (they
+    were cut before: at 10,000 jobs 539 short jobs lost every line)."""
+    policy = LogPolicy(batched=True, min_interval=0.01, drain_wait=0.05, drain_limit=2.0)
+    caller = SlowGroup("short-job/algo-1-1", listing=1.3, reading=1.3)
+    tailer = LogTailer(caller, policy)  # type: ignore[arg-type]
+    job = _JobTail(TRAINING, "short-job", 1, MemorySink(), policy)
+    reader = tailer._reader_for(job)
+    reader.add(job)
+    try:
+        await tailer._drain(job, reader)
+        job.publish(0.0, everything=True)
+    finally:
+        await reader.remove(job)
+    assert isinstance(job.sink, MemorySink)
+    assert [line.message for line in job.sink.lines["short-job"]] == ["line 0", "line 1", "line 2"]
