@@ -325,7 +325,8 @@ def findings(document: dict[str, Any]) -> list[str]:
             "**Logs delivered** (of the lines the emulator wrote, late lines included): "
             + "; ".join(log_parts)
             + ". v1 reads once, right after the end, and misses the late lines; a batched "
-            "tail that cannot keep up is cut `drain_limit` (60 s) after each job's end."
+            "tail that cannot keep up is cut `drain_limit` (60 s) after each job's end (a job "
+            "still missing a stream then: after the listing that follows its end)."
         )
     big = _runs(document, sizes[-1]).get("ours") if sizes else None
     share = _log_share(big) if big else None
@@ -752,6 +753,16 @@ METHOD = """### Method
 
 OTHERS = """### Earlier runs
 
+- Before this page came from one full run, it was made from three:
+  [`results/2026-12-01-sweeps-skew.json`](results/2026-12-01-sweeps-skew.json) (every
+  strategy and SIGTERM at N = 1,000; its first Stop 0.968 s after the signal, on a machine
+  loaded to 34),
+  [`results/2026-12-01-slim-n10000.json`](results/2026-12-01-slim-n10000.json) (ours and ours
+  with events at N = 10,000) and
+  [`results/2026-12-02-paced-reads.json`](results/2026-12-02-paced-reads.json) (the steady
+  state at AWS's pace), with the paced runs of each step before it
+  (`results/2026-12-02-paced-*.json`). The notes written about them:
+  [`results/2026-12-02-notes-before-the-full-run.md`](results/2026-12-02-notes-before-the-full-run.md).
 - [`results/2026-12-01-after-issue-12.json`](results/2026-12-01-after-issue-12.json) (every
   strategy, N = 1,000) and
   [`results/2026-12-01-after-issue-12-n10000.json`](results/2026-12-01-after-issue-12-n10000.json)
