@@ -955,10 +955,8 @@ class LogTailer:
 
         A short job that ends before its streams are found must not be cut before a listing
         could find them. Not enough at 10,000 jobs in the benchmark's compressed run, where
-        ~530 such jobs still lose every line with events, likely because a listing begins only
-        with a round, and rounds there last about as long as ``drain_limit`` (9,065 of 10,000
-        drains were cut; reads wait for the FilterLogEvents budget), so the listing after the
-        end comes too late (benchmarks/NOTES.md).
+        ~530 such jobs still lose every line with events; why is not established yet
+        (benchmarks/NOTES.md).
         """
         policy = self.policy
         job.ended_at = job.relist_from = time.monotonic()  # a stream that appeared since
