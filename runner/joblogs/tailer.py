@@ -955,8 +955,8 @@ class LogTailer:
 
         A short job that ends before its streams are found must not be cut before a listing
         could find them. Not enough at 10,000 jobs in the benchmark's compressed run, where
-        ~530 such jobs still lose every line with events; why is not established yet
-        (benchmarks/NOTES.md).
+        ~530 such jobs still lose every line with events, each cut waiting for that listing;
+        why it came too late, or without them, is not established (benchmarks/NOTES.md).
         """
         policy = self.policy
         job.ended_at = job.relist_from = time.monotonic()  # a stream that appeared since
