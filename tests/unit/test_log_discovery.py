@@ -185,11 +185,11 @@ class SlowGroup(Listings):
 
 
 async def test_a_job_that_ends_before_its_stream_is_found_still_gets_its_lines() -> None:
-    """The drain's limit (2 s) is shorter than the listing that finds the stream (1.3 s) and
-    the read after it (1.3 s) together: it counts from that listing, so the lines come (they
-    were cut before)."""
-    policy = LogPolicy(batched=True, min_interval=0.01, drain_wait=0.05, drain_limit=2.0)
-    caller = SlowGroup("short-job/algo-1-1", listing=1.3, reading=1.3)
+    """The drain's limit (3 s) is shorter than the listing that finds the stream (2 s) and
+    the read after it (2 s) together: it counts from that listing, so the lines come (they
+    were cut before). Each step has a second to spare, for a loaded machine."""
+    policy = LogPolicy(batched=True, min_interval=0.01, drain_wait=0.05, drain_limit=3.0)
+    caller = SlowGroup("short-job/algo-1-1", listing=2.0, reading=2.0)
     tailer = LogTailer(caller, policy)  # type: ignore[arg-type]
     job = _JobTail(TRAINING, "short-job", 1, MemorySink(), policy)
     reader = tailer._reader_for(job)
