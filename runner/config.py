@@ -96,8 +96,8 @@ class LogPolicy:
     by timestamp.
     Once the job has ended, its streams are listed once more (at most ``drain_limit`` seconds:
     a shared listing of thousands of jobs' streams takes tens of seconds), then reading goes
-    on until no new line came for ``drain_wait`` seconds (late events), for at most
-    ``drain_limit`` seconds more.
+    on until each stream was read ``drain_wait`` seconds after the job's last new line (late
+    events), for at most ``drain_limit`` seconds more.
 
     ``batched`` reads the streams of every followed job with FilterLogEvents, ``batch_size``
     streams (at most 100) per call, for many jobs at once (CloudWatch allows FilterLogEvents 5/s

@@ -22,8 +22,9 @@ Following one job:
   ``max_interval`` while nothing comes. Every call goes through ``AwsCaller``: the process-wide
   token bucket of its operation, then retries with jittered backoff when throttled.
 * The tailer learns that the job ended from its outcome (``JobHandle.wait()``), never by polling
-  Describe. Then it drains: one more discovery (at most ``drain_limit``), then rounds until
-  no new line came for ``drain_wait`` seconds (late events), at most ``drain_limit`` more.
+  Describe. Then it drains: one more discovery (at most ``drain_limit``), then reads until
+  each stream was read ``drain_wait`` seconds after the last new line (late events), at most
+  ``drain_limit`` more.
   Then it stops, and it stops on cancellation too; held lines are delivered either way.
 
 Two readers share all of that and differ in how a round reads:
@@ -38,13 +39,16 @@ Two readers share all of that and differ in how a round reads:
     ``batch_size`` (100) streams per call, from a start time reaching ``late_window`` back,
     every page, new events told apart by eventId. Discovery is shared too: one
     DescribeLogStreams listing on the jobs' common name prefix instead of one per job, while
-    that costs fewer calls, and it runs beside the round's reads, never before them. For the
-    launcher, which follows hundreds of jobs.
+    that costs fewer calls. For the launcher, which follows hundreds of jobs.
+
+Discovery runs in a loop of its own beside the rounds, for both readers: never before a
+round's reads, nor waiting for a round to end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import time
@@ -108,7 +112,17 @@ GIVE_UP_CODES = frozenset(
 class _Stream:
     """One log stream of a followed job, and how far it has been read."""
 
-    __slots__ = ("floor", "host", "name", "pause", "position", "read_at", "read_to", "token")
+    __slots__ = (
+        "floor",
+        "host",
+        "name",
+        "pause",
+        "position",
+        "read_at",
+        "read_began",
+        "read_to",
+        "token",
+    )
 
     def __init__(self, job: str, summary: Mapping[str, Any]) -> None:
         self.name: str = summary["logStreamName"]
@@ -125,6 +139,10 @@ class _Stream:
         self.floor: int | None = int(created) if created is not None else None
         # Batched reads: the service's clock when the last read of any kind began.
         self.read_to: int | None = None
+        # Monotonic: when the last read of the stream that reached its end began (batched:
+        # was first answered). A drain ends once every stream was read so, long enough after
+        # the job's last new line.
+        self.read_began: float | None = None
 
     def start(self, late: bool, policy: LogPolicy) -> int | None:
         """Where a batched read of this stream begins (None: at its start): ``late``, the late
@@ -156,6 +174,7 @@ class _JobTail:
         "sink_failures",
         "streams",
         "waiting",
+        "woken",
     )
 
     def __init__(
@@ -187,6 +206,9 @@ class _JobTail:
         # Resolved when the tail stops waiting for its job: the job ended, or the tail gave up
         # (one future per job: no Event, task or asyncio.wait of two).
         self.waiting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Resolved at the next change a drain waits for (a listing, a read of the job's
+        # streams, the tail giving up, the reader stopping): made only while a drain waits.
+        self.woken: asyncio.Future[None] | None = None
 
     @property
     def log(self) -> structlog.typing.FilteringBoundLogger:
@@ -209,20 +231,46 @@ class _JobTail:
         again, if need be."""
         if self.relist_from is not None and started >= self.relist_from:
             self.relist_from = None
+            self.wake()
         self.discovery_pause = self.discovery_pause.after(
             progress=len(self.streams) > streams_before
         )
         self.discover_at = now + self.discovery_pause.delay
 
-    def found(self, summary: Mapping[str, Any]) -> None:
+    def found(self, summary: Mapping[str, Any]) -> bool:
+        """Note a stream of the job's listing; True when it is new."""
         name = summary["logStreamName"]
-        if name not in self.streams:
-            # A new stream is news as a line is: a drain does not end before it is read
-            # (discovery runs beside a round's reads, so it is read in the next round).
-            self.last_new = time.monotonic()
-            self.streams[name] = _Stream(self.name, summary)
-            self.merger.add_stream(name, paces=log_stream_of_instance(name))
-            self.log.debug("logs.stream_found", stream=name)
+        if name in self.streams:
+            return False
+        # A new stream is news as a line is: a drain does not end before it is read.
+        self.last_new = time.monotonic()
+        self.streams[name] = _Stream(self.name, summary)
+        self.merger.add_stream(name, paces=log_stream_of_instance(name))
+        self.log.debug("logs.stream_found", stream=name)
+        return True
+
+    def read_quietly(self, since: float, wait: float, now: float) -> bool:
+        """Nothing new since ``since`` (nor since the last new line), and every stream read to
+        its end by a read begun ``wait`` seconds after that (no stream: ``wait`` has passed)."""
+        quiet = max(since, self.last_new or since) + wait
+        if not self.streams:
+            return now >= quiet
+        return all(
+            stream.read_began is not None and stream.read_began >= quiet
+            for stream in self.streams.values()
+        )
+
+    def wake(self) -> None:
+        """Something a drain waits for has happened."""
+        if self.woken is not None:
+            _settle(self.woken)
+            self.woken = None
+
+    async def changed(self, within: float) -> None:
+        """Until the next ``wake``, at most ``within`` seconds."""
+        if self.woken is None:
+            self.woken = asyncio.get_running_loop().create_future()
+        await asyncio.wait({self.woken}, timeout=within)
 
     def take(self, stream: _Stream, events: Sequence[Event], now: float) -> int:
         """New events of ``stream``, in its order, never seen before."""
@@ -264,10 +312,18 @@ class _JobTail:
         self.error = f"{operation}: {error}"
         self.log.error("logs.follow_failed", operation=operation, error=str(error))
         _settle(self.waiting)
+        self.wake()
 
 
 class _Reader:
-    """Reads the streams of its jobs in rounds, paced, until it has no job left."""
+    """Reads the streams of its jobs in rounds, paced, and lists the streams they are still
+    missing in a loop of its own, until it has no job left.
+
+    Discovery is not a step of a round: at 10,000 jobs a round of FilterLogEvents at its
+    budget lasts ~40 s, and a short job that ended before its streams were found waited for
+    the round's end, then a whole round more, for the listing that found them; 530 such jobs
+    of the benchmark lost every line, their drains cut at 60 s.
+    """
 
     def __init__(self, caller: AwsCaller, policy: LogPolicy, group: str) -> None:
         self.caller = caller
@@ -280,19 +336,27 @@ class _Reader:
         # lines), and only the due jobs are looked at (not every job at every wake).
         self._due: deque[tuple[float, _JobTail]] = deque()
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._rounds_started = 0
-        self._waiters: list[tuple[int, asyncio.Future[float | None]]] = []
+        self._discovery: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # the next round, now
+        self._wake_discovery = asyncio.Event()  # the next listing, now
         self._shared_pages = 0  # pages the last shared listing took (cut: more than that)
         self._per_job = False  # discovery was last per job (logged when it changes)
         self._random = random.Random()
 
     # --- what followers use ------------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def add(self, job: _JobTail) -> None:
         self.jobs[id(job)] = job
-        if self._task is None or self._task.done():
+        if not self.running:
             self._task = asyncio.create_task(self._run(), name=f"logs {self.group}")
+        if self._discovery is None or self._discovery.done():
+            self._discovery = asyncio.create_task(
+                self._discover_all(), name=f"logs discovery {self.group}"
+            )
         self.wake()
 
     async def remove(self, job: _JobTail) -> None:
@@ -303,22 +367,15 @@ class _Reader:
             self.wake()
 
     def wake(self) -> None:
-        """Start the next round now instead of after the pause."""
+        """Start the next round and the next listing now instead of after their pauses."""
         self._wake.set()
-
-    async def next_round(self) -> float | None:
-        """Wait for a whole round that starts after this call; the monotonic time it started,
-        or None when the reader has stopped."""
-        if self._task is None or self._task.done():
-            return None
-        waiter: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((self._rounds_started + 1, waiter))
-        return await waiter
+        self._wake_discovery.set()
 
     async def stop(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [task for task in (self._task, self._discovery) if task and not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -328,41 +385,51 @@ class _Reader:
         try:
             while self.jobs:
                 self._wake.clear()
-                self._rounds_started += 1
-                number, started = self._rounds_started, time.monotonic()
-                jobs = list(self.jobs.values())
+                readable = [job for job in self.jobs.values() if job.streams and not job.error]
                 new = 0
-                readable = [job for job in jobs if job.streams and not job.error]
                 try:
-                    # Side by side: a long discovery (thousands of new jobs at the
-                    # DescribeLogStreams budget) never holds up the known streams' reads.
-                    async with asyncio.TaskGroup() as round_tasks:
-                        round_tasks.create_task(self._discover(jobs))
-                        reading = round_tasks.create_task(self._read(readable))
-                    new = reading.result()
+                    new = await self._read(readable)
                 except Exception as error:
                     # Each call's failures are handled where it is made: this is a bug or a
                     # malformed answer, and one bad round must not end every tail.
                     log.error("logs.round_failed", group=self.group, error=repr(error))
                 self._publish(time.monotonic())
-                self._round_done(number, started)
                 rounds = rounds.after(progress=bool(new))
                 await self._pause(rounds.delay)
         finally:
-            for _, waiter in self._waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-            self._waiters.clear()
+            for job in self.jobs.values():  # a drain waiting for this reader ends
+                job.wake()
 
-    def _round_done(self, number: int, started: float) -> None:
-        waiting = []
-        for target, waiter in self._waiters:
-            if target <= number:
-                if not waiter.done():
-                    waiter.set_result(started)
-            else:
-                waiting.append((target, waiter))
-        self._waiters = waiting
+    async def _discover_all(self) -> None:
+        """List missing streams while some job waits for one: at once when a job comes or
+        ends, otherwise when the first one's pause is over (at least ``min_interval`` apart)."""
+        while self.jobs:
+            self._wake_discovery.clear()
+            try:
+                if await self._discover(list(self.jobs.values())):
+                    self._wake.set()  # new streams: read them without waiting for the pause
+            except Exception as error:  # as a round's: a bug must not end every tail
+                log.error("logs.discovery_failed", group=self.group, error=repr(error))
+            due = self._next_discovery()
+            if due is None:
+                await self._wake_discovery.wait()
+                continue
+            pause = max(due - time.monotonic(), self.policy.min_interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):  # not wait_for: see _pause
+                    await self._wake_discovery.wait()
+
+    def _next_discovery(self) -> float | None:
+        """When the next listing is due (monotonic), None while no job misses a stream."""
+        due = None
+        for job in self.jobs.values():
+            if job.error is not None:
+                continue
+            if job.relist_from is not None:
+                return time.monotonic()
+            if job.missing_streams() and (due is None or job.discover_at < due):
+                due = job.discover_at
+        return due
 
     async def _pause(self, interval: float) -> None:
         """Sleep until the next round (sooner while a job drains, at once when woken),
@@ -408,7 +475,9 @@ class _Reader:
 
     # --- discovery ---------------------------------------------------------------------------
 
-    async def _discover(self, jobs: Sequence[_JobTail]) -> None:
+    async def _discover(self, jobs: Sequence[_JobTail]) -> int:
+        """One listing of the streams ``jobs`` miss (or a listing per job, for the first
+        ``PER_JOB_LISTINGS``); the number of new streams found."""
         now = time.monotonic()
         pending = [job for job in jobs if job.needs_discovery(now)]
         # Jobs still missing a stream first, on their own: they are the newest (their names
@@ -417,24 +486,27 @@ class _Reader:
         # (~50 s at 10,000 jobs).
         pending = [job for job in pending if job.missing_streams()] or pending
         if not pending:
-            return
+            return 0
         # Character-wise on purpose: a prefix of stream names, which start with job names.
         names = [job.name for job in pending]
         prefix = os.path.commonprefix(names) if len(names) > 1 else ""  # noqa: RUF071
+        found = 0
         if len(prefix) >= MIN_SHARED_PREFIX and self._shared_pages <= len(pending):
             budget = max(MIN_SHARED_PAGES, len(pending))
-            if await self._list_streams(prefix, pending, max_pages=budget):
+            found, whole = await self._list_streams(prefix, pending, max_pages=budget)
+            if whole:
                 self._discovering(per_job=False, prefix=prefix, jobs=len(pending))
-                return
+                return found
         self._discovering(per_job=True, prefix=prefix, jobs=len(pending))
         # Draining jobs first (their last streams), then the longest waiting.
         pending.sort(key=lambda job: (job.ended_at is None, job.discover_at))
-        await asyncio.gather(
+        counts = await asyncio.gather(
             *(
                 self._list_streams(job.kind.log_stream_prefix(job.name), [job])
                 for job in pending[:PER_JOB_LISTINGS]
             )
         )
+        return found + sum(count for count, _ in counts)
 
     def _discovering(self, *, per_job: bool, prefix: str, jobs: int) -> None:
         if per_job != self._per_job:
@@ -444,35 +516,47 @@ class _Reader:
 
     async def _list_streams(
         self, prefix: str, jobs: Sequence[_JobTail], max_pages: int | None = None
-    ) -> bool:
-        """List the streams under ``prefix`` for ``jobs``; False when cut at ``max_pages``."""
+    ) -> tuple[int, bool]:
+        """List the streams under ``prefix`` for ``jobs``: the number of new streams, and
+        False when the listing was cut at ``max_pages``."""
         by_name: dict[str, list[_JobTail]] = {}
         for job in jobs:
             by_name.setdefault(job.name, []).append(job)
         streams_before = {id(job): len(job.streams) for job in jobs}
-        started, pages = time.monotonic(), 0
+        started, pages, found, cut = time.monotonic(), 0, 0, False
         try:
             async for page in self.caller.pages(
                 "logs", "DescribeLogStreams", logGroupName=self.group, logStreamNamePrefix=prefix
             ):
-                for summary in page.get("logStreams", []):
-                    for job in by_name.get(log_stream_owner(summary["logStreamName"]), []):
-                        job.found(summary)
+                found += _found_in(page, by_name)
                 pages += 1
                 if max_pages is not None and pages >= max_pages and page.get("nextToken"):
                     self._shared_pages = pages + 1  # at least
-                    return False
+                    cut = True
+                    break
         except ResourceMissing:
             pass  # no log group yet: the jobs have not written anything
         except RunnerError as error:
             self._failed(jobs, "DescribeLogStreams", error)
-            return True
+            return found, True
+        now = time.monotonic()
+        log.debug(
+            "logs.listed",
+            group=self.group,
+            prefix=prefix,
+            jobs=len(jobs),
+            pages=pages,
+            found=found,
+            cut=cut,
+            seconds=round(now - started, 3),
+        )
+        if cut:
+            return found, False
         if max_pages is not None:  # a shared listing, whole: what the next one will cost
             self._shared_pages = pages
-        now = time.monotonic()
         for job in jobs:
             job.listed(started, now, streams_before[id(job)], self.policy)
-        return True
+        return found, True
 
     def _failed(
         self, jobs: Sequence[_JobTail], operation: str, error: BaseException, **context: Any
@@ -518,13 +602,14 @@ class StreamReader(_Reader):
         policy = self.policy
         stream.pause = (stream.pause or policy.delays()).after(progress=bool(new))
         stream.read_at = time.monotonic() + stream.pause.delay
+        job.wake()
         return new
 
     async def _read_to_end(self, job: _JobTail, stream: _Stream) -> int:
         token = stream.token
         # Without a token (first read, or the token was refused) read from the position.
         resume = None if token else Resume(stream.position)
-        new = 0
+        new, began = 0, time.monotonic()
         while True:
             params: dict[str, Any] = {
                 "logGroupName": self.group,
@@ -555,6 +640,7 @@ class StreamReader(_Reader):
             new += self._take(job, stream, events, time.monotonic())
             following = page.get("nextForwardToken")
             if not following or following == token:
+                stream.read_began = began
                 return new  # the end of the stream, for now
             token = stream.token = following
             if job.ended_at is None and 0 < len(page.get("events", [])) < PAGE_LIMIT:
@@ -562,6 +648,7 @@ class StreamReader(_Reader):
                 # goes on from this token (nothing is lost), which saves the call that would
                 # only confirm it. The final drain reads to the confirmed end. An empty page
                 # with a new token is CloudWatch skipping ahead: read on.
+                stream.read_began = began
                 return new
 
 
@@ -659,12 +746,15 @@ class BatchReader(_Reader):
         start = _earliest_start(chunk, late, self.policy)
         if start is not None and start > 0:
             params["startTime"] = start
-        new, pages = 0, 0
+        new, pages, answered = 0, 0, time.monotonic()
         try:
             async for page in self.caller.pages("logs", "FilterLogEvents", **params):
                 taken, newest = self._take_filtered(page, by_stream, window)
                 new += taken
                 if pages == 0:
+                    # The call may have waited for its token for most of a round: what it
+                    # reads is what was ingested by its answer.
+                    answered = time.monotonic()
                     # What the first page holds was ingested before the call was answered:
                     # a later bound than the round's start, where this call may have waited
                     # for its token for most of a long round (and the next read would go
@@ -680,12 +770,14 @@ class BatchReader(_Reader):
         # after the call was answered, so later than ``read_at``. A stream read from its late
         # window back (or from before it) has nothing unread older than ``read_at`` minus that
         # window: its floor moves up.
-        if read_at >= 0:
-            for _, stream in chunk:
+        for job, stream in chunk:
+            stream.read_began = answered
+            if read_at >= 0:
                 stream.read_to = max(stream.read_to or read_at, read_at)
                 covered = start is None or stream.floor is None or start <= stream.floor - window
                 if covered:
                     stream.floor = max(stream.floor or read_at, read_at)
+            job.wake()
         return new
 
 
@@ -949,35 +1041,30 @@ class LogTailer:
         return stream_reader
 
     async def _drain(self, job: _JobTail, reader: _Reader) -> bool:
-        """Rounds until none brought a new line for ``drain_wait`` seconds, at most
-        ``drain_limit``; False when cut. A job still missing a stream is first listed once
-        more (at most ``drain_limit``), and its reading's limit counts from that listing.
+        """Until every stream of the job was read by a read begun ``drain_wait`` seconds after
+        its last new line, at most ``drain_limit``; False when cut. A job still missing a
+        stream is first listed once more (at most ``drain_limit``), and its reading's limit
+        counts from that listing: a short job that ends before its streams are found must not
+        be cut before a listing could find them.
 
-        A short job that ends before its streams are found must not be cut before a listing
-        could find them. Not enough at 10,000 jobs in the benchmark's compressed run, where
-        ~530 such jobs still lose every line with events, each cut waiting for that listing;
-        why it came too late, or without them, is not established (benchmarks/NOTES.md).
-        """
+        A read, not a round: at 10,000 jobs a batched round lasts ~40 s, and waiting for a
+        whole quiet round after the last line cut most drains at 60 s."""
         policy = self.policy
         job.ended_at = job.relist_from = time.monotonic()  # a stream that appeared since
         reader.wake()
         try:
             if job.missing_streams():
                 async with asyncio.timeout(policy.drain_limit):
-                    while job.relist_from is not None and job.error is None:
-                        if await reader.next_round() is None:
-                            return False
+                    while job.relist_from is not None and job.error is None and reader.running:
+                        await job.changed(policy.drain_limit)
             reading_from = time.monotonic() if job.relist_from is None else job.ended_at
             async with asyncio.timeout(
                 max(reading_from + policy.drain_limit - time.monotonic(), 0)
             ):
-                while job.error is None:
-                    started = await reader.next_round()
-                    if started is None:
-                        return False
-                    quiet_since = max(reading_from, job.last_new or reading_from)
-                    if started - quiet_since >= policy.drain_wait:
+                while job.error is None and reader.running:
+                    if job.read_quietly(reading_from, policy.drain_wait, time.monotonic()):
                         return True
+                    await job.changed(policy.drain_wait)
         except TimeoutError:
             job.log.warning("logs.drain_cut", limit_s=policy.drain_limit)
         return False
@@ -1004,6 +1091,15 @@ def _earliest_start(
     their beginning); a draining job's streams are read late."""
     starts = [stream.start(late or job.ended_at is not None, policy) for job, stream in streams]
     return None if None in starts else min(at for at in starts if at is not None)
+
+
+def _found_in(page: Mapping[str, Any], jobs: Mapping[str, list[_JobTail]]) -> int:
+    """The new streams of a DescribeLogStreams page for ``jobs`` (by name), noted."""
+    found = 0
+    for summary in page.get("logStreams", []):
+        for job in jobs.get(log_stream_owner(summary["logStreamName"]), []):
+            found += job.found(summary)
+    return found
 
 
 def _end_of(handle: JobHandle) -> asyncio.Future[None]:

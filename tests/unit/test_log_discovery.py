@@ -1,5 +1,6 @@
 """How a batched log reader finds its jobs' streams: one shared listing or a listing per job,
-whichever costs fewer calls, beside the round's reads and never before them.
+whichever costs fewer calls, in a loop of its own beside the rounds' reads, never before them
+nor waiting for them; and how a job's drain ends on reads, not on whole rounds.
 
 At 10,000 jobs a shared listing cut at its page budget once made discovery per job for good,
 and every round then waited for thousands of per-job listings at the DescribeLogStreams budget
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from runner.config import LogPolicy
+from runner.errors import AwsCallFailed
 from runner.joblogs import MemorySink
 from runner.joblogs.tailer import (
     MIN_SHARED_PAGES,
@@ -201,3 +203,107 @@ async def test_a_job_that_ends_before_its_stream_is_found_still_gets_its_lines()
         await reader.remove(job)
     assert isinstance(job.sink, MemorySink)
     assert [line.message for line in job.sink.lines["short-job"]] == ["line 0", "line 1", "line 2"]
+
+
+async def test_a_listing_does_not_wait_for_a_round() -> None:
+    """A round whose read never answers: a job added meanwhile has its stream found all the
+    same (discovery was a step of the round: at 10,000 jobs it waited ~40 s for it)."""
+    caller = Listings(["known/algo-1-1", "new/algo-1-1"])
+    hung = asyncio.Event()
+
+    async def hanging() -> AsyncIterator[dict[str, Any]]:
+        await hung.wait()
+        yield {"events": []}
+
+    caller._filtered = hanging  # type: ignore[method-assign]
+    reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    known, new = tails(["known", "new"])
+    known.found({"logStreamName": "known/algo-1-1", "creationTime": 1})
+    reader.add(known)
+    try:
+        for _ in range(200):  # the round starts, and hangs in its read
+            await asyncio.sleep(0)
+        reader.add(new)
+        for _ in range(500):  # up to 5 s
+            await asyncio.sleep(0.01)
+            if new.streams:
+                break
+    finally:
+        await reader.stop()
+    assert caller.listed["new/"] == 1
+
+
+async def test_a_failing_listing_is_retried_at_the_rounds_pace_not_at_once() -> None:
+    """Every listing fails: discovery tries again after ``min_interval``, not in a busy loop
+    (in its own loop, nothing else paces it)."""
+    policy = LogPolicy(batched=True, min_interval=0.05)
+
+    class Failing(Listings):
+        def pages_of(self, prefix: str) -> AsyncIterator[dict[str, Any]]:
+            self.listed[prefix] += 1
+            raise AwsCallFailed("DescribeLogStreams", "ServiceUnavailable", "try later")
+
+    caller = Failing([])
+    reader = BatchReader(caller, policy, GROUP)  # type: ignore[arg-type]
+    (job,) = [_JobTail(TRAINING, "missing", 1, MemorySink(), policy)]
+    reader.add(job)
+    try:
+        await asyncio.sleep(0.5)
+    finally:
+        await reader.stop()
+    assert 1 <= caller.listed["missing/"] <= 11  # 0.5 s at least 0.05 s apart, and the first
+
+
+class UnevenGroup(Listings):
+    """Two jobs' streams, read one per FilterLogEvents call: ``quick``'s answers at once,
+    ``slow``'s after ``slowness`` seconds, so every round lasts that long."""
+
+    def __init__(self, quick: str, slow: str, *, slowness: float) -> None:
+        super().__init__([quick, slow])
+        self.quick, self.slowness = quick, slowness
+        self.quick_reads = 0
+
+    def pages(self, service: str, operation: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        if operation == "FilterLogEvents":
+            return self._one(params["logStreamNames"])
+        return super().pages(service, operation, **params)
+
+    async def _one(self, streams: list[str]) -> AsyncIterator[dict[str, Any]]:
+        if streams != [self.quick]:
+            await asyncio.sleep(self.slowness)
+            yield {"events": []}
+            return
+        self.quick_reads += 1
+        event = {
+            "logStreamName": self.quick,
+            "timestamp": 1_780_000_000_000,
+            "ingestionTime": 1_780_000_000_500,
+            "message": "the last line",
+            "eventId": "0" * 56,
+        }
+        yield {"events": [event]}
+
+
+async def test_a_drain_ends_on_a_quiet_read_not_a_quiet_round() -> None:
+    """Rounds of 2.5 s (one slow stream of another job): the ended job's last line comes in
+    one round, and the drain ends with the next round's read of its stream, ~2.5 s in, not at
+    the end of that round (5 s, past the drain's 4 s limit: cut, as it was)."""
+    policy = LogPolicy(
+        batched=True, batch_size=1, min_interval=0.01, drain_wait=0.05, drain_limit=4.0
+    )
+    caller = UnevenGroup("ended/algo-1-1", "running/algo-1-1", slowness=2.5)
+    tailer = LogTailer(caller, policy)  # type: ignore[arg-type]
+    running = _JobTail(TRAINING, "running", 1, MemorySink(), policy)
+    ended = _JobTail(TRAINING, "ended", 1, MemorySink(), policy)
+    for job in (running, ended):
+        job.found({"logStreamName": f"{job.name}/algo-1-1", "creationTime": 1})
+    reader = tailer._reader_for(ended)
+    reader.add(running)
+    reader.add(ended)
+    try:
+        drained = await tailer._drain(ended, reader)
+    finally:
+        await reader.stop()
+    ended.publish(0.0, everything=True)
+    assert drained and caller.quick_reads >= 2
+    assert ended.lines == 1
