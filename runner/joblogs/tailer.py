@@ -227,8 +227,8 @@ class _JobTail:
         return self.missing_streams() and now >= self.discover_at
 
     def listed(self, started: float, now: float, streams_before: int, policy: LogPolicy) -> None:
-        """A listing of the job's streams, begun at ``started``, has ended: when to look
-        again, if need be."""
+        """A listing has passed the job's streams, from a page asked for at ``started``: when
+        to look again, if need be."""
         if self.relist_from is not None and started >= self.relist_from:
             self.relist_from = None
             self.wake()
@@ -313,6 +313,44 @@ class _JobTail:
         self.log.error("logs.follow_failed", operation=operation, error=str(error))
         _settle(self.waiting)
         self.wake()
+
+
+class _NameOrder:
+    """Which jobs a listing has passed, page by page, and when the page where each one's
+    streams begin was asked for.
+
+    DescribeLogStreams lists in stream name order by default ("orderBy ... The default value
+    is LogStreamName", ascending unless ``descending``: the CloudWatch Logs API reference), so
+    a job is listed once a page reaches past its prefix, not at the listing's end; and it is
+    listed *after* a moment when that page, or the one where its streams begin, was asked for
+    after it. A job that ends while a listing of thousands of streams is under way is found by
+    that listing when its name is still ahead (at 10,000 jobs a listing took ~70 s).
+    """
+
+    def __init__(self, jobs: Sequence[_JobTail], started: float) -> None:
+        self._ahead = deque(sorted(jobs, key=lambda job: job.kind.log_stream_prefix(job.name)))
+        self._asked = started  # when the page now read was asked for
+        self._begun: dict[int, float] = {}  # by job: when the page its streams begin on was
+
+    def passed(self, page: Mapping[str, Any], *, last: bool) -> list[tuple[_JobTail, float]]:
+        """The jobs this page takes the listing past (all that remain on the ``last`` page),
+        each with when its first page was asked for; the next page is asked for from now."""
+        streams = page.get("logStreams") or ()
+        final = streams[-1]["logStreamName"] if streams else None
+        passed: list[tuple[_JobTail, float]] = []
+        while self._ahead:
+            job = self._ahead[0]
+            prefix = job.kind.log_stream_prefix(job.name)
+            if last or (final is not None and final >= prefix):
+                self._begun.setdefault(id(job), self._asked)
+            if not (
+                last or (final is not None and final > prefix and not final.startswith(prefix))
+            ):
+                break
+            passed.append((job, self._begun.pop(id(job))))
+            self._ahead.popleft()
+        self._asked = time.monotonic()
+        return passed
 
 
 class _Reader:
@@ -401,22 +439,24 @@ class _Reader:
                 job.wake()
 
     async def _discover_all(self) -> None:
-        """List missing streams while some job waits for one: at once when a job comes or
-        ends, otherwise when the first one's pause is over (at least ``min_interval`` apart)."""
+        """List missing streams while some job waits for one: when a job comes or ends, or
+        when the first one's pause is over; listings begin ``min_interval`` apart at least
+        (jobs come by the hundred a second: each must not cost a listing)."""
         while self.jobs:
             self._wake_discovery.clear()
+            began = time.monotonic()
             try:
                 if await self._discover(list(self.jobs.values())):
                     self._wake.set()  # new streams: read them without waiting for the pause
             except Exception as error:  # as a round's: a bug must not end every tail
                 log.error("logs.discovery_failed", group=self.group, error=repr(error))
+            await asyncio.sleep(max(began + self.policy.min_interval - time.monotonic(), 0))
             due = self._next_discovery()
             if due is None:
                 await self._wake_discovery.wait()
                 continue
-            pause = max(due - time.monotonic(), self.policy.min_interval)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(pause):  # not wait_for: see _pause
+                async with asyncio.timeout(max(due - time.monotonic(), 0)):  # see _pause
                     await self._wake_discovery.wait()
 
     def _next_discovery(self) -> float | None:
@@ -524,18 +564,26 @@ class _Reader:
             by_name.setdefault(job.name, []).append(job)
         streams_before = {id(job): len(job.streams) for job in jobs}
         started, pages, found, cut = time.monotonic(), 0, 0, False
+        order = _NameOrder(jobs, started)
+
+        def passed(page: Mapping[str, Any], *, last: bool) -> None:
+            now = time.monotonic()
+            for job, begun in order.passed(page, last=last):
+                job.listed(begun, now, streams_before[id(job)], self.policy)
+
         try:
             async for page in self.caller.pages(
                 "logs", "DescribeLogStreams", logGroupName=self.group, logStreamNamePrefix=prefix
             ):
                 found += _found_in(page, by_name)
                 pages += 1
+                passed(page, last=not page.get("nextToken"))
                 if max_pages is not None and pages >= max_pages and page.get("nextToken"):
                     self._shared_pages = pages + 1  # at least
                     cut = True
                     break
         except ResourceMissing:
-            pass  # no log group yet: the jobs have not written anything
+            passed({}, last=True)  # no log group yet: the jobs have not written anything
         except RunnerError as error:
             self._failed(jobs, "DescribeLogStreams", error)
             return found, True
@@ -554,8 +602,6 @@ class _Reader:
             return found, False
         if max_pages is not None:  # a shared listing, whole: what the next one will cost
             self._shared_pages = pages
-        for job in jobs:
-            job.listed(started, now, streams_before[id(job)], self.policy)
         return found, True
 
     def _failed(

@@ -9,6 +9,7 @@ before reading anything (the paced benchmark's event run delivered a tenth of th
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -307,3 +308,37 @@ async def test_a_drain_ends_on_a_quiet_read_not_a_quiet_round() -> None:
     ended.publish(0.0, everything=True)
     assert drained and caller.quick_reads >= 2
     assert ended.lines == 1
+
+
+class Gated(Listings):
+    """A listing that pauses after its first page until ``gate`` opens."""
+
+    def __init__(self, streams: list[str]) -> None:
+        super().__init__(streams)
+        self.served, self.gate = asyncio.Event(), asyncio.Event()
+
+    async def pages_of(self, prefix: str) -> AsyncIterator[dict[str, Any]]:
+        first = True
+        async for page in super().pages_of(prefix):
+            yield page
+            if first:
+                first = False
+                self.served.set()
+                await self.gate.wait()
+
+
+async def test_a_listing_under_way_lists_a_job_that_ended_ahead_of_it() -> None:
+    """Pages come in name order: two jobs end once a listing of 150 streams has read its first
+    page. The one whose streams are on the third page is listed after its end by this listing;
+    the one on the first page (passed before the end) waits for the next listing."""
+    caller = Gated([f"{n}/algo-1-1" for n in job_names(150)])
+    reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    passed, ahead = tails(["batch-00010", "batch-00120"])
+    listing = asyncio.create_task(reader._list_streams("batch-00", [passed, ahead]))
+    await caller.served.wait()
+    ended = time.monotonic()
+    passed.relist_from = ahead.relist_from = ended
+    caller.gate.set()
+    await listing
+    assert ahead.relist_from is None and len(ahead.streams) == 1
+    assert passed.relist_from == ended and len(passed.streams) == 1
