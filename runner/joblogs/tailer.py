@@ -525,8 +525,8 @@ class _Reader:
 
         Jobs still missing a stream come first, on their own prefix: a job that ends before
         its streams are found loses its lines. Ended jobs listed once more (none missing)
-        ride along when the listing passes their names; a listing for them alone comes at
-        most every ``max_interval``: at 10,000 jobs those of one group, back to back, took
+        ride along when the listing passes their names; a listing for them alone comes
+        ``max_interval`` after the last one ended: at 10,000 jobs those of one group, back to back, took
         half the DescribeLogStreams budget while another group's listing, of 218 pages, had
         jobs waiting that lost every line.
         """
@@ -537,8 +537,11 @@ class _Reader:
         if missing:
             return await self._list_for(missing, riders)
         if riders and now >= self._riders_due:
-            self._riders_due = now + self.policy.max_interval
-            return await self._list_for(riders, [])
+            self._riders_due = float("inf")  # not during this listing
+            try:
+                return await self._list_for(riders, [])
+            finally:
+                self._riders_due = time.monotonic() + self.policy.max_interval
         return 0
 
     async def _list_for(self, pending: list[_JobTail], riders: Sequence[_JobTail]) -> int:

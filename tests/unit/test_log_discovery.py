@@ -342,3 +342,36 @@ async def test_a_listing_under_way_lists_a_job_that_ended_ahead_of_it() -> None:
     await listing
     assert ahead.relist_from is None and len(ahead.streams) == 1
     assert passed.relist_from == ended and len(passed.streams) == 1
+
+
+async def test_ended_jobs_ride_along_a_listing_for_missing_streams() -> None:
+    """Ten jobs still missing their stream share a prefix with 300 ended ones to list once
+    more: one listing serves all of them."""
+    caller = Listings([f"{n}/algo-1-1" for n in job_names(310)])
+    reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    done, waiting = tails(job_names(300)), tails(job_names(10, start=295))
+    for job in done:
+        job.found({"logStreamName": f"{job.name}/algo-1-1", "creationTime": 1})
+        job.relist_from = 0.0
+    await reader._discover(done + waiting)
+    assert caller.listed == {"batch-00": 7}  # 310 streams, 50 a page
+    assert all(job.relist_from is None for job in done)
+    assert all(len(job.streams) == 1 for job in waiting)
+
+
+async def test_ended_jobs_alone_are_listed_at_most_every_max_interval() -> None:
+    caller = Listings([f"{n}/algo-1-1" for n in job_names(100)])
+    reader = BatchReader(caller, POLICY, GROUP)  # type: ignore[arg-type]
+    done = tails(job_names(100))
+    for job in done:
+        job.found({"logStreamName": f"{job.name}/algo-1-1", "creationTime": 1})
+        job.relist_from = 0.0
+        reader.jobs[id(job)] = job
+    await reader._discover(done)
+    assert caller.listed == {"batch-000": 2} and all(job.relist_from is None for job in done)
+    for job in done:  # they end again (another drain)
+        job.relist_from = time.monotonic()
+    listed = time.monotonic()
+    assert await reader._discover(done) == 0 and caller.listed == {"batch-000": 2}
+    due = reader._next_discovery()
+    assert due is not None and due >= listed + POLICY.max_interval - 1.0
