@@ -526,9 +526,9 @@ class _Reader:
         Jobs still missing a stream come first, on their own prefix: a job that ends before
         its streams are found loses its lines. Ended jobs listed once more (none missing)
         ride along when the listing passes their names; a listing for them alone comes
-        ``max_interval`` after the last one ended: at 10,000 jobs those of one group, back to back, took
-        half the DescribeLogStreams budget while another group's listing, of 218 pages, had
-        jobs waiting that lost every line.
+        ``max_interval`` after the last one ended: at 10,000 jobs those of one group, back to
+        back, took half the DescribeLogStreams budget while another group's listing, of 218
+        pages, had jobs waiting that lost every line.
         """
         now = time.monotonic()
         pending = [job for job in jobs if job.needs_discovery(now)]
