@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import random
 import time
@@ -247,6 +248,7 @@ class _JobTail:
         self.streams[name] = _Stream(self.name, summary)
         self.merger.add_stream(name, paces=log_stream_of_instance(name))
         self.log.debug("logs.stream_found", stream=name)
+        self.wake()
         return True
 
     def read_quietly(self, since: float, wait: float, now: float) -> bool:
@@ -327,28 +329,50 @@ class _NameOrder:
     that listing when its name is still ahead (at 10,000 jobs a listing took ~70 s).
     """
 
-    def __init__(self, jobs: Sequence[_JobTail], started: float) -> None:
-        self._ahead = deque(sorted(jobs, key=lambda job: job.kind.log_stream_prefix(job.name)))
+    def __init__(self, jobs: Sequence[_JobTail], started: float, policy: LogPolicy) -> None:
+        self._policy = policy
+        self._streams_before = {id(job): len(job.streams) for job in jobs}
+        self._order = sorted(jobs, key=lambda job: job.kind.log_stream_prefix(job.name))
+        self._reached = 0  # self._order[:_reached]: jobs whose first page has come
+        self._passed = 0  # self._order[:_passed]: jobs the listing has gone past
         self._asked = started  # when the page now read was asked for
         self._begun: dict[int, float] = {}  # by job: when the page its streams begin on was
 
-    def passed(self, page: Mapping[str, Any], *, last: bool) -> list[tuple[_JobTail, float]]:
-        """The jobs this page takes the listing past (all that remain on the ``last`` page),
-        each with when its first page was asked for; the next page is asked for from now."""
+    def page(self, page: Mapping[str, Any], *, last: bool) -> None:
+        """Note the jobs listed once ``page`` (its streams already found) takes the listing
+        past them (all that remain on the ``last`` page)."""
+        now = time.monotonic()
+        for job, begun in self._passed_by(page, last=last):
+            job.listed(begun, now, self._streams_before[id(job)], self._policy)
+
+    def failed(self) -> None:
+        """The listing failed: the jobs it did not go past are looked for again after a
+        pause (a failing listing must not be retried at once, for ever)."""
+        now = time.monotonic()
+        for job in self._order[self._passed :]:
+            job.listed(-math.inf, now, self._streams_before[id(job)], self._policy)
+
+    def _passed_by(self, page: Mapping[str, Any], *, last: bool) -> list[tuple[_JobTail, float]]:
+        """The jobs this page takes the listing past, each with when its first page was
+        asked for; the next page is asked for from now."""
         streams = page.get("logStreams") or ()
-        final = streams[-1]["logStreamName"] if streams else None
+        if not streams and not last:
+            return []  # nothing told: the next page counts as asked for when this one was
+        final = streams[-1]["logStreamName"] if streams else ""
+        order = self._order
+        # Every job whose streams may begin on this page (a labeling job's prefix, without
+        # "/", is shared by the jobs whose names start with it: they sort after it).
+        while self._reached < len(order) and (last or final >= _prefix(order[self._reached])):
+            self._begun[id(order[self._reached])] = self._asked
+            self._reached += 1
         passed: list[tuple[_JobTail, float]] = []
-        while self._ahead:
-            job = self._ahead[0]
-            prefix = job.kind.log_stream_prefix(job.name)
-            if last or (final is not None and final >= prefix):
-                self._begun.setdefault(id(job), self._asked)
-            if not (
-                last or (final is not None and final > prefix and not final.startswith(prefix))
-            ):
+        while self._passed < self._reached:
+            job = order[self._passed]
+            prefix = _prefix(job)
+            if not (last or (final > prefix and not final.startswith(prefix))):
                 break
             passed.append((job, self._begun.pop(id(job))))
-            self._ahead.popleft()
+            self._passed += 1
         self._asked = time.monotonic()
         return passed
 
@@ -390,9 +414,10 @@ class _Reader:
 
     def add(self, job: _JobTail) -> None:
         self.jobs[id(job)] = job
-        if not self.running:
+        # A task being cancelled (its last job's tail is stopping it) is not one to rely on.
+        if not _alive(self._task):
             self._task = asyncio.create_task(self._run(), name=f"logs {self.group}")
-        if self._discovery is None or self._discovery.done():
+        if not _alive(self._discovery):
             self._discovery = asyncio.create_task(
                 self._discover_all(), name=f"logs discovery {self.group}"
             )
@@ -583,30 +608,26 @@ class _Reader:
         by_name: dict[str, list[_JobTail]] = {}
         for job in jobs:
             by_name.setdefault(job.name, []).append(job)
-        streams_before = {id(job): len(job.streams) for job in jobs}
         started, pages, found, cut = time.monotonic(), 0, 0, False
-        order = _NameOrder(jobs, started)
-
-        def passed(page: Mapping[str, Any], *, last: bool) -> None:
-            now = time.monotonic()
-            for job, begun in order.passed(page, last=last):
-                job.listed(begun, now, streams_before[id(job)], self.policy)
-
+        order = _NameOrder(jobs, started, self.policy)
         try:
             async for page in self.caller.pages(
                 "logs", "DescribeLogStreams", logGroupName=self.group, logStreamNamePrefix=prefix
             ):
                 found += _found_in(page, by_name)
                 pages += 1
-                passed(page, last=not page.get("nextToken"))
+                order.page(page, last=not page.get("nextToken"))
                 if max_pages is not None and pages >= max_pages and page.get("nextToken"):
                     self._shared_pages = pages + 1  # at least
                     cut = True
                     break
+            else:  # the end (pages also ends on a token that comes back unchanged)
+                order.page({}, last=True)
         except ResourceMissing:
-            passed({}, last=True)  # no log group yet: the jobs have not written anything
+            order.page({}, last=True)  # no log group yet: the jobs have not written anything
         except RunnerError as error:
             self._failed(jobs, "DescribeLogStreams", error)
+            order.failed()
             return found, True
         now = time.monotonic()
         log.debug(
@@ -1122,9 +1143,14 @@ class LogTailer:
         try:
             if job.missing_streams():
                 async with asyncio.timeout(policy.drain_limit):
-                    while job.relist_from is not None and job.error is None and reader.running:
+                    while (
+                        job.relist_from is not None
+                        and job.missing_streams()
+                        and job.error is None
+                        and reader.running
+                    ):
                         await job.changed(policy.drain_limit)
-            reading_from = time.monotonic() if job.relist_from is None else job.ended_at
+            reading_from = time.monotonic()
             async with asyncio.timeout(
                 max(reading_from + policy.drain_limit - time.monotonic(), 0)
             ):
@@ -1160,6 +1186,10 @@ def _earliest_start(
     return None if None in starts else min(at for at in starts if at is not None)
 
 
+def _prefix(job: _JobTail) -> str:
+    return job.kind.log_stream_prefix(job.name)
+
+
 def _found_in(page: Mapping[str, Any], jobs: Mapping[str, list[_JobTail]]) -> int:
     """The new streams of a DescribeLogStreams page for ``jobs`` (by name), noted."""
     found = 0
@@ -1175,6 +1205,10 @@ def _end_of(handle: JobHandle) -> asyncio.Future[None]:
     end: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     handle.when_ended(lambda: _settle(end))
     return end
+
+
+def _alive(task: asyncio.Task[None] | None) -> bool:
+    return task is not None and not task.done() and not task.cancelling()
 
 
 def _settle(future: asyncio.Future[None]) -> None:

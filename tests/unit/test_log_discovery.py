@@ -23,8 +23,9 @@ from runner.joblogs.tailer import (
     BatchReader,
     LogTailer,
     _JobTail,
+    _NameOrder,
 )
-from runner.kinds import TRAINING
+from runner.kinds import LABELING, TRAINING
 
 GROUP = "/aws/sagemaker/TrainingJobs"
 POLICY = LogPolicy(batched=True)
@@ -234,9 +235,9 @@ async def test_a_listing_does_not_wait_for_a_round() -> None:
     assert caller.listed["new/"] == 1
 
 
-async def test_a_failing_listing_is_retried_at_the_rounds_pace_not_at_once() -> None:
-    """Every listing fails: discovery tries again after ``min_interval``, not in a busy loop
-    (in its own loop, nothing else paces it)."""
+async def test_a_failing_listing_is_retried_after_a_pause_not_at_once() -> None:
+    """Every listing fails: discovery tries again after ``min_interval`` at least, backing
+    off, not in a busy loop (in its own loop, nothing else paces it)."""
     policy = LogPolicy(batched=True, min_interval=0.05)
 
     class Failing(Listings):
@@ -375,3 +376,19 @@ async def test_ended_jobs_alone_are_listed_at_most_every_max_interval() -> None:
     assert await reader._discover(done) == 0 and caller.listed == {"batch-000": 2}
     due = reader._next_discovery()
     assert due is not None and due >= listed + POLICY.max_interval - 1.0
+
+
+async def test_a_job_is_listed_after_its_end_only_from_the_page_its_streams_would_be_on() -> None:
+    """Labeling jobs' streams are named after them, so ``run-1``'s prefix is shared by
+    ``run-10`` and ``run-11``. Page 1 (``run-1``, ``run-11``) was asked for before ``run-10``
+    ended; its stream would have been on that page, so the last page (``run-2``), asked for
+    after, does not list it after its end."""
+    asked = time.monotonic()
+    jobs = {n: _JobTail(LABELING, n, 1, MemorySink(), POLICY) for n in ("run-1", "run-10")}
+    order = _NameOrder(list(jobs.values()), asked, POLICY)
+    order.page(
+        {"logStreams": [{"logStreamName": "run-1"}, {"logStreamName": "run-11"}]}, last=False
+    )
+    ended = jobs["run-10"].relist_from = time.monotonic()
+    order.page({"logStreams": [{"logStreamName": "run-2"}]}, last=True)
+    assert jobs["run-10"].relist_from == ended
