@@ -332,7 +332,7 @@ class _NameOrder:
     def __init__(self, jobs: Sequence[_JobTail], started: float, policy: LogPolicy) -> None:
         self._policy = policy
         self._streams_before = {id(job): len(job.streams) for job in jobs}
-        self._order = sorted(jobs, key=lambda job: job.kind.log_stream_prefix(job.name))
+        self._order = sorted(jobs, key=_prefix)
         self._reached = 0  # self._order[:_reached]: jobs whose first page has come
         self._passed = 0  # self._order[:_passed]: jobs the listing has gone past
         self._asked = started  # when the page now read was asked for
@@ -562,7 +562,6 @@ class _Reader:
         if missing:
             return await self._list_for(missing, riders)
         if riders and now >= self._riders_due:
-            self._riders_due = float("inf")  # not during this listing
             try:
                 return await self._list_for(riders, [])
             finally:
@@ -587,10 +586,7 @@ class _Reader:
         # Draining jobs first (their last streams), then the longest waiting.
         pending.sort(key=lambda job: (job.ended_at is None, job.discover_at))
         counts = await asyncio.gather(
-            *(
-                self._list_streams(job.kind.log_stream_prefix(job.name), [job])
-                for job in pending[:PER_JOB_LISTINGS]
-            )
+            *(self._list_streams(_prefix(job), [job]) for job in pending[:PER_JOB_LISTINGS])
         )
         return found + sum(count for count, _ in counts)
 
@@ -840,13 +836,11 @@ class BatchReader(_Reader):
                 taken, newest = self._take_filtered(page, by_stream, window)
                 new += taken
                 if pages == 0:
-                    # The call may have waited for its token for most of a round: what it
-                    # reads is what was ingested by its answer.
-                    answered = time.monotonic()
                     # What the first page holds was ingested before the call was answered:
                     # a later bound than the round's start, where this call may have waited
                     # for its token for most of a long round (and the next read would go
                     # back over all it read).
+                    answered = time.monotonic()
                     read_at = max(read_at, newest)
                 pages += 1
                 del page  # not held while the next page waits for its token

@@ -257,13 +257,15 @@ async def test_a_failing_listing_is_retried_after_a_pause_not_at_once() -> None:
 
 
 class UnevenGroup(Listings):
-    """Two jobs' streams, read one per FilterLogEvents call: ``quick``'s answers at once,
-    ``slow``'s after ``slowness`` seconds, so every round lasts that long."""
+    """Two jobs' streams, read one per FilterLogEvents call: ``quick``'s answers at once;
+    ``slow``'s first read waits for ``gate``, and every later one never answers, so the
+    first round ends when the test says and the second never does."""
 
-    def __init__(self, quick: str, slow: str, *, slowness: float) -> None:
+    def __init__(self, quick: str, slow: str) -> None:
         super().__init__([quick, slow])
-        self.quick, self.slowness = quick, slowness
-        self.quick_reads = 0
+        self.quick = quick
+        self.gate = asyncio.Event()
+        self.quick_reads = self.slow_reads = 0
 
     def pages(self, service: str, operation: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
         if operation == "FilterLogEvents":
@@ -272,7 +274,8 @@ class UnevenGroup(Listings):
 
     async def _one(self, streams: list[str]) -> AsyncIterator[dict[str, Any]]:
         if streams != [self.quick]:
-            await asyncio.sleep(self.slowness)
+            self.slow_reads += 1
+            await (self.gate.wait() if self.slow_reads == 1 else asyncio.Event().wait())
             yield {"events": []}
             return
         self.quick_reads += 1
@@ -287,13 +290,14 @@ class UnevenGroup(Listings):
 
 
 async def test_a_drain_ends_on_a_quiet_read_not_a_quiet_round() -> None:
-    """Rounds of 2.5 s (one slow stream of another job): the ended job's last line comes in
-    one round, and the drain ends with the next round's read of its stream, ~2.5 s in, not at
-    the end of that round (5 s, past the drain's 4 s limit: cut, as it was)."""
+    """The ended job's last line comes in the first round; once ``drain_wait`` has passed,
+    the first round ends, and the drain ends with the second round's read of its stream,
+    while that round never ends (another job's read hangs). Waiting for a whole quiet round,
+    as it did, it was cut at its limit."""
     policy = LogPolicy(
-        batched=True, batch_size=1, min_interval=0.01, drain_wait=0.05, drain_limit=4.0
+        batched=True, batch_size=1, min_interval=0.01, drain_wait=0.05, drain_limit=10.0
     )
-    caller = UnevenGroup("ended/algo-1-1", "running/algo-1-1", slowness=2.5)
+    caller = UnevenGroup("ended/algo-1-1", "running/algo-1-1")
     tailer = LogTailer(caller, policy)  # type: ignore[arg-type]
     running = _JobTail(TRAINING, "running", 1, MemorySink(), policy)
     ended = _JobTail(TRAINING, "ended", 1, MemorySink(), policy)
@@ -303,7 +307,14 @@ async def test_a_drain_ends_on_a_quiet_read_not_a_quiet_round() -> None:
     reader.add(running)
     reader.add(ended)
     try:
-        drained = await tailer._drain(ended, reader)
+        drain = asyncio.create_task(tailer._drain(ended, reader))
+        for _ in range(500):  # the first round's read of the ended job's stream, up to 5 s
+            await asyncio.sleep(0.01)
+            if caller.quick_reads:
+                break
+        await asyncio.sleep(2 * policy.drain_wait)  # longer on a loaded machine: no matter
+        caller.gate.set()
+        drained = await drain
     finally:
         await reader.stop()
     ended.publish(0.0, everything=True)
